@@ -1,0 +1,235 @@
+"""The local engine's child process: llama.cpp lives here and nowhere else.
+
+The parent (`local.py`) spawns this with one duplex pipe and one shared cancel counter. Commands
+arrive as tuples; replies go back as tuples of plain values. A native crash in llama.cpp ends this
+process only; the parent notices and can start another.
+
+Cancel is a shared integer: the parent writes the id of the generation to stop, and the child compares
+it (a) in a llama.cpp abort callback while the prompt is evaluated, and (b) before each new token.
+The abort callback runs in Python once per graph node, so it is installed only for the prompt and
+removed at the first token, where the per-token check takes over at no cost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import collections
+import ctypes
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from lmscales.core.context import ContextOverflowError, fit_messages
+from lmscales.core.engines.stops import StopFilter
+from lmscales.core.events import GenerationRequest, Message
+
+# Sampling beyond the shared request fields: llama.cpp's own server defaults, the same for every local run.
+TOP_K = 40
+MIN_P = 0.05
+REPEAT_PENALTY = 1.0  # as llama.cpp server and OpenAI-style APIs: no hidden penalty on one side only
+
+
+class _Model:
+    """One loaded Llama plus what is needed to format, count and stream."""
+
+    def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.llama = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
+        )
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        template = self.llama.metadata.get("tokenizer.chat_template")
+        vocab = self.llama._model
+        eos = vocab.token_get_text(vocab.token_eos()) if vocab.token_eos() >= 0 else ""
+        bos = vocab.token_get_text(vocab.token_bos()) if vocab.token_bos() >= 0 else ""
+        self.formatter: Any = None
+        if template:
+            self.formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        as_dicts = [{"role": m.role, "content": m.content} for m in messages]
+        if self.formatter is not None:
+            formatted = self.formatter(messages=as_dicts)
+            prompt = formatted.prompt
+            add_bos = not getattr(formatted, "added_special", False)
+        else:  # no template in the file: ChatML, the commonest convention
+            prompt = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
+            prompt += "<|im_start|>assistant\n"
+            add_bos = True
+        tokens: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        return tokens
+
+    def close(self) -> None:
+        self.llama.close()
+
+
+class _LogTail:
+    """Keeps llama.cpp's last log lines so a failed load can say why."""
+
+    def __init__(self) -> None:
+        import llama_cpp
+
+        self.lines: collections.deque[str] = collections.deque(maxlen=40)
+
+        def record(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+            self.lines.append(text.decode("utf-8", errors="replace"))
+
+        self._callback = llama_cpp.llama_log_callback(record)
+        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+
+    def reason(self) -> str:
+        text = "".join(self.lines)
+        wanted = [line.strip() for line in text.splitlines() if "error" in line.lower() or "unknown" in line]
+        return "; ".join(dict.fromkeys(wanted))[-400:]
+
+
+def _native_timings(llama: Any) -> dict[str, float]:
+    import llama_cpp
+
+    perf = llama_cpp.llama_perf_context(llama._ctx.ctx)
+    return {
+        "prompt_eval_ms": float(perf.t_p_eval_ms),
+        "prompt_tokens": int(perf.n_p_eval),
+        "eval_ms": float(perf.t_eval_ms),
+        "eval_tokens": int(perf.n_eval),
+    }
+
+
+def _generate(
+    model: _Model,
+    generation_id: int,
+    request: GenerationRequest,
+    cancel_upto: Any,
+    send: Callable[[tuple[Any, ...]], None],
+) -> None:
+    import llama_cpp
+
+    llama = model.llama
+
+    def cancelled() -> bool:
+        return bool(cancel_upto.value >= generation_id)
+
+    try:
+        fitted = fit_messages(
+            request.messages, lambda ms: len(model.prompt_tokens(ms)), model.n_ctx, request.max_tokens
+        )
+    except ContextOverflowError as error:
+        send(("error", generation_id, "input_too_long", str(error), ""))
+        return
+    prompt = model.prompt_tokens(fitted.messages)
+
+    def abort(_data: ctypes.c_void_p) -> bool:
+        return cancelled()
+
+    abort_callback = llama_cpp.ggml_abort_callback(abort)
+    no_callback = llama_cpp.ggml_abort_callback()
+    ctx = llama._ctx.ctx
+    llama_cpp.llama_set_abort_callback(ctx, abort_callback, None)
+    llama_cpp.llama_perf_context_reset(ctx)
+    llama.reset()  # no prompt-cache reuse: every run pays its own prefill, so TTFT is comparable
+    if request.seed is not None:
+        llama.set_seed(request.seed)
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    stops = StopFilter(request.stop)
+    vocab = llama._model.vocab
+    n_out = 0
+    stop_reason = "length"
+    first = True
+    try:
+        for token in llama.generate(
+            prompt,
+            top_k=TOP_K,
+            top_p=request.top_p,
+            min_p=MIN_P,
+            temp=request.temperature,
+            repeat_penalty=REPEAT_PENALTY,
+        ):
+            if first:
+                llama_cpp.llama_set_abort_callback(ctx, no_callback, None)
+                first = False
+            if cancelled():
+                stop_reason = "cancelled"
+                break
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                stop_reason = "stop"
+                break
+            n_out += 1
+            text = stops.feed(decoder.decode(llama.detokenize([token])))
+            if text:
+                send(("delta", generation_id, text))
+            if stops.stopped:
+                stop_reason = "stop"
+                break
+            if n_out >= request.max_tokens:
+                break
+    except RuntimeError as error:  # llama_decode returned 2: aborted during the prompt
+        if not cancelled():
+            send(("error", generation_id, "internal", f"llama.cpp failed: {error}", ""))
+            return
+        stop_reason = "cancelled"
+    finally:
+        llama_cpp.llama_set_abort_callback(ctx, no_callback, None)
+    tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
+    if tail:
+        send(("delta", generation_id, tail))
+    send(
+        (
+            "finished",
+            generation_id,
+            {
+                "prompt_tokens": len(prompt),
+                "output_tokens": n_out,
+                "stop_reason": stop_reason,
+                "native": _native_timings(llama),
+                "trimmed_messages": fitted.dropped_messages,
+            },
+        )
+    )
+
+
+def main(conn: Connection, cancel_upto: Any) -> None:
+    """Child entry point: serve commands until told to stop or the pipe closes."""
+    log = _LogTail()
+    model: _Model | None = None
+    while True:
+        try:
+            command = conn.recv()
+        except (EOFError, OSError):
+            break
+        kind = command[0]
+        if kind == "shutdown":
+            break
+        if kind == "load":
+            _, path, n_ctx, n_threads = command
+            log.lines.clear()
+            started = time.perf_counter()
+            try:
+                new_model = _Model(path, n_ctx, n_threads)
+            except Exception as error:  # llama-cpp-python raises ValueError with no detail
+                conn.send(("load_error", log.reason() or str(error)))
+                continue
+            if model is not None:
+                model.close()
+            model = new_model
+            conn.send(("loaded", {"load_seconds": time.perf_counter() - started}))
+        elif kind == "generate":
+            _, generation_id, request = command
+            if model is None:
+                conn.send(("error", generation_id, "not_loaded", "No model is loaded.", ""))
+                continue
+            _generate(model, generation_id, request, cancel_upto, conn.send)
+        elif kind == "ping":
+            conn.send(("pong",))
+    if model is not None:
+        model.close()
+    conn.close()

@@ -1,0 +1,111 @@
+"""Plain requests in, plain events out: the vocabulary every engine speaks.
+
+A frozen `GenerationRequest` goes into an engine; frozen event dataclasses come out. They are
+picklable, so the local engine's child process sends them over a pipe unchanged, and Qt signals
+carry them to the GUI without dicts or widgets in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+Provenance = Literal["measured", "estimated"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything an engine needs for one generation; never mutated after it is made."""
+
+    messages: tuple[Message, ...]
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int | None = 42
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.messages:
+            raise ValueError("a request needs at least one message")
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        if not 0.0 <= self.top_p <= 1.0:
+            raise ValueError("top_p must be between 0 and 1")
+        if self.temperature < 0.0:
+            raise ValueError("temperature must not be negative")
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of generated text; `timestamp` is `time.perf_counter()` in the receiving process."""
+
+    text: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class NativeTimings:
+    """llama.cpp's own account of a generation (`llama_perf_context`), in milliseconds."""
+
+    prompt_eval_ms: float
+    prompt_tokens: int
+    eval_ms: float
+    eval_tokens: int
+
+    @property
+    def decode_rate(self) -> float | None:
+        if self.eval_tokens <= 0 or self.eval_ms <= 0:
+            return None
+        return self.eval_tokens / (self.eval_ms / 1000.0)
+
+    @property
+    def prefill_rate(self) -> float | None:
+        if self.prompt_tokens <= 0 or self.prompt_eval_ms <= 0:
+            return None
+        return self.prompt_tokens / (self.prompt_eval_ms / 1000.0)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of a generation, with counts and the timestamps metrics are computed from.
+
+    `submitted_at` is t0 (the request handed to the engine); `deltas` are (timestamp, text) of every
+    delta received. Token counts carry their provenance: counted by the engine's own tokenizer or
+    reported by a server ("measured") or guessed from text ("estimated").
+    """
+
+    prompt_tokens: int
+    prompt_tokens_provenance: Provenance
+    output_tokens: int
+    output_tokens_provenance: Provenance
+    submitted_at: float
+    deltas: tuple[tuple[float, str], ...]
+    stop_reason: Literal["stop", "length", "cancelled"]
+    native: NativeTimings | None = None
+    trimmed_messages: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(text for _, text in self.deltas)
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """Something went wrong; `message` is written for the user, `kind` for code and tests."""
+
+    kind: Literal[
+        "crashed", "model", "input_too_long", "cancelled", "busy", "internal", "not_loaded"
+    ]
+    message: str
+    partial_text: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+Event = TextDelta | Finished | EngineError

@@ -1,0 +1,201 @@
+"""Metric definitions shared by both sides, the way serious benchmarks define them.
+
+Pure functions of timestamps and counts, nothing else, so they are tested on synthetic data:
+
+- t0 is when the request was submitted;
+- time to first token (TTFT) = first non-empty text delta - t0;
+- end-to-end time (E2E) = last delta - t0;
+- decode rate, the headline tokens/s = (n_out - 1) / (t_last - t_first): the first token is paid for by
+  the prefill, so it is not counted, and the wait before it is not in the denominator. Never n_out / E2E;
+- inter-token latency p50/p95 = percentiles of the gaps between successive non-empty deltas;
+- prefill rate = prompt tokens / TTFT (an upper bound on the wait: it includes queueing and transport);
+- characters/s and words/s over the decode interval, counting the text after the first delta: they
+  compare fairly across tokenizers, where tokens do not.
+
+Every figure says whether it is measured or estimated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lmscales.core.events import Finished, Provenance
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number with its unit and whether it was measured or estimated."""
+
+    value: float | None
+    unit: str
+    provenance: Provenance
+    how: str
+
+    def format(self, digits: int = 1) -> str:
+        if self.value is None:
+            return "n/a"
+        mark = "" if self.provenance == "measured" else "~"
+        return f"{mark}{self.value:.{digits}f} {self.unit}"
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    time_to_first_token: Figure
+    end_to_end: Figure
+    decode_rate: Figure
+    inter_token_p50: Figure
+    inter_token_p95: Figure
+    prefill_rate: Figure
+    chars_per_second: Figure
+    words_per_second: Figure
+    prompt_tokens: Figure
+    output_tokens: Figure
+    output_chars: int
+    native_decode_rate: Figure | None = None
+    native_prefill_rate: Figure | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"output_chars": self.output_chars}
+        for name in (
+            "time_to_first_token",
+            "end_to_end",
+            "decode_rate",
+            "inter_token_p50",
+            "inter_token_p95",
+            "prefill_rate",
+            "chars_per_second",
+            "words_per_second",
+            "prompt_tokens",
+            "output_tokens",
+            "native_decode_rate",
+            "native_prefill_rate",
+        ):
+            figure = getattr(self, name)
+            if figure is not None:
+                out[name] = {"value": figure.value, "unit": figure.unit, "provenance": figure.provenance}
+        return out
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolation percentile (numpy's default), q in [0, 100]; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _nonempty(deltas: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    return [(t, text) for t, text in deltas if text]
+
+
+def time_to_first_token(submitted_at: float, deltas: Sequence[tuple[float, str]]) -> float | None:
+    visible = _nonempty(deltas)
+    return visible[0][0] - submitted_at if visible else None
+
+
+def end_to_end(submitted_at: float, deltas: Sequence[tuple[float, str]]) -> float | None:
+    visible = _nonempty(deltas)
+    return visible[-1][0] - submitted_at if visible else None
+
+
+def decode_rate(output_tokens: int, deltas: Sequence[tuple[float, str]]) -> float | None:
+    """(n_out - 1) / (t_last - t_first); None when fewer than two tokens or no time passed."""
+    visible = _nonempty(deltas)
+    if output_tokens < 2 or len(visible) < 2:
+        return None
+    span = visible[-1][0] - visible[0][0]
+    return (output_tokens - 1) / span if span > 0 else None
+
+
+def inter_token_gaps(deltas: Sequence[tuple[float, str]]) -> list[float]:
+    visible = _nonempty(deltas)
+    return [b[0] - a[0] for a, b in zip(visible, visible[1:], strict=False)]
+
+
+def _after_first(deltas: Sequence[tuple[float, str]]) -> tuple[str, float] | None:
+    visible = _nonempty(deltas)
+    if len(visible) < 2:
+        return None
+    span = visible[-1][0] - visible[0][0]
+    if span <= 0:
+        return None
+    return "".join(text for _, text in visible[1:]), span
+
+
+def chars_per_second(deltas: Sequence[tuple[float, str]]) -> float | None:
+    tail = _after_first(deltas)
+    return len(tail[0]) / tail[1] if tail else None
+
+
+def words_per_second(deltas: Sequence[tuple[float, str]]) -> float | None:
+    """Words (whitespace-separated) that begin after the first delta, per second of decoding."""
+    tail = _after_first(deltas)
+    if not tail:
+        return None
+    visible = _nonempty(deltas)
+    words_total = len("".join(t for _, t in visible).split())
+    words_first = len(visible[0][1].split())
+    return max(0, words_total - words_first) / tail[1]
+
+
+def compute(finished: Finished) -> RunMetrics:
+    """All figures of one finished run."""
+    deltas = finished.deltas
+    gaps = inter_token_gaps(deltas)
+    ttft = time_to_first_token(finished.submitted_at, deltas)
+    prefill = (
+        finished.prompt_tokens / ttft if ttft and ttft > 0 and finished.prompt_tokens > 0 else None
+    )
+    tokens_out = finished.output_tokens_provenance
+    native = finished.native
+    return RunMetrics(
+        time_to_first_token=Figure(ttft, "s", "measured", "first non-empty text delta minus submit time"),
+        end_to_end=Figure(
+            end_to_end(finished.submitted_at, deltas), "s", "measured", "last text delta minus submit time"
+        ),
+        decode_rate=Figure(
+            decode_rate(finished.output_tokens, deltas),
+            "tok/s",
+            tokens_out,
+            "(output tokens - 1) / (last delta - first delta)",
+        ),
+        inter_token_p50=Figure(percentile(gaps, 50), "s", "measured", "median gap between deltas"),
+        inter_token_p95=Figure(percentile(gaps, 95), "s", "measured", "95th percentile gap between deltas"),
+        prefill_rate=Figure(
+            prefill,
+            "tok/s",
+            "estimated" if finished.prompt_tokens_provenance == "estimated" else "measured",
+            "prompt tokens / time to first token (includes queueing and transport)",
+        ),
+        chars_per_second=Figure(
+            chars_per_second(deltas), "chars/s", "measured", "characters after the first delta / decode time"
+        ),
+        words_per_second=Figure(
+            words_per_second(deltas), "words/s", "measured", "words after the first delta / decode time"
+        ),
+        prompt_tokens=Figure(
+            float(finished.prompt_tokens), "tok", finished.prompt_tokens_provenance, "prompt tokens"
+        ),
+        output_tokens=Figure(float(finished.output_tokens), "tok", tokens_out, "generated tokens"),
+        output_chars=len(finished.text),
+        native_decode_rate=(
+            Figure(native.decode_rate, "tok/s", "measured", "llama_perf_context: n_eval / t_eval")
+            if native
+            else None
+        ),
+        native_prefill_rate=(
+            Figure(native.prefill_rate, "tok/s", "measured", "llama_perf_context: n_p_eval / t_p_eval")
+            if native
+            else None
+        ),
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free guess (about four characters a token), used only where no count exists."""
+    return max(1, round(len(text) / 4)) if text else 0

@@ -1,0 +1,56 @@
+"""Drive an engine through one request to the end and collect the result: used by the CLI, the
+self-test, the benchmarks and the tests, with no Qt anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lmscales.core import metrics
+from lmscales.core.engines.base import Engine
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, TextDelta
+
+
+@dataclass(frozen=True)
+class RunResult:
+    text: str
+    finished: Finished | None
+    error: EngineError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finished is not None and self.error is None
+
+    @property
+    def metrics(self) -> metrics.RunMetrics | None:
+        return metrics.compute(self.finished) if self.finished is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "output": self.text}
+        if self.finished is not None:
+            out["stop_reason"] = self.finished.stop_reason
+            out["trimmed_messages"] = self.finished.trimmed_messages
+            computed = metrics.compute(self.finished)
+            out["metrics"] = computed.as_dict()
+        if self.error is not None:
+            out["error"] = {"kind": self.error.kind, "message": self.error.message}
+        return out
+
+
+def run_to_end(
+    engine: Engine, request: GenerationRequest, on_event: Callable[[Event], None] | None = None
+) -> RunResult:
+    pieces: list[str] = []
+    finished: Finished | None = None
+    error: EngineError | None = None
+    for event in engine.generate(request):
+        if on_event is not None:
+            on_event(event)
+        if isinstance(event, TextDelta):
+            pieces.append(event.text)
+        elif isinstance(event, Finished):
+            finished = event
+        else:
+            error = event
+    return RunResult("".join(pieces), finished, error)

@@ -1,0 +1,98 @@
+"""One bridge per engine: the only place where engine threads meet the GUI thread.
+
+`start` runs the engine's blocking `generate` on a worker thread; each event is re-emitted as a Qt
+signal, which Qt queues to the GUI thread because the bridge lives there. Views never touch threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from lmscales.core.engines.base import Engine
+from lmscales.core.engines.local import LoadError, LocalEngine
+from lmscales.core.events import EngineError, Finished, GenerationRequest, TextDelta
+
+
+class EngineBridge(QObject):
+    deltaReady = Signal(object)  # TextDelta
+    finished = Signal(object)  # Finished
+    failed = Signal(object)  # EngineError
+    busyChanged = Signal(bool)
+    _pumpEnded = Signal()
+
+    def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._thread: threading.Thread | None = None
+        self._busy = False  # only touched on the GUI thread
+        self._pumpEnded.connect(self._on_pump_ended)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def start(self, request: GenerationRequest) -> bool:
+        if self._busy:
+            return False
+        self._busy = True
+        self._thread = threading.Thread(target=self._pump, args=(request,), name="engine-bridge", daemon=True)
+        self.busyChanged.emit(True)
+        self._thread.start()
+        return True
+
+    def _on_pump_ended(self) -> None:
+        self._busy = False
+        self.busyChanged.emit(False)
+
+    def cancel(self) -> None:
+        self.engine.cancel()
+
+    def wait(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _pump(self, request: GenerationRequest) -> None:
+        try:
+            for event in self.engine.generate(request):
+                if isinstance(event, TextDelta):
+                    self.deltaReady.emit(event)
+                elif isinstance(event, Finished):
+                    self.finished.emit(event)
+                else:
+                    self.failed.emit(event)
+        except Exception as error:  # never let a worker thread die silently
+            self.failed.emit(EngineError("internal", f"The engine failed unexpectedly: {error}"))
+        finally:
+            self._pumpEnded.emit()
+
+
+class LocalEngineBridge(EngineBridge):
+    """The local engine's bridge also loads models off the GUI thread."""
+
+    loaded = Signal(object)  # LoadedModel
+    loadFailed = Signal(str)
+
+    def __init__(self, engine: LocalEngine, parent: QObject | None = None) -> None:
+        super().__init__(engine, parent)
+        self.local_engine = engine
+
+    def load(self, path: str) -> bool:
+        if self._busy:
+            return False
+        self._busy = True
+        self.busyChanged.emit(True)
+        self._thread = threading.Thread(target=self._load, args=(path,), name="engine-load", daemon=True)
+        self._thread.start()
+        return True
+
+    def _load(self, path: str) -> None:
+        try:
+            self.loaded.emit(self.local_engine.load(path))
+        except LoadError as error:
+            self.loadFailed.emit(str(error))
+        except Exception as error:
+            self.loadFailed.emit(f"Loading failed unexpectedly: {error}")
+        finally:
+            self._pumpEnded.emit()

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Set up LM Scales and run it or its tests, on Linux, macOS and Windows, with nothing but Python.
+
+    python dev.py run [ARGS...]    create .venv, install, fetch the bundled model, start the app
+    python dev.py test [ARGS...]   the same setup, then ruff, mypy, the import contract and pytest
+    python dev.py setup            only the setup
+
+llama-cpp-python is pinned and built once from source, portably (GGML_NATIVE=OFF: an installed app must
+not be compiled for the build machine's CPU), into a wheelhouse in the user's cache folder. Every later
+setup, in this checkout or a fresh clone, installs that wheel and starts in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".dev-stamp"
+EXTRAS = "dev"
+MIN_PYTHON = (3, 10)
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def llama_version() -> str:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'"llama-cpp-python(?:\[[^\]]*\])?==([^"]+)"', text)
+    if not match:
+        sys.exit("dev.py: pyproject.toml must pin llama-cpp-python with ==")
+    return match.group(1)
+
+
+def cache_root() -> Path:
+    if os.environ.get("LMSCALES_CACHE"):
+        return Path(os.environ["LMSCALES_CACHE"])
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "lmscales" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "lmscales"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lmscales"
+
+
+def run(command: list[str], **kwargs: object) -> int:
+    return subprocess.run(command, check=False, **kwargs).returncode  # type: ignore[call-overload]
+
+
+def check(command: list[str], what: str, **kwargs: object) -> None:
+    code = run(command, **kwargs)
+    if code != 0:
+        sys.exit(f"dev.py: {what} failed (exit code {code}). The output above says why.")
+
+
+def ensure_venv() -> None:
+    if venv_python().exists():
+        return
+    say(f"creating {VENV}")
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+
+
+def interpreter_tag() -> str:
+    code = "import sys, sysconfig; print(f'cp{sys.version_info[0]}{sys.version_info[1]}-' + sysconfig.get_platform())"
+    out = subprocess.run([str(venv_python()), "-c", code], check=True, capture_output=True, text=True)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", out.stdout.strip())
+
+
+def ensure_llama_wheel() -> Path:
+    """The portable llama-cpp-python wheel for this interpreter, built on first use only."""
+    version = llama_version()
+    wheelhouse = cache_root() / "wheelhouse" / f"llama-cpp-python-{version}-portable" / interpreter_tag()
+    wheels = sorted(wheelhouse.glob(f"llama_cpp_python-{version}-*.whl"))
+    if wheels:
+        return wheelhouse
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    say(f"building llama-cpp-python {version} once, portably (several minutes; later runs reuse it)")
+    env = dict(os.environ)
+    env["CMAKE_ARGS"] = (env.get("CMAKE_ARGS", "") + " -DGGML_NATIVE=OFF").strip()
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
+    started = time.monotonic()
+    check(
+        [str(venv_python()), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
+         "-w", str(wheelhouse), f"llama-cpp-python=={version}"],
+        "building llama-cpp-python (it needs a C/C++ compiler and CMake-capable build tools)",
+        env=env,
+    )
+    say(f"built in {time.monotonic() - started:.0f} s into {wheelhouse}")
+    return wheelhouse
+
+
+def install(wheelhouse: Path) -> None:
+    fingerprint = hashlib.sha256()
+    fingerprint.update((ROOT / "pyproject.toml").read_bytes())
+    fingerprint.update(str(wheelhouse).encode())
+    fingerprint.update(EXTRAS.encode())
+    digest = fingerprint.hexdigest()
+    if STAMP.exists() and STAMP.read_text(encoding="utf-8") == digest:
+        return
+    say("installing LM Scales and its dependencies into .venv")
+    check(
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
+         "--find-links", str(wheelhouse), "--only-binary", "llama-cpp-python",
+         "-e", f"{ROOT}[{EXTRAS}]"],
+        "installing the project",
+    )
+    STAMP.write_text(digest, encoding="utf-8")
+
+
+def fetch_model() -> None:
+    check([str(venv_python()), "-m", "lmscales", "models", "fetch", "--quiet"], "fetching the bundled model")
+
+
+def setup() -> None:
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"dev.py: LM Scales needs Python {'.'.join(map(str, MIN_PYTHON))} or newer.")
+    started = time.monotonic()
+    ensure_venv()
+    install(ensure_llama_wheel())
+    fetch_model()
+    say(f"setup ready in {time.monotonic() - started:.1f} s")
+
+
+def test(extra: list[str]) -> int:
+    python = str(venv_python())
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    checks = [
+        ("ruff", [python, "-m", "ruff", "check", "desktop", "tests", "dev.py"]),
+        ("mypy", [python, "-m", "mypy"]),
+        ("import contract", [str(Path(python).with_name("lint-imports" + (".exe" if os.name == "nt" else "")))]),
+    ]
+    failed = []
+    for name, command in checks:
+        say(f"{name}")
+        if run(command, cwd=ROOT, env=env) != 0:
+            failed.append(name)
+    say("pytest")
+    code = run([python, "-m", "pytest", *extra], cwd=ROOT, env=env)
+    if failed:
+        say(f"failed: {', '.join(failed)}")
+        return 1
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "setup"}:
+        print(__doc__)
+        return 2
+    command, extra = argv[0], argv[1:]
+    setup()
+    if command == "setup":
+        return 0
+    if command == "test":
+        return test(extra)
+    return run([str(venv_python()), "-m", "lmscales", *extra])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""The headless interface, run as a user runs it: a subprocess, its exit code, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def lmscales(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lmscales", *args],
+        input=stdin, capture_output=True, text=True, check=False, timeout=240,
+    )
+
+
+def test_self_test_runs_each_task() -> None:
+    result = lmscales("self-test", "--threads", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    assert summary["model"]["architecture"] == "llama"
+    assert set(summary["tasks"]) == {"chat", "summarize", "translate"}
+    for entry in summary["tasks"].values():
+        assert entry["output"].strip()
+        assert entry["metrics"]["output_tokens"]["provenance"] == "measured"
+
+
+@pytest.mark.parametrize(
+    ("task", "extra", "text"),
+    [
+        ("chat", [], "What is two plus two?"),
+        ("summarize", ["--length", "sentence"], "The cat sat on the mat all day. It was warm and happy."),
+        ("translate", ["--target-lang", "de"], "Good morning, friends."),
+    ],
+)
+def test_run_json(task: str, extra: list[str], text: str) -> None:
+    result = lmscales("run", "--task", task, "--side", "local", "--input", "-", "--json",
+                      "--max-tokens", "24", "--threads", "2", *extra, stdin=text)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["task"] == task and data["side"] == "local" and data["ok"]
+    assert data["output"].strip()
+    m = data["metrics"]
+    assert m["time_to_first_token"]["value"] > 0
+    assert m["end_to_end"]["value"] >= m["time_to_first_token"]["value"]
+    assert m["native_decode_rate"]["value"] > 0
+
+
+def test_run_multi_turn_chat_from_json(tmp_path: Path) -> None:
+    conversation = [
+        {"role": "user", "content": "My name is Ada."},
+        {"role": "assistant", "content": "Nice to meet you, Ada."},
+        {"role": "user", "content": "What is my name?"},
+    ]
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(conversation))
+    result = lmscales("run", "--task", "chat", "--input", str(path), "--json", "--max-tokens", "16",
+                      "--temperature", "0", "--threads", "2")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["metrics"]["prompt_tokens"]["value"] > 20
+
+
+def test_models_info_json(bundled_model: Path) -> None:
+    result = lmscales("models", "info", str(bundled_model), "--json")
+    assert result.returncode == 0
+    info = json.loads(result.stdout)
+    assert info["quantization"] == "Q4_1" and info["parameters_label"] == "135M"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (["run", "--task", "chat"], None, "No input"),
+        (["run", "--task", "chat", "--input", "/nonexistent/file.txt"], None, "Input file not found"),
+        (["run", "--task", "summarize", "--input", "-"], "   ", "empty"),
+        (["models", "info", "/nonexistent.gguf"], None, "Model file not found"),
+    ],
+)
+def test_user_errors_are_one_clear_line(args: list[str], stdin: str | None, expected: str) -> None:
+    result = lmscales(*args, stdin=stdin)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_non_utf8_input(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("café crème".encode("latin-1"))
+    result = lmscales("run", "--task", "summarize", "--input", str(path))
+    assert result.returncode == 2
+    assert "is not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_model_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.gguf"
+    path.write_bytes(b"")
+    result = lmscales("run", "--task", "chat", "--input", "-", "--model", str(path), stdin="hi")
+    assert result.returncode == 1
+    assert "is empty" in result.stderr and "Traceback" not in result.stderr

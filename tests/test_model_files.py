@@ -1,0 +1,99 @@
+"""The bundled model's manifest, verification and the messages a user sees when it is wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lmscales.core.model_files import ModelFileError, load_manifest, models_dir, verify
+
+
+def test_manifest_describes_the_bundled_model() -> None:
+    model = load_manifest()
+    assert model.file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert model.sha256 == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    assert model.size == 98_362_432
+    assert model.license == "Apache-2.0"
+    assert (models_dir() / model.license_file).read_text().startswith(" " * 5)  # the Apache text
+
+
+def _fake_models_dir(tmp: Path, content: bytes, sha256: str | None = None) -> Path:
+    manifest = json.loads((models_dir() / "manifest.json").read_text())
+    manifest["bundled"]["size"] = len(content)
+    if sha256:
+        manifest["bundled"]["sha256"] = sha256
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
+    (tmp / manifest["bundled"]["file"]).write_bytes(content)
+    return tmp
+
+
+def test_checksum_mismatch_says_what_to_do(tmp_path: Path) -> None:
+    model = load_manifest(_fake_models_dir(tmp_path, b"x" * 1000))
+    with pytest.raises(ModelFileError) as caught:
+        verify(model)
+    message = str(caught.value)
+    assert caught.value.kind == "checksum"
+    assert "damaged" in message and model.sha256 in message
+    assert "Delete it and fetch it again" in message and "dev.py setup" in message
+
+
+def test_size_mismatch(tmp_path: Path) -> None:
+    model = load_manifest(_fake_models_dir(tmp_path, b"x" * 10))
+    (tmp_path / model.file).write_bytes(b"x" * 11)
+    with pytest.raises(ModelFileError, match="11 bytes, expected 10") as caught:
+        verify(model)
+    assert caught.value.kind == "size"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    model = load_manifest(_fake_models_dir(tmp_path, b"x"))
+    model.path.unlink()
+    with pytest.raises(ModelFileError, match="missing") as caught:
+        verify(model)
+    assert "lmscales models fetch" in str(caught.value)
+
+
+def test_verified_stamp_is_invalidated_by_a_change(tmp_path: Path) -> None:
+    import hashlib
+
+    content = b"model bytes"
+    model = load_manifest(_fake_models_dir(tmp_path, content, hashlib.sha256(content).hexdigest()))
+    assert verify(model) == model.path
+    model.path.write_bytes(b"MODEL BYTES")  # same size, new content and mtime
+    os.utime(model.path, ns=(1, 1))
+    with pytest.raises(ModelFileError, match="damaged"):
+        verify(model)
+
+
+def test_cli_reports_a_damaged_model_without_a_traceback(tmp_path: Path, bundled_model: Path) -> None:
+    bad = _fake_models_dir(tmp_path, b"y" * 64)
+    env = dict(os.environ, LMSCALES_MODELS_DIR=str(bad))
+    result = subprocess.run(
+        [sys.executable, "-m", "lmscales", "run", "--task", "chat", "--input", "-"],
+        input="hello", capture_output=True, text=True, env=env, check=False,
+    )
+    assert result.returncode == 1
+    assert "damaged" in result.stderr and "fetch it again" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fetch_skips_a_verified_model(tmp_path: Path, bundled_model: Path) -> None:
+    """`models fetch` on a good model verifies and downloads nothing (no network in this test)."""
+    shutil.copy(models_dir() / "manifest.json", tmp_path / "manifest.json")
+    try:
+        os.link(bundled_model, tmp_path / bundled_model.name)
+    except OSError:
+        shutil.copy(bundled_model, tmp_path / bundled_model.name)
+    env = dict(os.environ, LMSCALES_MODELS_DIR=str(tmp_path), PIP_NO_INDEX="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "lmscales", "models", "fetch", "--quiet"],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sha256 verified" in result.stdout
