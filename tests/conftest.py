@@ -11,8 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lmscales.core.engines.local import LocalEngine  # noqa: E402
-from lmscales.core.model_files import load_manifest, verify  # noqa: E402
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.model_files import load_manifest, verify
 
 TEST_THREADS = 2
 

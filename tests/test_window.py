@@ -22,8 +22,12 @@ def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[
     bridge = LocalEngineBridge(engine)
     win = MainWindow(bridge)
     qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
     with qtbot.waitSignal(bridge.loaded, timeout=60_000):
         bridge.load(str(bundled_model))
+    qtbot.waitUntil(lambda: not bridge.busy)
     yield win
     bridge.cancel()
     bridge.wait()

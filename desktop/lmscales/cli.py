@@ -31,7 +31,7 @@ class CliError(Exception):
 
 
 def sample_text(name: str) -> str:
-    return resources.files("lmscales.resources").joinpath("samples", name).read_text(encoding="utf-8")
+    return resources.files("lmscales.resources").joinpath("samples").joinpath(name).read_text(encoding="utf-8")
 
 
 def _print_json(data: Any) -> None:

@@ -45,6 +45,9 @@ _SCALARS: dict[int, str] = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i"
 _STRING, _ARRAY = 8, 9
 # Arrays longer than this are skipped over rather than kept (the tokenizer's 50k-entry vocabulary).
 _KEEP_ARRAY_MAX = 64
+# Sanity bounds far above any real model, so that a damaged header fails fast instead of reading forever.
+_MAX_COUNT = 1_000_000
+_MAX_STRING = 100_000_000
 
 
 class GGUFError(Exception):
@@ -102,7 +105,7 @@ class _Reader:
 
     def string(self) -> str:
         length = self.scalar("<Q")
-        if length > self._size:
+        if length > _MAX_STRING:
             raise GGUFError("corrupt", f"{self._name} is damaged: a header string claims {length:,} bytes.")
         return self.read(length).decode("utf-8", errors="replace")
 
@@ -114,7 +117,7 @@ class _Reader:
         if value_type == _ARRAY:
             item_type = self.scalar("<I")
             count = self.scalar("<Q")
-            if count > self._size:
+            if count > _MAX_COUNT * 100:
                 raise GGUFError("corrupt", f"{self._name} is damaged: an array claims {count:,} items.")
             if count > _KEEP_ARRAY_MAX:
                 self.skip_array(item_type, count)
@@ -182,7 +185,7 @@ def read_info(path: str | os.PathLike[str]) -> GGUFInfo:
             )
         tensor_count = reader.scalar("<Q")
         kv_count = reader.scalar("<Q")
-        if tensor_count > size or kv_count > size:
+        if tensor_count > _MAX_COUNT or kv_count > _MAX_COUNT:
             raise GGUFError("corrupt", f"{name} is damaged: its header counts are impossible.")
         metadata: dict[str, Any] = {}
         for _ in range(kv_count):

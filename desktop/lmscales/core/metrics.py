@@ -17,6 +17,7 @@ Every figure says whether it is measured or estimated.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def decode_rate(output_tokens: int, deltas: Sequence[tuple[float, str]]) -> floa
 
 def inter_token_gaps(deltas: Sequence[tuple[float, str]]) -> list[float]:
     visible = _nonempty(deltas)
-    return [b[0] - a[0] for a, b in zip(visible, visible[1:], strict=False)]
+    return [b[0] - a[0] for a, b in itertools.pairwise(visible)]
 
 
 def _after_first(deltas: Sequence[tuple[float, str]]) -> tuple[str, float] | None:

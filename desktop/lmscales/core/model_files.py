@@ -7,6 +7,7 @@ the one file and verifies it; every failure is a `ModelFileError` whose text say
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -128,10 +129,8 @@ def verify(model: BundledModel, path: Path | None = None) -> Path:
             f"The bundled model {path} is damaged: its SHA-256 is {actual}, expected {model.sha256}. "
             f"Delete it and fetch it again. {FETCH_HINT}",
         )
-    try:
+    with contextlib.suppress(OSError):  # a read-only install: we simply hash again next time
         stamp.write_text(expected_stamp, encoding="utf-8")
-    except OSError:
-        pass  # a read-only install: we simply hash again next time
     return path
 
 

@@ -6,6 +6,8 @@ and the metrics line is computed by `lmscales.core.metrics`, the same definition
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
@@ -50,8 +52,8 @@ class MainWindow(QMainWindow):
         self.model_card = QLabel("Loading the small model…")
         self.model_card.setTextFormat(Qt.TextFormat.RichText)
         self.task_picker = QComboBox()
-        for name in tasks.TASKS:
-            self.task_picker.addItem(name.capitalize(), name)
+        for task in tasks.TASKS:
+            self.task_picker.addItem(task.capitalize(), task)
         self.target_language = QComboBox()
         for code, name in sorted(tasks.LANGUAGES.items(), key=lambda item: item[1]):
             self.target_language.addItem(name, code)
@@ -110,9 +112,9 @@ class MainWindow(QMainWindow):
         self.open_model_button.clicked.connect(self._on_open_model)
         self.task_picker.currentIndexChanged.connect(self._on_task_changed)
         self.input.textChanged.connect(self._update_send_enabled)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.send)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.send)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, self.send)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
         bridge.deltaReady.connect(self._on_delta)
         bridge.finished.connect(self._on_finished)
         bridge.failed.connect(self._on_failed)
@@ -123,8 +125,7 @@ class MainWindow(QMainWindow):
 
     @property
     def task(self) -> tasks.TaskName:
-        name: tasks.TaskName = self.task_picker.currentData()
-        return name
+        return cast(tasks.TaskName, self.task_picker.currentData())
 
     def _update_send_enabled(self) -> None:
         has_text = bool(self.input.toPlainText().strip())
@@ -183,7 +184,9 @@ class MainWindow(QMainWindow):
             f"{computed.output_tokens.format(0)} out · E2E {computed.end_to_end.format(2)}"
         )
         notes = {"cancelled": "Stopped.", "length": "Reached max tokens.", "stop": "Done."}
-        trimmed = f" {finished.trimmed_messages} old messages were left out to fit." if finished.trimmed_messages else ""
+        trimmed = (
+            f" {finished.trimmed_messages} old messages were left out to fit." if finished.trimmed_messages else ""
+        )
         self.status_line.setText(notes[finished.stop_reason] + trimmed)
 
     def _on_failed(self, error: EngineError) -> None:

@@ -11,6 +11,7 @@ of the process boundary: what the user sees is what is measured.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import multiprocessing
@@ -171,7 +172,7 @@ class LocalEngine:
             try:
                 info = gguf.read_info(path)
             except gguf.GGUFError as error:
-                raise LoadError(str(error)) from None
+                raise LoadError(str(error) + self._still_loaded()) from None
             resolved = str(Path(path).resolve())
             try:
                 self._restart()
@@ -275,10 +276,8 @@ class LocalEngine:
             return
         if process.is_alive():
             self.cancel()
-            try:
+            with contextlib.suppress(_ChildGone):
                 self._send(("shutdown",))
-            except _ChildGone:
-                pass
             process.join(timeout=3.0)
             if process.is_alive():
                 process.kill()

@@ -135,7 +135,7 @@ def _generate(
     ctx = llama._ctx.ctx
     llama_cpp.llama_set_abort_callback(ctx, abort_callback, None)
     llama_cpp.llama_perf_context_reset(ctx)
-    llama.reset()  # no prompt-cache reuse: every run pays its own prefill, so TTFT is comparable
+    llama.reset()  # type: ignore[no-untyped-call]  # no prompt-cache reuse: every run pays its own prefill, so TTFT is comparable
     if request.seed is not None:
         llama.set_seed(request.seed)
 
