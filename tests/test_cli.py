@@ -100,6 +100,40 @@ def test_non_utf8_input(tmp_path: Path) -> None:
 def test_bad_model_on_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.gguf"
     path.write_bytes(b"")
-    result = lmscales("run", "--task", "chat", "--input", "-", "--model", str(path), stdin="hi")
+    result = lmscales("run", "--task", "chat", "--input", "-", "--gguf", str(path), stdin="hi")
     assert result.returncode == 1
     assert "is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_both_sides_against_the_real_server(llama_server: str) -> None:
+    result = lmscales("run", "--task", "translate", "--target-lang", "fr", "--side", "both", "--base-url",
+                      llama_server, "--model", "smollm2-server", "--input", "-", "--json", "--max-tokens", "24",
+                      "--threads", "1", stdin="Good night, and thank you.")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    local, remote = data["sides"]["local"], data["sides"]["remote"]
+    assert local["ok"] and remote["ok"]
+    assert local["output"].strip() and remote["output"].strip()
+    assert remote["endpoint"]["model"] == "smollm2-server"
+    assert remote["metrics"]["output_tokens"]["provenance"] == "estimated"
+    assert remote["cost"]["usd"] is None  # a model with no price: unknown, not zero
+    assert remote["bytes_received"] > 0
+
+
+def test_run_remote_without_endpoint_is_a_usage_error() -> None:
+    result = lmscales("run", "--task", "chat", "--side", "remote", "--input", "-", stdin="hi")
+    assert result.returncode == 2 and "--base-url URL and --model NAME" in result.stderr
+
+
+def test_remote_key_stays_out_of_the_output(llama_server: str) -> None:
+    import os
+
+    secret = "sk-cli-SECRET-0123456789abcdef"
+    result = subprocess.run(
+        [sys.executable, "-m", "lmscales", "run", "--task", "chat", "--side", "remote", "--base-url", llama_server,
+         "--model", "smollm2-server", "--input", "-", "--json", "--max-tokens", "8"],
+        input="hi", capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "OPENAI_API_KEY": secret},
+    )
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stdout and secret not in result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -119,36 +120,117 @@ def _request(args: argparse.Namespace, messages: tuple[Message, ...]) -> Generat
     )
 
 
+def _endpoint(args: argparse.Namespace) -> Any:
+    from lmscales.core.endpoints import Endpoint
+
+    if not args.base_url or not args.model_name:
+        raise CliError("The remote side needs --base-url URL and --model NAME.", EXIT_USAGE)
+    # The key comes from the environment only: never a command-line argument, which other users can see.
+    key = os.environ.get("LMSCALES_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+    return Endpoint(base_url=args.base_url, model=args.model_name, api_key=key)
+
+
+def _remote_report(args: argparse.Namespace, endpoint: Any, result: Any) -> dict[str, Any]:
+    from lmscales.core.pricing import PriceTable, PriceTableError
+
+    report: dict[str, Any] = {
+        "side": "remote",
+        "endpoint": {"base_url": endpoint.base_url, "host": endpoint.host, "model": endpoint.model},
+        **result.as_dict(),
+    }
+    if result.finished is not None:
+        finished = result.finished
+        try:
+            table = PriceTable.load(Path(args.prices) if args.prices else None)
+        except PriceTableError as error:
+            raise CliError(str(error)) from None
+        if args.price_input is not None and args.price_output is not None:
+            table = table.with_override(endpoint.model, args.price_input, args.price_output)
+        estimated = "estimated" in (finished.prompt_tokens_provenance, finished.output_tokens_provenance)
+        cost = table.cost(endpoint.model, finished.prompt_tokens, finished.output_tokens,
+                          "estimated" if estimated else "measured")
+        report["cost"] = cost.as_dict()
+        report["bytes_received"] = finished.bytes_received
+    return report
+
+
+def _summary_line(side: str, result: Any, extra: str = "") -> str:
+    m = result.metrics
+    if m is None:
+        return f"[{side}] error: {result.error.message if result.error else 'no result'}"
+    return (
+        f"[{side}] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
+        f"{m.output_tokens.format(0)} out · E2E {m.end_to_end.format(2)}{extra}"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import threading
+
+    from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
     from lmscales.core.events import TextDelta
-    from lmscales.core.runner import run_to_end
+    from lmscales.core.runner import RunResult, run_to_end
 
     messages = build_messages(args, _read_input(args.input))
-    engine = _open_engine(args.model, args.threads, args.n_ctx)
-    try:
-        def stream(event: object) -> None:
-            if not args.json and isinstance(event, TextDelta):
-                print(event.text, end="", flush=True)
+    request = _request(args, messages)
+    sides = ["local", "remote"] if args.side == "both" else [args.side]
+    endpoint = _endpoint(args) if "remote" in sides else None
+    local_engine = _open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
+    remote_engine = (
+        RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout))
+        if endpoint is not None else None
+    )
+    stream_text = not args.json and len(sides) == 1
 
-        result = run_to_end(engine, _request(args, messages), stream)
-        model = engine.model
+    def stream(event: object) -> None:
+        if stream_text and isinstance(event, TextDelta):
+            print(event.text, end="", flush=True)
+
+    results: dict[str, RunResult] = {}
+
+    def run_side(side: str) -> None:
+        engine = local_engine if side == "local" else remote_engine
+        assert engine is not None
+        results[side] = run_to_end(engine, request, stream)
+
+    try:
+        threads = [threading.Thread(target=run_side, args=(side,)) for side in sides]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     finally:
-        engine.close()
+        if local_engine is not None:
+            local_model = local_engine.model
+            local_engine.close()
+    reports: dict[str, dict[str, Any]] = {}
+    for side in sides:
+        if side == "local":
+            reports[side] = {"side": "local", "model": local_model.info.as_dict(), **results[side].as_dict()}
+        else:
+            reports[side] = _remote_report(args, endpoint, results[side])
     if args.json:
-        _print_json({"task": args.task, "side": "local", "model": model.info.as_dict(), **result.as_dict()})
+        if len(sides) == 1:
+            _print_json({"task": args.task, **reports[sides[0]]})
+        else:
+            _print_json({"task": args.task, "sides": reports})
     else:
-        print()
-        if result.metrics is not None:
-            m = result.metrics
-            print(
-                f"\n[local] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
-                f"{m.output_tokens.format(0)} out · E2E {m.end_to_end.format(2)}",
-                file=sys.stderr,
-            )
-    if result.error is not None:
-        print(f"error: {result.error.message}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+        for side in sides:
+            sys.stdout.flush()
+            if not stream_text:
+                print(f"--- {side} ---\n{results[side].text}")
+            else:
+                print()
+            cost = reports[side].get("cost")
+            extra = ""
+            if cost is not None:
+                extra = " · cost unknown" if cost["usd"] is None else f" · cost ${cost['usd']:.6f} ({cost['source']})"
+            sys.stdout.flush()
+            print(_summary_line(side, results[side], extra), file=sys.stderr)
+    failed = [side for side in sides if results[side].error is not None]
+    for side in failed:
+        print(f"error ({side}): {results[side].error.message}", file=sys.stderr)  # type: ignore[union-attr]
+    return EXIT_FAILED if failed else 0
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
@@ -156,7 +238,7 @@ def cmd_self_test(args: argparse.Namespace) -> int:
 
     summary: dict[str, Any] = {"version": __version__, "ok": False}
     try:
-        engine = _open_engine(args.model, args.threads, args.n_ctx)
+        engine = _open_engine(args.gguf, args.threads, args.n_ctx)
     except CliError as error:
         summary["error"] = str(error)
         _print_json(summary)
@@ -224,7 +306,7 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
 def cmd_bench_engine(args: argparse.Namespace) -> int:
     from lmscales.bench import bench_engine
 
-    engine = _open_engine(args.model, args.threads, args.n_ctx)
+    engine = _open_engine(args.gguf, args.threads, args.n_ctx)
     try:
         report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens)
     finally:
@@ -242,13 +324,13 @@ def cmd_bench_engine(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from lmscales.ui.app import run_app
 
-    return run_app(model=args.model, threads=args.threads, n_ctx=args.n_ctx)
+    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.n_ctx)
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     from lmscales.core.engines.local import DEFAULT_N_CTX
 
-    parser.add_argument("--model", help="GGUF file for the local side (default: the bundled model)")
+    parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: physical cores)")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
 
@@ -267,7 +349,15 @@ def make_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one task headless")
     _add_engine_options(run)
     run.add_argument("--task", choices=tasks.TASKS, required=True)
-    run.add_argument("--side", choices=["local"], default="local")
+    run.add_argument("--side", choices=["local", "remote", "both"], default="local")
+    run.add_argument("--base-url", help="remote: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
+    run.add_argument("--model", dest="model_name", metavar="NAME",
+                     help="remote: model name (the key comes from OPENAI_API_KEY or LMSCALES_API_KEY)")
+    run.add_argument("--connect-timeout", type=float, default=10.0)
+    run.add_argument("--read-timeout", type=float, default=60.0)
+    run.add_argument("--prices", help="remote: a JSON price overrides file (same shape as the bundled table)")
+    run.add_argument("--price-input", type=float, help="remote: USD per million input tokens")
+    run.add_argument("--price-output", type=float, help="remote: USD per million output tokens")
     run.add_argument("--input", help="input file, or - for standard input")
     run.add_argument("--target-lang", default="fr", choices=sorted(tasks.LANGUAGES))
     run.add_argument("--source-lang", default=tasks.AUTO, choices=[tasks.AUTO, *sorted(tasks.LANGUAGES)])

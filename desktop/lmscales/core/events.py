@@ -90,6 +90,7 @@ class Finished:
     stop_reason: Literal["stop", "length", "cancelled"]
     native: NativeTimings | None = None
     trimmed_messages: int = 0
+    bytes_received: int | None = None
 
     @property
     def text(self) -> str:
@@ -101,11 +102,23 @@ class EngineError:
     """Something went wrong; `message` is written for the user, `kind` for code and tests."""
 
     kind: Literal[
-        "crashed", "model", "input_too_long", "cancelled", "busy", "internal", "not_loaded"
+        # local engine
+        "crashed", "model", "input_too_long", "busy", "internal", "not_loaded",
+        # remote engine
+        "auth", "forbidden", "not_found", "bad_request", "rate_limited", "server", "timeout",
+        "dns", "refused", "connection", "incomplete", "malformed",
     ]
     message: str
     partial_text: str = ""
     details: dict[str, str] = field(default_factory=dict)
 
 
-Event = TextDelta | Finished | EngineError
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know while a run goes on (e.g. "rate limited, retrying in 2 s")."""
+
+    message: str
+    timestamp: float
+
+
+Event = TextDelta | Finished | EngineError | Notice

@@ -51,6 +51,6 @@ def run_to_end(
             pieces.append(event.text)
         elif isinstance(event, Finished):
             finished = event
-        else:
+        elif isinstance(event, EngineError):
             error = event
     return RunResult("".join(pieces), finished, error)

@@ -12,13 +12,14 @@ from PySide6.QtCore import QObject, Signal
 
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.local import LoadError, LocalEngine
-from lmscales.core.events import EngineError, Finished, GenerationRequest, TextDelta
+from lmscales.core.events import EngineError, Finished, GenerationRequest, Notice, TextDelta
 
 
 class EngineBridge(QObject):
     deltaReady = Signal(object)  # TextDelta
     finished = Signal(object)  # Finished
     failed = Signal(object)  # EngineError
+    noticed = Signal(object)  # Notice
     busyChanged = Signal(bool)
     _pumpEnded = Signal()
 
@@ -60,6 +61,8 @@ class EngineBridge(QObject):
                     self.deltaReady.emit(event)
                 elif isinstance(event, Finished):
                     self.finished.emit(event)
+                elif isinstance(event, Notice):
+                    self.noticed.emit(event)
                 else:
                     self.failed.emit(event)
         except Exception as error:  # never let a worker thread die silently

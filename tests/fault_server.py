@@ -1,0 +1,142 @@
+"""A small OpenAI-style server on loopback for what a real server will not do on demand.
+
+The first path segment picks the behaviour: `http://127.0.0.1:PORT/<mode>/v1/...`. Used only for faults
+(401, 404, 429, 500, stalls, cut streams, malformed chunks) and for a stream with `usage`; everything
+else is tested against llama-cpp-python's real server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+WORDS = ["Hello", " from", " the", " fault", " server", "."]
+
+
+def _chunk(content: str | None, finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
+    choices = [] if usage is not None else [
+        {"index": 0, "delta": {} if content is None else {"content": content}, "finish_reason": finish}
+    ]
+    body: dict[str, Any] = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "fault",
+                            "choices": choices}
+    if usage is not None:
+        body["usage"] = usage
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+class FaultHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FaultServer
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._json(status, {"error": {"message": message, "type": "test", "code": status}}, headers)
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def do_GET(self) -> None:
+        mode = self.path.strip("/").split("/")[0]
+        self.server.requests.append((mode, "GET", self.path, dict(self.headers)))
+        if self.path.endswith("/models"):
+            if mode == "401":
+                self._error(401, "bad key")
+            else:
+                self._json(200, {"object": "list", "data": [{"id": "fault-model", "object": "model"},
+                                                            {"id": "gpt-4o-mini", "object": "model"}]})
+        else:
+            self._error(404, "no such route")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        mode = self.path.strip("/").split("/")[0]
+        self.server.requests.append((mode, "POST", self.path, dict(self.headers), body))
+        if mode == "401":
+            return self._error(401, "Incorrect API key provided: sk-sec***ret")
+        if mode == "403":
+            return self._error(403, "This key may not use this model")
+        if mode == "404":
+            return self._error(404, f"The model `{body.get('model')}` does not exist")
+        if mode == "400":
+            return self._error(400, "max_tokens is too large")
+        if mode.startswith("429"):  # "429" always; "429once": only the first request
+            attempts = sum(1 for r in self.server.requests if r[0] == mode and r[1] == "POST")
+            if mode == "429" or attempts == 1:
+                return self._error(429, "Rate limit reached", {"Retry-After": self.server.retry_after})
+        if mode == "500":
+            return self._error(500, "The server had an error while processing your request")
+        if mode == "503":
+            return self._error(503, "Service unavailable")
+        if mode == "stall":
+            time.sleep(self.server.stall_seconds)
+            return self._error(500, "too late")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        words = WORDS
+        for index, word in enumerate(words):
+            if mode == "stallmid" and index == 2:
+                time.sleep(self.server.stall_seconds)
+            if mode == "cut" and index == 3:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)  # no final chunk: the body is incomplete
+                return None
+            if mode == "malformed" and index == 3:
+                self._write_chunk(b"data: {this is not json\n\n")
+                continue
+            self._write_chunk(_chunk(word))
+            if mode == "slow":
+                time.sleep(0.05)
+        self._write_chunk(_chunk(None, "stop"))
+        include_usage = (body.get("stream_options") or {}).get("include_usage")
+        if mode in {"usage", "slow", "429once"} and include_usage:
+            self._write_chunk(_chunk(None, usage={"prompt_tokens": 21, "completion_tokens": len(words),
+                                                  "total_tokens": 21 + len(words)}))
+        self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        return None
+
+
+class FaultServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), FaultHandler)
+        self.requests: list[tuple[Any, ...]] = []
+        self.retry_after = "1"
+        self.stall_seconds = 3.0
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hung up on purpose (timeouts, cancel) is not an error here
+
+    def url(self, mode: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/{mode}/v1"
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
