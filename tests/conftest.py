@@ -7,11 +7,6 @@ import ipaddress
 import os
 import socket
 import struct
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +16,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.model_files import load_manifest, verify
+from lmscales.servers import SERVER_MODEL, LlamaServer, free_port
 from tests.fault_server import FaultServer
 
 TEST_THREADS = 2
-SERVER_MODEL = "smollm2-server"
+__all__ = ["SERVER_MODEL", "TEST_THREADS", "free_port", "write_gguf"]
 
 
 @pytest.fixture(scope="session")
@@ -89,47 +85,11 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def llama_server(bundled_model: Path) -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on loopback, serving the bundled model."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", SERVER_MODEL],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited early: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                    base_url + "/models", timeout=1
-                ) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not come up within 90 s")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with LlamaServer(bundled_model) as server:
+        yield server.base_url
 
 
 @pytest.fixture(scope="module")

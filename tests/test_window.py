@@ -1,73 +1,195 @@
-"""The first window, driven with pytest-qt on the real engine (offscreen)."""
+"""The comparison window, driven with pytest-qt (offscreen) on the real local engine and, for the large
+side, llama-cpp-python's real server on loopback (the fault server for errors)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
+from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
-from lmscales.ui.bridge import LocalEngineBridge
+from lmscales.core.engines.remote import RemoteOptions
+from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.main_window import MainWindow
-from tests.conftest import TEST_THREADS
+from lmscales.ui.streaming_view import APPEND_INTERVAL_MS
+from tests.conftest import SERVER_MODEL
+from tests.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    engine = LocalEngine(n_ctx=2048, n_threads=TEST_THREADS)
-    bridge = LocalEngineBridge(engine)
-    win = MainWindow(bridge)
+    engine = LocalEngine(n_ctx=2048, n_threads=1)
+    win = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
     qtbot.addWidget(win)
     win.show()
     win.activateWindow()
     qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
-    with qtbot.waitSignal(bridge.loaded, timeout=60_000):
-        bridge.load(str(bundled_model))
-    qtbot.waitUntil(lambda: not bridge.busy)
+    with qtbot.waitSignal(win.local_bridge.loaded, timeout=60_000):
+        win.load_model(str(bundled_model))
+    qtbot.waitUntil(lambda: not win.local_bridge.busy)
+    win.generation.max_tokens.setValue(24)
+    win.generation.temperature.setValue(0.0)
     yield win
-    bridge.cancel()
-    bridge.wait()
+    win.controller.stop()
+    win.local_bridge.wait()
+    win.remote_bridge.wait()
     engine.close()
 
 
-def test_model_card_and_send_disabled_until_there_is_text(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    assert "135M" in window.model_card.text() and "Q4_1" in window.model_card.text()
+def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
+
+
+def test_starts_with_the_small_side_ready_and_a_placeholder_for_the_large(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    assert "135M" in window.panes["local"].model_card.text()
+    assert window.panes["remote"].placeholder_shown
+    assert "No large model is set up" in window.panes["remote"].placeholder_text.text()
     assert not window.send_button.isEnabled()
-    qtbot.keyClicks(window.input, "   ")
+    assert "empty input cannot be sent" in window.hint.text()
+    qtbot.keyClicks(window.tasks.chat_input, "   ")
     assert not window.send_button.isEnabled()
-    qtbot.keyClicks(window.input, "Hello")
-    assert window.send_button.isEnabled()
+    qtbot.keyClicks(window.tasks.chat_input, "Hello")
+    assert window.send_button.isEnabled() and window.send_button.text() == "Send"
+    assert not window.remote_only_button.isEnabled()
 
 
-def test_ctrl_enter_streams_and_shows_metrics(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    qtbot.keyClicks(window.input, "Say hello in one short sentence.")
-    with qtbot.waitSignal(window.bridge.finished, timeout=60_000):
-        qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: not window.bridge.busy)
-    assert window.output.toPlainText().strip()
-    assert "TTFT" in window.metrics_line.text() and "tok/s" in window.metrics_line.text()
+def test_chat_on_both_sides_keeps_each_sides_history(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    assert not window.panes["remote"].placeholder_shown
+    assert window.send_button.text() == "Send to both"
+    qtbot.keyClicks(window.tasks.chat_input, "My name is Ada.")
+    qtbot.keyClick(window.tasks.chat_input, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert window.tasks.chat_input.toPlainText() == ""  # the turn was sent
+    for side in ("local", "remote"):
+        pane = window.panes[side]
+        assert pane.view.answer.strip(), side
+        assert "My name is Ada." in pane.view.toPlainText()
+        assert "TTFT" in pane.metrics.text() and "s</b>" in pane.metrics.text()
+        assert len(window.controller.histories[side]) == 1
+    assert "~" in window.panes["remote"].metrics.labels["tokens"].text()  # the server sent no usage
+    assert "unknown" in window.panes["remote"].metrics.labels["cost"].text()
+    assert window.history.row_count() == 2
+    qtbot.keyClicks(window.tasks.chat_input, "What is my name?")
+    window.send(("local", "remote"))
+    wait_idle(qtbot, window)
+    assert len(window.controller.histories["local"]) == 2
+    assert "My name is Ada." in window.panes["local"].view.toPlainText()  # the transcript shows turn one
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.controller.histories == {"local": [], "remote": []}
 
 
-def test_escape_stops(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    qtbot.keyClicks(window.input, "Write a very long story about a cat.")
-    window.send()
-    qtbot.waitUntil(lambda: bool(window.output.toPlainText()), timeout=30_000)
-    with qtbot.waitSignal(window.bridge.finished, timeout=5_000):
-        qtbot.keyClick(window, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not window.bridge.busy)
-    assert window.status_line.text() == "Stopped."
+def test_escape_stops_both_sides(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    window.generation.max_tokens.setValue(400)
+    qtbot.keyClicks(window.tasks.chat_input, "Write a very long story about a cat.")
+    window.send(("local", "remote"))
+    qtbot.waitUntil(lambda: bool(window.panes["local"].view.answer), timeout=30_000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    wait_idle(qtbot, window, timeout=5_000)
+    assert window.panes["local"].status.text().startswith("Stopped.")
+    assert window.history.row_count() == 2
 
 
-def test_bad_model_shows_message_and_keeps_model(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sequential_mode_runs_the_large_side_after_the_small(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    window.generation.run_mode.setCurrentIndex(window.generation.run_mode.findData("sequential"))
+    outcomes = []
+    window.controller.runEnded.connect(outcomes.append)
+    qtbot.keyClicks(window.tasks.chat_input, "Name a fruit.")
+    window.send(("local", "remote"))
+    assert "Waits for the small side" in window.panes["remote"].status.text()
+    wait_idle(qtbot, window)
+    by_side = {o.side: o.finished for o in outcomes}
+    assert by_side["remote"].submitted_at >= by_side["local"].deltas[-1][0]
+
+
+def test_each_task_and_its_options(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text_file = tmp_path / "article.md"
+    text_file.write_text("# Rivers\n\nRivers carry water from hills to the sea. Towns grow along them.\n")
+    window.tasks.load_file(str(text_file))
+    assert window.tasks.current_task == "summarize"
+    assert "Rivers carry water" in window.tasks.summary_input.toPlainText()
+    assert "characters" in window.tasks.summary_size.text()
+    window.tasks.summary_length.setCurrentIndex(0)
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    assert window.panes["local"].view.answer.strip()
+
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.tasks.current_task == "translate"
+    window.tasks.swap_languages()  # source is "detect": nothing to swap
+    assert "Pick a source language" in window.hint.text()
+    window.tasks.source_language.setCurrentIndex(window.tasks.source_language.findData("en"))
+    window.tasks.swap_languages()
+    assert (window.tasks.source_language.currentData(), window.tasks.target_language.currentData()) == ("fr", "en")
+    window.tasks.target_language.setCurrentIndex(window.tasks.target_language.findData("fr"))
+    qtbot.keyClicks(window.tasks.translate_input, "Bonjour")
+    window.send(("local",))
+    assert "Source and target are both French" in window.hint.text()
+
+
+def test_unreadable_file_is_explained(window: MainWindow, tmp_path: Path) -> None:
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    window.tasks.load_file(str(binary))
+    assert "binary file" in window.hint.text()
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9".encode("latin-1"))
+    window.tasks.load_file(str(latin))
+    assert "not UTF-8 text" in window.hint.text()
+    assert window.tasks.summary_input.toPlainText() == ""  # nothing half-loaded
+
+
+def test_bad_model_is_shown_in_the_pane_and_the_old_one_kept(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.gguf"
     bad.write_text("nope")
-    card = window.model_card.text()
-    with qtbot.waitSignal(window.bridge.loadFailed, timeout=30_000):
-        window.bridge.load(str(bad))
-    assert "not a GGUF model file" in window.status_line.text()
-    assert "still loaded" in window.status_line.text()
-    assert window.model_card.text() == card
+    card = window.panes["local"].model_card.text()
+    with qtbot.waitSignal(window.local_bridge.loadFailed, timeout=30_000):
+        window.load_model(str(bad))
+    status = window.panes["local"].status.text()
+    assert "not a GGUF model file" in status and "still loaded" in status
+    assert window.panes["local"].model_card.text() == card
+
+
+def test_remote_errors_stay_in_their_pane(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    with FaultServer() as server:
+        window.set_endpoint(Endpoint(server.url("401"), "fault-model", "sk-window-SECRET-123456"),
+                            RemoteOptions(read_timeout=2))
+        qtbot.keyClicks(window.tasks.chat_input, "Hi")
+        window.send(("local", "remote"))
+        wait_idle(qtbot, window)
+    assert "refused the API key" in window.panes["remote"].status.text()
+    assert window.panes["local"].view.answer.strip()  # the small side was unaffected
+    assert "sk-window-SECRET" not in window.history.to_text("json")
+
+
+def test_history_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClicks(window.tasks.chat_input, "Hi")
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    for suffix in ("json", "csv", "md"):
+        path = tmp_path / f"runs.{suffix}"
+        window.history.export(path)
+        assert path.read_text().strip()
+    runs = json.loads((tmp_path / "runs.json").read_text())["runs"]
+    assert runs[0]["side"] == "local" and runs[0]["task"] == "chat"
+
+
+def test_tokens_are_coalesced_not_appended_one_by_one(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.generation.max_tokens.setValue(120)
+    qtbot.keyClicks(window.tasks.chat_input, "Tell me a long story.")
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    finished = window.controller.last_finished["local"]
+    assert finished.output_tokens > 40
+    streaming_seconds = finished.deltas[-1][0] - finished.deltas[0][0]
+    # one append per timer tick at most (~30 a second), not one per token
+    assert window.panes["local"].view.appends <= streaming_seconds * 1000 / APPEND_INTERVAL_MS + 3
+    assert window.panes["local"].view.appends < finished.output_tokens

@@ -321,10 +321,25 @@ def cmd_bench_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_ui(args: argparse.Namespace) -> int:
+    from lmscales.ui.bench_ui import bench_ui
+
+    report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
+                      threads=args.threads)
+    if args.json:
+        _print_json(report)
+    else:
+        both, fast = report["both_sides_streaming"], report["fast_stream"]
+        print(f"both sides streaming: p99 stall {both['p99_stall_ms']} ms, longest {both['longest_stall_ms']} ms; "
+              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from lmscales.ui.app import run_app
 
-    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.n_ctx)
+    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.n_ctx, base_url=args.base_url,
+                   remote_model=args.remote_model, theme=args.theme)
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -339,6 +354,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmscales", description="A small model beside a large one.")
     parser.add_argument("--version", action="version", version=f"lmscales {__version__}")
     _add_engine_options(parser)
+    parser.add_argument("--base-url", help="start with this OpenAI-compatible endpoint for the large side")
+    parser.add_argument("--remote-model", help="the large side's model name (key from OPENAI_API_KEY)")
+    parser.add_argument("--theme", choices=["system", "light", "dark"], default="system")
     parser.set_defaults(handler=cmd_gui)
     commands = parser.add_subparsers(dest="command")
 
@@ -390,6 +408,13 @@ def make_parser() -> argparse.ArgumentParser:
     engine.add_argument("--max-tokens", type=int, default=256)
     engine.add_argument("--json", action="store_true")
     engine.set_defaults(handler=cmd_bench_engine)
+    ui = bench_commands.add_parser("ui", help="the window's event-loop stalls and pane throughput, offscreen")
+    _add_engine_options(ui)
+    ui.add_argument("--runs", type=int, default=2)
+    ui.add_argument("--max-tokens", type=int, default=160)
+    ui.add_argument("--flood-seconds", type=float, default=2.0)
+    ui.add_argument("--json", action="store_true")
+    ui.set_defaults(handler=cmd_bench_ui)
     return parser
 
 

@@ -59,8 +59,12 @@ class Endpoint:
 
     @property
     def host(self) -> str:
+        """host[:port] only: never credentials a user put in the URL."""
         parts = urlsplit(self.base_url)
-        return parts.netloc or self.base_url
+        if not parts.hostname:
+            return self.base_url.split("@")[-1]
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return f"{host}:{parts.port}" if parts.port else host
 
     @property
     def is_loopback(self) -> bool:

@@ -91,6 +91,7 @@ class Finished:
     native: NativeTimings | None = None
     trimmed_messages: int = 0
     bytes_received: int | None = None
+    chunks: int = 1  # >1: a map-reduce summary over that many chunks of the input
 
     @property
     def text(self) -> str:

@@ -7,12 +7,13 @@ signal, which Qt queues to the GUI thread because the bridge lives there. Views 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, Signal
 
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.local import LoadError, LocalEngine
-from lmscales.core.events import EngineError, Finished, GenerationRequest, Notice, TextDelta
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Notice, TextDelta
 
 
 class EngineBridge(QObject):
@@ -23,9 +24,9 @@ class EngineBridge(QObject):
     busyChanged = Signal(bool)
     _pumpEnded = Signal()
 
-    def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
+    def __init__(self, engine: Engine | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine
+        self.engine = engine  # None: this side is not set up yet
         self._thread: threading.Thread | None = None
         self._busy = False  # only touched on the GUI thread
         self._pumpEnded.connect(self._on_pump_ended)
@@ -35,10 +36,17 @@ class EngineBridge(QObject):
         return self._busy
 
     def start(self, request: GenerationRequest) -> bool:
+        engine = self.engine
+        if engine is None:
+            return False
+        return self.start_events(lambda: engine.generate(request))
+
+    def start_events(self, events: Callable[[], Iterator[Event]]) -> bool:
+        """Run any event stream built on the engine (a map-reduce summary, say) like a plain generation."""
         if self._busy:
             return False
         self._busy = True
-        self._thread = threading.Thread(target=self._pump, args=(request,), name="engine-bridge", daemon=True)
+        self._thread = threading.Thread(target=self._pump, args=(events,), name="engine-bridge", daemon=True)
         self.busyChanged.emit(True)
         self._thread.start()
         return True
@@ -48,15 +56,16 @@ class EngineBridge(QObject):
         self.busyChanged.emit(False)
 
     def cancel(self) -> None:
-        self.engine.cancel()
+        if self.engine is not None:
+            self.engine.cancel()
 
     def wait(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _pump(self, request: GenerationRequest) -> None:
+    def _pump(self, events: Callable[[], Iterator[Event]]) -> None:
         try:
-            for event in self.engine.generate(request):
+            for event in events():
                 if isinstance(event, TextDelta):
                     self.deltaReady.emit(event)
                 elif isinstance(event, Finished):
@@ -99,3 +108,24 @@ class LocalEngineBridge(EngineBridge):
             self.loadFailed.emit(f"Loading failed unexpectedly: {error}")
         finally:
             self._pumpEnded.emit()
+
+
+class _Callback(QObject):
+    done = Signal(object)
+
+
+def call_in_background(owner: QObject, work: Callable[[], object], on_done: Callable[[object], None]) -> None:
+    """Run `work` off the GUI thread and hand its result (or the exception it raised) to `on_done` on the
+    GUI thread. For short I/O that is not an engine run: listing models, finding local servers."""
+    relay = _Callback(owner)
+    relay.done.connect(on_done)
+    relay.done.connect(relay.deleteLater)
+
+    def run() -> None:
+        try:
+            result = work()
+        except Exception as error:
+            result = error
+        relay.done.emit(result)
+
+    threading.Thread(target=run, name="background-call", daemon=True).start()

@@ -1,213 +1,307 @@
-"""A first window: one task, the small side, live metrics. The full side-by-side window comes later.
-
-It composes: the bridge carries engine events here, a timer coalesces text appends (~30 per second),
-and the metrics line is computed by `lmscales.core.metrics`, the same definitions the CLI prints.
-"""
+"""The comparison window. It composes the task panel, the generation settings, the two panes and the run
+history, and wires menus and shortcuts; the comparison controller decides what runs."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPlainTextEdit,
+    QMessageBox,
     QPushButton,
+    QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from lmscales.core import metrics, tasks
+from lmscales import __version__
+from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LoadedModel
-from lmscales.core.events import EngineError, Finished, GenerationRequest, TextDelta
-from lmscales.ui.bridge import LocalEngineBridge
+from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+from lmscales.core.pricing import PriceTable
+from lmscales.core.tasks import TaskInputError
+from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
+from lmscales.ui.comparison import ComparisonController, RunOutcome
+from lmscales.ui.endpoint_dialog import EndpointDialog
+from lmscales.ui.generation_panel import GenerationPanel
+from lmscales.ui.history_view import HistoryView
+from lmscales.ui.side_pane import SidePane
+from lmscales.ui.task_inputs import TaskPanel
 
-APPEND_INTERVAL_MS = 33
+NO_ENDPOINT = (
+    "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "
+    "server on this computer (Ollama, LM Studio, llama.cpp, vLLM) to compare. The small side works on its own."
+)
 
 
-def model_card_text(model: LoadedModel) -> str:
+def local_model_card(model: LoadedModel) -> str:
     info = model.info
-    size_mb = info.file_size / 1e6
     return (
         f"<b>{info.name or info.architecture}</b> · {info.parameters_label} parameters · {info.quantization} · "
-        f"{size_mb:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
+        f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
         f"{model.n_threads} threads"
     )
 
 
+def remote_model_card(endpoint: Endpoint) -> str:
+    return f"<b>{endpoint.model}</b> · {endpoint.host} · {endpoint.name}"
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, bridge: LocalEngineBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        local: LocalEngineBridge,
+        remote: EngineBridge,
+        prices: PriceTable | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.bridge = bridge
         self.setWindowTitle("LM Scales")
-        self._pending: list[str] = []
-        self._flush_timer = QTimer(self, interval=APPEND_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self._flush)
+        self.local_bridge = local
+        self.remote_bridge = remote
+        self.endpoint: Endpoint | None = None
 
-        self.model_card = QLabel("Loading the small model…")
-        self.model_card.setTextFormat(Qt.TextFormat.RichText)
-        self.task_picker = QComboBox()
-        for task in tasks.TASKS:
-            self.task_picker.addItem(task.capitalize(), task)
-        self.target_language = QComboBox()
-        for code, name in sorted(tasks.LANGUAGES.items(), key=lambda item: item[1]):
-            self.target_language.addItem(name, code)
-        self.target_language.setCurrentIndex(self.target_language.findData("fr"))
-        self.summary_length = QComboBox()
-        for key in tasks.SUMMARY_LENGTHS:
-            self.summary_length.addItem(key.capitalize(), key)
-        self.summary_length.setCurrentIndex(self.summary_length.findData("paragraph"))
-        self.open_model_button = QPushButton("Open GGUF…")
-        self.input = QPlainTextEdit()
-        self.input.setPlaceholderText("Type a message, or paste text to summarize or translate. Ctrl+Enter sends.")
-        self.send_button = QPushButton("Send")
-        self.send_button.setToolTip("Send to the small model (Ctrl+Enter)")
+        self.tasks = TaskPanel()
+        self.generation = GenerationPanel()
+        self.generation.setVisible(False)
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Generation settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.settings_toggle.setToolTip("Max tokens, temperature, top-p, seed, run mode, system prompt (Ctrl+,)")
+        self.send_button = QPushButton("Send to both")
+        self.send_button.setToolTip("Send the same input to both models (Ctrl+Enter)")
+        self.send_button.setDefault(True)
+        self.local_only_button = QPushButton("Small only")
+        self.local_only_button.setToolTip("Run only the small model (Ctrl+Shift+L)")
+        self.remote_only_button = QPushButton("Large only")
+        self.remote_only_button.setToolTip("Run only the large model (Ctrl+Shift+R)")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the running generation (Esc)")
-        self.stop_button.setEnabled(False)
-        self.output = QPlainTextEdit()
-        self.output.setReadOnly(True)
-        self.metrics_line = QLabel("")
-        self.metrics_line.setToolTip(
-            "TTFT: first visible text minus submit time. tok/s: (tokens - 1) / (last - first token). "
-            "~ marks an estimate."
-        )
-        self.status_line = QLabel("")
-        self.status_line.setWordWrap(True)
+        self.stop_button.setToolTip("Stop both sides (Esc)")
+        self.hint = QLabel("")
+        self.hint.setObjectName("hint")
 
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Task"))
-        options.addWidget(self.task_picker)
-        options.addWidget(QLabel("Length"))
-        options.addWidget(self.summary_length)
-        options.addWidget(QLabel("Into"))
-        options.addWidget(self.target_language)
-        options.addStretch(1)
-        options.addWidget(self.open_model_button)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.send_button)
-        layout = QVBoxLayout()
-        layout.addWidget(self.model_card)
-        layout.addLayout(options)
-        layout.addWidget(self.input, 2)
-        layout.addLayout(buttons)
-        layout.addWidget(QLabel("Small · on this CPU"))
-        layout.addWidget(self.output, 3)
-        layout.addWidget(self.metrics_line)
-        layout.addWidget(self.status_line)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
-        self.resize(900, 700)
+        self.panes = {
+            "local": SidePane("local", local),
+            "remote": SidePane("remote", remote),
+        }
+        self.controller = ComparisonController(local, remote, self.panes, prices or PriceTable.load(), self)
+        self.history = HistoryView()
 
-        self.send_button.clicked.connect(self.send)
+        send_row = QHBoxLayout()
+        send_row.addWidget(self.settings_toggle)
+        send_row.addWidget(self.hint, 1)
+        send_row.addWidget(self.stop_button)
+        send_row.addWidget(self.local_only_button)
+        send_row.addWidget(self.remote_only_button)
+        send_row.addWidget(self.send_button)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.tasks)
+        top_layout.addLayout(send_row)
+        top_layout.addWidget(self.generation)
+        panes = QSplitter(Qt.Orientation.Horizontal)
+        panes.addWidget(self.panes["local"])
+        panes.addWidget(self.panes["remote"])
+        panes.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(panes)
+        self.splitter.addWidget(self.history)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 1)
+        self.setCentralWidget(self.splitter)
+        self._make_menus()
+        self.resize(1280, 860)
+
+        self.send_button.clicked.connect(lambda: self.send(("local", "remote")))
+        self.local_only_button.clicked.connect(lambda: self.send(("local",)))
+        self.remote_only_button.clicked.connect(lambda: self.send(("remote",)))
         self.stop_button.clicked.connect(self.stop)
-        self.open_model_button.clicked.connect(self._on_open_model)
-        self.task_picker.currentIndexChanged.connect(self._on_task_changed)
-        self.input.textChanged.connect(self._update_send_enabled)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, self.send)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
-        bridge.deltaReady.connect(self._on_delta)
-        bridge.finished.connect(self._on_finished)
-        bridge.failed.connect(self._on_failed)
-        bridge.busyChanged.connect(self._on_busy_changed)
-        bridge.loaded.connect(self._on_loaded)
-        bridge.loadFailed.connect(self._on_load_failed)
+        self.settings_toggle.toggled.connect(self._on_settings_toggled)
+        self.tasks.changed.connect(self._on_task_changed)
+        self.tasks.newChatRequested.connect(self.new_chat)
+        self.tasks.problem.connect(self._show_problem)
+        self.controller.runEnded.connect(self._on_run_ended)
+        self.controller.runningChanged.connect(lambda _running: self._update_actions())
+        self.panes["local"].setupRequested.connect(self.open_model)
+        self.panes["remote"].setupRequested.connect(self.configure_endpoint)
+        local.loaded.connect(self._on_model_loaded)
+        local.loadFailed.connect(self._on_model_load_failed)
+        local.busyChanged.connect(lambda _busy: self._update_actions())
+        self.history.problem.connect(self._show_problem)
+        self.set_endpoint(None)
+        self.panes["local"].model_card.setText("Loading the small model…")
         self._on_task_changed()
 
-    @property
-    def task(self) -> tasks.TaskName:
-        return cast(tasks.TaskName, self.task_picker.currentData())
+    # -- menus and shortcuts ---------------------------------------------------------------------------
+    def _action(self, menu_name: str, text: str, shortcut: QKeySequence | None, slot: object) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        self._menus[menu_name].addAction(action)
+        return action
 
-    def _update_send_enabled(self) -> None:
-        has_text = bool(self.input.toPlainText().strip())
-        self.send_button.setEnabled(has_text and not self.bridge.busy and self.bridge.local_engine.model is not None)
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        self._menus = {name: bar.addMenu(name) for name in ("&File", "&Run", "&Settings", "&Help")}
+        self._action("&File", "Open text to summarize…", QKeySequence(QKeySequence.StandardKey.Open),
+                     self.tasks.open_file)
+        self._action("&File", "Open GGUF model…", QKeySequence("Ctrl+Shift+O"), self.open_model)
+        self._action("&File", "Export run history…", QKeySequence("Ctrl+E"), self.history.export_dialog)
+        self._menus["&File"].addSeparator()
+        self._action("&File", "Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close)
+        self.send_action = self._action("&Run", "Send to both", QKeySequence("Ctrl+Return"),
+                                        lambda: self.send(("local", "remote")))
+        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self._action("&Run", "Small model only", QKeySequence("Ctrl+Shift+L"), lambda: self.send(("local",)))
+        self._action("&Run", "Large model only", QKeySequence("Ctrl+Shift+R"), lambda: self.send(("remote",)))
+        self._action("&Run", "Stop", QKeySequence(Qt.Key.Key_Escape), self.stop)
+        self._action("&Run", "New chat", QKeySequence(QKeySequence.StandardKey.New), self.new_chat)
+        self._menus["&Run"].addSeparator()
+        for index, name in enumerate(("Chat", "Summarize", "Translate"), start=1):
+            self._action("&Run", name, QKeySequence(f"Ctrl+{index}"),
+                         lambda _=False, i=index - 1: self.tasks.setCurrentIndex(i))
+        self._action("&Settings", "Generation settings", QKeySequence("Ctrl+,"), self.toggle_settings)
+        self._action("&Settings", "Large model endpoint…", QKeySequence("Ctrl+Shift+E"), self.configure_endpoint)
+        self._action("&Help", "About LM Scales", None, self.about)
 
-    def _on_task_changed(self) -> None:
-        self.summary_length.setEnabled(self.task == "summarize")
-        self.target_language.setEnabled(self.task == "translate")
-
-    def request(self) -> GenerationRequest:
-        text = self.input.toPlainText()
-        if self.task == "chat":
-            messages = tasks.chat_messages([], text)
-        elif self.task == "summarize":
-            messages = tasks.summarize_messages(text, self.summary_length.currentData())
-        else:
-            messages = tasks.translate_messages(text, self.target_language.currentData())
-        return GenerationRequest(messages=messages, max_tokens=256)
-
-    def send(self) -> None:
-        if self.bridge.busy:
+    # -- actions ---------------------------------------------------------------------------------------
+    def send(self, sides: tuple[str, ...]) -> None:
+        if self.controller.running:
             return
+        available = tuple(side for side in sides if self.controller.available(side))
+        if not self.tasks.has_text():
+            self._show_problem("Type or paste some text first.")
+            return
+        if not available:
+            self._show_problem("Neither model is ready yet." if len(sides) > 1 else "That model is not ready.")
+            return
+        task = self.tasks.current_task
+        system_prompt = self.generation.system_prompt_for(task)
         try:
-            request = self.request()
-        except tasks.TaskInputError as error:
-            self.status_line.setText(str(error))
+            self.tasks.messages(system_prompt, [])  # validate once, for a clear message
+        except TaskInputError as error:
+            self._show_problem(str(error))
             return
-        self.output.clear()
-        self.metrics_line.setText("")
-        self.status_line.setText("Generating…")
-        self.bridge.start(request)
-        self._flush_timer.start()
+        user_text = self.tasks.current_text.strip()
+        started = self.controller.send(
+            task,
+            lambda history: self.tasks.messages(system_prompt, history),
+            self.generation.fields(),
+            available,
+            self.generation.sequential,
+            user_text,
+        )
+        if started and task == "chat":
+            self.tasks.chat_input.clear()
+        self._update_actions()
 
     def stop(self) -> None:
-        if self.bridge.busy:
-            self.bridge.cancel()
+        self.controller.stop()
 
-    def _on_delta(self, delta: TextDelta) -> None:
-        self._pending.append(delta.text)
+    def new_chat(self) -> None:
+        self.controller.new_chat()
+        self.tasks.set_task("chat")
+        self.tasks.chat_input.setFocus()
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        text, self._pending = "".join(self._pending), []
-        cursor = self.output.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text)
-        self.output.setTextCursor(cursor)
+    def toggle_settings(self) -> None:
+        self.settings_toggle.toggle()
 
-    def _on_finished(self, finished: Finished) -> None:
-        self._flush()
-        self._flush_timer.stop()
-        computed = metrics.compute(finished)
-        self.metrics_line.setText(
-            f"TTFT {computed.time_to_first_token.format(3)} · {computed.decode_rate.format()} · "
-            f"{computed.output_tokens.format(0)} out · E2E {computed.end_to_end.format(2)}"
-        )
-        notes = {"cancelled": "Stopped.", "length": "Reached max tokens.", "stop": "Done."}
-        trimmed = (
-            f" {finished.trimmed_messages} old messages were left out to fit." if finished.trimmed_messages else ""
-        )
-        self.status_line.setText(notes[finished.stop_reason] + trimmed)
+    def _on_settings_toggled(self, shown: bool) -> None:
+        self.generation.setVisible(shown)
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def _on_failed(self, error: EngineError) -> None:
-        self._flush()
-        self._flush_timer.stop()
-        self.status_line.setText(error.message)
-
-    def _on_busy_changed(self, busy: bool) -> None:
-        self.stop_button.setEnabled(busy)
-        self.open_model_button.setEnabled(not busy)
-        self._update_send_enabled()
-
-    def _on_loaded(self, model: LoadedModel) -> None:
-        self.model_card.setText(model_card_text(model))
-        self.status_line.setText(f"Model loaded in {model.load_seconds:.2f} s.")
-
-    def _on_load_failed(self, message: str) -> None:
-        self.status_line.setText(message)
-
-    def _on_open_model(self) -> None:
+    def open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
         if path:
-            self.status_line.setText("Loading…")
-            self.bridge.load(path)
+            self.load_model(path)
+
+    def load_model(self, path: str) -> None:
+        if self.local_bridge.load(path):
+            self.panes["local"].status.setText("Loading the model…")
+
+    def configure_endpoint(self) -> None:
+        dialog = EndpointDialog(self.endpoint, self)
+        if dialog.exec():
+            self.set_endpoint(dialog.endpoint())
+
+    def set_endpoint(self, endpoint: Endpoint | None, options: RemoteOptions | None = None) -> None:
+        if self.remote_bridge.busy:
+            self._show_problem("Stop the large side before changing its endpoint.")
+            return
+        self.endpoint = endpoint
+        pane = self.panes["remote"]
+        if endpoint is None:
+            self.remote_bridge.engine = None
+            pane.model_card.setText("<i>not set up</i>")
+            pane.show_placeholder(NO_ENDPOINT, "Set up the large model…")
+        else:
+            self.remote_bridge.engine = RemoteEngine(endpoint, options)
+            pane.model_card.setText(remote_model_card(endpoint))
+            pane.hide_placeholder()
+            pane.status.setText(f"Ready: {endpoint.model} at {endpoint.host}.")
+        self._update_actions()
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About LM Scales",
+            f"<b>LM Scales {__version__}</b><p>A small language model on this CPU beside a large one behind an "
+            "API.</p><p>Bundled model: SmolLM2-135M-Instruct (Apache-2.0). Qt is used under the LGPL v3.</p>",
+        )
+
+    # -- reactions -------------------------------------------------------------------------------------
+    def _on_task_changed(self) -> None:
+        self.generation.set_task(self.tasks.current_task)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        running = self.controller.running
+        has_text = self.tasks.has_text()
+        local_ok = self.controller.available("local")
+        remote_ok = self.controller.available("remote")
+        self.send_button.setEnabled(has_text and not running and (local_ok or remote_ok))
+        self.send_button.setText("Send to both" if local_ok and remote_ok else "Send")
+        self.local_only_button.setEnabled(has_text and not running and local_ok)
+        self.remote_only_button.setEnabled(has_text and not running and remote_ok)
+        self.stop_button.setEnabled(running)
+        if running:
+            self.hint.setText("Generating… Esc stops.")
+        elif not has_text:
+            self.hint.setText("Type or paste some text to send (empty input cannot be sent).")
+        elif not local_ok and not remote_ok:
+            self.hint.setText("Waiting for a model…")
+        else:
+            self.hint.setText("Ctrl+Enter sends.")
+
+    def _on_run_ended(self, outcome: RunOutcome) -> None:
+        self.history.add(outcome)
+
+    def _on_model_loaded(self, model: LoadedModel) -> None:
+        pane = self.panes["local"]
+        pane.model_card.setText(local_model_card(model))
+        pane.status.setText(f"Model loaded in {model.load_seconds:.2f} s.")
+        self._update_actions()
+
+    def _on_model_load_failed(self, message: str) -> None:
+        self.panes["local"].status.setText(f"⚠ {message}")
+        if self.local_bridge.local_engine.model is None:
+            self.panes["local"].model_card.setText("<i>no model loaded</i>")
+        self._update_actions()
+
+    def _show_problem(self, message: str) -> None:
+        self.hint.setText(message)
+        self.statusBar().showMessage(message, 8000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.controller.stop()
+        super().closeEvent(event)

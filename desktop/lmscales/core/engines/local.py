@@ -208,6 +208,17 @@ class LocalEngine:
             return ""
         return f" The previous model ({Path(self.model.info.path).name}) is still loaded."
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system, all threads) the engine process has used so far."""
+        pid = self.pid
+        if pid is None:
+            return None
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
+
     def cancel(self) -> None:
         shared = self._cancel_upto
         if shared is not None:

@@ -1,0 +1,153 @@
+"""API keys: kept in the operating system's keyring, never in the settings file or a log.
+
+A key is stored per endpoint (its base URL, or its preset name when it has no URL yet) under the service
+name "LM Scales". Where no usable keyring exists (a headless Linux without a Secret Service, a keyring
+that is locked or refuses), the key is held in memory for this session only and the caller is told so.
+
+Every key this module sees is registered as a secret, and `redact` removes registered secrets (and
+anything shaped like an OpenAI-style key) from text; the log filter in `lmscales.core.logs` runs every
+record through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import keyring
+import keyring.backend
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.backends.null
+
+_log = logging.getLogger(__name__)
+
+SERVICE = "LM Scales"
+REDACTED = "[redacted]"
+# Shorter strings are not redacted: replacing every "abc" in a log would destroy it, and real keys are long.
+MIN_SECRET_LENGTH = 4
+
+_KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}")
+_BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+_lock = threading.Lock()
+_known_secrets: set[str] = set()
+_session_keys: dict[str, str] = {}
+
+
+# -- redaction --------------------------------------------------------------------------------------------
+def register_secret(value: str | None) -> None:
+    """Remember `value` as a secret, so `redact` (and so every log record) removes it from now on."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        with _lock:
+            _known_secrets.add(value)
+
+
+def known_secrets() -> frozenset[str]:
+    with _lock:
+        return frozenset(_known_secrets)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with `secrets`, every registered secret, and anything like `sk-…` or a bearer token replaced."""
+    candidates = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH} | known_secrets()
+    # Longest first, so a secret that contains another is removed whole.
+    for secret in sorted(candidates, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _KEY_PATTERN.sub(REDACTED, text)
+    return _BEARER_PATTERN.sub(lambda match: match.group(1) + REDACTED, text)
+
+
+# -- the keyring ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoreResult:
+    persisted: bool  # True: in the system keyring; False: in memory until LM Scales quits
+    message: str  # for the user; never contains the key
+
+
+def account(endpoint: str) -> str:
+    """The keyring user name for an endpoint: its base URL without a trailing slash, or a preset name."""
+    return endpoint.strip().rstrip("/")
+
+
+def _usable_keyring() -> tuple[keyring.backend.KeyringBackend | None, str]:
+    """The keyring backend, or None and why not."""
+    try:
+        backend = keyring.get_keyring()
+        if isinstance(backend, (keyring.backends.fail.Keyring, keyring.backends.null.Keyring)):
+            return None, "no system keyring is available"
+        if isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends:
+            return None, "no system keyring is available"
+    except Exception as error:  # discovery itself can fail (D-Bus, a broken keyringrc)
+        return None, f"the system keyring could not be opened ({_describe(error)})"
+    return backend, ""
+
+
+def _describe(error: BaseException) -> str:
+    return redact(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+
+
+def store_key(endpoint: str, key: str) -> StoreResult:
+    """Keep `key` for `endpoint`: in the system keyring if one works, otherwise for this session only."""
+    name = account(endpoint)
+    register_secret(key)
+    with _lock:
+        _session_keys[name] = key
+    backend, reason = _usable_keyring()
+    if backend is not None:
+        try:
+            backend.set_password(SERVICE, name, key)
+            # Some backends accept a key and keep nothing; only a key that reads back is remembered.
+            if backend.get_password(SERVICE, name) == key:
+                _log.info("API key for %s stored in the keyring (%s)", name, type(backend).__name__)
+                return StoreResult(True, f"The API key is saved in the system keyring ({backend.name}).")
+            reason = "the system keyring did not keep it"
+        except Exception as error:  # a locked, refused or broken keyring: fall back, never crash
+            reason = f"the system keyring refused it ({_describe(error)})"
+    _log.warning("API key for %s kept for this session only: %s", name, reason)
+    return StoreResult(
+        False, f"The API key will not be remembered after LM Scales quits: {reason}, so it is kept for this "
+        "session only."
+    )
+
+
+def load_key(endpoint: str) -> str | None:
+    """The key for `endpoint` from this session or the keyring, or None."""
+    name = account(endpoint)
+    with _lock:
+        key = _session_keys.get(name)
+    if key is None:
+        backend, _ = _usable_keyring()
+        if backend is not None:
+            try:
+                key = backend.get_password(SERVICE, name)
+            except Exception as error:
+                _log.warning("could not read the API key for %s from the keyring: %s", name, _describe(error))
+    register_secret(key)
+    return key
+
+
+def delete_key(endpoint: str) -> bool:
+    """Forget the key for `endpoint` everywhere; True if one was found."""
+    name = account(endpoint)
+    with _lock:
+        found = _session_keys.pop(name, None) is not None
+    backend, _ = _usable_keyring()
+    if backend is not None:
+        try:
+            if backend.get_password(SERVICE, name) is not None:
+                backend.delete_password(SERVICE, name)
+                found = True
+        except Exception as error:
+            _log.warning("could not delete the API key for %s from the keyring: %s", name, _describe(error))
+    return found
+
+
+def forget_session_keys() -> None:
+    """Drop the keys held in memory (the keyring is untouched); registered secrets stay redacted."""
+    with _lock:
+        _session_keys.clear()

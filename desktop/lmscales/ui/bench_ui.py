@@ -1,0 +1,183 @@
+"""`lmscales bench ui`: drive the real window offscreen and measure how responsive it stays.
+
+Two phases, figures printed as JSON:
+- both sides streaming: the local engine and llama-cpp-python's server on loopback, a chat answer each,
+  while a 5 ms probe timer measures how late the GUI event loop runs (its stalls);
+- a fast stream: an in-process source pushes text into the large pane as fast as it can, to find the
+  characters per second a pane sustains and the stalls that causes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
+
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.events import Event, Finished, GenerationRequest, Message, TextDelta
+from lmscales.core.metrics import percentile
+from lmscales.core.model_files import load_manifest, verify
+from lmscales.servers import SERVER_MODEL, LlamaServer
+from lmscales.ui.app import build_window
+from lmscales.ui.main_window import MainWindow
+
+PROBE_INTERVAL_MS = 5
+_FLOOD_REQUEST = GenerationRequest((Message("user", "flood"),), max_tokens=1)
+
+
+class StallProbe:
+    """A fast timer on the GUI thread; how late each tick comes is how long the loop was busy."""
+
+    def __init__(self) -> None:
+        self._timer = QTimer()
+        self._timer.setInterval(PROBE_INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        self._clock = QElapsedTimer()
+        self.stalls_ms: list[float] = []
+        self._last = 0
+
+    def start(self) -> None:
+        self.stalls_ms.clear()
+        self._clock.start()
+        self._last = self._clock.nsecsElapsed()
+        self._timer.start()
+
+    def stop(self) -> dict[str, Any]:
+        self._timer.stop()
+        return {
+            "longest_stall_ms": round(max(self.stalls_ms, default=0.0), 2),
+            "p99_stall_ms": round(percentile(self.stalls_ms, 99) or 0.0, 2),
+            "p50_stall_ms": round(percentile(self.stalls_ms, 50) or 0.0, 2),
+            "ticks": len(self.stalls_ms),
+        }
+
+    def _tick(self) -> None:
+        now = self._clock.nsecsElapsed()
+        self.stalls_ms.append(max(0.0, (now - self._last) / 1e6 - PROBE_INTERVAL_MS))
+        self._last = now
+
+
+class FloodEngine:
+    """An in-process source that streams as fast as Python can produce: for the pane's throughput only."""
+
+    def __init__(self, seconds: float, piece: str = "lorem ipsum ") -> None:
+        self.seconds = seconds
+        self.piece = piece
+        self._cancelled = False
+
+    def generate(self, request: GenerationRequest) -> Iterator[Event]:
+        self._cancelled = False
+        start = time.perf_counter()
+        deltas = []
+        while not self._cancelled:
+            now = time.perf_counter()
+            if now - start > self.seconds:
+                break
+            deltas.append((now, self.piece))
+            yield TextDelta(self.piece, now)
+        yield Finished(0, "estimated", len(deltas), "estimated", start, tuple(deltas), "stop")
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def close(self) -> None:
+        self._cancelled = True
+
+
+def _wait(app: QCoreApplication, condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.001)
+    return True
+
+
+def _both_sides(app: QApplication, window: MainWindow, runs: int, max_tokens: int) -> dict[str, Any]:
+    probe = StallProbe()
+    window.generation.max_tokens.setValue(max_tokens)
+    window.tasks.set_task("chat")
+    results = []
+    for index in range(runs):
+        window.tasks.chat_input.setPlainText(f"Tell me a story about a lighthouse, number {index + 1}.")
+        probe.start()
+        window.send(("local", "remote"))
+        finished = _wait(app, lambda: not window.controller.running, timeout=300)
+        figures = probe.stop()
+        figures["completed"] = finished
+        figures["local_chars"] = len(window.panes["local"].view.answer)
+        figures["remote_chars"] = len(window.panes["remote"].view.answer)
+        results.append(figures)
+        window.controller.new_chat()
+    return {
+        "runs": results,
+        "longest_stall_ms": max(r["longest_stall_ms"] for r in results),
+        "p99_stall_ms": max(r["p99_stall_ms"] for r in results),
+    }
+
+
+def _fast_stream(app: QApplication, window: MainWindow, seconds: float) -> dict[str, Any]:
+    flood = FloodEngine(seconds)
+    saved = window.remote_bridge.engine
+    window.remote_bridge.engine = flood
+    pane = window.panes["remote"]
+    probe = StallProbe()
+    pane.begin()
+    probe.start()
+    started = time.perf_counter()
+    window.remote_bridge.start_events(lambda: flood.generate(_FLOOD_REQUEST))
+    _wait(app, lambda: not window.remote_bridge.busy, timeout=seconds * 20 + 30)
+    pane.view.finish()
+    elapsed = time.perf_counter() - started
+    figures = probe.stop()
+    window.remote_bridge.engine = saved
+    chars = len(pane.view.answer)
+    return {
+        "seconds": round(elapsed, 2),
+        "chars_shown": chars,
+        "chars_per_second": round(chars / elapsed),
+        "appends": pane.view.appends,
+        **figures,
+    }
+
+
+def bench_ui(
+    runs: int = 2, max_tokens: int = 160, flood_seconds: float = 2.0, threads: int | None = None
+) -> dict[str, Any]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    model = verify(load_manifest())
+    with LlamaServer(Path(model), threads=1) as server:
+        window, engine = build_window(threads=threads, endpoint=Endpoint(server.base_url, SERVER_MODEL))
+        try:
+            window.show()
+            if not _wait(app, lambda: engine.model is not None and not window.local_bridge.busy, timeout=120):
+                raise RuntimeError("the local model did not load")
+            both = _both_sides(app, window, runs, max_tokens)
+            fast = _fast_stream(app, window, flood_seconds)
+        finally:
+            window.controller.stop()
+            window.close()
+            engine.close()
+    return {
+        "benchmark": "ui",
+        "platform": app.platformName(),
+        "both_sides_streaming": both,
+        "fast_stream": fast,
+        "goals": {
+            "p99_stall_ms": 50,
+            "longest_stall_ms": 200,
+            "met": both["p99_stall_ms"] < 50 and both["longest_stall_ms"] < 200,
+        },
+        "definitions": {
+            "stall": f"how late a {PROBE_INTERVAL_MS} ms timer on the GUI thread fires: time the event loop was busy",
+            "chars_per_second": "characters appended to the pane per second of a stream that never waits",
+        },
+    }

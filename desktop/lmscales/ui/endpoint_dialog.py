@@ -1,0 +1,139 @@
+"""Set up the large side: a preset, base URL, model (listed by the server where it can) and API key."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, preset
+from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions
+from lmscales.ui.bridge import call_in_background
+
+
+class EndpointDialog(QDialog):
+    def __init__(self, current: Endpoint | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Large model · remote API")
+        self.preset = QComboBox()
+        for item in PRESETS:
+            self.preset.addItem(item.name, item.name)
+        self.base_url = QLineEdit()
+        self.base_url.setPlaceholderText("https://…/v1")
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.setToolTip("Pick from the server's list, or type a model name")
+        self.fetch_button = QPushButton("List models")
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("not needed for local servers")
+        self.api_key.setToolTip("Stored in your system's keyring, never in a settings file or a log")
+        self.detect_button = QPushButton("Find servers on this computer")
+        self.detect_button.setToolTip("Looks for Ollama, LM Studio, llama.cpp and vLLM on 127.0.0.1 only")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.fetch_button)
+        form = QFormLayout()
+        form.addRow("Service", self.preset)
+        form.addRow("Base URL", self.base_url)
+        form.addRow("Model", model_row)
+        form.addRow("API key", self.api_key)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.detect_button)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+        self.preset.currentIndexChanged.connect(self._on_preset)
+        self.fetch_button.clicked.connect(self.fetch_models)
+        self.detect_button.clicked.connect(self.detect)
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        if current is not None:
+            index = self.preset.findData(current.name)
+            self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
+            self.base_url.setText(current.base_url)
+            self.model.setEditText(current.model)
+            self.api_key.setText(current.api_key or "")
+        else:
+            self._on_preset()
+
+    def _on_preset(self) -> None:
+        chosen = preset(self.preset.currentData())
+        if chosen.base_url:
+            self.base_url.setText(chosen.base_url)
+        if chosen.default_model:
+            self.model.setEditText(chosen.default_model)
+
+    def endpoint(self) -> Endpoint | None:
+        base_url = self.base_url.text().strip()
+        model = self.model.currentText().strip()
+        if not base_url or not model:
+            return None
+        return Endpoint(base_url=base_url, model=model, api_key=self.api_key.text().strip() or None,
+                        name=self.preset.currentData())
+
+    def fetch_models(self) -> None:
+        base_url = self.base_url.text().strip()
+        if not base_url:
+            self.message.setText("Enter a base URL first.")
+            return
+        engine = RemoteEngine(Endpoint(base_url, "-", self.api_key.text().strip() or None),
+                              RemoteOptions(connect_timeout=3, read_timeout=10))
+        self.message.setText("Asking the server for its models…")
+        self.fetch_button.setEnabled(False)
+        call_in_background(self, engine.list_models, self._on_models)
+
+    def _on_models(self, result: object) -> None:
+        self.fetch_button.setEnabled(True)
+        if isinstance(result, RemoteError):
+            self.message.setText(f"{result} You can still type a model name.")
+            return
+        if isinstance(result, BaseException):
+            self.message.setText(f"Could not list models: {result}")
+            return
+        models = list(result)  # type: ignore[call-overload]
+        current = self.model.currentText()
+        self.model.clear()
+        self.model.addItems(models)
+        self.model.setEditText(current if current in models or not models else models[0])
+        self.message.setText(f"The server offers {len(models)} model{'s' if len(models) != 1 else ''}.")
+
+    def detect(self) -> None:
+        self.message.setText("Looking for servers on 127.0.0.1…")
+        self.detect_button.setEnabled(False)
+        call_in_background(self, detect_local_servers, self._on_detected)
+
+    def _on_detected(self, result: object) -> None:
+        self.detect_button.setEnabled(True)
+        found: list[DetectedServer] = result if isinstance(result, list) else []
+        if not found:
+            self.message.setText("No OpenAI-compatible server answers on this computer's usual ports.")
+            return
+        first = found[0]
+        self.preset.setCurrentIndex(self.preset.findData(first.preset.name))
+        self.base_url.setText(first.preset.base_url)
+        self.model.clear()
+        self.model.addItems(list(first.models))
+        names = ", ".join(f"{d.preset.name} ({len(d.models)} models)" for d in found)
+        self.message.setText(f"Found: {names}.")
+
+    def _on_accept(self) -> None:
+        if self.endpoint() is None:
+            self.message.setText("A base URL and a model name are needed.")
+            return
+        self.accept()

@@ -1,0 +1,106 @@
+"""Shared generation settings (the same for both sides, for a fair comparison) and the run mode."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core import tasks
+
+RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
+
+
+class GenerationPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(1, 8192)
+        self.max_tokens.setValue(256)
+        self.max_tokens.setToolTip("Most tokens either side may generate")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.7)
+        self.temperature.setToolTip("Sampling temperature; 0 is greedy")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.0, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setValue(0.95)
+        self.top_p.setToolTip("Nucleus sampling: keep the smallest set of tokens whose probability adds up to this")
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setValue(42)
+        self.seed.setSpecialValueText("random")
+        self.seed.setToolTip("Same seed, same settings, same local answer; remote servers may ignore it")
+        self.run_mode = QComboBox()
+        for key, label in RUN_MODES.items():
+            self.run_mode.addItem(label, key)
+        self.run_mode.setToolTip("Run both sides at once, or the small one first and then the large one, so the "
+                                 "CPU figures of the small side are not disturbed")
+        self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setMaximumHeight(70)
+        self.system_prompt.setToolTip("The system message of the current task; both sides receive it")
+        self._prompts: dict[tasks.TaskName, str] = dict(tasks.DEFAULT_SYSTEM_PROMPTS)
+        self._task: tasks.TaskName = "chat"
+        self.system_prompt.setPlainText(self._prompts[self._task])
+
+        numbers = QHBoxLayout()
+        for label, widget in (("Max tokens", self.max_tokens), ("Temperature", self.temperature),
+                              ("Top-p", self.top_p), ("Seed", self.seed)):
+            numbers.addWidget(QLabel(label))
+            numbers.addWidget(widget)
+        numbers.addStretch(1)
+        form = QFormLayout()
+        form.addRow("Run", self.run_mode)
+        self.system_label = QLabel("System prompt (chat)")
+        form.addRow(self.system_label, self.system_prompt)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(numbers)
+        layout.addLayout(form)
+        for spin in (self.max_tokens, self.seed):
+            spin.valueChanged.connect(self.changed)
+        for dspin in (self.temperature, self.top_p):
+            dspin.valueChanged.connect(self.changed)
+        self.run_mode.currentIndexChanged.connect(self.changed)
+        self.system_prompt.textChanged.connect(self._on_prompt_edited)
+
+    def set_task(self, task: tasks.TaskName) -> None:
+        self._task = task
+        self.system_label.setText(f"System prompt ({task})")
+        self.system_prompt.blockSignals(True)
+        self.system_prompt.setPlainText(self._prompts[task])
+        self.system_prompt.blockSignals(False)
+
+    def _on_prompt_edited(self) -> None:
+        self._prompts[self._task] = self.system_prompt.toPlainText()
+        self.changed.emit()
+
+    def system_prompt_for(self, task: tasks.TaskName) -> str | None:
+        text = self._prompts.get(task, "").strip()
+        return text or None
+
+    @property
+    def sequential(self) -> bool:
+        return bool(self.run_mode.currentData() == "sequential")
+
+    def fields(self) -> dict[str, object]:
+        seed = self.seed.value()
+        return {
+            "max_tokens": self.max_tokens.value(),
+            "temperature": round(self.temperature.value(), 3),
+            "top_p": round(self.top_p.value(), 3),
+            "seed": None if seed < 0 else seed,
+        }

@@ -1,0 +1,79 @@
+"""The live metrics line under each pane: TTFT, decode rate, tokens, E2E, and cost or CPU-seconds.
+
+Figures fill in while the answer streams and settle on the engine's final numbers when it finishes.
+Every label's tooltip says how the figure is measured; estimated figures carry a "~".
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from lmscales.core.metrics import Figure, RunMetrics
+
+TOOLTIPS = {
+    "ttft": "Time to first token: from the moment the request was submitted to the first visible text.",
+    "rate": "Decode rate: (output tokens − 1) / (time of last token − time of first token). The wait before "
+            "the first token is not in it; that is TTFT. ~ means the token count is estimated (the server "
+            "sent no usage).",
+    "tokens": "Tokens generated. Counted by the model's own tokenizer (local) or reported by the server; "
+              "~ means estimated from the streamed chunks.",
+    "e2e": "End to end: from submit to the last piece of text.",
+    "cost": "Cost of this run from the price table (USD per million input and output tokens); the source "
+            "and date of the price are in the pane's status line. Unknown model: unknown.",
+    "cpu": "CPU-seconds the local engine process spent on this run (user + system, all its threads). "
+           "llama.cpp's threads spin while they wait, so this is close to threads × wall time.",
+}
+
+
+class MetricsStrip(QWidget):
+    def __init__(self, side: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.side = side
+        self.labels: dict[str, QLabel] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        last = "cost" if side == "remote" else "cpu"
+        for key, title in (("ttft", "TTFT"), ("rate", "tok/s"), ("tokens", "tokens"), ("e2e", "E2E"),
+                           (last, "cost" if last == "cost" else "CPU")):
+            label = QLabel()
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setToolTip(TOOLTIPS[key])
+            label.setObjectName(f"metric_{key}")
+            label.setProperty("title", title)
+            layout.addWidget(label)
+            self.labels[key] = label
+        layout.addStretch(1)
+        self.clear()
+
+    def _set(self, key: str, value: str) -> None:
+        label = self.labels[key]
+        label.setText(f"<span style='opacity:0.7'>{label.property('title')}</span> <b>{value}</b>")
+
+    def clear(self) -> None:
+        for key in self.labels:
+            self._set(key, "–")
+
+    def show_live(self, ttft: float | None, chunks: int, elapsed: float) -> None:
+        if ttft is not None:
+            self._set("ttft", f"{ttft:.2f} s")
+        self._set("tokens", f"~{chunks}")
+        self._set("e2e", f"{elapsed:.1f} s…")
+
+    def show_final(self, metrics: RunMetrics, last: str | None) -> None:
+        self._set("ttft", _fmt(metrics.time_to_first_token, 2))
+        self._set("rate", _fmt(metrics.decode_rate, 1, unit=False))
+        self._set("tokens", _fmt(metrics.output_tokens, 0, unit=False))
+        self._set("e2e", _fmt(metrics.end_to_end, 2))
+        if last is not None:
+            self._set("cost" if self.side == "remote" else "cpu", last)
+
+    def text(self) -> str:
+        return " · ".join(label.text() for label in self.labels.values())
+
+
+def _fmt(figure: Figure, digits: int, unit: bool = True) -> str:
+    if figure.value is None:
+        return "n/a"
+    mark = "~" if figure.provenance == "estimated" else ""
+    return f"{mark}{figure.value:.{digits}f}" + (f" {figure.unit}" if unit else "")

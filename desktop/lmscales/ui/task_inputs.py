@@ -1,0 +1,199 @@
+"""The task picker and each task's own input: Chat, Summarize (paste, open or drop a file), Translate."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core import tasks
+from lmscales.core.metrics import estimate_tokens
+from lmscales.core.textfiles import read_text_file
+
+
+class TextInput(QPlainTextEdit):
+    """A plain text box that also accepts dropped .txt/.md files."""
+
+    fileDropped = Signal(str)
+
+    def __init__(self, placeholder: str, accept_files: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(placeholder)
+        self.setTabChangesFocus(True)
+        self._accept_files = accept_files
+
+    def _file_of(self, mime: QMimeData) -> str | None:
+        if not self._accept_files or not mime.hasUrls():
+            return None
+        urls = [u for u in mime.urls() if u.isLocalFile()]
+        return urls[0].toLocalFile() if urls else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override
+        if self._file_of(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt override
+        path = self._file_of(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.fileDropped.emit(path)
+        else:
+            super().dropEvent(event)
+
+
+def _language_combo(with_auto: bool) -> QComboBox:
+    combo = QComboBox()
+    if with_auto:
+        combo.addItem("Detect language", tasks.AUTO)
+    for code, name in sorted(tasks.LANGUAGES.items(), key=lambda item: item[1]):
+        combo.addItem(name, code)
+    return combo
+
+
+class TaskPanel(QTabWidget):
+    """Three tabs; `current_task`, `current_text` and `messages()` say what to send."""
+
+    changed = Signal()
+    newChatRequested = Signal()
+    problem = Signal(str)  # a message for the user (unreadable file, ...)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Chat
+        self.chat_input = TextInput("Type a message. Ctrl+Enter sends it to both models.")
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.setToolTip("Forget both sides' conversations (Ctrl+N)")
+        chat = QWidget()
+        chat_layout = QVBoxLayout(chat)
+        chat_layout.addWidget(self.chat_input)
+        chat_row = QHBoxLayout()
+        chat_row.addWidget(QLabel("Each side keeps its own conversation history."))
+        chat_row.addStretch(1)
+        chat_row.addWidget(self.new_chat_button)
+        chat_layout.addLayout(chat_row)
+        # Summarize
+        self.summary_input = TextInput("Paste text to summarize, or open or drop a .txt / .md file.", accept_files=True)
+        self.open_file_button = QPushButton("Open file…")
+        self.open_file_button.setToolTip("Open a .txt or .md file (Ctrl+O)")
+        self.summary_length = QComboBox()
+        lengths = (("sentence", "One sentence"), ("paragraph", "Short paragraph"), ("bullets", "Bullet points"))
+        for key, label in lengths:
+            self.summary_length.addItem(label, key)
+        self.summary_length.setCurrentIndex(1)
+        self.summary_size = QLabel("")
+        summarize = QWidget()
+        summarize_layout = QVBoxLayout(summarize)
+        summarize_layout.addWidget(self.summary_input)
+        summarize_row = QHBoxLayout()
+        summarize_row.addWidget(self.open_file_button)
+        summarize_row.addWidget(QLabel("Length"))
+        summarize_row.addWidget(self.summary_length)
+        summarize_row.addStretch(1)
+        summarize_row.addWidget(self.summary_size)
+        summarize_layout.addLayout(summarize_row)
+        # Translate
+        self.translate_input = TextInput("Type or paste text to translate.")
+        self.source_language = _language_combo(with_auto=True)
+        self.target_language = _language_combo(with_auto=False)
+        self.target_language.setCurrentIndex(self.target_language.findData("fr"))
+        self.swap_button = QToolButton()
+        self.swap_button.setText("⇄")
+        self.swap_button.setToolTip("Swap source and target languages")
+        translate = QWidget()
+        translate_layout = QVBoxLayout(translate)
+        translate_layout.addWidget(self.translate_input)
+        translate_row = QHBoxLayout()
+        translate_row.addWidget(QLabel("From"))
+        translate_row.addWidget(self.source_language)
+        translate_row.addWidget(self.swap_button)
+        translate_row.addWidget(QLabel("into"))
+        translate_row.addWidget(self.target_language)
+        translate_row.addStretch(1)
+        translate_layout.addLayout(translate_row)
+
+        self.addTab(chat, "Chat")
+        self.addTab(summarize, "Summarize")
+        self.addTab(translate, "Translate")
+        self.setTabToolTip(0, "Multi-turn chat (Ctrl+1)")
+        self.setTabToolTip(1, "Summarize a text, of any length (Ctrl+2)")
+        self.setTabToolTip(2, "Translate between 30 languages (Ctrl+3)")
+        self._inputs = {"chat": self.chat_input, "summarize": self.summary_input, "translate": self.translate_input}
+
+        self.currentChanged.connect(lambda _index: self.changed.emit())
+        for widget in self._inputs.values():
+            widget.textChanged.connect(self.changed)
+        self.summary_input.textChanged.connect(self._update_size)
+        self.summary_input.fileDropped.connect(self.load_file)
+        self.open_file_button.clicked.connect(self.open_file)
+        self.swap_button.clicked.connect(self.swap_languages)
+        self.new_chat_button.clicked.connect(self.newChatRequested)
+        self._update_size()
+
+    @property
+    def current_task(self) -> tasks.TaskName:
+        return tasks.TASKS[self.currentIndex()]
+
+    def set_task(self, task: tasks.TaskName) -> None:
+        self.setCurrentIndex(tasks.TASKS.index(task))
+
+    @property
+    def current_input(self) -> TextInput:
+        return self._inputs[self.current_task]
+
+    @property
+    def current_text(self) -> str:
+        return self.current_input.toPlainText()
+
+    def has_text(self) -> bool:
+        return bool(self.current_text.strip())
+
+    def messages(self, system_prompt: str | None, history: list[tasks.ChatTurn] | None = None) -> tuple:  # type: ignore[type-arg]
+        text = self.current_text
+        task = self.current_task
+        if task == "chat":
+            return tasks.chat_messages(history or [], text, system_prompt)
+        if task == "summarize":
+            return tasks.summarize_messages(text, self.summary_length.currentData(), system_prompt)
+        return tasks.translate_messages(text, self.target_language.currentData(),
+                                        self.source_language.currentData(), system_prompt)
+
+    def _update_size(self) -> None:
+        text = self.summary_input.toPlainText()
+        self.summary_size.setText(f"{len(text):,} characters · ~{estimate_tokens(text):,} tokens" if text else "")
+
+    def open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a text to summarize", "",
+                                              "Text files (*.txt *.md *.markdown);;All files (*)")
+        if path:
+            self.load_file(path)
+
+    def load_file(self, path: str) -> None:
+        try:
+            text = read_text_file(path)
+        except tasks.TaskInputError as error:
+            self.problem.emit(str(error))
+            return
+        self.set_task("summarize")
+        self.summary_input.setPlainText(text)
+
+    def swap_languages(self) -> None:
+        source = self.source_language.currentData()
+        target = self.target_language.currentData()
+        if source == tasks.AUTO:
+            self.problem.emit("Pick a source language before swapping (it is set to detect).")
+            return
+        self.source_language.setCurrentIndex(self.source_language.findData(target))
+        self.target_language.setCurrentIndex(self.target_language.findData(source))

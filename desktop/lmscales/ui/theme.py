@@ -1,0 +1,47 @@
+"""Light and dark themes that follow the system, and the two sides' colours (panes and graphs match)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+SIDE_COLORS = {"local": "#1f9e89", "remote": "#7b5cff"}
+SIDE_TITLES = {"local": "Small · on this CPU", "remote": "Large · remote API"}
+
+
+def system_is_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return bool(hints is not None and hints.colorScheme() == Qt.ColorScheme.Dark)
+
+
+def _dark_palette() -> QPalette:
+    palette = QPalette()
+    base, window, text = QColor("#1e1f22"), QColor("#2b2d30"), QColor("#dfe1e5")
+    palette.setColor(QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorRole.WindowText, text)
+    palette.setColor(QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorRole.AlternateBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipText, text)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    palette.setColor(QPalette.ColorRole.Button, window)
+    palette.setColor(QPalette.ColorRole.ButtonText, text)
+    palette.setColor(QPalette.ColorRole.Highlight, QColor("#3574f0"))
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    palette.setColor(QPalette.ColorRole.Link, QColor("#6ea0ff"))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8c8f94"))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f737a"))
+    return palette
+
+
+def apply_theme(app: QApplication, mode: str = "system") -> bool:
+    """Apply "light", "dark" or "system"; returns whether the dark palette is in use."""
+    fusion = QStyleFactory.create("Fusion")
+    if fusion is not None:
+        app.setStyle(fusion)
+    dark = system_is_dark() if mode == "system" else mode == "dark"
+    app.setPalette(_dark_palette() if dark else QApplication.style().standardPalette())
+    app.setProperty("lmscalesDark", dark)
+    return dark
