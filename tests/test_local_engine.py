@@ -173,3 +173,29 @@ def test_busy_engine_refuses_a_second_generation(engine: LocalEngine) -> None:
     assert isinstance(second[0], EngineError) and second[0].kind == "busy"
     engine.cancel()
     list(first)
+
+
+def test_map_reduce_summary_of_a_text_longer_than_the_context(bundled_model: Path) -> None:
+    from lmscales.core.engines import map_reduce
+    from lmscales.core.events import Notice
+    from lmscales.core.runner import collect
+
+    text = "\n\n".join(
+        f"Chapter {i}. The village of Brook had a mill, a bakery and a school. In year {i} the river flooded "
+        f"and the people built a new bridge of stone, which took {i + 2} months." for i in range(30)
+    )
+    with LocalEngine(n_ctx=768, n_threads=TEST_THREADS) as small:
+        small.load(bundled_model)
+        base = GenerationRequest(tasks.summarize_messages(text, "sentence"), max_tokens=48, temperature=0.0)
+        notices: list[str] = []
+        result = collect(
+            map_reduce.summarize(small, text, "sentence", None, base, small.n_ctx),
+            lambda e: notices.append(e.message) if isinstance(e, Notice) else None,
+        )
+    assert result.ok, result.error
+    assert result.finished is not None and result.finished.chunks >= 3
+    assert result.text.strip()
+    assert any("part 1 of" in n for n in notices) and any("Combining" in n for n in notices)
+    # TTFT counts from the start of the whole job, map step included
+    ttft = result.metrics.time_to_first_token.value  # type: ignore[union-attr]
+    assert ttft is not None and ttft > 0.5

@@ -193,3 +193,19 @@ def test_tokens_are_coalesced_not_appended_one_by_one(qtbot, window: MainWindow)
     # one append per timer tick at most (~30 a second), not one per token
     assert window.panes["local"].view.appends <= streaming_seconds * 1000 / APPEND_INTERVAL_MS + 3
     assert window.panes["local"].view.appends < finished.output_tokens
+
+
+def test_long_summary_is_map_reduced_and_the_pane_says_so(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    text = "\n\n".join(f"Part {i}: the harbour town built boats, sold fish and held a festival each summer."
+                       for i in range(90))
+    window.tasks.set_task("summarize")
+    window.tasks.summary_input.setPlainText(text)
+    window.tasks.summary_length.setCurrentIndex(0)
+    notices = []
+    window.local_bridge.noticed.connect(lambda n: notices.append(n.message))
+    window.send(("local",))
+    wait_idle(qtbot, window, timeout=120_000)
+    status = window.panes["local"].status.text()
+    assert "summarized in" in status and "chunks (map-reduce)" in status, status
+    assert any("part 1 of" in n for n in notices)
+    assert window.history.history.list()[-1].chunks > 1

@@ -167,17 +167,21 @@ def _summary_line(side: str, result: Any, extra: str = "") -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     import threading
 
+    from lmscales.core.engines import map_reduce
+    from lmscales.core.engines.local import LocalEngine
     from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
-    from lmscales.core.events import TextDelta
-    from lmscales.core.runner import RunResult, run_to_end
+    from lmscales.core.events import Notice, TextDelta
+    from lmscales.core.runner import RunResult, collect, run_to_end
 
-    messages = build_messages(args, _read_input(args.input))
+    text = _read_input(args.input)
+    messages = build_messages(args, text)
     request = _request(args, messages)
     sides = ["local", "remote"] if args.side == "both" else [args.side]
     endpoint = _endpoint(args) if "remote" in sides else None
     local_engine = _open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
     remote_engine = (
-        RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout))
+        RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+                                             context_tokens=args.remote_context))
         if endpoint is not None else None
     )
     stream_text = not args.json and len(sides) == 1
@@ -185,13 +189,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     def stream(event: object) -> None:
         if stream_text and isinstance(event, TextDelta):
             print(event.text, end="", flush=True)
+        elif not args.json and isinstance(event, Notice):
+            print(f"[{event.message}]", file=sys.stderr, flush=True)
 
     results: dict[str, RunResult] = {}
 
     def run_side(side: str) -> None:
         engine = local_engine if side == "local" else remote_engine
         assert engine is not None
-        results[side] = run_to_end(engine, request, stream)
+        if args.task == "summarize":
+            context = engine.n_ctx if isinstance(engine, LocalEngine) else engine.options.context_tokens
+            events = map_reduce.summarize(engine, text, args.length, args.system, request, context)
+            results[side] = collect(events, stream)
+        else:
+            results[side] = run_to_end(engine, request, stream)
 
     try:
         threads = [threading.Thread(target=run_side, args=(side,)) for side in sides]
@@ -373,6 +384,8 @@ def make_parser() -> argparse.ArgumentParser:
                      help="remote: model name (the key comes from OPENAI_API_KEY or LMSCALES_API_KEY)")
     run.add_argument("--connect-timeout", type=float, default=10.0)
     run.add_argument("--read-timeout", type=float, default=60.0)
+    run.add_argument("--remote-context", type=int, default=8192,
+                     help="remote: the model's context in tokens; longer summaries are map-reduced")
     run.add_argument("--prices", help="remote: a JSON price overrides file (same shape as the bundled table)")
     run.add_argument("--price-input", type=float, help="remote: USD per million input tokens")
     run.add_argument("--price-output", type=float, help="remote: USD per million output tokens")

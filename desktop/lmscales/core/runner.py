@@ -3,7 +3,7 @@ self-test, the benchmarks and the tests, with no Qt anywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,15 @@ class RunResult:
 def run_to_end(
     engine: Engine, request: GenerationRequest, on_event: Callable[[Event], None] | None = None
 ) -> RunResult:
+    return collect(engine.generate(request), on_event)
+
+
+def collect(events: Iterable[Event], on_event: Callable[[Event], None] | None = None) -> RunResult:
+    """Consume any event stream (a generation, a map-reduce summary) into its result."""
     pieces: list[str] = []
     finished: Finished | None = None
     error: EngineError | None = None
-    for event in engine.generate(request):
+    for event in events:
         if on_event is not None:
             on_event(event)
         if isinstance(event, TextDelta):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from lmscales.core import tasks
+from lmscales.core.engines import map_reduce
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteEngine
 from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message
@@ -22,6 +23,15 @@ from lmscales.ui.side_pane import SidePane
 
 SIDES = ("local", "remote")
 STOP_NOTES = {"stop": "Done.", "length": "Reached max tokens.", "cancelled": "Stopped."}
+
+
+@dataclass(frozen=True)
+class SummaryJob:
+    """What a summary needs beyond its messages, to be cut into chunks when it is too long for a side."""
+
+    text: str
+    length: tasks.SummaryLength
+    system_prompt: str | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class ComparisonController(QObject):
         sides: tuple[str, ...],
         sequential: bool,
         user_text: str,
+        summary: SummaryJob | None = None,
     ) -> list[str]:
         """Start the given sides; returns the sides started (busy or unavailable ones are skipped)."""
         if self.running:
@@ -106,7 +117,7 @@ class ComparisonController(QObject):
                 continue
             messages = build_messages(self.histories[side] if task == "chat" else [])
             request = GenerationRequest(messages=messages, **fields)  # type: ignore[arg-type]
-            self._queue.append((side, self._events_for(side, request, task)))
+            self._queue.append((side, self._events_for(side, request, summary)))
             self._active[side] = (task, user_text, None)
             started.append(side)
         if sequential and len(started) > 1:
@@ -121,11 +132,21 @@ class ComparisonController(QObject):
         return started
 
     def _events_for(
-        self, side: str, request: GenerationRequest, task: tasks.TaskName
+        self, side: str, request: GenerationRequest, summary: SummaryJob | None
     ) -> Callable[[], Iterator[Event]]:
         engine = self.bridges[side].engine
         assert engine is not None
-        return lambda: engine.generate(request)
+        if summary is None:
+            return lambda: engine.generate(request)
+        context = self.context_tokens(side)
+        return lambda: map_reduce.summarize(engine, summary.text, summary.length, summary.system_prompt, request,
+                                            context)
+
+    def context_tokens(self, side: str) -> int:
+        engine = self.bridges[side].engine
+        if isinstance(engine, LocalEngine):
+            return engine.n_ctx
+        return engine.options.context_tokens if isinstance(engine, RemoteEngine) else 4096
 
     def _start_next(self) -> None:
         if not self._queue:

@@ -25,7 +25,7 @@ from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.pricing import PriceTable
 from lmscales.core.tasks import TaskInputError
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
-from lmscales.ui.comparison import ComparisonController, RunOutcome
+from lmscales.ui.comparison import ComparisonController, RunOutcome, SummaryJob
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
@@ -193,6 +193,8 @@ class MainWindow(QMainWindow):
             self._show_problem(str(error))
             return
         user_text = self.tasks.current_text.strip()
+        length = self.tasks.summary_length.currentData()
+        summary = SummaryJob(user_text, length, system_prompt) if task == "summarize" else None
         started = self.controller.send(
             task,
             lambda history: self.tasks.messages(system_prompt, history),
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
             available,
             self.generation.sequential,
             user_text,
+            summary,
         )
         if started and task == "chat":
             self.tasks.chat_input.clear()
