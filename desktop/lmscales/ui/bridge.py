@@ -17,19 +17,26 @@ from lmscales.core.events import EngineError, Event, Finished, GenerationRequest
 
 
 class EngineBridge(QObject):
-    deltaReady = Signal(object)  # TextDelta
+    """Deltas are batched: the worker appends to a list and signals only when the list was empty, so a
+    stream of any speed puts at most one pending event in the GUI's queue (`deltasReady` carries the batch)."""
+
+    deltasReady = Signal(object)  # list[TextDelta], oldest first
     finished = Signal(object)  # Finished
     failed = Signal(object)  # EngineError
     noticed = Signal(object)  # Notice
     busyChanged = Signal(bool)
     _pumpEnded = Signal()
+    _deltasPending = Signal()
 
     def __init__(self, engine: Engine | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine  # None: this side is not set up yet
         self._thread: threading.Thread | None = None
         self._busy = False  # only touched on the GUI thread
+        self._pending: list[TextDelta] = []
+        self._pending_lock = threading.Lock()
         self._pumpEnded.connect(self._on_pump_ended)
+        self._deltasPending.connect(self._on_deltas_pending)
 
     @property
     def busy(self) -> bool:
@@ -63,11 +70,21 @@ class EngineBridge(QObject):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _on_deltas_pending(self) -> None:
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self.deltasReady.emit(batch)
+
     def _pump(self, events: Callable[[], Iterator[Event]]) -> None:
         try:
             for event in events():
                 if isinstance(event, TextDelta):
-                    self.deltaReady.emit(event)
+                    with self._pending_lock:
+                        first = not self._pending
+                        self._pending.append(event)
+                    if first:
+                        self._deltasPending.emit()
                 elif isinstance(event, Finished):
                     self.finished.emit(event)
                 elif isinstance(event, Notice):

@@ -98,7 +98,7 @@ class SidePane(QFrame):
         self.stop_button.clicked.connect(self.stopRequested)
         self.setup_button.clicked.connect(self.setupRequested)
         self.placeholder_button.clicked.connect(self.setupRequested)
-        bridge.deltaReady.connect(self._on_delta)
+        bridge.deltasReady.connect(self._on_deltas)
         bridge.noticed.connect(self._on_notice)
         bridge.busyChanged.connect(self._on_busy_changed)
 
@@ -132,12 +132,12 @@ class SidePane(QFrame):
         self.status.setText("")
 
     # -- events -------------------------------------------------------------------------------------
-    def _on_delta(self, delta: TextDelta) -> None:
+    def _on_deltas(self, deltas: list[TextDelta]) -> None:
         if self._first_at is None:
-            self._first_at = delta.timestamp
+            self._first_at = deltas[0].timestamp
             self.status.setText("Streaming…")
-        self._chunks += 1
-        self.view.add(delta.text)
+        self._chunks += len(deltas)
+        self.view.add("".join(delta.text for delta in deltas))
 
     def _on_notice(self, notice: Notice) -> None:
         self.status.setText(notice.message)

@@ -8,6 +8,9 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 APPEND_INTERVAL_MS = 33
+# Past this size the finished answer stays plain text: rendering Markdown is linear in the document and an
+# answer this long is not prose a user reads formatted.
+MARKDOWN_MAX_CHARS = 100_000
 
 
 class StreamingView(QTextBrowser):
@@ -21,12 +24,13 @@ class StreamingView(QTextBrowser):
         self._timer = QTimer(self)
         self._timer.setInterval(APPEND_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
-        self.appends = 0  # how many times text was appended (for tests and the bench)
+        self.appends = 0  # how many times text was appended in this answer (for tests and the bench)
 
     def begin(self, prefix_markdown: str = "") -> None:
         """Start a new answer under `prefix_markdown` (earlier chat turns, the user's question)."""
         self._pending.clear()
         self._current = ""
+        self.appends = 0
         self._prefix_markdown = prefix_markdown
         self.setMarkdown(prefix_markdown)
         self._timer.start()
@@ -52,7 +56,8 @@ class StreamingView(QTextBrowser):
         """Stop streaming and render the whole answer as Markdown; returns the answer's text."""
         self.flush()
         self._timer.stop()
-        self.setMarkdown(self._prefix_markdown + self._current + suffix_markdown)
+        if len(self._current) <= MARKDOWN_MAX_CHARS:
+            self.setMarkdown(self._prefix_markdown + self._current + suffix_markdown)
         self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
         return self._current
 
