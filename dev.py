@@ -133,7 +133,31 @@ def setup() -> None:
     say(f"setup ready in {time.monotonic() - started:.1f} s")
 
 
+# What the real-window tests need on Linux (Xvfb, xdotool, xwd, ImageMagick, Qt's xcb dependencies).
+LINUX_TEST_PACKAGES = [
+    "xvfb", "xdotool", "x11-apps", "imagemagick", "fonts-dejavu-core", "libxcb-icccm4", "libxcb-keysyms1",
+    "libxcb-image0", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0", "libxcb-xkb1",
+    "libxkbcommon-x11-0", "libxcb-cursor0",
+]
+
+
+def ensure_linux_test_tools() -> None:
+    """On a Debian-like CI machine (CI set, root, apt-get), install what the real-window tests need.
+    Elsewhere those tests skip and say what is missing."""
+    import shutil
+
+    if not sys.platform.startswith("linux") or not os.environ.get("CI") or shutil.which("Xvfb"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    say("installing Xvfb and friends for the real-window tests (CI only)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", *LINUX_TEST_PACKAGES], env=env)
+
+
 def test(extra: list[str]) -> int:
+    ensure_linux_test_tools()
     python = str(venv_python())
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     checks = [

@@ -217,7 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     reports: dict[str, dict[str, Any]] = {}
     for side in sides:
         if side == "local":
-            reports[side] = {"side": "local", "model": local_model.info.as_dict(), **results[side].as_dict()}
+            reports[side] = {"side": "local", "model": {"display_name": local_model.display_name,
+                                                        **local_model.info.as_dict()}, **results[side].as_dict()}
         else:
             reports[side] = _remote_report(args, endpoint, results[side])
     if args.json:

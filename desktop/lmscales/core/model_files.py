@@ -88,6 +88,19 @@ def load_manifest(directory: Path | None = None) -> BundledModel:
     )
 
 
+def display_name(path: str | Path, gguf_name: str | None) -> str:
+    """The name to show for a model file: the manifest's for the bundled model (its GGUF metadata name,
+    "Smollm2 135M 8k Lc100K Mix1 Ep2", means little to a user), else the file's own name."""
+    resolved = Path(path).resolve()
+    try:
+        bundled = load_manifest()
+    except ModelFileError:
+        bundled = None
+    if bundled is not None and resolved == bundled.path.resolve():
+        return bundled.name
+    return gguf_name or resolved.stem
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -75,7 +75,7 @@ class FloodEngine:
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
         self._cancelled = False
         start = time.perf_counter()
-        deltas = []
+        deltas: list[tuple[float, str]] = []
         while not self._cancelled:
             now = time.perf_counter()
             if now - start > self.seconds:

@@ -92,8 +92,7 @@ class ComparisonController(QObject):
     def model_name(self, side: str) -> str:
         bridge = self.bridges[side]
         if isinstance(bridge, LocalEngineBridge) and bridge.local_engine.model is not None:
-            info = bridge.local_engine.model.info
-            return info.name or info.architecture
+            return bridge.local_engine.model.display_name
         engine = bridge.engine
         return engine.endpoint.model if isinstance(engine, RemoteEngine) else "?"
 

@@ -41,9 +41,9 @@ NO_ENDPOINT = (
 def local_model_card(model: LoadedModel) -> str:
     info = model.info
     return (
-        f"<b>{info.name or info.architecture}</b> · {info.parameters_label} parameters · {info.quantization} · "
+        f"<b>{model.display_name}</b> · {info.parameters_label} parameters · {info.quantization} · "
         f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
-        f"{model.n_threads} threads"
+        f"{model.n_threads} thread{'s' if model.n_threads != 1 else ''}"
     )
 
 
@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 1)
+        self.splitter.setSizes([230, 520, 170])
         self.setCentralWidget(self.splitter)
         self._make_menus()
         self.resize(1280, 860)
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.set_endpoint(None)
         self.panes["local"].model_card.setText("Loading the small model…")
         self._on_task_changed()
+        self.tasks.chat_input.setFocus()
 
     # -- menus and shortcuts ---------------------------------------------------------------------------
     def _action(self, menu_name: str, text: str, shortcut: QKeySequence | None, slot: object) -> QAction:

@@ -33,6 +33,10 @@ class StreamingView(QTextBrowser):
         self.appends = 0
         self._prefix_markdown = prefix_markdown
         self.setMarkdown(prefix_markdown)
+        if prefix_markdown:
+            cursor = QTextCursor(self.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertBlock()  # the answer starts its own paragraph, not inside the question's
         self._timer.start()
 
     def add(self, text: str) -> None:

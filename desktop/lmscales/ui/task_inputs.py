@@ -132,7 +132,7 @@ class TaskPanel(QTabWidget):
         self.setTabToolTip(2, "Translate between 30 languages (Ctrl+3)")
         self._inputs = {"chat": self.chat_input, "summarize": self.summary_input, "translate": self.translate_input}
 
-        self.currentChanged.connect(lambda _index: self.changed.emit())
+        self.currentChanged.connect(self._on_tab_changed)
         for widget in self._inputs.values():
             widget.textChanged.connect(self.changed)
         self.summary_input.textChanged.connect(self._update_size)
@@ -141,6 +141,10 @@ class TaskPanel(QTabWidget):
         self.swap_button.clicked.connect(self.swap_languages)
         self.new_chat_button.clicked.connect(self.newChatRequested)
         self._update_size()
+
+    def _on_tab_changed(self, _index: int) -> None:
+        self.current_input.setFocus()  # switching tasks (Ctrl+1/2/3) puts the cursor where typing goes
+        self.changed.emit()
 
     @property
     def current_task(self) -> tasks.TaskName:

@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from lmscales.core import gguf
+from lmscales.core import gguf, model_files
 from lmscales.core.engines import local_worker
 from lmscales.core.events import (
     EngineError,
@@ -69,6 +69,7 @@ class LoadedModel:
     load_seconds: float
     n_ctx: int
     n_threads: int
+    display_name: str
 
 
 class _ChildGone(Exception):
@@ -200,6 +201,7 @@ class LocalEngine:
                 load_seconds=seconds,
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
+                display_name=model_files.display_name(resolved, info.name),
             )
             return self.model
 

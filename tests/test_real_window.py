@@ -1,0 +1,131 @@
+"""The app as a user starts it, in a real X server (Xvfb): typed into with xdotool, photographed with xwd.
+
+Screenshots of the three tasks mid-comparison land in artifacts/screenshots/ (look at them). Skipped only
+where there is no Xvfb (`python dev.py test` installs it on Debian-like CI machines).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import SERVER_MODEL
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not all(shutil.which(t) for t in ("Xvfb", "xdotool", "xwd", "convert")),
+                       reason="needs Xvfb, xdotool, xwd and ImageMagick (Debian: xvfb xdotool x11-apps imagemagick)"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+SIZE = (1600, 1000)
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    for number in range(91, 120):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    name = f":{number}"
+    server = subprocess.Popen(["Xvfb", name, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield name
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def xdo(display: str, *args: str) -> str:
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True,
+                          text=True, check=False, timeout=60).stdout.strip()
+
+
+def screenshot(display: str, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    target = SHOTS / f"{name}.png"
+    xwd = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True, timeout=30)
+    subprocess.run(["convert", "xwd:-", str(target)], input=xwd.stdout, check=True, timeout=60)
+    return target
+
+
+def distinct_colours(path: Path) -> int:
+    out = subprocess.run(["identify", "-format", "%k", str(path)], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+def wait_for_window(display: str, pid: int, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        windows = xdo(display, "search", "--onlyvisible", "--pid", str(pid), "--name", "LM Scales").split()
+        if windows:
+            return windows[-1]
+        time.sleep(0.2)
+    raise AssertionError("the LM Scales window did not appear")
+
+
+def type_text(display: str, text: str) -> None:
+    xdo(display, "type", "--delay", "2", text)
+
+
+def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
+           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "QT_SCALE_FACTOR": os.environ.get("QT_SCALE_FACTOR", "1")}
+    env.pop("OPENAI_API_KEY", None)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "lmscales", "--threads", "1", "--base-url", llama_server, "--remote-model",
+         SERVER_MODEL, "--theme", "light"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        window = wait_for_window(display, app.pid)
+        xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
+        xdo(display, "windowmove", window, "0", "0")
+        xdo(display, "windowfocus", "--sync", window)  # no window manager here: focus, not activate
+        time.sleep(2.5)  # the small model loads in its own process
+        shots = {}
+        scenarios = [
+            ("chat", "ctrl+1", "Explain in two sentences why the sky is blue."),
+            ("summarize", "ctrl+2", "The city council voted to turn the old rail yard into a park. The plan keeps "
+                                    "two brick sheds for a market and a bicycle workshop, and adds meadows, a "
+                                    "playground and a river path. Work starts in spring and takes three years."),
+            ("translate", "ctrl+3", "The train to the airport leaves every twenty minutes from platform four."),
+        ]
+        for name, shortcut, text in scenarios:
+            xdo(display, "key", shortcut)
+            time.sleep(0.3)
+            type_text(display, text)
+            xdo(display, "key", "ctrl+Return")
+            time.sleep(1.6)  # mid-comparison: both sides streaming
+            shots[name] = screenshot(display, name)
+            time.sleep(4)  # let both finish before the next task
+            xdo(display, "key", "Escape")
+        shots["finished"] = screenshot(display, "finished")
+        for name, path in shots.items():
+            assert distinct_colours(path) > 200, f"{name}: the screenshot looks blank"
+        assert app.poll() is None, "the app died"
+        children = psutil.Process(app.pid).children(recursive=True)
+        described = {child.pid: " ".join(child.cmdline())[-120:] for child in children}
+        assert children, "the local engine should run in a child process"
+        xdo(display, "key", "ctrl+q")
+        assert app.wait(timeout=20) == 0
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert not alive, f"processes outlived the app: {[described[p.pid] for p in alive]}"
+    finally:
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)
+            app.wait(timeout=10)
+    output = app.stdout.read() if app.stdout else ""
+    assert "Traceback" not in output, output[-3000:]
