@@ -209,3 +209,16 @@ def test_long_summary_is_map_reduced_and_the_pane_says_so(qtbot, window: MainWin
     assert "summarized in" in status and "chunks (map-reduce)" in status, status
     assert any("part 1 of" in n for n in notices)
     assert window.history.history.list()[-1].chunks > 1
+
+
+def test_local_runs_get_resource_summaries_and_graph_markers(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.generation.max_tokens.setValue(48)
+    qtbot.keyClicks(window.tasks.chat_input, "Tell me about the moon.")
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    record = window.history.history.list()[-1]
+    assert record.engine_peak_rss_bytes is not None and record.engine_peak_rss_bytes > 50e6
+    assert record.energy_j is not None and record.energy_provenance in ("measured", "estimated")
+    assert record.cpu_seconds is not None and record.cpu_seconds > 0
+    assert window.resources.marker_count == 3  # sent, first token, finished
+    assert "Run history (1)" == window.bottom.tabText(1)

@@ -25,6 +25,7 @@ def build_window(
     engine = LocalEngine(n_ctx=n_ctx, n_threads=threads)
     window = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
     window.set_endpoint(endpoint)
+    window.start_sampling()
     try:
         path = model or str(verify(load_manifest()))
     except ModelFileError as error:

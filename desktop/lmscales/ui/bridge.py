@@ -35,6 +35,8 @@ class EngineBridge(QObject):
         self._busy = False  # only touched on the GUI thread
         self._pending: list[TextDelta] = []
         self._pending_lock = threading.Lock()
+        # Called on the worker thread for every delta (the resource sampler's tokens/s); must be cheap.
+        self.token_observer: Callable[[float], None] | None = None
         self._pumpEnded.connect(self._on_pump_ended)
         self._deltasPending.connect(self._on_deltas_pending)
 
@@ -80,6 +82,8 @@ class EngineBridge(QObject):
         try:
             for event in events():
                 if isinstance(event, TextDelta):
+                    if self.token_observer is not None:
+                        self.token_observer(event.timestamp)
                     with self._pending_lock:
                         first = not self._pending
                         self._pending.append(event)

@@ -7,6 +7,7 @@ once or one after the other, keeps each side's own chat history, and reports eve
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,8 +17,9 @@ from lmscales.core import tasks
 from lmscales.core.engines import map_reduce
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteEngine
-from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, TextDelta
 from lmscales.core.pricing import Cost, PriceTable
+from lmscales.core.sampler import ResourceMark, RunResourceSummary, Sampler
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.side_pane import SidePane
 
@@ -46,6 +48,7 @@ class RunOutcome:
     error: EngineError | None
     cost: Cost | None
     cpu_seconds: float | None
+    resources: RunResourceSummary | None = None
 
 
 def _escape_markdown(text: str) -> str:
@@ -55,6 +58,7 @@ def _escape_markdown(text: str) -> str:
 class ComparisonController(QObject):
     runEnded = Signal(object)  # RunOutcome
     runningChanged = Signal(bool)
+    marked = Signal(str, str, float)  # side, "sent" / "first token" / "finished", perf_counter time
 
     def __init__(
         self,
@@ -62,9 +66,13 @@ class ComparisonController(QObject):
         remote: EngineBridge,
         panes: dict[str, SidePane],
         prices: PriceTable,
+        sampler: Sampler | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.sampler = sampler
+        self._marks: dict[str, ResourceMark] = {}
+        self._awaiting_first: set[str] = set()
         self.bridges: dict[str, EngineBridge] = {"local": local, "remote": remote}
         self.panes = panes
         self.prices = prices
@@ -76,6 +84,7 @@ class ComparisonController(QObject):
             bridge.finished.connect(lambda finished, s=side: self._on_finished(s, finished))
             bridge.failed.connect(lambda error, s=side: self._on_failed(s, error))
             bridge.busyChanged.connect(self._on_busy_changed)
+            bridge.deltasReady.connect(lambda deltas, s=side: self._on_deltas(s, deltas))
             panes[side].stopRequested.connect(lambda s=side: self.stop(s))
 
     # -- availability --------------------------------------------------------------------------------
@@ -155,7 +164,26 @@ class ComparisonController(QObject):
         cpu = self.bridges["local"].local_engine.cpu_seconds() if side == "local" else None  # type: ignore[attr-defined]
         self._active[side] = (task, text, cpu)
         self.panes[side].begin(self._transcript(side, text) if task == "chat" else "")
+        if self.sampler is not None and side == "local":
+            self.sampler.set_engine_pid(self.local_engine().pid)
+            self._marks[side] = self.sampler.mark()
+        self._awaiting_first.add(side)
+        self.marked.emit(side, "sent", time.perf_counter())
         self.bridges[side].start_events(events)
+
+    def _on_deltas(self, side: str, deltas: list[TextDelta]) -> None:
+        if side in self._awaiting_first and deltas:
+            self._awaiting_first.discard(side)
+            self.marked.emit(side, "first token", deltas[0].timestamp)
+
+    def _resources(self, side: str, started: float | None) -> RunResourceSummary | None:
+        start = self._marks.pop(side, None)
+        if self.sampler is None or start is None:
+            return None
+        self.sampler.sample_once()  # the run's last moments are in the summary too
+        end = self.sampler.mark()
+        return self.sampler.summarize_run(started if started is not None else start.timestamp, end.timestamp,
+                                          start, end)
 
     def stop(self, side: str | None = None) -> None:
         sides = SIDES if side is None else (side,)
@@ -209,14 +237,21 @@ class ComparisonController(QObject):
         answer = self.panes[side].finish(finished, last, note)
         if task == "chat" and finished.stop_reason != "cancelled":
             self.histories[side].append(tasks.ChatTurn(user_text, answer))
+        self._finish_marks(side)
         self.runEnded.emit(RunOutcome(side, task, self.model_name(side), self._host(side), finished, None, cost,
-                                      cpu_seconds))
+                                      cpu_seconds, self._resources(side, finished.submitted_at)))
         self._after_run()
+
+    def _finish_marks(self, side: str) -> None:
+        self._awaiting_first.discard(side)
+        self.marked.emit(side, "finished", time.perf_counter())
 
     def _on_failed(self, side: str, error: EngineError) -> None:
         task, _, _ = self._active.pop(side, ("chat", "", None))
         self.panes[side].fail(error)
-        self.runEnded.emit(RunOutcome(side, task, self.model_name(side), self._host(side), None, error, None, None))
+        self._finish_marks(side)
+        self.runEnded.emit(RunOutcome(side, task, self.model_name(side), self._host(side), None, error, None, None,
+                                      self._resources(side, None)))
         self._after_run()
 
     def _after_run(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,13 +23,18 @@ from lmscales.core.history import RunHistory, RunRecord
 from lmscales.ui.comparison import RunOutcome
 from lmscales.ui.metrics_strip import TOOLTIPS
 
-COLUMNS = ("Task", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Status")
+COLUMNS = ("Task", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Peak RSS", "Mean CPU",
+           "Energy", "Status")
 COLUMN_TIPS = {3: TOOLTIPS["ttft"], 4: TOOLTIPS["rate"], 5: TOOLTIPS["tokens"], 6: TOOLTIPS["e2e"],
-               7: TOOLTIPS["cost"] + " " + TOOLTIPS["cpu"]}
+               7: TOOLTIPS["cost"] + " " + TOOLTIPS["cpu"],
+               8: "Highest sampled resident memory of the small model's engine process during the run",
+               9: "Mean sampled CPU of the engine process, % of the whole machine",
+               10: "Energy of the run: measured from the CPU package's counters (RAPL, every process) where the "
+                   "system exposes them, else estimated (~) from the engine's CPU-seconds × watts per core"}
 
 
 def record_of(outcome: RunOutcome) -> RunRecord:
-    return RunRecord.from_finished(
+    record = RunRecord.from_finished(
         outcome.finished if outcome.finished is not None else outcome.error,  # type: ignore[arg-type]
         task=outcome.task,
         side=outcome.side,  # type: ignore[arg-type]
@@ -37,6 +43,17 @@ def record_of(outcome: RunOutcome) -> RunRecord:
         cost=outcome.cost,
         cpu_seconds=outcome.cpu_seconds,
         chunks=outcome.finished.chunks if outcome.finished is not None else 1,
+    )
+    resources = outcome.resources
+    if resources is None:
+        return record
+    peak = resources.engine_peak_rss.value
+    return dataclasses.replace(
+        record,
+        engine_peak_rss_bytes=int(peak) if peak is not None else None,
+        mean_cpu_percent=resources.engine_mean_cpu.value,
+        energy_j=resources.energy.value,
+        energy_provenance=resources.energy.provenance if resources.energy.value is not None else None,
     )
 
 
@@ -87,6 +104,8 @@ class HistoryView(QWidget):
         else:
             last = _figure(record.cpu_seconds, "measured", 2, " CPU-s")
         status = record.status if not record.error_message else f"{record.status}: {record.error_message}"
+        peak = f"{record.engine_peak_rss_bytes / 1e6:.0f} MB" if record.engine_peak_rss_bytes else "–"
+        energy = _figure(record.energy_j, record.energy_provenance or "measured", 1, " J")
         cells = (
             record.task,
             "small" if record.side == "local" else "large",
@@ -96,15 +115,18 @@ class HistoryView(QWidget):
             _figure(record.output_tokens, record.output_tokens_provenance, 0),
             _figure(record.end_to_end_s, record.end_to_end_provenance, 2, " s"),
             last,
+            peak,
+            _figure(record.mean_cpu_percent, "measured", 0, " %"),
+            energy,
             status,
         )
         row = self.table.rowCount()
         self.table.insertRow(row)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            if 3 <= column <= 7:
+            if 3 <= column <= 10:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if column == 8 and record.error_message:
+            if column == len(COLUMNS) - 1 and record.error_message:
                 item.setToolTip(record.error_message)
             self.table.setItem(row, column, item)
         self.table.scrollToBottom()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -23,12 +24,14 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LoadedModel
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.pricing import PriceTable
+from lmscales.core.sampler import Sampler
 from lmscales.core.tasks import TaskInputError
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.comparison import ComparisonController, RunOutcome, SummaryJob
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
+from lmscales.ui.resource_panel import ResourcePanel
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 
@@ -57,12 +60,14 @@ class MainWindow(QMainWindow):
         local: LocalEngineBridge,
         remote: EngineBridge,
         prices: PriceTable | None = None,
+        sampler: Sampler | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("LM Scales")
         self.local_bridge = local
         self.remote_bridge = remote
+        self.sampler = sampler or Sampler()
         self.endpoint: Endpoint | None = None
 
         self.tasks = TaskPanel()
@@ -90,8 +95,14 @@ class MainWindow(QMainWindow):
             "local": SidePane("local", local),
             "remote": SidePane("remote", remote),
         }
-        self.controller = ComparisonController(local, remote, self.panes, prices or PriceTable.load(), self)
+        self.controller = ComparisonController(local, remote, self.panes, prices or PriceTable.load(),
+                                               self.sampler, self)
         self.history = HistoryView()
+        self.resources = ResourcePanel(self.sampler)
+        self.bottom = QTabWidget()
+        self.bottom.addTab(self.resources, "Resources")
+        self.bottom.addTab(self.history, "Run history")
+        self.bottom.setTabToolTip(0, "What each side costs this machine, live")
 
         send_row = QHBoxLayout()
         send_row.addWidget(self.settings_toggle)
@@ -113,11 +124,11 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(panes)
-        self.splitter.addWidget(self.history)
+        self.splitter.addWidget(self.bottom)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 1)
-        self.splitter.setSizes([230, 520, 170])
+        self.splitter.setSizes([210, 430, 300])
         self.setCentralWidget(self.splitter)
         self._make_menus()
         self.resize(1280, 860)
@@ -138,6 +149,10 @@ class MainWindow(QMainWindow):
         local.loadFailed.connect(self._on_model_load_failed)
         local.busyChanged.connect(lambda _busy: self._update_actions())
         self.history.problem.connect(self._show_problem)
+        self.resources.problem.connect(self._show_problem)
+        self.controller.marked.connect(self.resources.mark)
+        local.token_observer = lambda at: self.sampler.record_tokens("local", 1, at)
+        remote.token_observer = lambda at: self.sampler.record_tokens("remote", 1, at)
         self.set_endpoint(None)
         self.panes["local"].model_card.setText("Loading the small model…")
         self._on_task_changed()
@@ -290,8 +305,10 @@ class MainWindow(QMainWindow):
 
     def _on_run_ended(self, outcome: RunOutcome) -> None:
         self.history.add(outcome)
+        self.bottom.setTabText(1, f"Run history ({self.history.row_count()})")
 
     def _on_model_loaded(self, model: LoadedModel) -> None:
+        self.sampler.set_engine_pid(self.local_bridge.local_engine.pid)
         pane = self.panes["local"]
         pane.model_card.setText(local_model_card(model))
         pane.status.setText(f"Model loaded in {model.load_seconds:.2f} s.")
@@ -307,6 +324,12 @@ class MainWindow(QMainWindow):
         self.hint.setText(message)
         self.statusBar().showMessage(message, 8000)
 
+    def start_sampling(self) -> None:
+        self.sampler.start()
+        self.resources.start()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.controller.stop()
+        self.resources.stop()
+        self.sampler.stop()
         super().closeEvent(event)

@@ -1,0 +1,263 @@
+"""Live resource graphs: what each side costs this machine while it runs.
+
+Four plots (CPU, memory, tokens/s of both sides, network), created once and fed with `setData` from the
+sampler's ring buffers by one timer. The x axis is seconds before now. Each run leaves markers on the time
+axis (request sent, first token, finished) in its side's colour, so a user sees where the CPU went.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, Sampler
+from lmscales.ui.theme import SIDE_COLORS
+
+REFRESH_MS = 250
+WINDOWS_S = (30, 60, 120)
+RATES_HZ = (1.0, 4.0, 10.0, 20.0)
+MARKER_STYLES = {"sent": Qt.PenStyle.DotLine, "first token": Qt.PenStyle.DashLine, "finished": Qt.PenStyle.SolidLine}
+GREY = "#8a8f98"
+AMBER = "#d08a00"
+
+
+@dataclass
+class _Marker:
+    side: str
+    kind: str
+    at: float  # perf_counter
+    line: pg.InfiniteLine
+
+
+class ResourcePanel(QWidget):
+    problem = Signal(str)
+
+    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sampler = sampler
+        self.paused = False
+        self.window_s = float(min(WINDOWS_S[-1], sampler.window_s))
+        self.updates = 0
+        pg.setConfigOptions(antialias=False, useOpenGL=False)
+
+        self.graphs = pg.GraphicsLayoutWidget()
+        self.graphs.setBackground(None)
+        self.cpu = self._plot("CPU", "% of machine", 0, 0)
+        self.memory = self._plot("Memory", "MB", 0, 1)
+        self.tokens = self._plot("Tokens/s", "tok/s", 1, 0)
+        self.network = self._plot("Network received", "KB/s", 1, 1)
+        self.curves = {
+            "engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="small model's engine"),
+            "gui_cpu": self.cpu.plot(pen=pg.mkPen(GREY, width=1), name="this app (GUI)"),
+            "system_cpu": self.cpu.plot(pen=pg.mkPen(AMBER, width=1, style=Qt.PenStyle.DashLine), name="whole system"),
+            "engine_rss": self.memory.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="engine RSS"),
+            "gui_rss": self.memory.plot(pen=pg.mkPen(GREY, width=1), name="GUI RSS"),
+            "local_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="small"),
+            "remote_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["remote"], width=1), name="large"),
+            "net": self.network.plot(pen=pg.mkPen(SIDE_COLORS["remote"], width=1), name="all interfaces"),
+        }
+        for curve in self.curves.values():
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
+        self.cpu.setYRange(0, 100, padding=0.02)
+        self.cpu.setToolTip(ENGINE_CPU_TOOLTIP)
+        self.memory.setToolTip("Resident memory of the engine process (the model lives there) and of this app.")
+        self.tokens.setToolTip("Tokens each side produced over the last second (0 when idle). Large-side tokens "
+                               "are streamed chunks where the server reports no counts.")
+        self.network.setToolTip("Bytes received per second on all of this machine's interfaces: the large "
+                                "side's answer arrives here; the small side needs none.")
+        self._markers: list[_Marker] = []
+
+        self.pause_box = QCheckBox("Pause")
+        self.pause_box.setToolTip("Freeze the graphs (sampling goes on)")
+        self.window_combo = QComboBox()
+        for seconds in WINDOWS_S:
+            self.window_combo.addItem(f"last {seconds} s", float(seconds))
+        self.window_combo.setCurrentIndex(self.window_combo.findData(self.window_s))
+        self.rate_combo = QComboBox()
+        for hz in RATES_HZ:
+            self.rate_combo.addItem(f"{hz:g} Hz", hz)
+        self.rate_combo.setCurrentIndex(max(0, self.rate_combo.findData(sampler.rate_hz)))
+        self.rate_combo.setToolTip("How often the sampler reads the processes")
+        self.summary = QLabel("")
+        self.summary.setToolTip(ENGINE_CPU_TOOLTIP)
+        self.csv_button = QPushButton("Samples CSV…")
+        self.png_button = QPushButton("Graphs PNG…")
+        controls = QHBoxLayout()
+        controls.addWidget(self.summary, 1)
+        controls.addWidget(self.pause_box)
+        controls.addWidget(self.window_combo)
+        controls.addWidget(self.rate_combo)
+        controls.addWidget(self.csv_button)
+        controls.addWidget(self.png_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.graphs, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.pause_box.toggled.connect(self._on_paused)
+        self.window_combo.currentIndexChanged.connect(self._on_window_changed)
+        self.rate_combo.currentIndexChanged.connect(self._on_rate_changed)
+        self.csv_button.clicked.connect(self.export_csv_dialog)
+        self.png_button.clicked.connect(self.export_png_dialog)
+        self._on_window_changed()
+
+    def _plot(self, title: str, unit: str, row: int, column: int) -> pg.PlotItem:
+        plot = self.graphs.addPlot(row=row, col=column)
+        plot.setTitle(title, size="9pt")
+        plot.setLabel("left", unit)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        plot.setLabel("bottom", "seconds ago")
+        return plot
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    # -- markers -----------------------------------------------------------------------------------
+    def mark(self, side: str, kind: str, at: float | None = None) -> None:
+        """A vertical line on every plot at `at` (perf_counter): "sent", "first token" or "finished"."""
+        when = time.perf_counter() if at is None else at
+        pen = pg.mkPen(SIDE_COLORS[side], width=1, style=MARKER_STYLES[kind])
+        for plot in (self.cpu, self.memory, self.tokens, self.network):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            line.setToolTip(f"{'small' if side == 'local' else 'large'}: {kind}")
+            plot.addItem(line, ignoreBounds=True)
+            self._markers.append(_Marker(side, kind, when, line))
+
+    @property
+    def marker_count(self) -> int:
+        return len(self._markers) // 4
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.paused:
+            return
+        data = self.sampler.snapshot()
+        times = data["timestamp"]
+        now = time.perf_counter()
+        x = times - now
+        keep = x >= -self.window_s
+        x = x[keep]
+
+        def series(name: str, scale: float = 1.0) -> np.ndarray:
+            return data[name][keep] * scale
+
+        self.curves["engine_cpu"].setData(x, series("engine_cpu_percent"), connect="finite")
+        self.curves["gui_cpu"].setData(x, series("gui_cpu_percent"), connect="finite")
+        self.curves["system_cpu"].setData(x, series("system_cpu_percent"), connect="finite")
+        self.curves["engine_rss"].setData(x, series("engine_rss_bytes", 1e-6), connect="finite")
+        self.curves["gui_rss"].setData(x, series("gui_rss_bytes", 1e-6), connect="finite")
+        self.curves["local_tokens"].setData(x, series("local_tokens_per_s"), connect="finite")
+        self.curves["remote_tokens"].setData(x, series("remote_tokens_per_s"), connect="finite")
+        self.curves["net"].setData(x, series("net_recv_bytes_per_s", 1e-3), connect="finite")
+        for marker in list(self._markers):
+            position = marker.at - now
+            if position < -self.window_s:
+                for plot in (self.cpu, self.memory, self.tokens, self.network):
+                    if marker.line in plot.items:
+                        plot.removeItem(marker.line)
+                self._markers.remove(marker)
+            else:
+                marker.line.setPos(position)
+        self._update_summary()
+        self.updates += 1
+
+    def _update_summary(self) -> None:
+        sample = self.sampler.latest()
+        if sample is None:
+            return
+        parts = []
+        if not math.isnan(sample.engine_cpu_cores):
+            parts.append(f"engine {sample.engine_cpu_cores:.1f} cores, {sample.engine_rss_bytes / 1e6:.0f} MB")
+        if not math.isnan(sample.gui_cpu_percent):
+            parts.append(f"app {sample.gui_cpu_percent:.1f} %")
+        if not math.isnan(sample.power_watts):
+            mark = "" if sample.power_provenance == "measured" else "~"
+            where = "CPU package" if sample.power_provenance == "measured" else "engine, estimated"
+            parts.append(f"power {mark}{sample.power_watts:.1f} W ({where})")
+        self.summary.setText(" · ".join(parts))
+
+    # -- controls ----------------------------------------------------------------------------------
+    def _on_paused(self, paused: bool) -> None:
+        self.paused = paused
+
+    def _on_window_changed(self) -> None:
+        self.window_s = float(self.window_combo.currentData())
+        for plot in (self.cpu, self.memory, self.tokens, self.network):
+            plot.setXRange(-self.window_s, 0, padding=0)
+        self.refresh()
+
+    def _on_rate_changed(self) -> None:
+        self.sampler.set_rate(float(self.rate_combo.currentData()))
+
+    # -- export ------------------------------------------------------------------------------------
+    def samples_csv(self) -> str:
+        data = self.sampler.snapshot()
+        columns = [name for name in data if data[name].ndim == 1]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["seconds_ago", *columns])
+        now = time.perf_counter()
+        for index in range(len(data["timestamp"])):
+            row = [f"{data['timestamp'][index] - now:.3f}"]
+            for name in columns:
+                value = data[name][index]
+                row.append("" if isinstance(value, float) and math.isnan(value) else repr(value.item()))
+            writer.writerow(row)
+        return out.getvalue()
+
+    def export_csv(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_text(self.samples_csv(), encoding="utf-8")
+        return target
+
+    def export_png(self, path: str | Path) -> Path:
+        target = Path(path)
+        if not self.graphs.grab().save(str(target), "PNG"):
+            raise OSError(f"could not write {target}")
+        return target
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export samples", "lmscales-samples.csv", "CSV (*.csv)")
+        if path:
+            self._report(lambda: self.export_csv(path))
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export graphs", "lmscales-graphs.png", "PNG (*.png)")
+        if path:
+            self._report(lambda: self.export_png(path))
+
+    def _report(self, work: object) -> None:
+        try:
+            written = work()  # type: ignore[operator]
+        except OSError as error:
+            self.problem.emit(f"Could not export: {error}")
+            return
+        self.problem.emit(f"Saved {written}.")
