@@ -221,4 +221,4 @@ def test_local_runs_get_resource_summaries_and_graph_markers(qtbot, window: Main
     assert record.energy_j is not None and record.energy_provenance in ("measured", "estimated")
     assert record.cpu_seconds is not None and record.cpu_seconds > 0
     assert window.resources.marker_count == 3  # sent, first token, finished
-    assert "Run history (1)" == window.bottom.tabText(1)
+    assert window.bottom.tabText(1) == "Run history (1)"

@@ -67,10 +67,11 @@ class FloodEngine:
     """An in-process source for the pane's throughput: `rate` deltas a second, paced like a network stream
     (it waits between bursts, as a socket read does), or with `rate=None` as fast as Python can produce."""
 
-    def __init__(self, seconds: float, rate: float | None, piece: str = "lorem ") -> None:
+    def __init__(self, seconds: float, rate: float | None, piece: str = "lorem ", paragraph: int = 100) -> None:
         self.seconds = seconds
         self.rate = rate
         self.piece = piece
+        self.paragraph = paragraph  # a paragraph break every this many pieces (~600 characters), as answers have
         self._cancelled = False
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
@@ -86,8 +87,9 @@ class FloodEngine:
                 if due > now:
                     time.sleep(due - now)
                     now = time.perf_counter()
-            deltas.append((now, self.piece))
-            yield TextDelta(self.piece, now)
+            piece = "\n\n" if len(deltas) % self.paragraph == self.paragraph - 1 else self.piece
+            deltas.append((now, piece))
+            yield TextDelta(piece, now)
         yield Finished(0, "estimated", len(deltas), "estimated", start, tuple(deltas), "stop")
 
     def cancel(self) -> None:

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.tasks.problem.connect(self._show_problem)
         self.controller.runEnded.connect(self._on_run_ended)
         self.controller.runningChanged.connect(lambda _running: self._update_actions())
+        self.controller.runningChanged.connect(self.resources.set_active)
         self.panes["local"].setupRequested.connect(self.open_model)
         self.panes["remote"].setupRequested.connect(self.configure_endpoint)
         local.loaded.connect(self._on_model_loaded)
