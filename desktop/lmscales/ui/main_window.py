@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 1)
-        self.splitter.setSizes([210, 430, 300])
+        self.splitter.setSizes([170, 430, 260])
         self.setCentralWidget(self.splitter)
         self._make_menus()
         self.resize(1280, 860)

@@ -77,16 +77,16 @@ class ResourcePanel(QWidget):
         super().__init__(parent)
         self.sampler = sampler
         self.paused = False
-        self.window_s = float(min(WINDOWS_S[-1], sampler.window_s))
+        self.window_s = 60.0
         self.updates = 0
         pg.setConfigOptions(antialias=False, useOpenGL=False)
 
         self.graphs = pg.GraphicsLayoutWidget()
         self.graphs.setBackground(None)
-        self.cpu = self._plot("CPU", "% of machine", 0, 0)
-        self.memory = self._plot("Memory", "MB", 0, 1)
-        self.tokens = self._plot("Tokens/s", "tok/s", 1, 0)
-        self.network = self._plot("Network received", "KB/s", 1, 1)
+        self.cpu = self._plot("CPU, % of the machine", 0)
+        self.memory = self._plot("Memory, MB", 1)
+        self.tokens = self._plot("Tokens/s", 2)
+        self.network = self._plot("Network received, KB/s", 3)
         self.curves = {
             "engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="small model's engine"),
             "gui_cpu": self.cpu.plot(pen=pg.mkPen(GREY, width=1), name="this app (GUI)"),
@@ -129,7 +129,8 @@ class ResourcePanel(QWidget):
             swatch.format(SIDE_COLORS["remote"], "large model (tokens, network)"),
             swatch.format(GREY, "this app"),
             swatch.format(AMBER, "whole system"),
-            "<span style='opacity:0.7'>markers: dotted sent · dashed first token · solid finished</span>",
+            "<span style='opacity:0.7'>· x: seconds ago · markers: dotted sent, dashed first token, solid "
+            "finished</span>",
         )))
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.csv_button = QPushButton("Samples CSV…")
@@ -157,17 +158,15 @@ class ResourcePanel(QWidget):
         self.png_button.clicked.connect(self.export_png_dialog)
         self._on_window_changed()
 
-    def _plot(self, title: str, unit: str, row: int, column: int) -> pg.PlotItem:
-        plot = self.graphs.addPlot(row=row, col=column)
+    def _plot(self, title: str, column: int) -> pg.PlotItem:
+        plot = self.graphs.addPlot(row=0, col=column)
         plot.setTitle(title, size="9pt")
-        plot.setLabel("left", unit)
         # No grid and no auto-range: both redraw axes on every update, and together they were two thirds
         # of what the idle graphs cost (measured with bench ui). Y ranges step through nice values instead.
         plot.setMouseEnabled(x=False, y=False)
         plot.enableAutoRange(x=False, y=False)
         plot.setYRange(0, 1, padding=0)
         plot.hideButtons()
-        plot.setLabel("bottom", "seconds ago")
         return plot
 
     def start(self) -> None:
