@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lmscales import __version__
-from lmscales.core import tasks
+from lmscales.core import offline, tasks
 from lmscales.core.events import GenerationRequest, Message
 
 EXIT_USAGE = 2
@@ -178,6 +178,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = _request(args, messages)
     sides = ["local", "remote"] if args.side == "both" else [args.side]
     endpoint = _endpoint(args) if "remote" in sides else None
+    skipped: dict[str, str] = {}
+    if args.offline:
+        offline.enable()
+        if endpoint is not None and not endpoint.is_loopback:
+            reason = (f"Offline mode: the large side would contact {endpoint.host}, beyond this computer. Leave "
+                      "offline mode, or use a server on this computer (Ollama, LM Studio, llama.cpp).")
+            if sides == ["remote"]:
+                raise CliError(reason, EXIT_USAGE)
+            sides, endpoint = ["local"], None
+            skipped["remote"] = reason
     local_engine = _open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
     remote_engine = (
         RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
@@ -221,8 +231,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                                         **local_model.info.as_dict()}, **results[side].as_dict()}
         else:
             reports[side] = _remote_report(args, endpoint, results[side])
+    for side, reason in skipped.items():
+        reports[side] = {"side": side, "ok": False, "skipped": reason}
+        print(f"[{side}] skipped: {reason}", file=sys.stderr)
     if args.json:
-        if len(sides) == 1:
+        if len(reports) == 1:
             _print_json({"task": args.task, **reports[sides[0]]})
         else:
             _print_json({"task": args.task, "sides": reports})
@@ -350,8 +363,8 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from lmscales.ui.app import run_app
 
-    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.n_ctx, base_url=args.base_url,
-                   remote_model=args.remote_model, theme=args.theme)
+    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.gui_n_ctx, base_url=args.base_url,
+                   remote_model=args.remote_model, theme=args.theme, offline_mode=args.offline)
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -368,10 +381,14 @@ def make_parser() -> argparse.ArgumentParser:
     _add_engine_options(parser)
     parser.add_argument("--base-url", help="start with this OpenAI-compatible endpoint for the large side")
     parser.add_argument("--remote-model", help="the large side's model name (key from OPENAI_API_KEY)")
-    parser.add_argument("--theme", choices=["system", "light", "dark"], default="system")
+    parser.add_argument("--theme", choices=["system", "light", "dark"], help="for this session")
+    parser.add_argument("--context", dest="gui_n_ctx", type=int, help="the small model's context, this session")
+    parser.add_argument("--offline", action="store_true",
+                        help="no connection beyond this computer: only the small side (or a local server) runs")
     parser.set_defaults(handler=cmd_gui)
     commands = parser.add_subparsers(dest="command")
 
+    parser.set_defaults(offline=False)
     self_test = commands.add_parser("self-test", help="load the bundled model and run each task once")
     _add_engine_options(self_test)
     self_test.set_defaults(handler=cmd_self_test)
@@ -380,6 +397,8 @@ def make_parser() -> argparse.ArgumentParser:
     _add_engine_options(run)
     run.add_argument("--task", choices=tasks.TASKS, required=True)
     run.add_argument("--side", choices=["local", "remote", "both"], default="local")
+    run.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                     help="no connection beyond this computer (the remote side only if it is local)")
     run.add_argument("--base-url", help="remote: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     run.add_argument("--model", dest="model_name", metavar="NAME",
                      help="remote: model name (the key comes from OPENAI_API_KEY or LMSCALES_API_KEY)")

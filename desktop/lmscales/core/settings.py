@@ -149,6 +149,10 @@ class EndpointSettings(_Section):
         default=_DEFAULT_PRESET.default_model,
         metadata=_meta("Name of the large model, as the API knows it."),
     )
+    configured: bool = field(
+        default=False,
+        metadata=_meta("Whether the large side has been set up; until then the app calls no API at all."),
+    )
 
     def to_endpoint(self, api_key: str | None = None) -> Endpoint:
         return Endpoint(base_url=self.base_url, model=self.model, api_key=api_key, name=self.preset)

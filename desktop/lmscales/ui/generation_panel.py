@@ -84,6 +84,11 @@ class GenerationPanel(QWidget):
         self.system_prompt.setPlainText(self._prompts[task])
         self.system_prompt.blockSignals(False)
 
+    def set_prompt(self, task: tasks.TaskName, text: str) -> None:
+        self._prompts[task] = text
+        if task == self._task:
+            self.set_task(task)
+
     def _on_prompt_edited(self) -> None:
         self._prompts[self._task] = self.system_prompt.toPlainText()
         self.changed.emit()

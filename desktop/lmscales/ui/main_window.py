@@ -3,6 +3,8 @@ history, and wires menus and shortcuts; the comparison controller decides what r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -25,13 +27,14 @@ from lmscales.core.engines.local import LoadedModel
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.pricing import PriceTable
 from lmscales.core.sampler import Sampler
+from lmscales.core.settings import Settings
 from lmscales.core.tasks import TaskInputError
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.comparison import ComparisonController, RunOutcome, SummaryJob
-from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.resource_panel import ResourcePanel
+from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 
@@ -61,6 +64,9 @@ class MainWindow(QMainWindow):
         remote: EngineBridge,
         prices: PriceTable | None = None,
         sampler: Sampler | None = None,
+        settings: Settings | None = None,
+        settings_path: Path | None = None,
+        session_endpoint: Endpoint | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -154,6 +160,12 @@ class MainWindow(QMainWindow):
         self.controller.marked.connect(self.resources.mark)
         local.token_observer = lambda at: self.sampler.record_tokens("local", 1, at)
         remote.token_observer = lambda at: self.sampler.record_tokens("remote", 1, at)
+        self.settings = SettingsController(self, settings or Settings(), settings_path, session_endpoint)
+        self.settings.notice.connect(self._show_problem)
+        self.settings.offlineChanged.connect(self._on_offline_changed)
+        self.remote_bridge.failed.connect(self.settings.on_remote_failed)
+        self.panes["remote"].setupRequested.disconnect(self.configure_endpoint)
+        self.panes["remote"].setupRequested.connect(self._on_remote_setup)
         self.set_endpoint(None)
         self.panes["local"].model_card.setText("Loading the small model…")
         self._on_task_changed()
@@ -188,8 +200,12 @@ class MainWindow(QMainWindow):
         for index, name in enumerate(("Chat", "Summarize", "Translate"), start=1):
             self._action("&Run", name, QKeySequence(f"Ctrl+{index}"),
                          lambda _=False, i=index - 1: self.tasks.setCurrentIndex(i))
-        self._action("&Settings", "Generation settings", QKeySequence("Ctrl+,"), self.toggle_settings)
+        self._action("&Settings", "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
+        self._action("&Settings", "Generation settings panel", QKeySequence("Ctrl+G"), self.toggle_settings)
         self._action("&Settings", "Large model endpoint…", QKeySequence("Ctrl+Shift+E"), self.configure_endpoint)
+        self.offline_action = self._action("&Settings", "Work offline", QKeySequence("Ctrl+Shift+F"),
+                                           self._on_offline_toggled)
+        self.offline_action.setCheckable(True)
         self._action("&Help", "About LM Scales", None, self.about)
 
     # -- actions ---------------------------------------------------------------------------------------
@@ -251,11 +267,30 @@ class MainWindow(QMainWindow):
             self.panes["local"].status.setText("Loading the model…")
 
     def configure_endpoint(self) -> None:
-        dialog = EndpointDialog(self.endpoint, self)
-        if dialog.exec():
-            self.set_endpoint(dialog.endpoint())
+        self.settings.configure_endpoint()
 
-    def set_endpoint(self, endpoint: Endpoint | None, options: RemoteOptions | None = None) -> None:
+    def open_settings(self) -> None:
+        self.settings.open_dialog()
+
+    def _on_remote_setup(self) -> None:
+        if self.settings.offline and not self.remote_bridge.engine:
+            self.settings.set_offline(False)
+        else:
+            self.configure_endpoint()
+
+    def _on_offline_toggled(self, checked: bool) -> None:
+        self.settings.set_offline(checked)
+
+    def _on_offline_changed(self, offline: bool) -> None:
+        self.offline_action.setChecked(offline)
+        self.setWindowTitle("LM Scales — offline" if offline else "LM Scales")
+
+    def set_endpoint(
+        self,
+        endpoint: Endpoint | None,
+        options: RemoteOptions | None = None,
+        placeholder: tuple[str, str] | None = None,
+    ) -> None:
         if self.remote_bridge.busy:
             self._show_problem("Stop the large side before changing its endpoint.")
             return
@@ -263,8 +298,9 @@ class MainWindow(QMainWindow):
         pane = self.panes["remote"]
         if endpoint is None:
             self.remote_bridge.engine = None
-            pane.model_card.setText("<i>not set up</i>")
-            pane.show_placeholder(NO_ENDPOINT, "Set up the large model…")
+            pane.model_card.setText("<i>off</i>" if placeholder else "<i>not set up</i>")
+            message, button = placeholder or (NO_ENDPOINT, "Set up the large model…")
+            pane.show_placeholder(message, button)
         else:
             self.remote_bridge.engine = RemoteEngine(endpoint, options)
             pane.model_card.setText(remote_model_card(endpoint))
@@ -331,6 +367,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.controller.stop()
+        self.settings.save_on_close()
         self.resources.stop()
         self.sampler.stop()
         super().closeEvent(event)

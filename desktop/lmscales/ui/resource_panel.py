@@ -256,6 +256,16 @@ class ResourcePanel(QWidget):
             plot.setXRange(-self.window_s, 0, padding=0)
         self.refresh()
 
+    def show_rate(self, hz: float) -> None:
+        """Reflect a rate set elsewhere (settings) in the rate box."""
+        index = self.rate_combo.findData(hz)
+        if index < 0:
+            self.rate_combo.addItem(f"{hz:g} Hz", hz)
+            index = self.rate_combo.count() - 1
+        self.rate_combo.blockSignals(True)
+        self.rate_combo.setCurrentIndex(index)
+        self.rate_combo.blockSignals(False)
+
     def _on_rate_changed(self) -> None:
         self.sampler.set_rate(float(self.rate_combo.currentData()))
 

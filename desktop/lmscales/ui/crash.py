@@ -1,0 +1,52 @@
+"""Unexpected exceptions: logged (secrets redacted), shown in a dialog that says where the log is, and the
+app goes on. Exceptions on worker threads are carried to the GUI thread first."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from lmscales.core.logs import current_log_file, format_exception_report
+
+log = logging.getLogger("lmscales.crash")
+
+
+class CrashReporter(QObject):
+    reported = Signal(str)  # the text shown to the user
+    _carry = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, show_dialog: bool = True) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._show = show_dialog
+        self.reports: list[str] = []
+        self._carry.connect(self._on_exception)
+
+    def install(self) -> None:
+        sys.excepthook = self._hook
+        threading.excepthook = lambda args: self._hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    def _hook(self, kind: type[BaseException], error: BaseException | None,
+              traceback: TracebackType | None) -> None:
+        if error is None:
+            error = kind()
+        if isinstance(error, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, traceback)
+            return
+        log.error("unexpected error", exc_info=(kind, error, traceback))
+        self._carry.emit(error)  # queued to the GUI thread when raised elsewhere
+
+    def _on_exception(self, error: BaseException) -> None:
+        text = format_exception_report(error, current_log_file())
+        self.reports.append(text)
+        self.reported.emit(text)
+        if self._show:
+            box = QMessageBox(QMessageBox.Icon.Warning, "LM Scales hit an unexpected problem", text,
+                              QMessageBox.StandardButton.Ok, self._parent)
+            box.setInformativeText("LM Scales keeps running; what you were doing may need to be tried again.")
+            box.open()

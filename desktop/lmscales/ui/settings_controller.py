@@ -1,0 +1,222 @@
+"""Settings, the API key and offline mode, applied to the window and kept between runs.
+
+The window composes the widgets; this object owns what LM Scales remembers (`Settings`, saved atomically
+to the platform's config folder when a path is given), puts it into effect, and enforces offline mode: the
+large side is off unless it is a server on this computer, and the process-wide guard in
+`lmscales.core.offline` refuses any other connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication
+
+from lmscales.core import offline, secrets
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.local import default_threads
+from lmscales.core.events import EngineError
+from lmscales.core.model_files import ModelFileError, load_manifest, verify
+from lmscales.core.pricing import PriceTable
+from lmscales.core.settings import EndpointSettings, Settings, save_settings
+from lmscales.ui.endpoint_dialog import EndpointDialog
+from lmscales.ui.settings_dialog import SettingsDialog
+from lmscales.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from lmscales.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+# Errors after which the network counts as unreachable: the app falls back to offline for this session.
+UNREACHABLE = {"dns", "connection"}
+
+
+def offline_message(endpoint: Endpoint | None) -> str:
+    where = f" (it would contact {endpoint.host})" if endpoint is not None else ""
+    return (
+        f"Offline mode: only the small model runs, and LM Scales opens no connection beyond this computer"
+        f"{where}.\n\nA large model served on this computer (Ollama, LM Studio, llama.cpp) still works offline. "
+        "Leave offline mode with the button below or Settings › Work offline (Ctrl+Shift+F)."
+    )
+
+
+class SettingsController(QObject):
+    offlineChanged = Signal(bool)
+    notice = Signal(str)
+
+    def __init__(self, window: MainWindow, settings: Settings, path: Path | None = None,
+                 session_endpoint: Endpoint | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.settings = settings
+        self.path = path  # None: nothing is written (tests, demos)
+        self.session_endpoint = session_endpoint  # from the command line: used, never saved
+        self.offline = False
+        self.offline_reason: str | None = None
+
+    # -- applying ----------------------------------------------------------------------------------
+    def apply(self, settings: Settings, first: bool = False) -> None:
+        old = self.settings
+        self.settings = settings
+        window = self.window
+        generation = window.generation
+        values = settings.generation
+        generation.max_tokens.setValue(values.max_tokens)
+        generation.temperature.setValue(values.temperature)
+        generation.top_p.setValue(values.top_p)
+        generation.seed.setValue(-1 if values.seed is None else values.seed)
+        generation.run_mode.setCurrentIndex(generation.run_mode.findData(settings.run_mode))
+        for task in ("chat", "summarize", "translate"):
+            generation.set_prompt(task, settings.system_prompts.for_task(task))
+        sampler = window.sampler
+        sampler.set_rate(settings.sampler.rate_hz)
+        sampler.watts_per_core = settings.sampler.watts_per_core
+        window.resources.show_rate(settings.sampler.rate_hz)
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and (first or old.theme != settings.theme):
+            apply_theme(app, settings.theme)
+        table = PriceTable.load()
+        for price in settings.price_overrides:
+            table = table.with_override(price.model, price.input_per_million, price.output_per_million)
+        window.controller.prices = table
+        self._apply_local_engine(old.local_engine, settings.local_engine, first)
+        self.set_offline(settings.offline or (self.offline and self.offline_reason is not None), remember=False)
+
+    def _apply_local_engine(self, old: object, new: object, first: bool) -> None:
+        engine = self.window.local_bridge.local_engine
+        values = self.settings.local_engine
+        threads = values.threads or default_threads()
+        path = str(values.model_path) if values.model_path else None
+        changed = first or old != new
+        if not changed:
+            return
+        engine.n_threads = threads
+        engine.n_ctx = values.n_ctx
+        if path is None:
+            try:
+                path = str(verify(load_manifest()))
+            except ModelFileError as error:
+                self.window.panes["local"].status.setText(f"⚠ {error}")
+                self.window.panes["local"].model_card.setText("<i>no model loaded</i>")
+                return
+        self.window.load_model(path)  # a new context size or thread count takes a reload
+
+    def endpoint(self) -> Endpoint | None:
+        """The large side to use: the command line's for this session, else the saved one if set up."""
+        if self.session_endpoint is not None:
+            return self.session_endpoint
+        saved = self.settings.endpoint
+        if not saved.configured:
+            return None
+        key = secrets.load_key(saved.base_url) or os.environ.get("LMSCALES_API_KEY") or os.environ.get(
+            "OPENAI_API_KEY") or None
+        return saved.to_endpoint(key)
+
+    def apply_endpoint(self) -> None:
+        endpoint = self.endpoint()
+        if self.offline and endpoint is not None and not endpoint.is_loopback:
+            self.window.set_endpoint(None, placeholder=(offline_message(endpoint), "Work online"))
+            return
+        self.window.set_endpoint(endpoint)
+
+    # -- offline -------------------------------------------------------------------------------------
+    def set_offline(self, on: bool, remember: bool = True, reason: str | None = None) -> None:
+        """Offline on or off. `remember` saves it; an automatic fallback (`reason`) lasts for this session."""
+        self.offline = on
+        self.offline_reason = reason if on else None
+        if on:
+            offline.enable()
+        else:
+            offline.disable()
+        if remember and self.settings.offline != on:
+            self.settings = self.settings.with_value("offline", on)
+            self.save()
+        self.apply_endpoint()
+        if reason:
+            self.window.panes["remote"].placeholder_text.setText(
+                f"{reason}\n\nSwitched to offline mode for this session; the small side keeps working.\n\n"
+                + offline_message(self.endpoint()).split("\n\n", 1)[1]
+            )
+        self.offlineChanged.emit(on)
+
+    def on_remote_failed(self, error: EngineError) -> None:
+        """Automatic fallback: a remote side that cannot be reached at all switches the app offline."""
+        endpoint = self.endpoint()
+        if error.kind in UNREACHABLE and not self.offline and endpoint is not None and not endpoint.is_loopback:
+            self.set_offline(True, remember=False, reason=f"The large side is unreachable: {error.message}")
+
+    # -- dialogs -------------------------------------------------------------------------------------
+    def key_note(self) -> str:
+        endpoint = self.endpoint()
+        if endpoint is None:
+            return "No large model is set up."
+        if endpoint.api_key:
+            return f"An API key for {endpoint.host} is set (kept in the system keyring, never in settings)."
+        return f"No API key is set for {endpoint.host}."
+
+    def open_dialog(self) -> None:
+        dialog = SettingsDialog(self.capture(), self.key_note(), self.window)
+        if not dialog.exec() or dialog.result_settings is None:
+            return
+        self.apply(dialog.result_settings)
+        self.save()
+        if dialog.endpoint_requested:
+            self.configure_endpoint()
+
+    def configure_endpoint(self) -> None:
+        dialog = EndpointDialog(self.endpoint() or self.settings.endpoint.to_endpoint(), self.window)
+        if not dialog.exec():
+            return
+        endpoint = dialog.endpoint()
+        if endpoint is None:
+            return
+        self.session_endpoint = None
+        self.settings = dataclasses.replace(
+            self.settings,
+            endpoint=EndpointSettings(preset=endpoint.name, base_url=endpoint.base_url, model=endpoint.model,
+                                      configured=True),
+        )
+        message = ""
+        if endpoint.api_key:
+            message = secrets.store_key(endpoint.base_url, endpoint.api_key).message
+        self.save()
+        self.apply_endpoint()
+        if message:
+            self.window.panes["remote"].status.setText(message)
+            self.notice.emit(message)
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def capture(self) -> Settings:
+        """The settings with what the user changed in the window itself (generation panel, prompts)."""
+        fields = self.window.generation.fields()
+        settings = self.settings.with_value("generation.max_tokens", fields["max_tokens"])
+        settings = settings.with_value("generation.temperature", fields["temperature"])
+        settings = settings.with_value("generation.top_p", fields["top_p"])
+        settings = settings.with_value("generation.seed", fields["seed"])
+        settings = settings.with_value("run_mode", "sequential" if self.window.generation.sequential else "parallel")
+        for task in ("chat", "summarize", "translate"):
+            prompt = self.window.generation.system_prompt_for(task)
+            if prompt:
+                settings = settings.with_value(f"system_prompts.{task}", prompt)
+        return settings
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            save_settings(self.settings, self.path)
+        except OSError as error:
+            self.notice.emit(f"Could not save settings to {self.path}: {error.strerror or error}")
+
+    def save_on_close(self) -> None:
+        try:
+            self.settings = self.capture()
+        except ValueError as error:  # a value the schema refuses: keep the saved one
+            log.warning("settings not captured on close: %s", error)
+        self.save()

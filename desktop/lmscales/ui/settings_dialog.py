@@ -1,0 +1,228 @@
+"""Settings (Ctrl+,): one form per section, built from the typed schema in `lmscales.core.settings`, so a
+new setting shows up here with its description as the tooltip. The large side's endpoint and API key have
+their own dialog; the key never appears in this one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core import settings as schema
+from lmscales.core.settings import PriceOverride, SettingInfo, Settings, SettingValueError
+
+SECTION_TITLES = {
+    "": "General",
+    "generation": "Generation",
+    "system_prompts": "System prompts",
+    "local_engine": "Small model",
+    "sampler": "Graphs",
+    "endpoint": "Large model",
+}
+SKIPPED = {"price_overrides", "endpoint.configured"}
+AUTO = -1  # spin box value shown as "auto" for optional numbers
+
+
+def _label(path: str) -> str:
+    return path.rsplit(".", 1)[-1].replace("_", " ").capitalize().replace("Rate hz", "Sample rate (Hz)").replace(
+        "N ctx", "Context size (tokens)").replace("Top p", "Top-p")
+
+
+class _Field:
+    """One editor widget for one setting."""
+
+    def __init__(self, info: SettingInfo, value: Any) -> None:
+        self.info = info
+        kind = info.type
+        self.widget: QWidget
+        if info.choices:
+            combo = QComboBox()
+            for choice in info.choices:
+                combo.addItem(str(choice), choice)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            self.widget = combo
+        elif kind == "bool":
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            self.widget = box
+        elif kind.startswith("int"):
+            spin = QSpinBox()
+            low = int(info.minimum if info.minimum is not None else -(2**31))
+            high = int(info.maximum if info.maximum is not None else 2**31 - 1)
+            if info.optional:
+                spin.setRange(AUTO if low > AUTO else low - 1, high)
+                spin.setSpecialValueText("auto" if "threads" in info.path else "none (random)")
+            else:
+                spin.setRange(low, high)
+            spin.setValue(AUTO if value is None and info.optional else int(value))
+            self.widget = spin
+        elif kind.startswith("float"):
+            dspin = QDoubleSpinBox()
+            dspin.setDecimals(2)
+            dspin.setRange(info.minimum if info.minimum is not None else -1e9,
+                           info.maximum if info.maximum is not None else 1e9)
+            dspin.setValue(float(value))
+            self.widget = dspin
+        elif info.path.startswith("system_prompts."):
+            text = QPlainTextEdit(str(value))
+            text.setMaximumHeight(80)
+            self.widget = text
+        elif "Path" in kind:
+            line = QLineEdit("" if value is None else str(value))
+            line.setPlaceholderText("the bundled SmolLM2-135M-Instruct")
+            browse = QPushButton("Browse…")
+            browse.clicked.connect(lambda: self._browse(line))
+            row = QWidget()
+            layout = QHBoxLayout(row)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(line, 1)
+            layout.addWidget(browse)
+            self._line = line
+            self.widget = row
+        else:
+            self.widget = QLineEdit(str(value))
+        self.widget.setToolTip(info.description)
+
+    @staticmethod
+    def _browse(line: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(line, "Pick a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            line.setText(path)
+
+    def value(self) -> Any:
+        widget = self.widget
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QSpinBox):
+            return None if self.info.optional and widget.value() == widget.minimum() else widget.value()
+        if isinstance(widget, QDoubleSpinBox):
+            return round(widget.value(), 4)
+        if isinstance(widget, QPlainTextEdit):
+            return widget.toPlainText()
+        if isinstance(widget, QLineEdit):
+            return widget.text()
+        text = self._line.text().strip()
+        return Path(text) if text else None
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, current: Settings, key_note: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.current = current
+        self.result_settings: Settings | None = None
+        self.endpoint_requested = False
+        self.fields: dict[str, _Field] = {}
+        tabs = QTabWidget()
+        forms: dict[str, QFormLayout] = {}
+        for info in schema.describe():
+            if info.path in SKIPPED:
+                continue
+            section = info.path.rsplit(".", 1)[0] if "." in info.path else ""
+            if section not in forms:
+                page = QWidget()
+                forms[section] = QFormLayout(page)
+                tabs.addTab(page, SECTION_TITLES.get(section, section.replace("_", " ").capitalize()))
+            field = _Field(info, current.value(info.path))
+            self.fields[info.path] = field
+            label = QLabel(_label(info.path))
+            label.setToolTip(info.description)
+            forms[section].addRow(label, field.widget)
+        endpoint_form = forms.get("endpoint")
+        if endpoint_form is not None:
+            self.key_note = QLabel(key_note)
+            self.key_note.setWordWrap(True)
+            button = QPushButton("Set up the large model and its API key…")
+            button.clicked.connect(self._on_endpoint)
+            endpoint_form.addRow(self.key_note)
+            endpoint_form.addRow(button)
+        self.prices = QTableWidget(0, 3)
+        self.prices.setHorizontalHeaderLabels(["Model", "Input $/M tokens", "Output $/M tokens"])
+        self.prices.setToolTip(schema.Settings.__dataclass_fields__["price_overrides"].metadata["description"])
+        for price in current.price_overrides:
+            self._add_price_row(price.model, price.input_per_million, price.output_per_million)
+        add = QPushButton("Add price")
+        add.clicked.connect(lambda: self._add_price_row("", 0.0, 0.0))
+        remove = QPushButton("Remove selected")
+        remove.clicked.connect(lambda: self.prices.removeRow(self.prices.currentRow()))
+        prices_page = QWidget()
+        prices_layout = QVBoxLayout(prices_page)
+        prices_layout.addWidget(QLabel("Your prices replace the bundled table's for these models."))
+        prices_layout.addWidget(self.prices)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        prices_layout.addLayout(row)
+        tabs.addTab(prices_page, "Prices")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setObjectName("settings_message")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        self.resize(640, 480)
+
+    def _add_price_row(self, model: str, input_price: float, output_price: float) -> None:
+        row = self.prices.rowCount()
+        self.prices.insertRow(row)
+        for column, value in enumerate((model, f"{input_price:g}", f"{output_price:g}")):
+            self.prices.setItem(row, column, QTableWidgetItem(value))
+
+    def _price_rows(self) -> tuple[PriceOverride, ...]:
+        prices = []
+        for row in range(self.prices.rowCount()):
+            cells = [self.prices.item(row, column) for column in range(3)]
+            texts = [cell.text().strip() if cell is not None else "" for cell in cells]
+            if not any(texts):
+                continue
+            try:
+                prices.append(PriceOverride(texts[0], float(texts[1]), float(texts[2])))
+            except ValueError as error:
+                raise SettingValueError("price_overrides", f"row {row + 1}: {error}") from None
+        return tuple(prices)
+
+    def collect(self) -> Settings:
+        """The settings as edited; SettingValueError (with a message for the user) when one is invalid."""
+        updated = self.current
+        for path, field in self.fields.items():
+            updated = updated.with_value(path, field.value())
+        return updated.with_value("price_overrides", self._price_rows())
+
+    def _on_accept(self) -> None:
+        try:
+            self.result_settings = self.collect()
+        except SettingValueError as error:
+            self.message.setText(f"⚠ {error}")
+            return
+        self.accept()
+
+    def _on_endpoint(self) -> None:
+        self.endpoint_requested = True
+        self._on_accept()
