@@ -9,6 +9,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,8 +20,11 @@ from lmscales.core.model_files import load_manifest, verify
 from lmscales.servers import SERVER_MODEL, LlamaServer, free_port
 from tests.fault_server import FaultServer
 
+if TYPE_CHECKING:
+    from lmscales.ui.main_window import MainWindow
+
 TEST_THREADS = 2
-__all__ = ["SERVER_MODEL", "TEST_THREADS", "free_port", "write_gguf"]
+__all__ = ["SERVER_MODEL", "TEST_THREADS", "free_port", "wait_idle", "write_gguf"]
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +59,7 @@ def write_gguf(path: Path, architecture: str, extra: dict[str, str] | None = Non
 
 
 # -- nothing in the tests reaches beyond loopback --------------------------------------------------------
+BEYOND_LOOPBACK: list[str] = []  # every refused attempt; a test that made one fails (see `_no_outside`)
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -68,6 +73,7 @@ def _check_loopback(sock: socket.socket, address: object) -> None:
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
+        BEYOND_LOOPBACK.append(host)
         raise OSError(f"test guard: a connection to {host} (not loopback) was attempted")
 
 
@@ -85,6 +91,26 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True)
+def _no_outside() -> Iterator[None]:
+    """Fail loudly if a test tried to connect beyond loopback, even when the code under test swallowed it."""
+    BEYOND_LOOPBACK.clear()
+    yield
+    assert not BEYOND_LOOPBACK, f"a connection beyond loopback was attempted: {BEYOND_LOOPBACK}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_real_keyring() -> Iterator[None]:
+    """No test touches the user's keyring: the fail backend makes keys session-only."""
+    import keyring
+    import keyring.backends.fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture(scope="session")
 def llama_server(bundled_model: Path) -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on loopback, serving the bundled model."""
@@ -98,3 +124,34 @@ def fault_server() -> Iterator[FaultServer]:
         server.retry_after = "0.2"
         server.stall_seconds = 2.0
         yield server
+
+
+# -- the comparison window ---------------------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """The real window on the real engine (one thread, 2048 tokens of context), no endpoint, nothing saved."""
+    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
+    from lmscales.ui.main_window import MainWindow
+
+    engine = LocalEngine(n_ctx=2048, n_threads=1)
+    win = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
+    with qtbot.waitSignal(win.local_bridge.loaded, timeout=60_000):
+        win.load_model(str(bundled_model))
+    qtbot.waitUntil(lambda: not win.local_bridge.busy)
+    win.generation.max_tokens.setValue(24)
+    win.generation.temperature.setValue(0.0)
+    yield win
+    win.controller.stop()
+    win.local_bridge.wait()
+    win.remote_bridge.wait()
+    engine.close()
+
+
+def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
+
+

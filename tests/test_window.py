@@ -4,46 +4,19 @@ side, llama-cpp-python's real server on loopback (the fault server for errors)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteOptions
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.streaming_view import APPEND_INTERVAL_MS
-from tests.conftest import SERVER_MODEL
+from tests.conftest import SERVER_MODEL, wait_idle
 from tests.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    engine = LocalEngine(n_ctx=2048, n_threads=1)
-    win = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
-    qtbot.addWidget(win)
-    win.show()
-    win.activateWindow()
-    qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
-    with qtbot.waitSignal(win.local_bridge.loaded, timeout=60_000):
-        win.load_model(str(bundled_model))
-    qtbot.waitUntil(lambda: not win.local_bridge.busy)
-    win.generation.max_tokens.setValue(24)
-    win.generation.temperature.setValue(0.0)
-    yield win
-    win.controller.stop()
-    win.local_bridge.wait()
-    win.remote_bridge.wait()
-    engine.close()
-
-
-def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
 
 
 def test_starts_with_the_small_side_ready_and_a_placeholder_for_the_large(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,10 @@ LANGUAGES: dict[str, str] = {
 }
 AUTO = "auto"
 
+# Longer texts are refused rather than summarized: at ~4 characters a token this is ~50,000 tokens, a dozen
+# map steps on the small model's 4,096-token context already take minutes on a laptop CPU.
+MAX_SUMMARY_CHARS = 200_000
+
 DEFAULT_SYSTEM_PROMPTS: dict[TaskName, str] = {
     "chat": "You are a helpful, concise assistant.",
     "summarize": "You summarize texts accurately and concisely. You answer with the summary only.",
@@ -74,6 +78,11 @@ def summarize_messages(
     if length not in SUMMARY_LENGTHS:
         raise TaskInputError(f"Unknown summary length {length!r}; choose one of {', '.join(SUMMARY_LENGTHS)}.")
     body = _require_text(text, "text to summarize")
+    if len(body) > MAX_SUMMARY_CHARS:
+        raise TaskInputError(
+            f"The text is {len(body):,} characters; LM Scales summarizes up to {MAX_SUMMARY_CHARS:,} (about "
+            f"{MAX_SUMMARY_CHARS // 4:,} tokens). Summarize a part of it."
+        )
     instruction = f"Summarize the following text {SUMMARY_LENGTHS[length]}.\n\n{body}"
     return (
         Message("system", system_prompt or DEFAULT_SYSTEM_PROMPTS["summarize"]),

@@ -60,6 +60,8 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             name = "unknown"
         return f"local engine crashed (signal {-exitcode}, {name})"
+    if exitcode is None:
+        return "local engine stopped unexpectedly"
     return f"local engine exited unexpectedly (exit code {exitcode})"
 
 
@@ -164,7 +166,14 @@ class LocalEngine:
         self._reap()
         self._spawn()
         if self.model is not None:
-            self._load_in_child(self.model.info.path)
+            path = self.model.info.path
+            if not Path(path).exists():
+                self.model = None
+                raise LoadError(
+                    f"The model file {path} was not found (deleted or moved), so the local engine cannot start "
+                    "again. Open a model with the Model… button."
+                )
+            self._load_in_child(path)
 
     # -- public API --------------------------------------------------------------------------
     def load(self, path: str | os.PathLike[str]) -> LoadedModel:
@@ -240,7 +249,10 @@ class LocalEngine:
         deltas: list[tuple[float, str]] = []
         try:
             self._restart()
-        except (_ChildGone, LoadError) as error:
+        except LoadError as error:
+            yield EngineError("model", str(error))
+            return
+        except _ChildGone as error:
             yield EngineError("crashed", f"{error}; the local engine could not be restarted.")
             return
         if self.model is None:

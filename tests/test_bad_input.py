@@ -1,0 +1,157 @@
+"""The window survives bad input: each case checks what the user sees, and that nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.engines.remote import RemoteOptions
+from lmscales.core.tasks import MAX_SUMMARY_CHARS
+from lmscales.ui.main_window import MainWindow
+from tests.conftest import wait_idle
+from tests.fault_server import FaultServer
+
+pytestmark = pytest.mark.slow
+
+
+class StallProbe:
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.longest_ms = 0.0
+
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self.clock.restart() - 5)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+
+def test_a_one_megabyte_paste_keeps_the_window_responsive_and_is_refused_clearly(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    probe = StallProbe()
+    probe.start()
+    qtbot.wait(50)
+    window.tasks.set_task("summarize")
+    paragraph = "The committee met again and discussed the harbour, the budget and the school. " * 12 + "\n\n"
+    text = (paragraph * (1_048_576 // len(paragraph) + 1))[:1_048_576]
+    window.tasks.summary_input.setPlainText(text)  # what a paste does
+    qtbot.wait(300)
+    window.send(("local",))
+    qtbot.wait(100)
+    assert probe.longest_ms < 200, f"the window stalled {probe.longest_ms:.0f} ms"
+    assert f"up to {MAX_SUMMARY_CHARS:,}" in window.hint.text() and "1,048,576 characters" in window.hint.text()
+    assert not window.controller.running
+    assert len(window.tasks.summary_input.toPlainText()) == 1_048_576  # the text is still there
+    assert "1,048,576 characters" in window.tasks.summary_size.text()
+
+
+def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.generation.max_tokens.setValue(300)
+    qtbot.keyClicks(window.tasks.chat_input, "Write a long story about a fox.")
+    window.send(("local",))
+    qtbot.waitUntil(lambda: len(window.panes["local"].view.answer) > 10, timeout=30_000)
+    pid = window.local_bridge.local_engine.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_idle(qtbot, window)
+    status = window.panes["local"].status.text()
+    assert "local engine crashed (signal 9" in status and "next run starts a new engine" in status
+    assert window.panes["local"].view.answer  # the partial answer is kept
+    window.generation.max_tokens.setValue(8)
+    qtbot.keyClicks(window.tasks.chat_input, "Hello again")
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    assert window.panes["local"].status.text().startswith(("Done", "Reached"))
+    assert window.local_bridge.local_engine.pid not in (None, pid)
+
+
+def test_a_model_deleted_while_loaded(qtbot, window: MainWindow, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "copy.gguf"
+    shutil.copy(bundled_model, copy)
+    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+        window.load_model(str(copy))
+    qtbot.waitUntil(lambda: not window.local_bridge.busy)
+    copy.unlink()
+    qtbot.keyClicks(window.tasks.chat_input, "Still there?")
+    window.send(("local",))  # the open file keeps working until the engine has to reopen it
+    wait_idle(qtbot, window)
+    os.kill(window.local_bridge.local_engine.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: not window.local_bridge.local_engine.alive, timeout=10_000)
+    qtbot.keyClicks(window.tasks.chat_input, "And now?")
+    window.send(("local",))
+    wait_idle(qtbot, window)
+    status = window.panes["local"].status.text()
+    assert "copy.gguf" in status and "not found" in status
+    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):  # a model can be opened again
+        window.load_model(str(bundled_model))
+
+
+def test_garbage_from_the_large_side_stays_in_its_pane(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    with FaultServer() as server:
+        for mode, expected in (("malformed", "malformed chunk"), ("cut", "broke in the middle"),
+                               ("500", "server error (HTTP 500)")):
+            window.set_endpoint(Endpoint(server.url(mode), "fault-model"), RemoteOptions(read_timeout=2))
+            qtbot.keyClicks(window.tasks.chat_input, "Hi")
+            window.send(("local", "remote"))
+            wait_idle(qtbot, window)
+            assert expected in window.panes["remote"].status.text(), mode
+            assert window.panes["local"].status.text().startswith(("Done", "Reached")), mode
+
+
+def _engine_children() -> list[psutil.Process]:
+    """Spawned engine processes (not multiprocessing's resource tracker, not the test server)."""
+    return [p for p in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+
+
+def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
+
+    threads_before = threading.active_count()
+    engine = LocalEngine(n_ctx=1024, n_threads=1)
+    window = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
+    qtbot.addWidget(window)
+    window.start_sampling()
+    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+        window.load_model(str(bundled_model))
+    qtbot.waitUntil(lambda: not window.local_bridge.busy)
+    window.generation.max_tokens.setValue(200)
+    for round_number in range(15):
+        window.tasks.chat_input.setPlainText(f"Story number {round_number}")
+        window.send(("local",))
+        qtbot.wait(20 + (round_number % 4) * 30)
+        if round_number % 3 == 0:
+            window.tasks.setCurrentIndex((round_number // 3) % 3)  # switch tasks mid-stream
+        window.stop()
+        wait_idle(qtbot, window, timeout=10_000)
+        window.tasks.set_task("chat")
+    assert window.history.row_count() == 15
+    window.tasks.set_task("chat")
+    window.tasks.chat_input.setPlainText("One more, closed mid-stream")
+    window.send(("local",))
+    qtbot.waitUntil(lambda: bool(window.panes["local"].view.answer), timeout=30_000)
+    children = _engine_children()
+    assert children
+    window.close()  # mid-stream
+    window.controller.stop()
+    window.local_bridge.wait()
+    engine.close()
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, "an engine process outlived the window"
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        qtbot.wait(50)
+    leaked = [t.name for t in threading.enumerate()][threads_before:]
+    assert threading.active_count() <= threads_before, f"threads left behind: {leaked}"

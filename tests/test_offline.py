@@ -1,0 +1,156 @@
+"""The offline promise: in offline mode the app opens no connection beyond this computer, and everything
+offline still works. Checked in-process (the guard in lmscales.core.offline) and in real app processes run
+under an outside guard (tests/outside_guard/sitecustomize.py) that logs and refuses any such attempt."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lmscales.core import offline
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.settings import Settings
+
+GUARD = Path(__file__).parent / "outside_guard"
+
+
+@pytest.fixture
+def guard() -> Iterator[None]:
+    offline.attempts.clear()
+    offline.enable()
+    yield
+    offline.disable()
+    offline.attempts.clear()
+
+
+def test_guard_refuses_anything_beyond_loopback(guard: None) -> None:
+    with socket.socket() as sock, pytest.raises(offline.OfflineError, match=r"203\.0\.113\.7 was blocked"):
+        sock.connect(("203.0.113.7", 443))
+    with pytest.raises(offline.OfflineError, match=r"api\.openai\.com"):
+        socket.getaddrinfo("api.openai.com", 443)
+    assert offline.attempts == ["203.0.113.7", "api.openai.com"]
+    # loopback stays open: a local server is part of this computer
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        with socket.socket() as client:
+            client.connect(listener.getsockname())
+    assert socket.getaddrinfo("localhost", 80)
+
+
+def test_guard_comes_off_again() -> None:
+    before = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
+    offline.enable()
+    assert socket.socket.connect is not before[0]
+    offline.disable()
+    assert not offline.enabled()
+    assert (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo) == before
+
+
+def _guarded_run(args: list[str], tmp: Path, stdin: str = "") -> tuple[subprocess.CompletedProcess[str], str]:
+    log = tmp / "outside.log"
+    env = {**os.environ, "PYTHONPATH": str(GUARD), "LMSCALES_GUARD_LOG": str(log),
+           "LMSCALES_CONFIG_DIR": str(tmp / "config"), "LMSCALES_LOG_DIR": str(tmp / "logs")}
+    result = subprocess.run([sys.executable, "-m", "lmscales", *args], input=stdin, capture_output=True, text=True,
+                            env=env, timeout=240, check=False)
+    return result, log.read_text() if log.exists() else ""
+
+
+@pytest.mark.slow
+def test_headless_offline_run_opens_no_outside_connection(tmp_path: Path) -> None:
+    result, attempts = _guarded_run(
+        ["--offline", "run", "--task", "chat", "--side", "both", "--base-url", "https://api.openai.com/v1",
+         "--model", "gpt-4o-mini", "--input", "-", "--json", "--max-tokens", "12", "--threads", "2"],
+        tmp_path, stdin="Hello!",
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)["sides"]
+    assert data["local"]["ok"] and data["local"]["output"].strip()
+    assert "Offline mode" in data["remote"]["skipped"] and "api.openai.com" in data["remote"]["skipped"]
+    assert attempts == ""
+
+
+@pytest.mark.slow
+def test_the_guard_would_have_caught_an_online_run(tmp_path: Path) -> None:
+    """The outside guard works: the same run online tries to reach the API, and the guard says so."""
+    result, attempts = _guarded_run(
+        ["run", "--task", "chat", "--side", "remote", "--base-url", "https://api.openai.com/v1", "--model",
+         "gpt-4o-mini", "--input", "-", "--connect-timeout", "2"], tmp_path, stdin="Hello!",
+    )
+    assert result.returncode == 1
+    assert "api.openai.com" in attempts
+
+
+@pytest.mark.slow
+def test_offline_self_test(tmp_path: Path) -> None:
+    result, attempts = _guarded_run(["--offline", "self-test", "--threads", "2"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+    assert attempts == ""
+
+
+@pytest.mark.slow
+def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.engines.local import LocalEngine
+    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
+    from lmscales.ui.main_window import MainWindow
+
+    engine = LocalEngine(n_threads=1, n_ctx=1024)
+    endpoint = Endpoint("https://api.openai.com/v1", "gpt-4o-mini", "sk-offline-SECRET-1234567890")
+    window = MainWindow(LocalEngineBridge(engine), EngineBridge(None), settings=Settings().with_value("offline", True),
+                        session_endpoint=endpoint)
+    qtbot.addWidget(window)
+    try:
+        window.settings.set_offline(True, remember=False)
+        assert offline.enabled()
+        remote = window.panes["remote"]
+        assert remote.placeholder_shown and "Offline mode" in remote.placeholder_text.text()
+        assert "api.openai.com" in remote.placeholder_text.text()
+        assert window.offline_action.isChecked() and "offline" in window.windowTitle()
+        with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+            window.load_model(str(bundled_model))
+        qtbot.waitUntil(lambda: not window.local_bridge.busy)
+        window.generation.max_tokens.setValue(12)
+        qtbot.keyClicks(window.tasks.chat_input, "Hi there")
+        window.send(("local", "remote"))
+        qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
+        assert window.panes["local"].view.answer.strip()
+        assert window.history.row_count() == 1  # the small side only
+        assert offline.attempts == []
+        # leaving offline mode brings the large side back (and connects to nothing until a send)
+        window.offline_action.trigger()
+        assert not offline.enabled() and not remote.placeholder_shown
+    finally:
+        offline.disable()
+        window.controller.stop()
+        window.local_bridge.wait()
+        engine.close()
+
+
+def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.engines.local import LocalEngine
+    from lmscales.core.events import EngineError
+    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
+    from lmscales.ui.main_window import MainWindow
+
+    window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None),
+                        session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
+    qtbot.addWidget(window)
+    try:
+        window.settings.apply_endpoint()
+        assert not window.panes["remote"].placeholder_shown
+        window.remote_bridge.failed.emit(EngineError("dns", "Could not look up api.example.invalid (DNS failure)."))
+        remote = window.panes["remote"]
+        assert window.settings.offline and remote.placeholder_shown
+        text = remote.placeholder_text.text()
+        assert "unreachable" in text and "offline mode for this session" in text and "Work offline" in text
+        assert window.settings.settings.offline is False  # a fallback, not a saved choice
+    finally:
+        offline.disable()
