@@ -360,6 +360,18 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_soak(args: argparse.Namespace) -> int:
+    from lmscales.ui.bench_soak import bench_soak
+
+    report = bench_soak(runs=args.runs, max_tokens=args.max_tokens, threads=args.threads)
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"{report['runs']} runs in {report['seconds']} s; RSS growth GUI {report['gui_rss_growth_percent']} %, "
+              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}")
+    return 0 if report["goals"]["met"] else EXIT_FAILED
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from lmscales.ui.app import run_app
 
@@ -448,6 +460,12 @@ def make_parser() -> argparse.ArgumentParser:
     ui.add_argument("--flood-seconds", type=float, default=2.0)
     ui.add_argument("--json", action="store_true")
     ui.set_defaults(handler=cmd_bench_ui)
+    soak = bench_commands.add_parser("soak", help="many local runs through the window: leaks and failures")
+    _add_engine_options(soak)
+    soak.add_argument("--runs", type=int, default=100)
+    soak.add_argument("--max-tokens", type=int, default=32)
+    soak.add_argument("--json", action="store_true")
+    soak.set_defaults(handler=cmd_bench_soak)
     return parser
 
 
