@@ -129,3 +129,38 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
             app.wait(timeout=10)
     output = app.stdout.read() if app.stdout else ""
     assert "Traceback" not in output, output[-3000:]
+
+
+def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_path: Path) -> None:
+    guard_log = tmp_path / "outside.log"
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
+           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(Path(__file__).parent / "outside_guard"),
+           "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk-real-window-SECRET-0123456789"}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",
+         "--remote-model", "gpt-4o-mini", "--theme", "dark"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        window = wait_for_window(display, app.pid)
+        xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
+        xdo(display, "windowmove", window, "0", "0")
+        xdo(display, "windowfocus", "--sync", window)
+        time.sleep(2.5)
+        type_text(display, "What is the tallest mountain?")
+        xdo(display, "key", "ctrl+Return")
+        time.sleep(3)
+        shot = screenshot(display, "offline-dark")
+        assert distinct_colours(shot) > 200
+        assert app.poll() is None
+        xdo(display, "key", "ctrl+q")
+        assert app.wait(timeout=20) == 0
+    finally:
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)
+            app.wait(timeout=10)
+    assert not guard_log.exists() or guard_log.read_text() == "", guard_log.read_text()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != guard_log]
+    assert any(p.suffix == ".log" for p in written)
+    for path in written:
+        assert "sk-real-window-SECRET" not in path.read_text(errors="replace"), path

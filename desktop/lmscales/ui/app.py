@@ -16,6 +16,7 @@ from lmscales.core.settings import LoadResult, Settings, load_settings, settings
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
+from lmscales.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ def build_window(
         current = current.with_value("local_engine.n_ctx", n_ctx)
     if offline_mode:
         current = current.with_value("offline", True)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        apply_theme(app, current.theme)  # before the widgets exist: styled widgets keep the palette they got
     engine = LocalEngine()
     window = MainWindow(
         LocalEngineBridge(engine),

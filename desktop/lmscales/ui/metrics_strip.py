@@ -48,7 +48,7 @@ class MetricsStrip(QWidget):
 
     def _set(self, key: str, value: str) -> None:
         label = self.labels[key]
-        label.setText(f"<span style='opacity:0.7'>{label.property('title')}</span> <b>{value}</b>")
+        label.setText(f"{label.property('title')} <b>{value}</b>")
 
     def clear(self) -> None:
         for key in self.labels:

@@ -79,7 +79,7 @@ class SettingsController(QObject):
         sampler.watts_per_core = settings.sampler.watts_per_core
         window.resources.show_rate(settings.sampler.rate_hz)
         app = QApplication.instance()
-        if isinstance(app, QApplication) and (first or old.theme != settings.theme):
+        if isinstance(app, QApplication) and not first and old.theme != settings.theme:
             apply_theme(app, settings.theme)
         table = PriceTable.load()
         for price in settings.price_overrides:

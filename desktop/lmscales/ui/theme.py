@@ -44,4 +44,7 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
     dark = system_is_dark() if mode == "system" else mode == "dark"
     app.setPalette(_dark_palette() if dark else QApplication.style().standardPalette())
     app.setProperty("lmscalesDark", dark)
+    for widget in app.allWidgets():  # widgets under a style sheet do not pick up a new palette by themselves
+        if widget.styleSheet():
+            widget.setStyleSheet(widget.styleSheet())
     return dark
