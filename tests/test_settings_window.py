@@ -15,7 +15,7 @@ from lmscales.core import secrets
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.logs import close_logging, setup_logging
-from lmscales.core.settings import Settings, load_settings, save_settings
+from lmscales.core.settings import Settings, load_settings
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
