@@ -94,7 +94,9 @@ def test_a_corrupt_settings_file_starts_with_defaults_and_says_so_once(qtbot, tm
         engine.close()
 
 
-def test_the_api_key_never_reaches_a_file(qtbot, bare_window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_key_never_reaches_a_file(
+    bare_window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log_file = setup_logging(tmp_path / "logs")
     try:
         endpoint = Endpoint("https://api.example.invalid/v1", "big-model", KEY, name="Custom")
