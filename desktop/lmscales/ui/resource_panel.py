@@ -83,6 +83,7 @@ class ResourcePanel(QWidget):
 
         self.graphs = pg.GraphicsLayoutWidget()
         self.graphs.setBackground(None)
+        self.graphs.setMinimumHeight(self.fontMetrics().height() * 9)  # readable axes at any scaling
         self.cpu = self._plot("CPU, % of the machine", 0)
         self.memory = self._plot("Memory, MB", 1)
         self.tokens = self._plot("Tokens/s", 2)

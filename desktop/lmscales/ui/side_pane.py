@@ -64,6 +64,7 @@ class SidePane(QFrame):
         placeholder_layout.addWidget(self.placeholder_button, 0, Qt.AlignmentFlag.AlignHCenter)
         placeholder_layout.addStretch(2)
         self.stack = QStackedWidget()
+        self.stack.setMinimumHeight(self.fontMetrics().height() * 6)
         self.stack.addWidget(self.view)
         self.stack.addWidget(placeholder)
 
