@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from lmscales.core.events import Event, GenerationRequest
+from lmscales.core.events import EngineError, Event, GenerationRequest
 
 
 class Engine(Protocol):
@@ -20,3 +21,14 @@ class Engine(Protocol):
     def cancel(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def one_at_a_time(lock: threading.Lock, side: str, events: Callable[[], Iterator[Event]]) -> Iterator[Event]:
+    """Run `events` holding `lock`; a second caller gets a "busy" error instead of waiting."""
+    if not lock.acquire(blocking=False):
+        yield EngineError("busy", f"The {side} engine is already generating; stop it first.")
+        return
+    try:
+        yield from events()
+    finally:
+        lock.release()

@@ -30,6 +30,7 @@ import psutil
 
 from lmscales.core import gguf, model_files
 from lmscales.core.engines import local_worker
+from lmscales.core.engines.base import one_at_a_time
 from lmscales.core.events import (
     EngineError,
     Event,
@@ -236,13 +237,7 @@ class LocalEngine:
             shared.value = self._current_id
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
-        if not self._busy.acquire(blocking=False):
-            yield EngineError("busy", "The local engine is already generating; stop it first.")
-            return
-        try:
-            yield from self._generate(request)
-        finally:
-            self._busy.release()
+        return one_at_a_time(self._busy, "local", lambda: self._generate(request))
 
     def _generate(self, request: GenerationRequest) -> Iterator[Event]:
         submitted_at = time.perf_counter()

@@ -29,6 +29,7 @@ import httpx2
 import openai
 
 from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.base import one_at_a_time
 from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, Notice, TextDelta
 from lmscales.core.metrics import estimate_tokens
 
@@ -233,13 +234,7 @@ class RemoteEngine:
         self.cancel()
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
-        if not self._busy.acquire(blocking=False):
-            yield EngineError("busy", "The remote engine is already generating; stop it first.")
-            return
-        try:
-            yield from self._generate(request)
-        finally:
-            self._busy.release()
+        return one_at_a_time(self._busy, "remote", lambda: self._generate(request))
 
     def _generate(self, request: GenerationRequest) -> Iterator[Event]:
         self._cancelled.clear()
