@@ -4,6 +4,7 @@
     python dev.py run [ARGS...]    create .venv, install, fetch the bundled model, start the app
     python dev.py test [ARGS...]   the same setup, then ruff, mypy, the import contract and pytest
     python dev.py setup            only the setup
+    python dev.py package [ARGS]   the same setup, then packaging/build.py: the frozen app and its installer
 
 llama-cpp-python is pinned and built once from source, portably (GGML_NATIVE=OFF: an installed app must
 not be compiled for the build machine's CPU), into a wheelhouse in the user's cache folder. Every later
@@ -137,7 +138,7 @@ def setup() -> None:
 LINUX_TEST_PACKAGES = [
     "xvfb", "xdotool", "x11-apps", "imagemagick", "fonts-dejavu-core", "libxcb-icccm4", "libxcb-keysyms1",
     "libxcb-image0", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0", "libxcb-xkb1",
-    "libxkbcommon-x11-0", "libxcb-cursor0",
+    "libxkbcommon-x11-0", "libxcb-cursor0", "desktop-file-utils", "appstream",
 ]
 
 
@@ -161,7 +162,7 @@ def test(extra: list[str]) -> int:
     python = str(venv_python())
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     checks = [
-        ("ruff", [python, "-m", "ruff", "check", "desktop", "tests", "dev.py"]),
+        ("ruff", [python, "-m", "ruff", "check", "desktop", "tests", "packaging", "dev.py"]),
         ("mypy", [python, "-m", "mypy"]),
         ("import contract", [str(Path(python).with_name("lint-imports" + (".exe" if os.name == "nt" else "")))]),
     ]
@@ -179,7 +180,7 @@ def test(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "setup"}:
+    if not argv or argv[0] not in {"run", "test", "setup", "package"}:
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
@@ -188,6 +189,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "test":
         return test(extra)
+    if command == "package":
+        return run([str(venv_python()), str(ROOT / "packaging" / "build.py"), *extra])
     return run([str(venv_python()), "-m", "lmscales", *extra])
 
 

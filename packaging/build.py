@@ -17,6 +17,7 @@ the bundled model must have been fetched (`python -m lmscales models fetch`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -133,7 +134,7 @@ def clean_environment(home: Path) -> dict[str, str]:
                "USERPROFILE": str(home), "HOME": str(home), "APPDATA": str(home / "AppData" / "Roaming"),
                "LOCALAPPDATA": str(home / "AppData" / "Local"), "TEMP": str(home), "TMP": str(home)}
     else:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home)}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
     env["QT_QPA_PLATFORM"] = "offscreen"
     return env
 
@@ -150,29 +151,26 @@ def run_self_test(executable: Path | None = None, threads: int = 1, timeout: flo
         import psutil
     except ImportError:
         psutil = None  # type: ignore[assignment]
-    with tempfile.TemporaryDirectory(prefix="lmscales-selftest-") as tmp:
+    # Output goes to files, not pipes: a pipe nobody reads while we watch the children could fill and stall it.
+    with tempfile.TemporaryDirectory(prefix="lmscales-selftest-") as tmp, \
+            tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         home = Path(tmp)
         started = time.monotonic()
-        process = subprocess.Popen(
-            [str(executable), "self-test", "--threads", str(threads)],
-            cwd=home, env=clean_environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        process = subprocess.Popen([str(executable), "self-test", "--threads", str(threads)],
+                                   cwd=home, env=clean_environment(home), stdout=out, stderr=err)
         children: set[str] = set()
-        if psutil is not None:
-            parent = psutil.Process(process.pid)
-            while process.poll() is None and time.monotonic() - started < timeout:
-                try:
-                    for child in parent.children(recursive=True):
-                        children.add(child.exe())
-                except psutil.Error:
-                    pass
-                time.sleep(0.05)
-        try:
-            stdout, stderr = process.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
-        except subprocess.TimeoutExpired:
+        while process.poll() is None and time.monotonic() - started < timeout:
+            if psutil is not None:
+                with contextlib.suppress(psutil.Error):  # a child that just ended, or the parent itself
+                    children.update(child.exe() for child in psutil.Process(process.pid).children(recursive=True))
+            time.sleep(0.05)
+        if process.poll() is None:
             process.kill()
-            stdout, stderr = process.communicate()
+        process.wait()
         seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     try:
         summary: dict[str, Any] = json.loads(stdout.decode("utf-8", errors="replace"))
     except ValueError:
@@ -248,7 +246,7 @@ def find_iscc() -> Path | None:
     found = shutil.which("iscc") or shutil.which("ISCC")
     if found:
         return Path(found)
-    for base in (os.environ.get("ProgramFiles(x86)"), os.environ.get("ProgramFiles")):
+    for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
         if base and (Path(base) / "Inno Setup 6" / "ISCC.exe").exists():
             return Path(base) / "Inno Setup 6" / "ISCC.exe"
     return None

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import clean_environment, cli_executable  # noqa: E402
+from build import clean_environment, cli_executable
 
 POLL_SECONDS = 0.02
 

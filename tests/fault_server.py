@@ -88,6 +88,8 @@ class FaultHandler(BaseHTTPRequestHandler):
         if mode == "stall":
             time.sleep(self.server.stall_seconds)
             return self._error(500, "too late")
+        if mode == "slowstart":
+            time.sleep(0.6)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")

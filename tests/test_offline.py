@@ -35,7 +35,11 @@ def test_guard_refuses_anything_beyond_loopback(guard: None) -> None:
         sock.connect(("203.0.113.7", 443))
     with pytest.raises(offline.OfflineError, match=r"api\.openai\.com"):
         socket.getaddrinfo("api.openai.com", 443)
-    assert offline.attempts == ["203.0.113.7", "api.openai.com"]
+    with pytest.raises(offline.OfflineError):
+        socket.gethostbyname("api.openai.com")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(offline.OfflineError):
+        udp.sendto(b"x", ("198.51.100.1", 53))
+    assert offline.attempts == ["203.0.113.7", "api.openai.com", "api.openai.com", "198.51.100.1"]
     # loopback stays open: a local server is part of this computer
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

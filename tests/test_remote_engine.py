@@ -262,3 +262,15 @@ def test_busy_remote_engine(fault_server: FaultServer) -> None:
     second = list(engine.generate(chat()))
     assert isinstance(second[0], EngineError) and second[0].kind == "busy"
     list(first)
+
+
+def test_cancel_while_connecting_then_send_again(fault_server: FaultServer) -> None:
+    """The cancelled run's late stream must not leak into the next run (each run has its own cancel)."""
+    engine = RemoteEngine(Endpoint(fault_server.url("slowstart"), "m"), FAST)
+    threading.Timer(0.15, engine.cancel).start()
+    first = list(engine.generate(chat()))
+    assert isinstance(first[-1], Finished) and first[-1].stop_reason == "cancelled"
+    second = list(engine.generate(chat()))
+    finished = second[-1]
+    assert isinstance(finished, Finished) and finished.stop_reason == "stop", second[-1]
+    assert finished.text == "".join(WORDS)

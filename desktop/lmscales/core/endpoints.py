@@ -7,11 +7,14 @@ presets name, with a short timeout; it never touches any other address.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from lmscales.core.offline import is_loopback as loopback_host
 
 LOOPBACK = "127.0.0.1"
 
@@ -25,7 +28,7 @@ class Preset:
 
     @property
     def is_loopback(self) -> bool:
-        return urlsplit(self.base_url).hostname in {LOOPBACK, "localhost", "::1"}
+        return loopback_host(urlsplit(self.base_url).hostname or "")
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -39,6 +42,19 @@ PRESETS: tuple[Preset, ...] = (
     Preset("vLLM", f"http://{LOOPBACK}:8000/v1", False),
     Preset("Custom", "", False),
 )
+
+
+def env_api_key(endpoint_url: str) -> str | None:
+    """A key from the environment for this endpoint: LMSCALES_API_KEY for any, OPENAI_API_KEY only for
+    OpenAI itself (it must not travel to a third party); stripped and registered for redaction."""
+    from lmscales.core.secrets import register_secret
+
+    key = os.environ.get("LMSCALES_API_KEY", "").strip()
+    host = (urlsplit(endpoint_url).hostname or "").lower()
+    if not key and (host == "api.openai.com" or host.endswith(".openai.com")):
+        key = os.environ.get("OPENAI_API_KEY", "").strip()
+    register_secret(key or None)
+    return key or None
 
 
 def preset(name: str) -> Preset:
@@ -61,14 +77,33 @@ class Endpoint:
     def host(self) -> str:
         """host[:port] only: never credentials a user put in the URL."""
         parts = urlsplit(self.base_url)
-        if not parts.hostname:
-            return self.base_url.split("@")[-1]
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        return f"{host}:{parts.port}" if parts.port else host
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        return netloc or self.base_url.rsplit("@", 1)[-1]
+
+    @property
+    def display_url(self) -> str:
+        """The base URL without credentials or query (an `?api-key=` is a secret too)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{self.host}{parts.path}" if parts.scheme else self.host
 
     @property
     def is_loopback(self) -> bool:
-        return urlsplit(self.base_url).hostname in {LOOPBACK, "localhost", "::1"}
+        return loopback_host(urlsplit(self.base_url).hostname or "")
+
+    def problem(self) -> str | None:
+        """Why this endpoint cannot be used, for the user; None when it looks usable."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"The base URL must start with http:// or https:// and name a host, e.g. {PRESETS[0].base_url}"
+        try:
+            parts.port  # noqa: B018 (raises for a port out of range)
+        except ValueError:
+            return f"The port in {self.display_url} is not a valid port number."
+        if parts.username or parts.password:
+            return "Put the API key in its own field, not in the base URL."
+        if not self.model.strip():
+            return "A model name is needed."
+        return None
 
 
 @dataclass(frozen=True)
@@ -78,7 +113,7 @@ class DetectedServer:
 
 
 def _probe(base_url: str, timeout: float) -> tuple[str, ...] | None:
-    if urlsplit(base_url).hostname not in {LOOPBACK, "localhost", "::1"}:
+    if not loopback_host(urlsplit(base_url).hostname or ""):
         raise ValueError(f"refusing to probe a non-loopback address: {base_url}")
     # A direct opener: no proxy may turn a loopback probe into an outside connection.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

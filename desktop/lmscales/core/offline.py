@@ -57,6 +57,31 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     return result
 
 
+def _guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
+    _check_address(self.family, args[-1] if args else None)  # sendto(data[, flags], address)
+    result: int = _originals["sendto"](self, data, *args)
+    return result
+
+
+def _guarded_sendmsg(self: socket.socket, buffers: Any, *args: Any) -> int:
+    if len(args) >= 3:  # sendmsg(buffers[, ancdata[, flags[, address]]])
+        _check_address(self.family, args[2])
+    result: int = _originals["sendmsg"](self, buffers, *args)
+    return result
+
+
+def _guarded_by_name(name: str) -> Callable[..., Any]:
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not is_loopback(host.decode() if isinstance(host, bytes) else str(host)):
+            raise _refuse(str(host))
+        return _originals[name](host, *args, **kwargs)
+
+    return lookup
+
+
+_LOOKUPS = ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")
+
+
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     if host is not None and not is_loopback(host.decode() if isinstance(host, bytes) else str(host)):
         raise _refuse(str(host))  # no DNS query either: a lookup is traffic too
@@ -71,9 +96,16 @@ def enable() -> None:
         _originals["connect"] = socket.socket.connect
         _originals["connect_ex"] = socket.socket.connect_ex
         _originals["getaddrinfo"] = socket.getaddrinfo
+        _originals["sendto"] = socket.socket.sendto
+        _originals["sendmsg"] = socket.socket.sendmsg
         socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
         socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
+        socket.socket.sendto = _guarded_sendto  # type: ignore[method-assign,assignment]
+        socket.socket.sendmsg = _guarded_sendmsg  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = _guarded_getaddrinfo
+        for name in _LOOKUPS:
+            _originals[name] = getattr(socket, name)
+            setattr(socket, name, _guarded_by_name(name))
 
 
 def disable() -> None:
@@ -83,6 +115,10 @@ def disable() -> None:
         socket.socket.connect = _originals.pop("connect")  # type: ignore[method-assign]
         socket.socket.connect_ex = _originals.pop("connect_ex")  # type: ignore[method-assign]
         socket.getaddrinfo = _originals.pop("getaddrinfo")
+        socket.socket.sendto = _originals.pop("sendto")  # type: ignore[method-assign]
+        socket.socket.sendmsg = _originals.pop("sendmsg")  # type: ignore[method-assign]
+        for name in _LOOKUPS:
+            setattr(socket, name, _originals.pop(name))
         _originals.clear()
 
 

@@ -123,6 +123,10 @@ def _check_base_url(value: str) -> str | None:
     if parts.username or parts.password:
         # A password in the address would put a secret into this file; keys belong in the keyring.
         return "must not contain a user name or password (the API key is kept in the system keyring)"
+    try:
+        parts.port  # noqa: B018 (raises for a port out of range)
+    except ValueError:
+        return "has a port that is not a valid port number"
     return None
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
+from importlib import resources
 
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from lmscales.core import offline
-from lmscales.core.endpoints import Endpoint
+from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.logs import setup_logging
 from lmscales.core.settings import LoadResult, Settings, load_settings, settings_path
@@ -21,6 +22,17 @@ from lmscales.ui.theme import apply_theme
 log = logging.getLogger(__name__)
 
 
+def app_icon() -> QIcon:
+    icon = QIcon()
+    icons = resources.files("lmscales.resources").joinpath("icons")
+    for size in (16, 32, 48, 64, 128, 256, 512):
+        data = icons.joinpath(f"lmscales-{size}.png").read_bytes()
+        pixmap = QPixmap()
+        pixmap.loadFromData(data, "PNG")
+        icon.addPixmap(pixmap)
+    return icon
+
+
 def build_window(
     model: str | None = None,
     threads: int | None = None,
@@ -29,20 +41,22 @@ def build_window(
     settings: LoadResult | None = None,
     persist: bool = False,
     offline_mode: bool = False,
+    theme: str | None = None,
 ) -> tuple[MainWindow, LocalEngine]:
     """The window with its engines, the model loading in the background (used by the app and the benches).
 
     Command-line values (`model`, `threads`, `n_ctx`, `endpoint`) apply to this session only."""
     loaded = settings or LoadResult(Settings())
+    session = {
+        path: value
+        for path, value in (("local_engine.model_path", model), ("local_engine.threads", threads),
+                            ("local_engine.n_ctx", n_ctx), ("offline", True if offline_mode else None),
+                            ("theme", theme))
+        if value is not None
+    }
     current = loaded.settings
-    if model is not None:
-        current = current.with_value("local_engine.model_path", model)
-    if threads is not None:
-        current = current.with_value("local_engine.threads", threads)
-    if n_ctx is not None:
-        current = current.with_value("local_engine.n_ctx", n_ctx)
-    if offline_mode:
-        current = current.with_value("offline", True)
+    for path, value in session.items():
+        current = current.with_value(path, value)
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, current.theme)  # before the widgets exist: styled widgets keep the palette they got
@@ -53,6 +67,7 @@ def build_window(
         settings=current,
         settings_path=settings_path() if persist else None,
         session_endpoint=endpoint,
+        session_values={path: (value, loaded.settings.value(path)) for path, value in session.items()},
     )
     window.settings.apply(current, first=True)
     window.start_sampling()
@@ -77,14 +92,14 @@ def run_app(
     assert isinstance(app, QApplication)
     app.setApplicationName("LM Scales")
     app.setApplicationDisplayName("LM Scales")
+    app.setDesktopFileName("io.github.lmscales.LMScales")  # Wayland matches the window to the menu entry
+    app.setWindowIcon(app_icon())
     loaded = load_settings()
-    if theme is not None:
-        loaded = LoadResult(loaded.settings.with_value("theme", theme), loaded.notice, loaded.backup)
     endpoint = None
     if base_url and remote_model:
-        key = os.environ.get("LMSCALES_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
-        endpoint = Endpoint(base_url=base_url, model=remote_model, api_key=key)
-    window, engine = build_window(model, threads, n_ctx, endpoint, loaded, persist=True, offline_mode=offline_mode)
+        endpoint = Endpoint(base_url=base_url, model=remote_model, api_key=env_api_key(base_url))
+    window, engine = build_window(model, threads, n_ctx, endpoint, loaded, persist=True, offline_mode=offline_mode,
+                                  theme=theme)
     crashes = CrashReporter(window)
     crashes.install()
     log.info("LM Scales started; log file %s", log_file)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmscales import __version__
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LoadedModel
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
@@ -29,6 +27,7 @@ from lmscales.core.pricing import PriceTable
 from lmscales.core.sampler import Sampler
 from lmscales.core.settings import Settings
 from lmscales.core.tasks import TaskInputError
+from lmscales.ui.about import show_about
 from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.comparison import ComparisonController, RunOutcome, SummaryJob
 from lmscales.ui.generation_panel import GenerationPanel
@@ -67,6 +66,7 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         settings_path: Path | None = None,
         session_endpoint: Endpoint | None = None,
+        session_values: dict[str, tuple[object, object]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.controller.runningChanged.connect(lambda _running: self._update_actions())
         self.controller.runningChanged.connect(self.resources.set_active)
         self.panes["local"].setupRequested.connect(self.open_model)
-        self.panes["remote"].setupRequested.connect(self.configure_endpoint)
+        self.panes["remote"].setupRequested.connect(self._on_remote_setup)
         local.loaded.connect(self._on_model_loaded)
         local.loadFailed.connect(self._on_model_load_failed)
         local.busyChanged.connect(lambda _busy: self._update_actions())
@@ -160,12 +160,13 @@ class MainWindow(QMainWindow):
         self.controller.marked.connect(self.resources.mark)
         local.token_observer = lambda at: self.sampler.record_tokens("local", 1, at)
         remote.token_observer = lambda at: self.sampler.record_tokens("remote", 1, at)
-        self.settings = SettingsController(self, settings or Settings(), settings_path, session_endpoint)
+        self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
+        remote.busyChanged.connect(self._on_remote_busy_changed)
+        self.settings = SettingsController(self, settings or Settings(), settings_path, session_endpoint,
+                                           session_values)
         self.settings.notice.connect(self._show_problem)
         self.settings.offlineChanged.connect(self._on_offline_changed)
         self.remote_bridge.failed.connect(self.settings.on_remote_failed)
-        self.panes["remote"].setupRequested.disconnect(self.configure_endpoint)
-        self.panes["remote"].setupRequested.connect(self._on_remote_setup)
         self.set_endpoint(None)
         self.panes["local"].model_card.setText("Loading the small model…")
         self._on_task_changed()
@@ -278,6 +279,10 @@ class MainWindow(QMainWindow):
         else:
             self.configure_endpoint()
 
+    def _on_remote_busy_changed(self, busy: bool) -> None:
+        if not busy and self._pending_endpoint is not None:
+            self.set_endpoint(*self._pending_endpoint)
+
     def _on_offline_toggled(self, checked: bool) -> None:
         self.settings.set_offline(checked)
 
@@ -292,8 +297,11 @@ class MainWindow(QMainWindow):
         placeholder: tuple[str, str] | None = None,
     ) -> None:
         if self.remote_bridge.busy:
-            self._show_problem("Stop the large side before changing its endpoint.")
+            # Going offline (or a new endpoint) mid-run: stop the stream now, switch when it has ended.
+            self._pending_endpoint = (endpoint, options, placeholder)
+            self.controller.stop("remote")
             return
+        self._pending_endpoint = None
         self.endpoint = endpoint
         pane = self.panes["remote"]
         if endpoint is None:
@@ -309,12 +317,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About LM Scales",
-            f"<b>LM Scales {__version__}</b><p>A small language model on this CPU beside a large one behind an "
-            "API.</p><p>Bundled model: SmolLM2-135M-Instruct (Apache-2.0). Qt is used under the LGPL v3.</p>",
-        )
+        show_about(self)
 
     # -- reactions -------------------------------------------------------------------------------------
     def _on_task_changed(self) -> None:

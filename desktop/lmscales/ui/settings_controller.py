@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from lmscales.core import offline, secrets
-from lmscales.core.endpoints import Endpoint
+from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.local import default_threads
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
@@ -51,12 +50,15 @@ class SettingsController(QObject):
     notice = Signal(str)
 
     def __init__(self, window: MainWindow, settings: Settings, path: Path | None = None,
-                 session_endpoint: Endpoint | None = None) -> None:
+                 session_endpoint: Endpoint | None = None,
+                 session_values: dict[str, tuple[object, object]] | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.settings = settings
         self.path = path  # None: nothing is written (tests, demos)
         self.session_endpoint = session_endpoint  # from the command line: used, never saved
+        # path -> (value for this session, value to save): command-line choices are not remembered
+        self.session_values = dict(session_values or {})
         self.offline = False
         self.offline_reason: str | None = None
 
@@ -114,9 +116,7 @@ class SettingsController(QObject):
         saved = self.settings.endpoint
         if not saved.configured:
             return None
-        key = secrets.load_key(saved.base_url) or os.environ.get("LMSCALES_API_KEY") or os.environ.get(
-            "OPENAI_API_KEY") or None
-        return saved.to_endpoint(key)
+        return saved.to_endpoint(secrets.load_key(saved.base_url) or env_api_key(saved.base_url))
 
     def apply_endpoint(self) -> None:
         endpoint = self.endpoint()
@@ -206,11 +206,19 @@ class SettingsController(QObject):
                 settings = settings.with_value(f"system_prompts.{task}", prompt)
         return settings
 
+    def to_save(self) -> Settings:
+        """The settings as they should be remembered: a command-line value still in force is not saved."""
+        settings = self.settings
+        for path, (session_value, saved_value) in self.session_values.items():
+            if settings.value(path) == session_value:
+                settings = settings.with_value(path, saved_value)
+        return settings
+
     def save(self) -> None:
         if self.path is None:
             return
         try:
-            save_settings(self.settings, self.path)
+            save_settings(self.to_save(), self.path)
         except OSError as error:
             self.notice.emit(f"Could not save settings to {self.path}: {error.strerror or error}")
 

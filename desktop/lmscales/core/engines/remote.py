@@ -21,9 +21,11 @@ import queue
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -32,6 +34,8 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import one_at_a_time
 from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, Notice, TextDelta
 from lmscales.core.metrics import estimate_tokens
+from lmscales.core.offline import is_loopback
+from lmscales.core.secrets import redact
 
 _POLL_SECONDS = 0.05
 NO_KEY_PLACEHOLDER = "no-key-set"
@@ -82,12 +86,6 @@ class _CountingTransport(httpx2.HTTPTransport):
         )
 
 
-def redact(text: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4:
-        return text.replace(secret, "[redacted]")
-    return text
-
-
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = error
@@ -131,13 +129,13 @@ def explain(error: BaseException, endpoint: Endpoint, options: RemoteOptions, st
     kept = " The partial answer is kept and marked incomplete." if streaming else ""
     if isinstance(error, openai.APIStatusError):
         code = error.status_code
-        detail = redact(_server_message(error), endpoint.api_key)[:300]
+        detail = redact(_server_message(error), [endpoint.api_key])[:300]
         if code == 401:
             if not endpoint.api_key:
                 return EngineError("auth", f"{host} needs an API key (401) and none is set. Add one in Settings "
-                                           "or set OPENAI_API_KEY.")
+                                           "or set LMSCALES_API_KEY.")
             return EngineError("auth", f"{host} refused the API key (401 Unauthorized). Check the key in Settings "
-                                       "or OPENAI_API_KEY.")
+                                       "or LMSCALES_API_KEY.")
         if code == 403:
             return EngineError("forbidden", f"{host} refused access (403 Forbidden): this key may not use "
                                             f"'{model}'. Check the key's permissions or pick another model.")
@@ -175,12 +173,47 @@ def explain(error: BaseException, endpoint: Endpoint, options: RemoteOptions, st
     if any(isinstance(e, ValueError) for e in chain) and not isinstance(error, openai.APIError):
         return EngineError("malformed", f"{host} sent a malformed chunk (not valid JSON).{kept}")
     if isinstance(error, openai.APIConnectionError):
-        return EngineError("connection", f"Could not reach {host}: {redact(str(chain[-1]), endpoint.api_key)}. "
+        return EngineError("connection", f"Could not reach {host}: {redact(str(chain[-1]), [endpoint.api_key])}. "
                                          "Check the network connection.")
     if isinstance(error, openai.APIError):
         return EngineError("server", f"{host} reported an error in the stream: "
-                                     f"{redact(str(error), endpoint.api_key)[:300]}.{kept}")
+                                     f"{redact(str(error), [endpoint.api_key])[:300]}.{kept}")
     return EngineError("connection", f"Talking to {host} failed: {type(error).__name__}.{kept}")
+
+
+class _Run:
+    """One generation's own cancel flag and stream: a run that outlives its cancel (a slow connect) can never
+    be confused with the next one."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: Any = None
+
+    def attach(self, stream: Any) -> bool:
+        """Keep `stream` for closing; False (and the stream closed) if the run was cancelled meanwhile."""
+        with self._lock:
+            if not self.cancelled.is_set():
+                self._stream = stream
+                return True
+        _quietly_close(stream)
+        return False
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            threading.Thread(target=_quietly_close, args=(stream,), daemon=True).start()
+
+
+def _proxy_for(url: str) -> str | None:
+    """The system proxy for `url` (environment or OS settings), honouring its bypass list."""
+    parts = urlsplit(url)
+    if not parts.hostname or is_loopback(parts.hostname) or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 class RemoteEngine:
@@ -189,18 +222,18 @@ class RemoteEngine:
     def __init__(self, endpoint: Endpoint, options: RemoteOptions | None = None) -> None:
         self.endpoint = endpoint
         self.options = options or RemoteOptions()
-        self._cancelled = threading.Event()
         self._busy = threading.Lock()
-        self._stream_lock = threading.Lock()
-        self._stream: Any = None
+        self._run = _Run()
 
     def _client(self, counter: _ByteCounter) -> openai.OpenAI:
         timeout = httpx2.Timeout(self.options.read_timeout, connect=self.options.connect_timeout)
+        # With a custom transport httpx reads no proxy settings itself: system proxies apply to remote
+        # APIs, never to a server on this computer.
+        proxy = _proxy_for(self.endpoint.base_url)
         http_client = httpx2.Client(
-            transport=_CountingTransport(counter),
+            transport=_CountingTransport(counter, proxy=proxy) if proxy else _CountingTransport(counter),
             timeout=timeout,
-            # system proxies apply to remote APIs, never to a server on this machine
-            trust_env=not self.endpoint.is_loopback,
+            trust_env=False,
         )
         return openai.OpenAI(
             base_url=self.endpoint.base_url,
@@ -221,14 +254,7 @@ class RemoteEngine:
             client.close()
 
     def cancel(self) -> None:
-        self._cancelled.set()
-        self._close_stream()
-
-    def _close_stream(self) -> None:
-        with self._stream_lock:
-            stream, self._stream = self._stream, None
-        if stream is not None:
-            threading.Thread(target=_quietly_close, args=(stream,), daemon=True).start()
+        self._run.cancel()
 
     def close(self) -> None:
         self.cancel()
@@ -237,11 +263,11 @@ class RemoteEngine:
         return one_at_a_time(self._busy, "remote", lambda: self._generate(request))
 
     def _generate(self, request: GenerationRequest) -> Iterator[Event]:
-        self._cancelled.clear()
+        run = self._run = _Run()
         submitted_at = time.perf_counter()
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         counter = _ByteCounter()
-        pump = threading.Thread(target=self._pump, args=(request, events, counter), name="remote-pump",
+        pump = threading.Thread(target=self._pump, args=(request, events, counter, run), name="remote-pump",
                                 daemon=True)
         pump.start()
         deltas: list[tuple[float, str]] = []
@@ -251,7 +277,7 @@ class RemoteEngine:
             try:
                 kind, payload = events.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                if self._cancelled.is_set():
+                if run.cancelled.is_set() or (not pump.is_alive() and events.empty()):
                     break
                 continue
             if kind == "delta":
@@ -264,15 +290,15 @@ class RemoteEngine:
             elif kind == "finish":
                 finish_reason = payload
             elif kind == "error":
-                if self._cancelled.is_set():
+                if run.cancelled.is_set():
                     break
                 error: EngineError = payload
                 yield EngineError(error.kind, error.message, partial_text="".join(t for _, t in deltas))
                 return
             elif kind == "end":
                 break
-        cancelled = self._cancelled.is_set()
-        self._close_stream()
+        cancelled = run.cancelled.is_set()
+        run.cancel()  # closes the stream if it is still open
         if not cancelled and finish_reason is None:
             yield EngineError(
                 "incomplete",
@@ -311,10 +337,13 @@ class RemoteEngine:
             bytes_received=bytes_received,
         )
 
-    def _pump(self, request: GenerationRequest, events: queue.Queue[tuple[str, Any]], counter: _ByteCounter) -> None:
-        client = self._client(counter)
+    def _pump(
+        self, request: GenerationRequest, events: queue.Queue[tuple[str, Any]], counter: _ByteCounter, run: _Run
+    ) -> None:
+        client: openai.OpenAI | None = None
         started_stream = False
         try:
+            client = self._client(counter)
             attempt = 0
             while True:
                 try:
@@ -334,13 +363,10 @@ class RemoteEngine:
                     events.put(("notice", Notice(
                         f"Rate limited by {self.endpoint.host} (429): retry {attempt} of "
                         f"{self.options.max_rate_limit_retries} in {wait:g} s.", time.perf_counter())))
-                    if self._cancelled.wait(wait):
+                    if run.cancelled.wait(wait):
                         return
-            with self._stream_lock:
-                if self._cancelled.is_set():
-                    _quietly_close(stream)
-                    return
-                self._stream = stream
+            if not run.attach(stream):
+                return
             started_stream = True
             for chunk in stream:
                 now = time.perf_counter()
@@ -353,11 +379,12 @@ class RemoteEngine:
                     if choice.finish_reason:
                         events.put(("finish", choice.finish_reason))
         except Exception as error:
-            if not self._cancelled.is_set():
+            if not run.cancelled.is_set():
                 events.put(("error", explain(error, self.endpoint, self.options, streaming=started_stream)))
         finally:
             events.put(("end", None))
-            client.close()
+            if client is not None:
+                client.close()
 
     def _open(self, client: openai.OpenAI, request: GenerationRequest) -> Any:
         arguments: dict[str, Any] = {

@@ -1,0 +1,173 @@
+"""What a user downloads: the About dialog, the icons and desktop metadata, and the frozen bundle itself.
+
+The bundle tests build `dist/lmscales` with PyInstaller (about a minute on two cores; `packaging/build.py
+--if-stale` reuses a bundle newer than its sources) and run it as a user's machine would: no venv, no
+PYTHONPATH, an empty HOME, a folder outside the checkout. They run when LMSCALES_TEST_BUNDLE=1 is set or a
+bundle is already there, and skip otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+
+import llama_cpp
+import pytest
+from PySide6.QtCore import qVersion
+from PySide6.QtGui import QGuiApplication, QImage
+
+from lmscales import __version__
+from lmscales.ui.about import AboutDialog
+from tests.conftest import TEST_THREADS
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+APP_ID = "io.github.lmscales.LMScales"
+BUNDLE_LIMIT_BYTES = 350_000_000
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"lmscales_packaging_{name}", PACKAGING / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load("build")
+
+
+# -- About -------------------------------------------------------------------------------------------------
+def test_about_dialog_states_versions_and_licences(qtbot) -> None:  # type: ignore[no-untyped-def]
+    dialog = AboutDialog()
+    qtbot.addWidget(dialog)
+    text = dialog.text.toPlainText()
+    assert __version__ in text
+    assert f"llama-cpp-python {llama_cpp.__version__}" in text
+    assert "ggml " in text  # the library's own build version, read from the loaded library
+    assert qVersion() in text
+    assert "Apache-2.0" in text  # the bundled model's licence, from the manifest
+    assert "LGPL-3.0" in text and "download.qt.io" in text  # Qt's licence and where its source is
+    dialog.copy_button.click()
+    clipboard = QGuiApplication.clipboard()
+    assert clipboard is not None and f"LM Scales: {__version__}" in clipboard.text()
+
+
+# -- icons and desktop metadata ------------------------------------------------------------------------------
+def test_icons_exist_at_every_size_and_load() -> None:
+    icons = resources.files("lmscales.resources").joinpath("icons")
+    for size in build.ICON_SIZES:
+        image = QImage.fromData(icons.joinpath(f"lmscales-{size}.png").read_bytes())
+        assert (image.width(), image.height()) == (size, size)
+        assert image.hasAlphaChannel()
+    assert icons.joinpath("lmscales.ico").read_bytes()[:4] == b"\0\0\1\0"
+    assert icons.joinpath("lmscales.icns").read_bytes()[:4] == b"icns"
+    assert b"<svg" in icons.joinpath("lmscales.svg").read_bytes()
+    total = sum(path.stat().st_size for path in (ROOT / "resources" / "icons").iterdir())
+    assert total < 200_000
+
+
+def test_desktop_entry_and_metainfo_agree_with_the_app() -> None:
+    desktop = (PACKAGING / "linux" / f"{APP_ID}.desktop").read_text(encoding="utf-8")
+    assert f"Icon={APP_ID}" in desktop and "Exec=lmscales" in desktop
+    metainfo = ElementTree.parse(PACKAGING / "linux" / f"{APP_ID}.metainfo.xml").getroot()
+    assert metainfo.findtext("id") == APP_ID
+    assert metainfo.findtext("launchable") == f"{APP_ID}.desktop"
+    releases = [release.get("version") for release in metainfo.iter("release")]
+    assert __version__ in releases, "add a <release> for this version to the metainfo"
+    plist = (PACKAGING / "macos" / "Info.plist").read_text(encoding="utf-8")
+    assert f"<string>{APP_ID}</string>" in plist
+
+
+@pytest.mark.skipif(not (shutil.which("desktop-file-validate") and shutil.which("appstreamcli")),
+                    reason="needs desktop-file-validate and appstreamcli (Debian: desktop-file-utils appstream)")
+def test_desktop_entry_and_metainfo_validate() -> None:
+    for command in (["desktop-file-validate", str(PACKAGING / "linux" / f"{APP_ID}.desktop")],
+                    ["appstreamcli", "validate", "--no-net", str(PACKAGING / "linux" / f"{APP_ID}.metainfo.xml")]):
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the frozen bundle -----------------------------------------------------------------------------------------
+needs_bundle = pytest.mark.skipif(
+    not (os.environ.get("LMSCALES_TEST_BUNDLE") == "1" or build.cli_executable().exists()
+         or (os.environ.get("CI") and sys.platform.startswith("linux"))),
+    reason="set LMSCALES_TEST_BUNDLE=1 to build the frozen bundle (about a minute) and test it; "
+    "a bundle already in dist/ is tested without it",
+)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Iterator[Path]:
+    """dist/lmscales (the .app on macOS), built now unless it is newer than every file it is made of."""
+    result = subprocess.run([sys.executable, str(PACKAGING / "build.py"), "--bundle-only", "--if-stale"],
+                            cwd=ROOT, capture_output=True, text=True, check=False, timeout=1500)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    yield build.bundle_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # includes building the bundle
+@needs_bundle
+def test_frozen_app_self_test_spawns_its_engine_from_the_bundle(bundle: Path) -> None:
+    executable = build.cli_executable(bundle)
+    summary = build.run_self_test(executable, threads=TEST_THREADS, timeout=900)
+    assert summary["_exit_code"] == 0, summary["_stderr"]
+    assert summary["ok"] is True, summary.get("error")
+    # The model is the bundle's own copy, and the engine ran in a child process that multiprocessing
+    # started from the bundle's executable (freeze_support() at work), not from any Python on this machine.
+    assert Path(summary["model"]["path"]).resolve().is_relative_to(bundle.resolve())
+    assert summary["engine_pid"]
+    assert str(executable.resolve()) in summary["_children"], summary["_children"]
+    for task in ("chat", "summarize", "translate"):
+        assert summary["tasks"][task]["output"].strip()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@needs_bundle
+def test_frozen_app_holds_what_it_needs_and_nothing_from_development(bundle: Path) -> None:
+    files = [path for path in bundle.rglob("*") if path.is_file() and not path.is_symlink()]
+    size = sum(path.stat().st_size for path in files)
+    assert size < BUNDLE_LIMIT_BYTES, f"the bundle is {size / 1e6:.0f} MB"
+    names = {path.relative_to(bundle).as_posix() for path in files}
+    assert any(name.endswith("models/SmolLM2-135M-Instruct.Q4_1.gguf") for name in names)
+    assert any(name.endswith("models/LICENSE-SmolLM2-Apache-2.0.txt") for name in names)
+    assert any(name.endswith("lmscales/resources/prices.json") for name in names)
+    assert any(name.endswith("licenses/LGPL-3.0.txt") for name in names)
+    assert not [name for name in names if re.search(r"QtWebEngine|Qt6Quick|Qt6Qml|Qt6Pdf|/translations/", name)]
+    # Nothing of the developer's machine: no venv, no caches, no test or server code (modules are in the
+    # PYZ archive; the build's table of contents lists them).
+    assert not [name for name in names if re.search(r"\.venv|__pycache__|site-packages|\.part$", name)]
+    toc = (build.WORK / "lmscales" / "PYZ-00.toc").read_text(encoding="utf-8")
+    for module in ("llama_cpp.server", "uvicorn", "fastapi", "pytest", "pytestqt", "PyInstaller", "tkinter"):
+        assert f"'{module}'" not in toc and f"'{module}." not in toc, module
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@needs_bundle
+def test_frozen_app_talks_to_an_openai_compatible_server(bundle: Path, llama_server: str, tmp_path: Path) -> None:
+    """The remote side from the bundle: openai and httpx2 frozen, the bundled price table found. (The server
+    answers to any model name; asking for one in the price table makes the run look its price up.)"""
+    env = build.clean_environment(tmp_path)
+    result = subprocess.run(
+        [str(build.cli_executable(bundle)), "run", "--task", "chat", "--side", "remote", "--base-url", llama_server,
+         "--model", "gpt-4o-mini", "--max-tokens", "8", "--input", "-", "--json"],
+        input="Say hello.", cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["output"].strip()
+    assert report["cost"]["source"].startswith("bundled table"), report["cost"]
