@@ -51,7 +51,9 @@ def test_stop_strings(engine: LocalEngine) -> None:
     request = GenerationRequest(tasks.chat_messages([], "Count from 1 to 20, separated by commas."),
                                 max_tokens=80, temperature=0.0, stop=("5",))
     result = run_to_end(engine, request)
-    assert result.ok and "5" not in result.text
+    assert result.ok and result.finished is not None
+    assert result.text.strip() and "5" not in result.text
+    assert result.finished.stop_reason == "stop"  # ended by the stop string (or the model), not by max tokens
 
 
 def _cancel_after(engine: LocalEngine, request: GenerationRequest, trigger: str) -> tuple[float, Finished]:

@@ -139,18 +139,24 @@ def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-
 
 
 def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A real remote run whose DNS lookup fails (no network here, and no resolver is asked)."""
     from lmscales.core.engines.local import LocalEngine
-    from lmscales.core.events import EngineError
     from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
     from lmscales.ui.main_window import MainWindow
 
+    def no_dns(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None),
                         session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
     qtbot.addWidget(window)
     try:
         window.settings.apply_endpoint()
         assert not window.panes["remote"].placeholder_shown
-        window.remote_bridge.failed.emit(EngineError("dns", "Could not look up api.example.invalid (DNS failure)."))
+        qtbot.keyClicks(window.tasks.chat_input, "Hello")
+        window.send(("remote",))
+        qtbot.waitUntil(lambda: not window.remote_bridge.busy, timeout=20_000)
         remote = window.panes["remote"]
         assert window.settings.offline and remote.placeholder_shown
         text = remote.placeholder_text.text()

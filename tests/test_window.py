@@ -68,6 +68,7 @@ def test_escape_stops_both_sides(qtbot, window: MainWindow, llama_server: str) -
     wait_idle(qtbot, window, timeout=5_000)
     assert window.panes["local"].status.text().startswith("Stopped.")
     assert window.history.row_count() == 2
+    assert {record.status for record in window.history.history.list()} == {"stopped"}  # both sides
 
 
 def test_sequential_mode_runs_the_large_side_after_the_small(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]

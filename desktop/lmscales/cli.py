@@ -172,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lmscales.core.engines import map_reduce
     from lmscales.core.engines.local import LocalEngine
     from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
-    from lmscales.core.events import Notice, TextDelta
+    from lmscales.core.events import EngineError, Notice, TextDelta
     from lmscales.core.runner import RunResult, collect, run_to_end
 
     text = _read_input(args.input)
@@ -209,19 +209,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     def run_side(side: str) -> None:
         engine = local_engine if side == "local" else remote_engine
         assert engine is not None
-        if args.task == "summarize":
-            context = engine.n_ctx if isinstance(engine, LocalEngine) else engine.options.context_tokens
-            events = map_reduce.summarize(engine, text, args.length, args.system, request, context)
-            results[side] = collect(events, stream)
-        else:
-            results[side] = run_to_end(engine, request, stream)
+        try:
+            if args.task == "summarize":
+                context = engine.n_ctx if isinstance(engine, LocalEngine) else engine.options.context_tokens
+                events = map_reduce.summarize(engine, text, args.length, args.system, request, context)
+                results[side] = collect(events, stream)
+            else:
+                results[side] = run_to_end(engine, request, stream)
+        except Exception as error:  # a bug of ours: say it in one line, keep the other side's result
+            results[side] = RunResult("", None, EngineError("internal", f"{type(error).__name__}: {error}"))
 
     try:
-        threads = [threading.Thread(target=run_side, args=(side,)) for side in sides]
+        threads = [threading.Thread(target=run_side, args=(side,), daemon=True) for side in sides]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                thread.join(0.1)
+    except KeyboardInterrupt:
+        for engine in (local_engine, remote_engine):
+            if engine is not None:
+                engine.cancel()
+        raise
     finally:
         if local_engine is not None:
             local_model = local_engine.model

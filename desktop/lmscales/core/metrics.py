@@ -149,8 +149,9 @@ def compute(finished: Finished) -> RunMetrics:
     deltas = finished.deltas
     gaps = inter_token_gaps(deltas)
     ttft = time_to_first_token(finished.submitted_at, deltas)
-    prefill = (
-        finished.prompt_tokens / ttft if ttft and ttft > 0 and finished.prompt_tokens > 0 else None
+    prefill = (  # a map-reduce summary's TTFT includes every map step: no prefill rate to speak of
+        finished.prompt_tokens / ttft if ttft and ttft > 0 and finished.prompt_tokens > 0 and finished.chunks == 1
+        else None
     )
     tokens_out = finished.output_tokens_provenance
     native = finished.native

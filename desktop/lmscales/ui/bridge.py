@@ -33,6 +33,7 @@ class EngineBridge(QObject):
         self.engine = engine  # None: this side is not set up yet
         self._thread: threading.Thread | None = None
         self._busy = False  # only touched on the GUI thread
+        self.cancel_requested = False
         self._pending: list[TextDelta] = []
         self._pending_lock = threading.Lock()
         # Called on the worker thread for every delta (the resource sampler's tokens/s); must be cheap.
@@ -55,6 +56,7 @@ class EngineBridge(QObject):
         if self._busy:
             return False
         self._busy = True
+        self.cancel_requested = False  # read by multi-step jobs (map-reduce) between their steps
         self._thread = threading.Thread(target=self._pump, args=(events,), name="engine-bridge", daemon=True)
         self.busyChanged.emit(True)
         self._thread.start()
@@ -65,6 +67,7 @@ class EngineBridge(QObject):
         self.busyChanged.emit(False)
 
     def cancel(self) -> None:
+        self.cancel_requested = True
         if self.engine is not None:
             self.engine.cancel()
 
@@ -111,18 +114,19 @@ class LocalEngineBridge(EngineBridge):
         super().__init__(engine, parent)
         self.local_engine = engine
 
-    def load(self, path: str) -> bool:
+    def load(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> bool:
         if self._busy:
             return False
         self._busy = True
         self.busyChanged.emit(True)
-        self._thread = threading.Thread(target=self._load, args=(path,), name="engine-load", daemon=True)
+        self._thread = threading.Thread(target=self._load, args=(path, n_ctx, n_threads), name="engine-load",
+                                        daemon=True)
         self._thread.start()
         return True
 
-    def _load(self, path: str) -> None:
+    def _load(self, path: str, n_ctx: int | None, n_threads: int | None) -> None:
         try:
-            self.loaded.emit(self.local_engine.load(path))
+            self.loaded.emit(self.local_engine.load(path, n_ctx, n_threads))
         except LoadError as error:
             self.loadFailed.emit(str(error))
         except Exception as error:

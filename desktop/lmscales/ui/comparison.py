@@ -147,8 +147,9 @@ class ComparisonController(QObject):
         if summary is None:
             return lambda: engine.generate(request)
         context = self.context_tokens(side)
+        bridge = self.bridges[side]
         return lambda: map_reduce.summarize(engine, summary.text, summary.length, summary.system_prompt, request,
-                                            context)
+                                            context, lambda: bridge.cancel_requested)
 
     def context_tokens(self, side: str) -> int:
         engine = self.bridges[side].engine

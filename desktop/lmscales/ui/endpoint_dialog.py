@@ -133,7 +133,12 @@ class EndpointDialog(QDialog):
         self.message.setText(f"Found: {names}.")
 
     def _on_accept(self) -> None:
-        if self.endpoint() is None:
+        endpoint = self.endpoint()
+        if endpoint is None:
             self.message.setText("A base URL and a model name are needed.")
+            return
+        problem = endpoint.problem()
+        if problem:
+            self.message.setText(f"⚠ {problem}")
             return
         self.accept()

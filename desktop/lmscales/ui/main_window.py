@@ -263,9 +263,12 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
-    def load_model(self, path: str) -> None:
-        if self.local_bridge.load(path):
-            self.panes["local"].status.setText("Loading the model…")
+    def load_model(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> bool:
+        if not self.local_bridge.load(path, n_ctx, n_threads):
+            self._show_problem("The small model is busy; stop it first, then load again.")
+            return False
+        self.panes["local"].status.setText("Loading the model…")
+        return True
 
     def configure_endpoint(self) -> None:
         self.settings.configure_endpoint()

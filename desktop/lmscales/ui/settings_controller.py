@@ -22,7 +22,7 @@ from lmscales.core.engines.local import default_threads
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.pricing import PriceTable
-from lmscales.core.settings import EndpointSettings, Settings, save_settings
+from lmscales.core.settings import EndpointSettings, Settings, changed, save_settings
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.settings_dialog import SettingsDialog
 from lmscales.ui.theme import apply_theme
@@ -91,15 +91,12 @@ class SettingsController(QObject):
         self.set_offline(settings.offline or (self.offline and self.offline_reason is not None), remember=False)
 
     def _apply_local_engine(self, old: object, new: object, first: bool) -> None:
-        engine = self.window.local_bridge.local_engine
         values = self.settings.local_engine
         threads = values.threads or default_threads()
         path = str(values.model_path) if values.model_path else None
         changed = first or old != new
         if not changed:
             return
-        engine.n_threads = threads
-        engine.n_ctx = values.n_ctx
         if path is None:
             try:
                 path = str(verify(load_manifest()))
@@ -107,7 +104,7 @@ class SettingsController(QObject):
                 self.window.panes["local"].status.setText(f"⚠ {error}")
                 self.window.panes["local"].model_card.setText("<i>no model loaded</i>")
                 return
-        self.window.load_model(path)  # a new context size or thread count takes a reload
+        self.window.load_model(path, values.n_ctx, threads)  # a new context or thread count takes a reload
 
     def endpoint(self) -> Endpoint | None:
         """The large side to use: the command line's for this session, else the saved one if set up."""
@@ -121,7 +118,11 @@ class SettingsController(QObject):
     def apply_endpoint(self) -> None:
         endpoint = self.endpoint()
         if self.offline and endpoint is not None and not endpoint.is_loopback:
-            self.window.set_endpoint(None, placeholder=(offline_message(endpoint), "Work online"))
+            message = offline_message(endpoint)
+            if self.offline_reason:
+                message = (f"{self.offline_reason}\n\nSwitched to offline mode for this session; the small side "
+                           f"keeps working.\n\n{message.split(chr(10) * 2, 1)[1]}")
+            self.window.set_endpoint(None, placeholder=(message, "Work online"))
             return
         self.window.set_endpoint(endpoint)
 
@@ -138,11 +139,6 @@ class SettingsController(QObject):
             self.settings = self.settings.with_value("offline", on)
             self.save()
         self.apply_endpoint()
-        if reason:
-            self.window.panes["remote"].placeholder_text.setText(
-                f"{reason}\n\nSwitched to offline mode for this session; the small side keeps working.\n\n"
-                + offline_message(self.endpoint()).split("\n\n", 1)[1]
-            )
         self.offlineChanged.emit(on)
 
     def on_remote_failed(self, error: EngineError) -> None:
@@ -162,8 +158,12 @@ class SettingsController(QObject):
 
     def open_dialog(self) -> None:
         dialog = SettingsDialog(self.capture(), self.key_note(), self.window)
-        if not dialog.exec() or dialog.result_settings is None:
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        if not accepted or dialog.result_settings is None:
             return
+        for path in changed(self.settings, dialog.result_settings):
+            self.session_values.pop(path, None)  # set in the dialog: remembered from now on
         self.apply(dialog.result_settings)
         self.save()
         if dialog.endpoint_requested:
@@ -171,17 +171,19 @@ class SettingsController(QObject):
 
     def configure_endpoint(self) -> None:
         dialog = EndpointDialog(self.endpoint() or self.settings.endpoint.to_endpoint(), self.window)
-        if not dialog.exec():
-            return
+        accepted = dialog.exec()
         endpoint = dialog.endpoint()
-        if endpoint is None:
+        dialog.deleteLater()
+        if not accepted or endpoint is None:
+            return
+        try:
+            saved = EndpointSettings(preset=endpoint.name, base_url=endpoint.base_url, model=endpoint.model,
+                                     configured=True)
+        except ValueError as error:
+            self.notice.emit(f"That endpoint cannot be used: {error}")
             return
         self.session_endpoint = None
-        self.settings = dataclasses.replace(
-            self.settings,
-            endpoint=EndpointSettings(preset=endpoint.name, base_url=endpoint.base_url, model=endpoint.model,
-                                      configured=True),
-        )
+        self.settings = dataclasses.replace(self.settings, endpoint=saved)
         message = ""
         if endpoint.api_key:
             message = secrets.store_key(endpoint.base_url, endpoint.api_key).message

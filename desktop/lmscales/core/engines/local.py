@@ -91,6 +91,7 @@ class LocalEngine:
         self._cancel_upto: Any = None
         self._ids = itertools.count(1)
         self._current_id = 0
+        self._cancelled_through = 0  # survives a child restart, unlike the shared value
         self._busy = threading.Lock()
         self.model: LoadedModel | None = None
 
@@ -106,7 +107,7 @@ class LocalEngine:
 
     def _spawn(self) -> None:
         parent_conn, child_conn = self._mp.Pipe(duplex=True)
-        self._cancel_upto = self._mp.RawValue("q", 0)
+        self._cancel_upto = self._mp.RawValue("q", self._cancelled_through)
         process = self._mp.Process(
             target=local_worker.main,
             args=(child_conn, self._cancel_upto),
@@ -153,8 +154,8 @@ class LocalEngine:
         except (BrokenPipeError, OSError):
             raise _ChildGone(self._reap()) from None
 
-    def _load_in_child(self, path: str) -> float:
-        self._send(("load", path, self.n_ctx, self.n_threads))
+    def _load_in_child(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> float:
+        self._send(("load", path, n_ctx or self.n_ctx, n_threads or self.n_threads))
         reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
         if reply[0] == "loaded":
             return float(reply[1]["load_seconds"])
@@ -177,17 +178,24 @@ class LocalEngine:
             self._load_in_child(path)
 
     # -- public API --------------------------------------------------------------------------
-    def load(self, path: str | os.PathLike[str]) -> LoadedModel:
-        """Load a GGUF; on any failure raise `LoadError` and keep the previous model working."""
+    def load(
+        self, path: str | os.PathLike[str], n_ctx: int | None = None, n_threads: int | None = None
+    ) -> LoadedModel:
+        """Load a GGUF (with a new context size or thread count, if given); on any failure raise `LoadError`
+        and keep the previous model, context and threads working."""
         with self._busy:
             try:
                 info = gguf.read_info(path)
             except gguf.GGUFError as error:
                 raise LoadError(str(error) + self._still_loaded()) from None
             resolved = str(Path(path).resolve())
+            n_ctx = n_ctx or self.n_ctx
+            n_threads = n_threads or self.n_threads
             try:
-                self._restart()
-                seconds = self._load_in_child(resolved)
+                if not self.alive:  # a crashed child: a fresh one, without reloading the old model first
+                    self._reap()
+                    self._spawn()
+                seconds = self._load_in_child(resolved, n_ctx, n_threads)
             except LoadError as error:
                 raise LoadError(
                     f"llama.cpp could not load {Path(path).name} (architecture '{info.architecture}'): "
@@ -206,11 +214,12 @@ class LocalEngine:
                 raise LoadError(
                     f"Loading {Path(path).name} failed: {reason}." + self._still_loaded()
                 ) from None
+            self.n_ctx, self.n_threads = n_ctx, n_threads
             self.model = LoadedModel(
                 info=dataclasses.replace(info, path=resolved),
                 load_seconds=seconds,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
                 display_name=model_files.display_name(resolved, info.name),
             )
             return self.model
@@ -232,6 +241,7 @@ class LocalEngine:
         return float(times.user + times.system)
 
     def cancel(self) -> None:
+        self._cancelled_through = self._current_id
         shared = self._cancel_upto
         if shared is not None:
             shared.value = self._current_id
@@ -242,6 +252,8 @@ class LocalEngine:
     def _generate(self, request: GenerationRequest) -> Iterator[Event]:
         submitted_at = time.perf_counter()
         deltas: list[tuple[float, str]] = []
+        generation_id = next(self._ids)
+        self._current_id = generation_id  # from here on, cancel() applies to this run, even during a restart
         try:
             self._restart()
         except LoadError as error:
@@ -253,8 +265,9 @@ class LocalEngine:
         if self.model is None:
             yield EngineError("not_loaded", "No local model is loaded. Pick a GGUF model file first.")
             return
-        generation_id = next(self._ids)
-        self._current_id = generation_id
+        if self._cancelled_through >= generation_id:  # stopped while the engine was restarting
+            yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled")
+            return
         try:
             self._send(("generate", generation_id, request))
             while True:

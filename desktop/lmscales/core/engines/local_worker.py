@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import collections
 import ctypes
+import random
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -136,8 +137,8 @@ def _generate(
     llama_cpp.llama_set_abort_callback(ctx, abort_callback, None)
     llama_cpp.llama_perf_context_reset(ctx)
     llama.reset()  # type: ignore[no-untyped-call]  # no prompt-cache reuse: every run pays its own prefill, so TTFT is comparable
-    if request.seed is not None:
-        llama.set_seed(request.seed)
+    # No seed asked for: a fresh one each run (llama-cpp-python would keep the previous run's seed).
+    llama.set_seed(request.seed if request.seed is not None else random.randrange(2**31))
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     stops = StopFilter(request.stop)
@@ -228,8 +229,6 @@ def main(conn: Connection, cancel_upto: Any) -> None:
                 conn.send(("error", generation_id, "not_loaded", "No model is loaded.", ""))
                 continue
             _generate(model, generation_id, request, cancel_upto, conn.send)
-        elif kind == "ping":
-            conn.send(("pong",))
     if model is not None:
         model.close()
     conn.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from lmscales.core import chunking
 from lmscales.core.engines.base import Engine
@@ -40,8 +40,11 @@ def summarize(
     system_prompt: str | None,
     base: GenerationRequest,
     context_tokens: int,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> Iterator[Event]:
-    """Summarize `text` within `context_tokens`, map-reduce when it does not fit in one prompt."""
+    """Summarize `text` within `context_tokens`, map-reduce when it does not fit in one prompt.
+
+    `stop_requested` is asked between steps, so a Stop that falls between two parts is not lost."""
     submitted_at = time.perf_counter()
     count = estimate_tokens_safely
     try:
@@ -56,6 +59,9 @@ def summarize(
         map_tokens = max(MIN_MAP_TOKENS, min(base.max_tokens, plan.budget // (len(plan.chunks) + 1)))
         partials: list[str] = []
         for index in range(len(plan.chunks)):
+            if stop_requested():
+                yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
+                return
             yield Notice(
                 f"Text longer than the context: summarizing part {index + 1} of {len(plan.chunks)}"
                 f"{f' (round {plan.round_number})' if plan.round_number > 1 else ''}…",
@@ -83,6 +89,9 @@ def summarize(
         else:
             final = step
     if chunks > 1:
+        if stop_requested():
+            yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
+            return
         yield Notice(f"Combining the {chunks} partial summaries…", time.perf_counter())
     for event in engine.generate(dataclasses.replace(base, messages=final)):
         if isinstance(event, Finished):
