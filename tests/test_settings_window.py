@@ -138,3 +138,24 @@ def test_crash_reporter_logs_redacts_and_keeps_going(qtbot, tmp_path: Path) -> N
     assert "RuntimeError" in text and str(log_file) in text and KEY not in text
     logged = log_file.read_text()
     assert "Traceback" in logged and "RuntimeError" in logged and KEY not in logged
+
+
+def test_endpoint_dialog_offers_local_servers_and_checks_what_is_typed(qtbot, fault_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.endpoints import Preset, detect_local_servers
+    from lmscales.ui.endpoint_dialog import EndpointDialog
+
+    local = (Preset("Ollama", fault_server.url("ok"), False),)
+    monkeypatch.setattr("lmscales.ui.endpoint_dialog.detect_local_servers", lambda: detect_local_servers(local))
+    dialog = EndpointDialog(None)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "Found:" in dialog.message.text(), timeout=5_000)  # offered without asking
+    assert dialog.base_url.text() == fault_server.url("ok")
+    assert dialog.model.currentText() == "fault-model"
+    dialog.fetch_models()
+    qtbot.waitUntil(lambda: "offers 2 models" in dialog.message.text(), timeout=5_000)
+    dialog.base_url.setText("http://127.0.0.1:99999/v1")
+    dialog._on_accept()
+    assert "not a valid port" in dialog.message.text() and dialog.result() == 0
+    dialog.base_url.setText("localhost:11434/v1")
+    dialog._on_accept()
+    assert "must start with http:// or https://" in dialog.message.text()

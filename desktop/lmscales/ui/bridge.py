@@ -6,6 +6,7 @@ signal, which Qt queues to the GUI thread because the bridge lives there. Views 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
@@ -139,12 +140,22 @@ class _Callback(QObject):
     done = Signal(object)
 
 
-def call_in_background(owner: QObject, work: Callable[[], object], on_done: Callable[[object], None]) -> None:
+_relays: set[_Callback] = set()  # keeps each relay alive until its result is delivered
+
+
+def call_in_background(work: Callable[[], object], on_done: Callable[[object], None]) -> None:
     """Run `work` off the GUI thread and hand its result (or the exception it raised) to `on_done` on the
     GUI thread. For short I/O that is not an engine run: listing models, finding local servers."""
-    relay = _Callback(owner)
-    relay.done.connect(on_done)
-    relay.done.connect(relay.deleteLater)
+    relay = _Callback()  # no parent: it must outlive a dialog that is closed before the work is done
+    _relays.add(relay)
+
+    def deliver(result: object) -> None:
+        _relays.discard(relay)
+        relay.deleteLater()
+        with contextlib.suppress(RuntimeError):  # "Internal C++ object already deleted": the asker is gone
+            on_done(result)
+
+    relay.done.connect(deliver)
 
     def run() -> None:
         try:

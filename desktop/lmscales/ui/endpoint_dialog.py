@@ -71,6 +71,8 @@ class EndpointDialog(QDialog):
             self.api_key.setText(current.api_key or "")
         else:
             self._on_preset()
+        if current is None or not current.model:
+            self.detect()  # offer a server already running on this computer (loopback only, 0.3 s)
 
     def _on_preset(self) -> None:
         chosen = preset(self.preset.currentData())
@@ -96,7 +98,7 @@ class EndpointDialog(QDialog):
                               RemoteOptions(connect_timeout=3, read_timeout=10))
         self.message.setText("Asking the server for its models…")
         self.fetch_button.setEnabled(False)
-        call_in_background(self, engine.list_models, self._on_models)
+        call_in_background(engine.list_models, self._on_models)
 
     def _on_models(self, result: object) -> None:
         self.fetch_button.setEnabled(True)
@@ -116,7 +118,7 @@ class EndpointDialog(QDialog):
     def detect(self) -> None:
         self.message.setText("Looking for servers on 127.0.0.1…")
         self.detect_button.setEnabled(False)
-        call_in_background(self, detect_local_servers, self._on_detected)
+        call_in_background(detect_local_servers, self._on_detected)
 
     def _on_detected(self, result: object) -> None:
         self.detect_button.setEnabled(True)

@@ -170,7 +170,8 @@ class SettingsController(QObject):
             self.configure_endpoint()
 
     def configure_endpoint(self) -> None:
-        dialog = EndpointDialog(self.endpoint() or self.settings.endpoint.to_endpoint(), self.window)
+        dialog = EndpointDialog(self.endpoint() or (self.settings.endpoint.to_endpoint()
+                                                    if self.settings.endpoint.configured else None), self.window)
         accepted = dialog.exec()
         endpoint = dialog.endpoint()
         dialog.deleteLater()
