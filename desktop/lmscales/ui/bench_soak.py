@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from lmscales.ui.app import build_window
 from lmscales.ui.bench_ui import _wait
 
+WARMUP_RUNS = 10
 PROMPTS = ("Name a colour and say why you like it.", "Give me a tip for a rainy day.",
            "Describe a cat in one sentence.", "What is a good breakfast?")
 
@@ -56,7 +57,11 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
             if index % 10 == 9:
                 window.controller.new_chat()  # a chat of 100 turns would test the context, not leaks
 
-        one(-1)  # warm-up: caches, first allocations
+        # Warm-up: one whole cycle of the workload (ten chat turns, then a new chat). llama.cpp allocates its
+        # KV cache for the whole context up front and the pages become resident as positions are first used,
+        # so memory grows until the longest conversation has been seen once; a leak is growth after that.
+        for index in range(WARMUP_RUNS):
+            one(index)
         gc.collect()
         start = {"gui_rss": _rss(os.getpid()), "engine_rss": _rss(engine.pid), "engine_pid": engine.pid}
         started = time.perf_counter()
@@ -86,6 +91,7 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
     return {
         "benchmark": "soak",
         "runs": runs,
+        "warmup_runs": WARMUP_RUNS,
         "max_tokens": max_tokens,
         "seconds": round(seconds, 1),
         "history_rows": history_rows,
