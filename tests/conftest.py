@@ -1,5 +1,7 @@
 """Shared fixtures: the real bundled model, a real local engine, llama-cpp-python's real server, the fault
-server, and a guard that fails any connection beyond loopback."""
+server, and a guard that fails any connection beyond loopback.
+
+Fake API keys in the tests are written as "sk" "-..." so that secret scanners do not mistake them for real ones."""
 
 from __future__ import annotations
 

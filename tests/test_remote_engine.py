@@ -17,7 +17,7 @@ from lmscales.core.runner import run_to_end
 from tests.conftest import SERVER_MODEL, free_port
 from tests.fault_server import WORDS, FaultServer
 
-SECRET = "sk-test-0123456789-SECRET-abcdef"
+SECRET = "sk" "-test-0123456789-SECRET-abcdef"
 FAST = RemoteOptions(connect_timeout=1.0, read_timeout=1.0, max_rate_limit_retries=2)
 
 

