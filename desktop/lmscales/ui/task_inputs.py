@@ -129,7 +129,7 @@ class TaskPanel(QTabWidget):
         self.addTab(translate, "Translate")
         self.setTabToolTip(0, "Multi-turn chat (Ctrl+1)")
         self.setTabToolTip(1, "Summarize a text, of any length (Ctrl+2)")
-        self.setTabToolTip(2, "Translate between 30 languages (Ctrl+3)")
+        self.setTabToolTip(2, f"Translate between {len(tasks.LANGUAGES)} languages (Ctrl+3)")
         self._inputs = {"chat": self.chat_input, "summarize": self.summary_input, "translate": self.translate_input}
 
         self.currentChanged.connect(self._on_tab_changed)
