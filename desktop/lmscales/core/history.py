@@ -9,14 +9,12 @@ crash never leaves half a file where a good one was.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
 import os
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from urllib.parse import urlsplit
 
 from lmscales.core import metrics
 from lmscales.core.events import EngineError, Finished, Provenance
+from lmscales.core.files import write_atomically
 from lmscales.core.pricing import Cost
 from lmscales.core.secrets import redact
 from lmscales.core.tasks import TASKS, TaskName
@@ -355,23 +354,5 @@ class RunHistory:
                 f"Cannot export the run history to {target.name!r}: "
                 "the file name must end in .json, .csv or .md to choose the format."
             )
-        _write_atomically(target, render().encode("utf-8"))
+        write_atomically(target, render().encode("utf-8"))
         return target
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    # mkstemp's file is private (0600); an existing export keeps its own permissions.
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(temporary, target.stat().st_mode & 0o7777)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

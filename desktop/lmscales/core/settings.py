@@ -14,14 +14,12 @@ file.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 import types
 import typing
@@ -35,6 +33,7 @@ import platformdirs
 
 from lmscales.core.endpoints import PRESETS, Endpoint
 from lmscales.core.engines.local import DEFAULT_N_CTX
+from lmscales.core.files import write_atomically
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TaskName
 
 _log = logging.getLogger(__name__)
@@ -641,19 +640,8 @@ class LoadResult:
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write atomically (a temporary file, then os.replace): a crash never leaves half a file."""
     path = path or settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_dict(settings), indent=2, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, text.encode("utf-8"))
     return path
 
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.local import LoadError, LocalEngine
-from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Notice, TextDelta
+from lmscales.core.events import EngineError, Event, Finished, Notice, TextDelta
 
 
 class EngineBridge(QObject):
@@ -45,12 +45,6 @@ class EngineBridge(QObject):
     @property
     def busy(self) -> bool:
         return self._busy
-
-    def start(self, request: GenerationRequest) -> bool:
-        engine = self.engine
-        if engine is None:
-            return False
-        return self.start_events(lambda: engine.generate(request))
 
     def start_events(self, events: Callable[[], Iterator[Event]]) -> bool:
         """Run any event stream built on the engine (a map-reduce summary, say) like a plain generation."""

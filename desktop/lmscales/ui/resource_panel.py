@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmscales.core.files import write_atomically
 from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, Sampler
 from lmscales.ui.theme import SIDE_COLORS
 
@@ -287,9 +288,7 @@ class ResourcePanel(QWidget):
         return out.getvalue()
 
     def export_csv(self, path: str | Path) -> Path:
-        target = Path(path)
-        target.write_text(self.samples_csv(), encoding="utf-8")
-        return target
+        return write_atomically(Path(path), self.samples_csv().encode("utf-8"))
 
     def export_png(self, path: str | Path) -> Path:
         target = Path(path)
