@@ -19,8 +19,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.model_files import load_manifest, verify
-from lmscales.servers import SERVER_MODEL, LlamaServer, free_port
-from tests.fault_server import FaultServer
+from lmscales.bench.servers import SERVER_MODEL, LlamaServer, free_port
+from tests.support.fault_server import FaultServer
 
 if TYPE_CHECKING:
     from lmscales.ui.main_window import MainWindow

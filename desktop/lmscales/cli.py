@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ def sample_text(name: str) -> str:
     return resources.files("lmscales.resources").joinpath("samples").joinpath(name).read_text(encoding="utf-8")
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -47,7 +47,7 @@ def _bundled_model_path() -> Path:
         raise CliError(str(error)) from None
 
 
-def _open_engine(model: str | None, threads: int | None, n_ctx: int) -> Any:
+def open_engine(model: str | None, threads: int | None, n_ctx: int) -> Any:
     from lmscales.core.engines.local import LoadError, LocalEngine
 
     path = Path(model) if model else _bundled_model_path()
@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise CliError(reason, EXIT_USAGE)
             sides, endpoint = ["local"], None
             skipped["remote"] = reason
-    local_engine = _open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
+    local_engine = open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
     remote_engine = (
         RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
                                              context_tokens=args.remote_context))
@@ -247,9 +247,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[{side}] skipped: {reason}", file=sys.stderr)
     if args.json:
         if len(reports) == 1:
-            _print_json({"task": args.task, **reports[sides[0]]})
+            print_json({"task": args.task, **reports[sides[0]]})
         else:
-            _print_json({"task": args.task, "sides": reports})
+            print_json({"task": args.task, "sides": reports})
     else:
         for side in sides:
             sys.stdout.flush()
@@ -274,10 +274,10 @@ def cmd_self_test(args: argparse.Namespace) -> int:
 
     summary: dict[str, Any] = {"version": __version__, "ok": False}
     try:
-        engine = _open_engine(args.gguf, args.threads, args.n_ctx)
+        engine = open_engine(args.gguf, args.threads, args.n_ctx)
     except CliError as error:
         summary["error"] = str(error)
-        _print_json(summary)
+        print_json(summary)
         return EXIT_FAILED
     try:
         assert engine.model is not None
@@ -303,7 +303,7 @@ def cmd_self_test(args: argparse.Namespace) -> int:
             summary["error"] = "; ".join(failures)
     finally:
         engine.close()
-    _print_json(summary)
+    print_json(summary)
     return 0 if summary["ok"] else EXIT_FAILED
 
 
@@ -315,7 +315,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
     except GGUFError as error:
         raise CliError(str(error)) from None
     if args.json:
-        _print_json({**info.as_dict(), "parameters_label": info.parameters_label})
+        print_json({**info.as_dict(), "parameters_label": info.parameters_label})
     else:
         for key, value in info.as_dict().items():
             print(f"{key:18} {value}")
@@ -342,58 +342,11 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_engine(args: argparse.Namespace) -> int:
-    from lmscales.bench import bench_engine
-
-    engine = _open_engine(args.gguf, args.threads, args.n_ctx)
-    try:
-        report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens)
-    finally:
-        engine.close()
-    if args.json:
-        _print_json(report)
-    else:
-        print(
-            f"end-to-end decode {report['end_to_end_decode_rate']:.1f} tok/s, native "
-            f"{report['native_decode_rate']:.1f} tok/s, ratio {report['ratio']:.3f}"
-        )
-    return 0
+def _no_gui(args: argparse.Namespace) -> int:
+    raise CliError("No command given; see lmscales --help.", EXIT_USAGE)
 
 
-def cmd_bench_ui(args: argparse.Namespace) -> int:
-    from lmscales.ui.bench_ui import bench_ui
-
-    report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
-                      threads=args.threads)
-    if args.json:
-        _print_json(report)
-    else:
-        both, fast = report["both_sides_streaming"], report["fast_stream"]
-        print(f"both sides streaming: p99 stall {both['p99_stall_ms']} ms, longest {both['longest_stall_ms']} ms; "
-              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms")
-    return 0
-
-
-def cmd_bench_soak(args: argparse.Namespace) -> int:
-    from lmscales.ui.bench_soak import bench_soak
-
-    report = bench_soak(runs=args.runs, max_tokens=args.max_tokens, threads=args.threads)
-    if args.json:
-        _print_json(report)
-    else:
-        print(f"{report['runs']} runs in {report['seconds']} s; RSS growth GUI {report['gui_rss_growth_percent']} %, "
-              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}")
-    return 0 if report["goals"]["met"] else EXIT_FAILED
-
-
-def cmd_gui(args: argparse.Namespace) -> int:
-    from lmscales.ui.app import run_app
-
-    return run_app(model=args.gguf, threads=args.threads, n_ctx=args.gui_n_ctx, base_url=args.base_url,
-                   remote_model=args.remote_model, theme=args.theme, offline_mode=args.offline)
-
-
-def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
     from lmscales.core.engines.local import DEFAULT_N_CTX
 
     parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
@@ -401,10 +354,14 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(
+    extend: Sequence[Callable[[Any], None]] = (), gui: Callable[[argparse.Namespace], int] | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line. `extend` adds subcommands that live outside this module (the benchmarks);
+    `gui` runs the window when no subcommand is given (the composition root, `__main__`, passes both)."""
     parser = argparse.ArgumentParser(prog="lmscales", description="A small model beside a large one.")
     parser.add_argument("--version", action="version", version=f"lmscales {__version__}")
-    _add_engine_options(parser)
+    add_engine_options(parser)
     parser.add_argument("--base-url", help="start with this OpenAI-compatible endpoint for the large side")
     parser.add_argument("--remote-model", help="the large side's model name (key from LMSCALES_API_KEY, or "
                         "OPENAI_API_KEY for OpenAI itself)")
@@ -412,16 +369,16 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--context", dest="gui_n_ctx", type=int, help="the small model's context, this session")
     parser.add_argument("--offline", action="store_true",
                         help="no connection beyond this computer: only the small side (or a local server) runs")
-    parser.set_defaults(handler=cmd_gui)
+    parser.set_defaults(handler=gui or _no_gui)
     commands = parser.add_subparsers(dest="command")
 
     parser.set_defaults(offline=False)
     self_test = commands.add_parser("self-test", help="load the bundled model and run each task once")
-    _add_engine_options(self_test)
+    add_engine_options(self_test)
     self_test.set_defaults(handler=cmd_self_test)
 
     run = commands.add_parser("run", help="run one task headless")
-    _add_engine_options(run)
+    add_engine_options(run)
     run.add_argument("--task", choices=tasks.TASKS, required=True)
     run.add_argument("--side", choices=["local", "remote", "both"], default="local")
     run.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
@@ -460,32 +417,13 @@ def make_parser() -> argparse.ArgumentParser:
     verify = model_commands.add_parser("verify", help="check the bundled model's size and SHA-256")
     verify.set_defaults(handler=cmd_models_verify)
 
-    bench = commands.add_parser("bench", help="benchmarks that print figures")
-    bench_commands = bench.add_subparsers(dest="bench_command", required=True)
-    engine = bench_commands.add_parser("engine", help="our end-to-end decode rate vs llama.cpp's own")
-    _add_engine_options(engine)
-    engine.add_argument("--runs", type=int, default=3)
-    engine.add_argument("--max-tokens", type=int, default=256)
-    engine.add_argument("--json", action="store_true")
-    engine.set_defaults(handler=cmd_bench_engine)
-    ui = bench_commands.add_parser("ui", help="the window's event-loop stalls and pane throughput, offscreen")
-    _add_engine_options(ui)
-    ui.add_argument("--runs", type=int, default=2)
-    ui.add_argument("--max-tokens", type=int, default=160)
-    ui.add_argument("--flood-seconds", type=float, default=2.0)
-    ui.add_argument("--json", action="store_true")
-    ui.set_defaults(handler=cmd_bench_ui)
-    soak = bench_commands.add_parser("soak", help="many local runs through the window: leaks and failures")
-    _add_engine_options(soak)
-    soak.add_argument("--runs", type=int, default=100)
-    soak.add_argument("--max-tokens", type=int, default=32)
-    soak.add_argument("--json", action="store_true")
-    soak.set_defaults(handler=cmd_bench_soak)
+    for add in extend:
+        add(commands)
     return parser
 
 
-def main(argv: Sequence[str]) -> int:
-    args = make_parser().parse_args(list(argv))
+def main(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> int:
+    args = (parser or make_parser()).parse_args(list(argv))
     try:
         code: int = args.handler(args)
         return code

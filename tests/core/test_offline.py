@@ -1,6 +1,6 @@
 """The offline promise: in offline mode the app opens no connection beyond this computer, and everything
 offline still works. Checked in-process (the guard in lmscales.core.offline) and in real app processes run
-under an outside guard (tests/outside_guard/sitecustomize.py) that logs and refuses any such attempt."""
+under an outside guard (tests/support/outside_guard/sitecustomize.py) that logs and refuses any such attempt."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from lmscales.core import offline
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.settings import Settings
 
-GUARD = Path(__file__).parent / "outside_guard"
+GUARD = Path(__file__).resolve().parents[1] / "support" / "outside_guard"
 
 
 @pytest.fixture

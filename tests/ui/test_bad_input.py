@@ -19,7 +19,7 @@ from lmscales.core.engines.remote import RemoteOptions
 from lmscales.core.tasks import MAX_SUMMARY_CHARS
 from lmscales.ui.main_window import MainWindow
 from tests.conftest import wait_idle
-from tests.fault_server import FaultServer
+from tests.support.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,7 @@ from lmscales import __version__
 from lmscales.ui.about import AboutDialog
 from tests.conftest import TEST_THREADS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 APP_ID = "io.github.lmscales.LMScales"
 BUNDLE_LIMIT_BYTES = 350_000_000

@@ -14,7 +14,7 @@ from lmscales.core.engines.remote import RemoteOptions
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.streaming_view import APPEND_INTERVAL_MS
 from tests.conftest import SERVER_MODEL, wait_idle
-from tests.fault_server import FaultServer
+from tests.support.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
 

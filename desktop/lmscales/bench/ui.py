@@ -23,7 +23,7 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.events import Event, Finished, GenerationRequest, Message, TextDelta
 from lmscales.core.metrics import percentile
 from lmscales.core.model_files import load_manifest, verify
-from lmscales.servers import SERVER_MODEL, LlamaServer
+from lmscales.bench.servers import SERVER_MODEL, LlamaServer
 from lmscales.ui.app import build_window
 from lmscales.ui.main_window import MainWindow
 

@@ -13,7 +13,7 @@ import psutil
 from PySide6.QtWidgets import QApplication
 
 from lmscales.ui.app import build_window
-from lmscales.ui.bench_ui import _wait
+from lmscales.bench.ui import _wait
 
 WARMUP_RUNS = 10
 PROMPTS = ("Name a colour and say why you like it.", "Give me a tip for a rainy day.",

@@ -15,7 +15,7 @@ from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOption
 from lmscales.core.events import EngineError, Finished, GenerationRequest, Notice, TextDelta
 from lmscales.core.runner import run_to_end
 from tests.conftest import SERVER_MODEL, free_port
-from tests.fault_server import WORDS, FaultServer
+from tests.support.fault_server import WORDS, FaultServer
 
 SECRET = "sk" "-test-0123456789-SECRET-abcdef"
 FAST = RemoteOptions(connect_timeout=1.0, read_timeout=1.0, max_rate_limit_retries=2)

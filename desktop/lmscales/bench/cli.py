@@ -1,0 +1,76 @@
+"""`lmscales bench ...`: the benchmark commands, added to the command line by `lmscales.__main__`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lmscales.cli import EXIT_FAILED, open_engine, print_json, add_engine_options
+
+
+def cmd_bench_engine(args: argparse.Namespace) -> int:
+    from lmscales.bench.engine import bench_engine
+
+    engine = open_engine(args.gguf, args.threads, args.n_ctx)
+    try:
+        report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens)
+    finally:
+        engine.close()
+    if args.json:
+        print_json(report)
+    else:
+        print(
+            f"end-to-end decode {report['end_to_end_decode_rate']:.1f} tok/s, native "
+            f"{report['native_decode_rate']:.1f} tok/s, ratio {report['ratio']:.3f}"
+        )
+    return 0
+
+
+def cmd_bench_ui(args: argparse.Namespace) -> int:
+    from lmscales.bench.ui import bench_ui
+
+    report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
+                      threads=args.threads)
+    if args.json:
+        print_json(report)
+    else:
+        both, fast = report["both_sides_streaming"], report["fast_stream"]
+        print(f"both sides streaming: p99 stall {both['p99_stall_ms']} ms, longest {both['longest_stall_ms']} ms; "
+              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms")
+    return 0
+
+
+def cmd_bench_soak(args: argparse.Namespace) -> int:
+    from lmscales.bench.soak import bench_soak
+
+    report = bench_soak(runs=args.runs, max_tokens=args.max_tokens, threads=args.threads)
+    if args.json:
+        print_json(report)
+    else:
+        print(f"{report['runs']} runs in {report['seconds']} s; RSS growth GUI {report['gui_rss_growth_percent']} %, "
+              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}")
+    return 0 if report["goals"]["met"] else EXIT_FAILED
+
+
+def add_commands(commands: Any) -> None:
+    bench = commands.add_parser("bench", help="benchmarks that print figures")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True)
+    engine = bench_commands.add_parser("engine", help="our end-to-end decode rate vs llama.cpp's own")
+    add_engine_options(engine)
+    engine.add_argument("--runs", type=int, default=3)
+    engine.add_argument("--max-tokens", type=int, default=256)
+    engine.add_argument("--json", action="store_true")
+    engine.set_defaults(handler=cmd_bench_engine)
+    ui = bench_commands.add_parser("ui", help="the window's event-loop stalls and pane throughput, offscreen")
+    add_engine_options(ui)
+    ui.add_argument("--runs", type=int, default=2)
+    ui.add_argument("--max-tokens", type=int, default=160)
+    ui.add_argument("--flood-seconds", type=float, default=2.0)
+    ui.add_argument("--json", action="store_true")
+    ui.set_defaults(handler=cmd_bench_ui)
+    soak = bench_commands.add_parser("soak", help="many local runs through the window: leaks and failures")
+    add_engine_options(soak)
+    soak.add_argument("--runs", type=int, default=100)
+    soak.add_argument("--max-tokens", type=int, default=32)
+    soak.add_argument("--json", action="store_true")
+    soak.set_defaults(handler=cmd_bench_soak)
