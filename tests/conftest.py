@@ -17,9 +17,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from lmscales.bench.servers import SERVER_MODEL, LlamaServer, free_port
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.model_files import load_manifest, verify
-from lmscales.bench.servers import SERVER_MODEL, LlamaServer, free_port
 from tests.support.fault_server import FaultServer
 
 if TYPE_CHECKING:
