@@ -179,7 +179,7 @@ def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> No
     time.sleep(0.3)
     sampler.set_engine_pid(child.pid)  # the same process again keeps its baseline
     second = sampler.sample_once()
-    assert second.engine_cpu_cores > 0.5
+    assert second.engine_cpu_cores > 0  # busy, by how much depends on what else the machine runs
     assert np.isfinite(second.gui_cpu_percent) and np.isfinite(second.system_cpu_percent)
 
 

@@ -161,7 +161,8 @@ class SideResult:
             "error": _error_to_dict(self.error) if self.error is not None else None,
             "skipped": self.skipped,
             "metrics": computed.as_dict() if computed is not None else None,
-            "cost": self.cost.as_dict() if self.cost is not None else None,
+            "cost": {**self.cost.as_dict(), "model": self.cost.price.model if self.cost.price else None}
+            if self.cost is not None else None,
             "cpu_seconds": self.cpu_seconds,
             "resources": _resources_to_dict(self.resources) if self.resources is not None else None,
             "notices": list(self.notices),
