@@ -102,6 +102,18 @@ def _no_outside() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The app's data folder (the history file) is the test run's own, for this process and its children."""
+    previous = os.environ.get("LMSCALES_DATA_DIR")
+    os.environ["LMSCALES_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if previous is None:
+        os.environ.pop("LMSCALES_DATA_DIR", None)
+    else:
+        os.environ["LMSCALES_DATA_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _no_real_keyring() -> Iterator[None]:
     """No test touches the user's keyring: the fail backend makes keys session-only."""
     import keyring

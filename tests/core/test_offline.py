@@ -149,7 +149,7 @@ def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.Mo
     qtbot.addWidget(window)
     try:
         window.settings.apply_endpoint()
-        assert not window.panes["remote"].placeholder_shown
+        assert not window.panes["large"].placeholder_shown
         qtbot.keyClicks(window.tasks.chat_input, "Hello")
         window.send(("remote",))
         qtbot.waitUntil(lambda: not window.remote_bridge.busy, timeout=20_000)

@@ -117,11 +117,10 @@ def _engine_children() -> list[psutil.Process]:
 
 
 def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
-    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 
     threads_before = threading.active_count()
     engine = LocalEngine(n_ctx=1024, n_threads=1)
-    window = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
+    window = MainWindow(engine)
     qtbot.addWidget(window)
     window.start_sampling()
     with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):

@@ -16,7 +16,6 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.logs import close_logging, setup_logging
 from lmscales.core.settings import Settings, load_settings
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.settings_dialog import SettingsDialog
@@ -27,7 +26,7 @@ KEY = "sk" "-settings-SECRET-0123456789abcdef"
 @pytest.fixture
 def bare_window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     """A window with no model loaded and settings saved under tmp_path."""
-    window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None), settings=Settings(),
+    window = MainWindow(LocalEngine(), settings=Settings(),
                         settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     yield window
