@@ -137,3 +137,13 @@ def test_remote_key_stays_out_of_the_output(llama_server: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_run_starts_from_the_shared_generation_defaults() -> None:
+    from lmscales.cli import make_parser
+    from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
+
+    args = make_parser().parse_args(["run", "--task", "chat"])
+    assert (args.max_tokens, args.temperature, args.top_p, args.seed, args.n_ctx) == (
+        GENERATION_DEFAULTS.max_tokens, GENERATION_DEFAULTS.temperature, GENERATION_DEFAULTS.top_p,
+        GENERATION_DEFAULTS.seed, DEFAULT_N_CTX)
