@@ -35,6 +35,7 @@ from lmscales.core.settings import (
     to_dict,
 )
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TASKS
+from lmscales.core.trial import GenerationParams
 
 
 @pytest.fixture(autouse=True)
@@ -373,6 +374,7 @@ def test_generation_defaults_have_one_owner() -> None:
     assert dataclasses.asdict(Settings().generation) == expected
     request = GenerationRequest((Message("user", "hi"),))
     assert {name: getattr(request, name) for name in expected} == expected
+    assert GenerationParams().as_dict() == expected
 
 
 def test_the_package_keeps_the_old_single_module_api() -> None:

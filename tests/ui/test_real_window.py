@@ -28,6 +28,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
+GUARD = ROOT / "tests" / "support" / "outside_guard"
 SIZE = (1600, 1000)
 
 
@@ -134,7 +135,7 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
 def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_path: Path) -> None:
     guard_log = tmp_path / "outside.log"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
-           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "support" / "outside_guard"),
+           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
            "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
     app = subprocess.Popen(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",

@@ -56,9 +56,9 @@ def test_curves_show_the_engine_process(panel: ResourcePanel) -> None:
 
 def test_markers_follow_time_and_leave_the_window(panel: ResourcePanel) -> None:
     now = time.perf_counter()
-    panel.mark("local", "sent", now - 1.0)
-    panel.mark("local", "first token", now - 0.5)
-    panel.mark("remote", "finished", now - 500.0)  # older than any window
+    panel.mark("small", "sent", now - 1.0)
+    panel.mark("small", "first token", now - 0.5)
+    panel.mark("large", "finished", now - 500.0)  # older than any window
     _sample(panel, 2)
     assert panel.marker_count == 2
     positions = sorted(m.line.value() for m in panel._markers)

@@ -89,8 +89,8 @@ def test_a_corrupt_settings_file_starts_with_defaults_and_says_so_once(qtbot, tm
         assert load_settings(path).notice is None  # said once
     finally:
         window.close()
-        window.controller.stop()
-        window.local_bridge.wait()
+        window.stop()
+        window.shutdown()
         engine.close()
 
 
@@ -103,7 +103,7 @@ def test_the_api_key_never_reaches_a_file(
         monkeypatch.setattr("lmscales.ui.settings_controller.EndpointDialog.exec", lambda self: 1)
         monkeypatch.setattr("lmscales.ui.settings_controller.EndpointDialog.endpoint", lambda self: endpoint)
         bare_window.configure_endpoint()
-        status = bare_window.panes["remote"].status.text()
+        status = bare_window.panes["large"].status.text()
         assert "will not be remembered" in status  # no keyring here: the key lives for this session only
         assert KEY not in status
         assert bare_window.settings.endpoint() == endpoint  # the session still has it

@@ -45,7 +45,7 @@ from lmscales.core.metrics import Figure
 
 log = logging.getLogger(__name__)
 
-Side = Literal["local", "remote"]
+Side = Literal["small", "large"]  # the session's slots
 
 TOKEN_WINDOW_S = 1.0
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
@@ -83,8 +83,8 @@ class ResourceSample:
     memory_used_bytes: float
     memory_total_bytes: float
     net_recv_bytes_per_s: float
-    local_tokens_per_s: float
-    remote_tokens_per_s: float
+    small_tokens_per_s: float
+    large_tokens_per_s: float
     power_watts: float
     power_provenance: Provenance
 
@@ -305,7 +305,7 @@ class Sampler:
         self._power_measured = RingBuffer(capacity, dtype=np.bool_)
 
         self._token_lock = threading.Lock()
-        self._tokens: dict[str, deque[tuple[float, int]]] = {"local": deque(), "remote": deque()}
+        self._tokens: dict[str, deque[tuple[float, int]]] = {"small": deque(), "large": deque()}
 
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -448,8 +448,8 @@ class Sampler:
             memory_used_bytes=float(memory.total - memory.available),
             memory_total_bytes=float(memory.total),
             net_recv_bytes_per_s=self._net_rate(now),
-            local_tokens_per_s=self.tokens_per_second("local", now),
-            remote_tokens_per_s=self.tokens_per_second("remote", now),
+            small_tokens_per_s=self.tokens_per_second("small", now),
+            large_tokens_per_s=self.tokens_per_second("large", now),
             power_watts=power,
             power_provenance=provenance,
         )

@@ -86,7 +86,7 @@ class SettingsController(QObject):
         table = PriceTable.load()
         for price in settings.price_overrides:
             table = table.with_override(price.model, price.input_per_million, price.output_per_million)
-        window.controller.prices = table
+        window.session.prices = table
         self._apply_local_engine(old.local_engine, settings.local_engine, first)
         self.set_offline(settings.offline or (self.offline and self.offline_reason is not None), remember=False)
 
@@ -101,8 +101,8 @@ class SettingsController(QObject):
             try:
                 path = str(verify(load_manifest()))
             except ModelFileError as error:
-                self.window.panes["local"].status.setText(f"⚠ {error}")
-                self.window.panes["local"].model_card.setText("<i>no model loaded</i>")
+                self.window.panes["small"].status.setText(f"⚠ {error}")
+                self.window.panes["small"].model_card.setText("<i>no model loaded</i>")
                 return
         self.window.load_model(path, values.n_ctx, threads)  # a new context or thread count takes a reload
 
@@ -191,7 +191,7 @@ class SettingsController(QObject):
         self.save()
         self.apply_endpoint()
         if message:
-            self.window.panes["remote"].status.setText(message)
+            self.window.panes["large"].status.setText(message)
             self.notice.emit(message)
 
     # -- persistence ---------------------------------------------------------------------------------
