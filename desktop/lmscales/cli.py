@@ -16,6 +16,7 @@ from typing import Any
 
 from lmscales import __version__
 from lmscales.core import offline, tasks
+from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
 from lmscales.core.events import Message
 
 EXIT_USAGE = 2
@@ -305,8 +306,6 @@ def _no_gui(args: argparse.Namespace) -> int:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    from lmscales.core.engines.local import DEFAULT_N_CTX
-
     parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: physical cores)")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
@@ -360,10 +359,10 @@ def make_parser(
     run.add_argument("--source-lang", default=tasks.AUTO, choices=[tasks.AUTO, *sorted(tasks.LANGUAGES)])
     run.add_argument("--length", default="paragraph", choices=list(tasks.SUMMARY_LENGTHS))
     run.add_argument("--system", help="system prompt (default: the task's own)")
-    run.add_argument("--max-tokens", type=int, default=256)
-    run.add_argument("--temperature", type=float, default=0.7)
-    run.add_argument("--top-p", type=float, default=0.95)
-    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--max-tokens", type=int, default=GENERATION_DEFAULTS.max_tokens)
+    run.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS.temperature)
+    run.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
+    run.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     run.set_defaults(handler=cmd_run)
 

@@ -156,3 +156,13 @@ def test_two_gguf_sides_from_the_command_line_offline(bundled_model: Path) -> No
     sides = json.loads(result.stdout)["sides"]
     assert sides["small"]["engine"]["threads"] == 2 and sides["large"]["engine"]["threads"] == 1
     assert sides["large"]["engine"]["kind"] == "local" and sides["large"]["text"].strip()
+
+
+def test_run_starts_from_the_shared_generation_defaults() -> None:
+    from lmscales.cli import make_parser
+    from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
+
+    args = make_parser().parse_args(["run", "--task", "chat"])
+    assert (args.max_tokens, args.temperature, args.top_p, args.seed, args.n_ctx) == (
+        GENERATION_DEFAULTS.max_tokens, GENERATION_DEFAULTS.temperature, GENERATION_DEFAULTS.top_p,
+        GENERATION_DEFAULTS.seed, DEFAULT_N_CTX)

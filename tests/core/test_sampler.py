@@ -299,6 +299,34 @@ def test_set_rate_keeps_the_newest_data() -> None:
         Sampler(rate_hz=0.0)
 
 
+def test_set_window_keeps_the_newest_data() -> None:
+    sampler = Sampler(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    stamps = [sampler.sample_once().timestamp for _ in range(10)]
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
+
+    sampler.set_window(1.0)
+    assert (sampler.window_s, sampler.capacity) == (1.0, 4)
+    data = sampler.snapshot()
+    assert data["timestamp"].tolist() == stamps[-4:], "shrinking drops the oldest samples"
+    assert all(len(series) == 4 for series in data.values())
+    assert data["system_cpu_per_core"].shape == (4, CPUS)
+
+    sampler.set_window(5.0)
+    assert (sampler.capacity, sampler.rate_hz) == (20, 4.0), "the rate stays"
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-4:], "growing keeps everything"
+    stamps += [sampler.sample_once().timestamp for _ in range(12)]
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-16:], "and fills up as samples arrive"
+
+    sampler.set_rate(2.0)
+    assert sampler.capacity == 10, "a later rate change keeps the new window"
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            sampler.set_window(bad)
+    assert sampler.window_s == 5.0
+    with pytest.raises(ValueError):
+        Sampler(window_s=0.0)
+
+
 def test_start_and_stop_promptly() -> None:
     sampler = Sampler(rate_hz=20.0, powercap_root=NO_RAPL)
     received: list[ResourceSample] = []

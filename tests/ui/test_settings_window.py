@@ -158,3 +158,14 @@ def test_endpoint_dialog_offers_local_servers_and_checks_what_is_typed(qtbot, fa
     dialog.base_url.setText("localhost:11434/v1")
     dialog._on_accept()
     assert "must start with http:// or https://" in dialog.message.text()
+
+
+def test_the_generation_panel_starts_from_the_shared_defaults(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from lmscales.core.defaults import GENERATION_DEFAULTS
+    from lmscales.ui.generation_panel import GenerationPanel
+
+    panel = GenerationPanel()
+    qtbot.addWidget(panel)
+    assert panel.fields() == dataclasses.asdict(GENERATION_DEFAULTS)

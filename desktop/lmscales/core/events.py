@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lmscales.core.defaults import GENERATION_DEFAULTS
+
 Role = Literal["system", "user", "assistant"]
 Provenance = Literal["measured", "estimated"]
 
@@ -26,10 +28,10 @@ class GenerationRequest:
     """Everything an engine needs for one generation; never mutated after it is made."""
 
     messages: tuple[Message, ...]
-    max_tokens: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int | None = 42
+    max_tokens: int = GENERATION_DEFAULTS.max_tokens
+    temperature: float = GENERATION_DEFAULTS.temperature
+    top_p: float = GENERATION_DEFAULTS.top_p
+    seed: int | None = GENERATION_DEFAULTS.seed
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

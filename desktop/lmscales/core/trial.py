@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from lmscales import __version__
 from lmscales.core import metrics
+from lmscales.core.defaults import GENERATION_DEFAULTS
 from lmscales.core.events import EngineError, EngineInfo, Finished, Message, NativeTimings, Provenance
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.sampler import RunResourceSummary
@@ -89,10 +90,10 @@ class TaskInput:
 class GenerationParams:
     """What both sides are asked to generate with; the same for both, so the comparison is matched."""
 
-    max_tokens: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int | None = 42
+    max_tokens: int = GENERATION_DEFAULTS.max_tokens
+    temperature: float = GENERATION_DEFAULTS.temperature
+    top_p: float = GENERATION_DEFAULTS.top_p
+    seed: int | None = GENERATION_DEFAULTS.seed
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import tasks
+from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
 
 RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
 
@@ -27,21 +28,21 @@ class GenerationPanel(QWidget):
         super().__init__(parent)
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 8192)
-        self.max_tokens.setValue(256)
+        self.max_tokens.setValue(GENERATION_DEFAULTS.max_tokens)
         self.max_tokens.setToolTip("Most tokens either side may generate")
         self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setRange(0.0, MAX_TEMPERATURE)
         self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.7)
+        self.temperature.setValue(GENERATION_DEFAULTS.temperature)
         self.temperature.setToolTip("Sampling temperature; 0 is greedy")
         self.top_p = QDoubleSpinBox()
         self.top_p.setRange(0.0, 1.0)
         self.top_p.setSingleStep(0.05)
-        self.top_p.setValue(0.95)
+        self.top_p.setValue(GENERATION_DEFAULTS.top_p)
         self.top_p.setToolTip("Nucleus sampling: keep the smallest set of tokens whose probability adds up to this")
         self.seed = QSpinBox()
-        self.seed.setRange(-1, 2**31 - 1)
-        self.seed.setValue(42)
+        self.seed.setRange(-1, MAX_SEED)  # -1 shows as "random" (seed None)
+        self.seed.setValue(-1 if GENERATION_DEFAULTS.seed is None else GENERATION_DEFAULTS.seed)
         self.seed.setSpecialValueText("random")
         self.seed.setToolTip("Same seed, same settings, same local answer; remote servers may ignore it")
         self.run_mode = QComboBox()

@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 
 from lmscales.core import gguf, model_files
+from lmscales.core.defaults import DEFAULT_N_CTX
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.events import (
@@ -40,7 +41,6 @@ from lmscales.core.events import (
     TextDelta,
 )
 
-DEFAULT_N_CTX = 4096
 _POLL_SECONDS = 0.05
 _LOAD_TIMEOUT_SECONDS = 300.0
 
