@@ -151,8 +151,8 @@ def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.Mo
         window.settings.apply_endpoint()
         assert not window.panes["large"].placeholder_shown
         qtbot.keyClicks(window.tasks.chat_input, "Hello")
-        window.send(("remote",))
-        qtbot.waitUntil(lambda: not window.remote_bridge.busy, timeout=20_000)
+        window.send(("large",))
+        qtbot.waitUntil(lambda: not window.running, timeout=20_000)
         remote = window.panes["large"]
         assert window.settings.offline and remote.placeholder_shown
         text = remote.placeholder_text.text()

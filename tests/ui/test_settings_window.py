@@ -169,3 +169,43 @@ def test_the_generation_panel_starts_from_the_shared_defaults(qtbot) -> None:  #
     panel = GenerationPanel()
     qtbot.addWidget(panel)
     assert panel.fields() == dataclasses.asdict(GENERATION_DEFAULTS)
+
+
+def test_each_part_of_the_window_hears_the_settings_it_uses(bare_window: MainWindow) -> None:
+    shown: list[float] = []
+    bare_window.settings.store.subscribe("sampler.window_seconds", lambda change: shown.append(
+        change.new.sampler.window_seconds))
+    settings = bare_window.settings.settings.with_value("sampler.window_seconds", 300.0)
+    bare_window.settings.apply(settings.with_value("generation.max_tokens", 77))
+    assert shown == [300.0]
+    assert bare_window.resources.window_s == 300.0  # the graphs show five minutes
+    assert bare_window.sampler.window_s >= 300.0  # and the sampler keeps that much
+    assert bare_window.generation.max_tokens.value() == 77
+    bare_window.settings.apply(bare_window.settings.settings.with_value("generation.max_tokens", 78))
+    assert shown == [300.0]  # a generation setting does not disturb the graphs
+
+
+def test_keeping_history_off_writes_no_history_file(qtbot, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.history import TrialHistory
+    from tests.conftest import wait_idle
+
+    path = tmp_path / "data" / "history.jsonl"
+    engine = LocalEngine(n_ctx=1024, n_threads=1)
+    window = MainWindow(engine, settings=Settings().with_value("keep_history", False),
+                        history=TrialHistory.open(path))
+    qtbot.addWidget(window)
+    try:
+        assert "this session only" in window.history.title.text()
+        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
+            window.load_model(str(bundled_model))
+        window.generation.max_tokens.setValue(8)
+        window.tasks.chat_input.setPlainText("Hi")
+        window.send(("small",))
+        wait_idle(qtbot, window)
+        qtbot.waitUntil(lambda: window.history.row_count() == 1)
+        assert not path.exists()  # shown for this session, written nowhere
+        window.settings.apply(window.settings.settings.with_value("keep_history", True))
+        assert "kept between sessions" in window.history.title.text()
+    finally:
+        window.shutdown()
+        engine.close()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import tasks
 from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
+from lmscales.core.settings import Settings
 
 RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
 
@@ -110,3 +111,27 @@ class GenerationPanel(QWidget):
             "top_p": round(self.top_p.value(), 3),
             "seed": None if seed < 0 else seed,
         }
+
+    # -- settings ---------------------------------------------------------------------------------------
+    def show_settings(self, settings: Settings) -> None:
+        """Show the remembered generation settings, run mode and system prompts."""
+        values = settings.generation
+        self.max_tokens.setValue(values.max_tokens)
+        self.temperature.setValue(values.temperature)
+        self.top_p.setValue(values.top_p)
+        self.seed.setValue(-1 if values.seed is None else values.seed)
+        self.run_mode.setCurrentIndex(self.run_mode.findData(settings.run_mode))
+        for task in tasks.TASKS:
+            self.set_prompt(task, settings.system_prompts.for_task(task))
+
+    def fold_into(self, settings: Settings) -> Settings:
+        """`settings` with what the user set in this panel (to be remembered)."""
+        fields = self.fields()
+        for name in ("max_tokens", "temperature", "top_p", "seed"):
+            settings = settings.with_value(f"generation.{name}", fields[name])
+        settings = settings.with_value("run_mode", "sequential" if self.sequential else "parallel")
+        for task in tasks.TASKS:
+            prompt = self.system_prompt_for(task)
+            if prompt:
+                settings = settings.with_value(f"system_prompts.{task}", prompt)
+        return settings

@@ -181,6 +181,11 @@ class HistoryView(QWidget):
             self.table.scrollToBottom()
         self._update_title()
 
+    def set_keep(self, keep: bool) -> None:
+        """Keep comparisons in the history file (the setting), or for this session only."""
+        self.history.keep = keep
+        self._update_title()
+
     def _update_title(self) -> None:
         where = "kept between sessions" if self.history.keep and self.history.path else "this session only"
         self.title.setText(f"<b>History</b> · {len(self.history)} comparisons ({where})")

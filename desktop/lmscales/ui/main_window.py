@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -42,6 +43,7 @@ from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
+from lmscales.ui.theme import apply_theme
 
 NO_ENDPOINT = (
     "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "
@@ -170,16 +172,58 @@ class MainWindow(QMainWindow):
         self.resources.problem.connect(self._show_problem)
         self._keepFailed.connect(self._show_problem)
         self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
-        self.settings = SettingsController(self, settings or Settings(), settings_path, session_endpoint,
-                                           session_values)
+        self.settings = SettingsController(settings or Settings(), settings_path, session_endpoint, session_values,
+                                           dialog_parent=self, parent=self)
+        self.settings.capture_window = self.generation.fold_into
         self.settings.notice.connect(self._show_problem)
         self.settings.offlineChanged.connect(self._on_offline_changed)
+        self.settings.endpointChanged.connect(lambda endpoint, placeholder: self.set_endpoint(
+            endpoint, placeholder=placeholder))
+        self.settings.modelRequested.connect(lambda path, n_ctx, threads: self.load_model(path, n_ctx, threads))
+        self.settings.modelProblem.connect(self._on_model_problem)
+        self.settings.keyNote.connect(self.panes["large"].status.setText)
+        # Each part listens for the settings it uses.
+        store = self.settings.store
+        store.subscribe(("generation", "run_mode", "system_prompts"),
+                        lambda change: self.generation.show_settings(change.new))
+        store.subscribe("sampler", lambda change: self._apply_sampler(change.new))
+        store.subscribe("theme", lambda change: self._apply_theme(change.new))
+        store.subscribe("price_overrides", lambda change: self._apply_prices(change.new))
+        store.subscribe("keep_history", lambda change: self.history.set_keep(change.new.keep_history))
+        self.generation.show_settings(self.settings.settings)
+        self._apply_sampler(self.settings.settings)
+        self._apply_prices(self.settings.settings)
+        self.history.set_keep(self.settings.settings.keep_history)
         self.set_endpoint(None)
         self.panes["small"].model_card.setText("Loading the small model…")
         self.panes["small"].set_label(self.session.labels["small"], "local")
         self.panes["large"].set_label(self.session.labels["large"])
         self._on_task_changed()
         self.tasks.chat_input.setFocus()
+
+    # -- settings, as each part takes them ----------------------------------------------------------------
+    def _apply_sampler(self, settings: Settings) -> None:
+        values = settings.sampler
+        self.sampler.set_rate(values.rate_hz)
+        self.sampler.set_window(values.window_seconds)
+        self.sampler.watts_per_core = values.watts_per_core
+        self.resources.show_rate(values.rate_hz)
+        self.resources.show_window(values.window_seconds)
+
+    def _apply_theme(self, settings: Settings) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, settings.theme)
+
+    def _apply_prices(self, settings: Settings) -> None:
+        table = PriceTable.load()
+        for price in settings.price_overrides:
+            table = table.with_override(price.model, price.input_per_million, price.output_per_million)
+        self.session.prices = table
+
+    def _on_model_problem(self, message: str) -> None:
+        self.panes["small"].status.setText(f"⚠ {message}")
+        self.panes["small"].model_card.setText("<i>no model loaded</i>")
 
     def _watch_loader(self, side: str) -> None:
         loader = self.loaders[side]

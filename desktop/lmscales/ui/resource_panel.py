@@ -254,9 +254,19 @@ class ResourcePanel(QWidget):
 
     def _on_window_changed(self) -> None:
         self.window_s = float(self.window_combo.currentData())
+        if self.sampler.window_s < self.window_s:  # the samples must reach back as far as the graphs do
+            self.sampler.set_window(self.window_s)
         for plot in (self.cpu, self.memory, self.tokens, self.network):
             plot.setXRange(-self.window_s, 0, padding=0)
         self.refresh()
+
+    def show_window(self, seconds: float) -> None:
+        """Show the last `seconds` of history (the setting); the sampler keeps at least that much."""
+        index = self.window_combo.findData(float(seconds))
+        if index < 0:
+            self.window_combo.addItem(f"last {seconds:g} s", float(seconds))
+            index = self.window_combo.count() - 1
+        self.window_combo.setCurrentIndex(index)  # applies it, as if chosen in the box
 
     def show_rate(self, hz: float) -> None:
         """Reflect a rate set elsewhere (settings) in the rate box."""

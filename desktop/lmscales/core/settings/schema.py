@@ -240,6 +240,11 @@ class Settings(Section):
     offline: bool = field(
         default=False, metadata=meta("Never contact the large side; only the local model runs.")
     )
+    keep_history: bool = field(
+        default=True,
+        metadata=meta("Keep every comparison (input, answers and figures) in the history file, so it is still "
+                      "there after a restart. Off: the history lasts for this session only."),
+    )
 
     def price_override(self, model: str) -> PriceOverride | None:
         for price in self.price_overrides:
