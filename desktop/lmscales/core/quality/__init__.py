@@ -1,0 +1,1 @@
+"""Quality: checks, scores, statistics, the judge, evaluation sets and the report."""
