@@ -101,7 +101,8 @@ def test_key_fact_matching_rule(fact: str, output: str, found: bool) -> None:
 
 
 def test_key_facts_report_what_was_found_and_missed() -> None:
-    result = key_facts("The council approved 4.2 million euros in March.", ["4.2 million euros", "March", "60,000 books"])
+    facts = ["4.2 million euros", "March", "60,000 books"]
+    result = key_facts("The council approved 4.2 million euros in March.", facts)
     assert result.found == ("4.2 million euros", "March")
     assert result.missed == ("60,000 books",)
     assert result.score.value == pytest.approx(200 / 3)
@@ -124,8 +125,8 @@ def test_short_answers_match_accepted_variants(output: str, accepted: list[str],
 
 
 def test_reference_scores_per_task() -> None:
-    assert [s.name for s in reference_scores("translate", "Hallo Welt", reference="Hallo, Welt!", target_language="de")] \
-        == ["chrF++", "BLEU"]
+    translation = reference_scores("translate", "Hallo Welt", reference="Hallo, Welt!", target_language="de")
+    assert [s.name for s in translation] == ["chrF++", "BLEU"]
     assert [s.name for s in reference_scores("summarize", "x", reference="y", key_fact_list=["x"])] \
         == ["ROUGE-L", "key facts"]
     assert [s.name for s in reference_scores("chat", "Lima", answers=["Lima"])] == ["answer"]

@@ -106,7 +106,7 @@ def repetition_check(output: str) -> Check:
     repeated = sum(count - 1 for count in counts.values())
     share = repeated / len(grams)
     if share > REPEATED_NGRAM_LIMIT:
-        phrase = " ".join(max(counts, key=lambda gram: counts[gram]))
+        phrase = " ".join(counts.most_common(1)[0][0])
         return Check("repetition", False, share,
                      f"Repeats itself: {share:.0%} of its four-word phrases occur earlier (e.g. “{phrase}”).")
     return Check("repetition", True, share, f"No loop: {share:.0%} of its four-word phrases repeat.")
@@ -250,41 +250,44 @@ class Constraint:
     phrase: str
 
 
+_I = re.IGNORECASE
+_SENTENCES = re.compile(rf"\b(?:in|using|with|write|exactly|of)\s+(?:exactly\s+)?{_NUMBER_WORD}\s+sentences?\b", _I)
+_LIST_OF = re.compile(
+    rf"\b(?:as|in|with)\s+a\s+(?:bulleted\s+|numbered\s+)?list\s+of\s+(?:exactly\s+)?{_NUMBER_WORD}\b", _I)
+_LIST_N = re.compile(rf"\blist\s+(?:exactly\s+)?{_NUMBER_WORD}\b|\b{_NUMBER_WORD}\s+bullet\s*points?\b", _I)
+_ANSWER_IN = re.compile(
+    rf"\b(?:answer|reply|respond|write|written|say it|explain)\b[^.?!\n]*?\bin ({_LANGUAGE_ALTERNATION})\b", _I)
+_ENDS_IN = re.compile(rf"\bin ({_LANGUAGE_ALTERNATION})\s*[.!]?\s*$", _I)  # "... in German." (not a question)
+_WORDS_MAX = re.compile(
+    r"\b(?:under|fewer than|less than|at most|no more than|not more than|maximum of|within|in)\s+(\d+)\s+words"
+    r"(?:\s+or\s+(?:less|fewer))?\b", _I)
+_ONE_WORD = re.compile(r"\b(?:in|with|using)\s+(?:exactly\s+)?(?:one|a single)\s+word\b|\bone[- ]word answer\b", _I)
+_YES_NO = re.compile(r"\banswer\s+(?:only\s+)?(?:with\s+)?[\"“]?yes[\"”]?\s+or\s+[\"“]?no\b", _I)
+
+
 def parse_constraints(prompt: str) -> tuple[Constraint, ...]:
     """The constraints stated in a chat prompt (see the module docstring for the forms understood)."""
     found: list[Constraint] = []
-    match = re.search(rf"\b(?:in|using|with|write|exactly|of)\s+(?:exactly\s+)?{_NUMBER_WORD}\s+sentences?\b", prompt,
-                      re.IGNORECASE)
-    if match:
-        count = tx.number_word_value(match.group(1))
-        if count:
-            found.append(Constraint("sentences", count, match.group(0)))
-    match = (re.search(rf"\b(?:as|in|with)\s+a\s+(?:bulleted\s+|numbered\s+)?list\s+of\s+(?:exactly\s+)?{_NUMBER_WORD}\b",
-                       prompt, re.IGNORECASE)
-             or re.search(rf"\blist\s+(?:exactly\s+)?{_NUMBER_WORD}\b|\b{_NUMBER_WORD}\s+bullet\s*points?\b", prompt,
-                          re.IGNORECASE))
-    if match:
-        count = tx.number_word_value(next(group for group in match.groups() if group))
-        if count:
-            found.append(Constraint("items", count, match.group(0)))
-    match = (re.search(rf"\b(?:answer|reply|respond|write|written|say it|explain)\b[^.?!\n]*?\bin ({_LANGUAGE_ALTERNATION})\b",
-                       prompt, re.IGNORECASE)
-             or re.search(rf"\bin ({_LANGUAGE_ALTERNATION})\s*[.!]?\s*$", prompt.strip(), re.IGNORECASE))
+    match = _SENTENCES.search(prompt)
+    count = tx.number_word_value(match.group(1)) if match else None
+    if match and count:
+        found.append(Constraint("sentences", count, match.group(0)))
+    match = _LIST_OF.search(prompt) or _LIST_N.search(prompt)
+    count = tx.number_word_value(next(group for group in match.groups() if group)) if match else None
+    if match and count:
+        found.append(Constraint("items", count, match.group(0)))
+    match = _ANSWER_IN.search(prompt) or _ENDS_IN.search(prompt.strip())
     if match:
         found.append(Constraint("language", _LANGUAGE_NAMES[match.group(1).casefold()], match.group(0)))
-    match = re.search(
-        r"\b(?:under|fewer than|less than|at most|no more than|not more than|maximum of|max\.?|within|in)\s+(\d+)\s+words"
-        r"(\s+or\s+(?:less|fewer))?\b", prompt, re.IGNORECASE)
+    match = _WORDS_MAX.search(prompt)
     if match:
         limit = int(match.group(1))
         strict = match.group(0).lower().split()[0] in {"under", "fewer", "less"}
         found.append(Constraint("words_max", limit - 1 if strict else limit, match.group(0)))
-    match = re.search(r"\b(?:in|with|using)\s+(?:exactly\s+)?(?:one|a single)\s+word\b|\bone[- ]word answer\b", prompt,
-                      re.IGNORECASE)
+    match = _ONE_WORD.search(prompt)
     if match:
         found.append(Constraint("words_exact", 1, match.group(0)))
-    match = re.search(r"\banswer\s+(?:only\s+)?(?:with\s+)?(?:\"|“)?yes(?:\"|”)?\s+or\s+(?:\"|“)?no\b", prompt,
-                      re.IGNORECASE)
+    match = _YES_NO.search(prompt)
     if match:
         found.append(Constraint("yes_no", "yes/no", match.group(0)))
     return tuple(found)

@@ -12,7 +12,8 @@ Key facts (`key_facts`): a fact counts as found when
 - every number in it (digits, or an English number word up to twenty) appears among the output's numbers,
   compared after removing thousands separators ("1,200" = "1 200" = "1200"), and
 - every content word in it (three letters or more, not a stop word) appears as a word of the output,
-  compared without case or accents and with a final "s" ignored ("bridges" = "bridge").
+  compared without case or accents and with a final "s" ignored ("bridges" = "bridge"); the parts of a
+  hyphenated word count as words too ("nine-month" contains "nine" and "month").
 So write key facts as short noun phrases with their figures ("1,200 workers", "Lisbon", "opened in 1998").
 """
 
@@ -52,14 +53,14 @@ def _bleu_tokenizer(language: str | None) -> str:
 
 @lru_cache(maxsize=8)
 def _chrf_metric(word_order: int) -> Any:
-    from sacrebleu.metrics import CHRF
+    from sacrebleu.metrics.chrf import CHRF
 
     return CHRF(word_order=word_order)
 
 
 @lru_cache(maxsize=8)
 def _bleu_metric(tokenize: str, sentence: bool) -> Any:
-    from sacrebleu.metrics import BLEU
+    from sacrebleu.metrics.bleu import BLEU
 
     return BLEU(tokenize=tokenize, effective_order=sentence)
 
@@ -127,9 +128,19 @@ _STOP_WORDS = {
 }
 
 
+def _word_parts(text: str) -> list[str]:
+    """Words, with hyphenated compounds also split ("nine-month" -> "nine-month", "nine", "month")."""
+    parts: list[str] = []
+    for word in tx.words(text):
+        parts.append(word)
+        if "-" in word:
+            parts.extend(piece for piece in word.split("-") if piece)
+    return parts
+
+
 def _number_tokens(text: str) -> set[str]:
     found = set(tx.numbers(text))
-    for word in tx.words(text):
+    for word in _word_parts(text):
         value = tx.NUMBER_WORDS.get(word.casefold())
         if value is not None:
             found.add(str(value))
@@ -152,7 +163,7 @@ def _content_words(text: str) -> list[str]:
 def fact_found(fact: str, output: str) -> bool:
     """The rule in the module docstring, for one fact."""
     output_numbers = _number_tokens(output)
-    output_words = {_stem(word) for word in tx.words(output)}
+    output_words = {_stem(word) for word in _word_parts(output)}
     return _number_tokens(fact) <= output_numbers and all(word in output_words for word in _content_words(fact))
 
 

@@ -106,7 +106,7 @@ def paired_difference(
     compared on the same items."""
     if len(first) != len(second):
         raise ValueError(f"paired scores need the same items on both sides ({len(first)} vs {len(second)})")
-    pairs = [(a, b) for a, b in zip(first, second) if a is not None and b is not None]
+    pairs = [(a, b) for a, b in zip(first, second, strict=True) if a is not None and b is not None]
     if not pairs:
         raise ValueError("no item has a score on both sides")
     a = np.asarray([p[0] for p in pairs], dtype=float)
