@@ -214,10 +214,10 @@ def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, Tas
             y = max(y, previous + 16)
             label_y[(task_name, side)] = y
             previous = y
-    for task_name, side, cost, score, score_name in points:
-        x, y = x_scale(cost), y_of(score)
+    for task_name, side, money, score, score_name in points:
+        x, y = x_scale(money), y_of(score)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{COLOURS[side]}" class="point">'
-                     f"<title>{_e(side)} · {_e(task_name)}: {_e(score_name)} {score:.1f}, {_num(cost)} {_e(currency)} "
+                     f"<title>{_e(side)} · {_e(task_name)}: {_e(score_name)} {score:.1f}, {_num(money)} {_e(currency)} "
                      f"per 100 items</title></circle>")
         text_y = label_y[(task_name, side)]
         parts.append(f'<line x1="{x + 7:.1f}" y1="{y:.1f}" x2="{right + 14:.1f}" y2="{text_y:.1f}" class="leader" '
