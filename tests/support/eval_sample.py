@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmscales.core.quality import text as tx
-from lmscales.core.quality.checks import CheckOptions, run_checks
+from lmscales.core.quality.checks import CheckOptions, checks_passed, run_checks
 from lmscales.core.quality.results import (
     EvalResult,
     ItemResult,
@@ -66,9 +66,9 @@ def _scores(task: str, item: EvalItem, output: str) -> dict[str, float]:
         task, output, reference=item.reference, target_language=item.target_language,
         key_fact_list=item.key_facts, answers=item.answers)}
     options = CheckOptions(target_language=item.target_language, summary_length=item.summary_length)
-    checks = run_checks(task, item.input, output, options)  # type: ignore[arg-type]
-    decided = [c for c in checks if c.passed is not None]
-    scores["checks passed"] = 100.0 * sum(bool(c.passed) for c in decided) / max(len(decided), 1)
+    passed = checks_passed(run_checks(task, item.input, output, options))  # type: ignore[arg-type]
+    if passed is not None:
+        scores["checks passed"] = passed
     return scores
 
 

@@ -123,6 +123,14 @@ def test_a_looping_answer_fails_the_repetition_check() -> None:
     assert check.score is not None and check.score > 0.2
 
 
+def test_a_short_answer_saying_the_same_words_three_times_is_a_loop() -> None:
+    """A real answer of the bundled model to "What is a volcano? Answer in French."."""
+    check = by_name(run_checks("chat", "What is a volcano? Answer in French.",
+                               "Le volcano est un pyéromat, un pyéromat, un pyéromat."), "repetition")
+    assert check.passed is False
+    assert "“un pyéromat” 3 times" in check.detail
+
+
 def test_a_plain_answer_passes_the_repetition_check() -> None:
     answer = ("Lima is the capital of Peru. It lies on the Pacific coast and is home to about ten million people, "
               "a third of the country.")

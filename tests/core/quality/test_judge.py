@@ -101,6 +101,14 @@ def test_the_small_local_model_is_refused_as_judge(fault_server: FaultServer) ->
         Judge(engine, "SmolLM2-135M", engine_is_local=True)
 
 
+def test_offline_the_judge_must_be_on_this_computer(fault_server: FaultServer) -> None:
+    engine = RemoteEngine(Endpoint(fault_server.url("scripted"), "m"), FAST)
+    with pytest.raises(JudgeRefused, match="Offline mode keeps every connection on this computer"):
+        Judge(engine, "gpt-4o", engine_is_local=False, offline=True, on_this_computer=False)
+    assert Judge(engine, "local-judge", engine_is_local=False, offline=True, on_this_computer=True).model == \
+        "local-judge"
+
+
 def test_each_task_has_its_rubric_in_the_prompt() -> None:
     translate = judge_messages(JudgeContext("translate", "Good morning", target_language="de"), "a", "b")[1].content
     summary_context = JudgeContext("summarize", "Long text", summary_form="in one sentence")

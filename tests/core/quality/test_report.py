@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -51,6 +53,16 @@ def test_the_verdict_is_one_plain_sentence_with_speed_money_quality_and_judge() 
         "$0.050 per 100 sentences, and scores 31 chrF++ points lower (95 % CI 31–31); the judge prefers the large "
         "model in 55 of 60 (95 % CI 82–96 %), the small one in 2, with 3 ties."
     )
+
+
+def test_figures_and_results_export_as_json() -> None:
+    result = sample_result()
+    figures = json.loads(json.dumps(dataclasses.asdict(task_figures(result.tasks[0]))))
+    assert figures["primary"]["name"] == "chrF++"
+    assert figures["primary"]["difference"]["low"] < figures["primary"]["difference"]["high"] < 0
+    assert figures["ttft"]["small"]["n"] == 120
+    exported = json.loads(json.dumps(dataclasses.asdict(result)))
+    assert exported["tasks"][0]["items"][0]["scores"]["large"]["chrF++"] > 0
 
 
 def test_a_difference_whose_interval_includes_zero_is_called_about_the_same() -> None:

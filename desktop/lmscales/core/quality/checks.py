@@ -16,6 +16,7 @@ tooltip under the pane. They flag; they do not grade: a translation can pass eve
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import Counter
@@ -97,11 +98,20 @@ def language_check(output: str, target: str, name: str = "language") -> Check:
 # -- shared checks --------------------------------------------------------------------------------------------
 
 def repetition_check(output: str) -> Check:
-    """Share of word 4-grams that repeat an earlier one; a model stuck in a loop scores high."""
+    """Share of word 4-grams that repeat an earlier one; a model stuck in a loop scores high. A short answer
+    (under 30 words) that says the same two words three times ("un pyéromat, un pyéromat, un pyéromat") is a
+    loop too."""
     tokens = [word.casefold() for word in tx.words(output)]
+    if len(tokens) < 30:
+        pairs = Counter(itertools.pairwise(tokens))
+        if pairs:
+            pair, count = pairs.most_common(1)[0]
+            if count >= 3:
+                return Check("repetition", False, float(count),
+                             f"Repeats itself: “{' '.join(pair)}” {count} times in {len(tokens)} words.")
     grams = [tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3)]
     if len(grams) < 8:
-        return Check("repetition", True, 0.0, "No repetition (too short to repeat itself).")
+        return Check("repetition", True, 0.0, "No repetition.")
     counts = Counter(grams)
     repeated = sum(count - 1 for count in counts.values())
     share = repeated / len(grams)
@@ -334,6 +344,14 @@ def chat_checks(prompt: str, output: str) -> tuple[Check, ...]:
         return (empty,)
     return (refusal_check(output), repetition_check(output),
             *(constraint_check(constraint, output) for constraint in parse_constraints(prompt)))
+
+
+def checks_passed(checks: tuple[Check, ...]) -> float | None:
+    """Share of the checks that could decide (passed is not None) that passed, 0-100; None when none could."""
+    decided = [check for check in checks if check.passed is not None]
+    if not decided:
+        return None
+    return 100.0 * sum(bool(check.passed) for check in decided) / len(decided)
 
 
 def run_checks(task: TaskName, input_text: str, output_text: str, options: CheckOptions | None = None

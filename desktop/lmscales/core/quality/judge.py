@@ -171,7 +171,8 @@ class Judge:
     """Judges pairs with one engine; construct once per evaluation and call `judge` per item.
 
     `engine_is_local` must be True when the engine is the small local model: the constructor then refuses.
-    `is_contestant` marks the large side judging itself; it is stored with every verdict for the report."""
+    `is_contestant` marks the large side judging itself; it is stored with every verdict for the report.
+    With `offline` the judge is refused unless its server is `on_this_computer` (a loopback endpoint)."""
 
     def __init__(
         self,
@@ -180,8 +181,15 @@ class Judge:
         *,
         engine_is_local: bool,
         is_contestant: bool = False,
+        offline: bool = False,
+        on_this_computer: bool = False,
         max_tokens: int = 512,
     ) -> None:
+        if offline and not on_this_computer:
+            raise JudgeRefused(
+                "Offline mode keeps every connection on this computer, so the judge is off: choose a judge served "
+                "on this computer, or leave offline mode."
+            )
         if engine_is_local:
             raise JudgeRefused(
                 "The small local model cannot be the judge: it would grade answers it cannot itself get right. "
