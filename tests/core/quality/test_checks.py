@@ -110,6 +110,13 @@ def test_numbers_and_names_not_in_the_source_are_flagged() -> None:
     assert "5" in check.detail and "John" in check.detail and "1962" not in check.detail
 
 
+def test_a_number_written_as_a_word_in_the_source_supports_its_digits() -> None:
+    """The bundled model wrote "18 months" for the source's "eighteen months"."""
+    check = by_name(run_checks("summarize", SOURCE_DOC, "Construction takes 18 months.", CheckOptions()),
+                    "unsupported")
+    assert check.passed is True
+
+
 def test_a_faithful_summary_has_no_unsupported_facts() -> None:
     summary = "Millbrook approved 4.2 million euros for a library holding 60,000 books, says Mayor Ana Ortiz."
     check = by_name(run_checks("summarize", SOURCE_DOC, summary, CheckOptions()), "unsupported")

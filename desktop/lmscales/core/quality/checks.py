@@ -211,8 +211,9 @@ def _names(text: str) -> list[str]:
 
 
 def unsupported_facts_check(source: str, output: str) -> Check:
-    """Numbers and mid-sentence capitalised words in the summary that the source never mentions."""
-    source_numbers = set(tx.numbers(source))
+    """Numbers (in digits) and mid-sentence capitalised words in the summary that the source never mentions;
+    a number the source writes as a word ("eighteen") supports the same number in digits."""
+    source_numbers = tx.number_values(source)  # "eighteen months" in the source supports "18 months"
     source_words = {tx.fold(word) for word in tx.words(source)}
     folded_source = tx.fold(source)
     missing_numbers = [n for n in dict.fromkeys(tx.numbers(output)) if n not in source_numbers]

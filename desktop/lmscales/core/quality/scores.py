@@ -128,25 +128,6 @@ _STOP_WORDS = {
 }
 
 
-def _word_parts(text: str) -> list[str]:
-    """Words, with hyphenated compounds also split ("nine-month" -> "nine-month", "nine", "month")."""
-    parts: list[str] = []
-    for word in tx.words(text):
-        parts.append(word)
-        if "-" in word:
-            parts.extend(piece for piece in word.split("-") if piece)
-    return parts
-
-
-def _number_tokens(text: str) -> set[str]:
-    found = set(tx.numbers(text))
-    for word in _word_parts(text):
-        value = tx.NUMBER_WORDS.get(word.casefold())
-        if value is not None:
-            found.add(str(value))
-    return found
-
-
 def _stem(word: str) -> str:
     folded = tx.fold(word)
     return folded[:-1] if len(folded) > 3 and folded.endswith("s") else folded
@@ -162,9 +143,9 @@ def _content_words(text: str) -> list[str]:
 
 def fact_found(fact: str, output: str) -> bool:
     """The rule in the module docstring, for one fact."""
-    output_numbers = _number_tokens(output)
-    output_words = {_stem(word) for word in _word_parts(output)}
-    return _number_tokens(fact) <= output_numbers and all(word in output_words for word in _content_words(fact))
+    output_numbers = tx.number_values(output)
+    output_words = {_stem(word) for word in tx.word_parts(output)}
+    return tx.number_values(fact) <= output_numbers and all(word in output_words for word in _content_words(fact))
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,26 @@ def numbers(text: str) -> list[str]:
     return [normalise_number(match.group(0)) for match in _NUMBER.finditer(text)]
 
 
+def word_parts(text: str) -> list[str]:
+    """Words, with hyphenated compounds also split ("nine-month" -> "nine-month", "nine", "month")."""
+    parts: list[str] = []
+    for word in words(text):
+        parts.append(word)
+        if "-" in word:
+            parts.extend(piece for piece in word.split("-") if piece)
+    return parts
+
+
+def number_values(text: str) -> set[str]:
+    """Numbers written with digits (normalised) and English number words up to twenty, as digit strings."""
+    found = set(numbers(text))
+    for word in word_parts(text):
+        value = NUMBER_WORDS.get(word.casefold())
+        if value is not None:
+            found.add(str(value))
+    return found
+
+
 def number_word_value(word: str) -> int | None:
     """'three' -> 3, '3' -> 3, 'a single' -> 1; None for anything else."""
     word = word.strip().lower()
