@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.quality.judge import (
     PROMPT_VERSION,
@@ -99,6 +100,18 @@ def test_the_small_local_model_is_refused_as_judge(fault_server: FaultServer) ->
     engine = RemoteEngine(Endpoint(fault_server.url("scripted"), "m"), FAST)
     with pytest.raises(JudgeRefused, match="small local model cannot be the judge"):
         Judge(engine, "SmolLM2-135M", engine_is_local=True)
+
+
+@pytest.mark.slow
+def test_the_real_local_engine_is_refused_as_judge_from_its_own_description(engine: LocalEngine) -> None:
+    with pytest.raises(JudgeRefused, match="small local model cannot be the judge"):
+        Judge.from_engine(engine)
+
+
+def test_a_remote_judge_takes_its_model_and_place_from_the_engine(fault_server: FaultServer) -> None:
+    judge = Judge.from_engine(RemoteEngine(Endpoint(fault_server.url("scripted"), "judge-7b"), FAST),
+                              is_contestant=True, offline=True)  # a loopback server is allowed offline
+    assert (judge.model, judge.is_contestant) == ("judge-7b", True)
 
 
 def test_offline_the_judge_must_be_on_this_computer(fault_server: FaultServer) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, TextDelta
+from lmscales.core.events import EngineError, EngineInfo, Event, Finished, GenerationRequest, Message, TextDelta
 from lmscales.core.tasks import LANGUAGES, TaskName
 
 PROMPT_VERSION = "lmscales-judge-2026-11-v1"
@@ -65,6 +65,13 @@ class Generates(Protocol):
     """The part of an engine the judge uses (`lmscales.core.engines.base.Engine` satisfies it)."""
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]: ...
+
+
+class DescribedEngine(Generates, Protocol):
+    """An engine that says what it is (every engine of LM Scales does, through `info`)."""
+
+    @property
+    def info(self) -> EngineInfo | None: ...
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,17 @@ class Judge:
         self.model = model
         self.is_contestant = is_contestant
         self.max_tokens = max_tokens
+
+    @classmethod
+    def from_engine(cls, engine: DescribedEngine, *, is_contestant: bool = False, offline: bool = False,
+                    max_tokens: int = 512) -> Judge:
+        """A judge for an engine that describes itself: its model, whether it is local, and whether its server is
+        on this computer all come from `engine.info`."""
+        info = engine.info
+        if info is None:
+            raise JudgeRefused("The judge's engine is not ready yet: it has no model loaded.")
+        return cls(engine, info.model, engine_is_local=info.kind == "local", is_contestant=is_contestant,
+                   offline=offline, on_this_computer=info.loopback, max_tokens=max_tokens)
 
     def _ask(self, context: JudgeContext, first: str, second: str, first_shown: Literal["a", "b"]) -> OrderResult:
         request = GenerationRequest(judge_messages(context, first, second), max_tokens=self.max_tokens,
