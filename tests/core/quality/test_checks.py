@@ -56,7 +56,16 @@ def test_a_source_wrapped_in_chatter_is_caught_as_a_copy() -> None:
 def test_a_real_translation_is_not_a_copy_and_has_a_plausible_length() -> None:
     output = "Le musée rouvrira au printemps prochain après deux ans de rénovation de son toit."
     checks = run_checks("translate", SOURCE_EN, output, CheckOptions(target_language="fr"))
-    assert [c.passed for c in checks] == [True, True, True]
+    assert [(c.name, c.passed) for c in checks] == [("language", True), ("copy", True), ("length", True),
+                                                    ("repetition", True)]
+
+
+def test_a_looping_translation_is_flagged() -> None:
+    """The bundled model's answer to "Where is the train station?" into Spanish."""
+    checks = run_checks("translate", "Where is the train station?", "El tradón es el cielo, el cielo es el cielo.",
+                        CheckOptions(target_language="es"))
+    assert by_name(checks, "language").passed is True
+    assert by_name(checks, "repetition").passed is False
 
 
 def test_a_truncated_translation_has_an_implausible_length() -> None:

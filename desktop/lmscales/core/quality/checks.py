@@ -6,7 +6,8 @@ tooltip under the pane. They flag; they do not grade: a translation can pass eve
 
 - translate: the output is in the target language (py3langid, offline, restricted to the app's languages);
   it is not a copy of the source (chrF of output against source, or the source found inside the output);
-  its length is plausible (characters, 0.5 to 2 times the source's).
+  its length is plausible (characters, 0.5 to 2 times the source's); repetition ("el cielo es el cielo, el
+  cielo" from the bundled model).
 - summarize: its length fits the requested form (`tasks.SUMMARY_LENGTHS`); numbers and capitalised names that
   are not in the source (a cheap hallucination flag); repetition.
 - chat: empty or refused; repetition; and each constraint stated in the prompt that can be verified:
@@ -165,7 +166,7 @@ def translation_checks(source: str, output: str, options: CheckOptions) -> tuple
     if empty is not None:
         return (empty,)
     return (language_check(output, options.target_language), copy_check(source, output),
-            length_ratio_check(source, output))
+            length_ratio_check(source, output), repetition_check(output))
 
 
 # -- summarize ------------------------------------------------------------------------------------------------
