@@ -6,10 +6,11 @@ How the Session, `lmscales eval` and the window call each piece:
 Checks after every run (no reference needed), one `Check(name, passed, score, detail)` each, `detail` being
 the tooltip text::
 
-    from lmscales.core.quality.checks import CheckOptions, run_checks
+    from lmscales.core.quality.checks import CheckOptions, checks_passed, run_checks
     checks = run_checks("translate", source_text, output_text, CheckOptions(target_language="de"))
     checks = run_checks("summarize", document, output_text, CheckOptions(summary_length="bullets"))
     checks = run_checks("chat", prompt, output_text)  # constraints are read from the prompt
+    checks_passed(checks)  # 0-100 share of the checks that could decide, or None: a per-item score
 
 Scores against a set item's reference (0-100, each with its sacrebleu signature or rule)::
 
@@ -29,7 +30,7 @@ Evaluation sets (built in: "translate", "summarize", "chat"; "-smoke" for the CI
 The judge (the engine is given, never built here; the small local engine is refused)::
 
     from lmscales.core.quality.judge import Judge, JudgeContext, JudgeRefused
-    judge = Judge(remote_engine, model_name, engine_is_local=info.kind == "local", is_contestant=is_large_side)
+    judge = Judge.from_engine(judge_engine, is_contestant=is_large_side, offline=offline)  # reads engine.info
     verdict = judge.judge(JudgeContext("translate", item.input, target_language="de"), small_text, large_text)
     # verdict.outcome: "a" (small, the first answer given), "b" (large), "tie", "unparsed", "error"
 
