@@ -153,6 +153,7 @@ class EngineInfo:
     parameters: str | None = None  # "135M"
     file_size_bytes: int | None = None
     license: str | None = None
+    recorded: bool = False  # a replay of a recording: no model runs, nothing leaves this computer
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -385,7 +385,7 @@ class Session:
         stopped = run.stopped[side]
         if engine is None or info is None:
             return skipped_side(side, label, info, f"The {label.lower()} model is not ready.")
-        if not info.loopback and self.is_offline():
+        if not info.loopback and not info.recorded and self.is_offline():
             return skipped_side(side, label, info, offline_refusal(info, label))
         started_at = now_iso()
         if stopped.is_set():  # stopped before its turn came
@@ -438,12 +438,13 @@ class Session:
             side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
             cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices), checks=checks, scores=scores,
+            recorded=info.recorded,
         )
 
     def _events(self, engine: Engine, info: EngineInfo, run: _Run, side: str,
                 request: GenerationRequest) -> Iterator[Event]:
         task_input = run.input
-        if task_input.task == "summarize":
+        if task_input.task == "summarize" and not info.recorded:  # a recording already holds the final summary
             return map_reduce.summarize(engine, task_input.text.strip(), task_input.summary_length or "paragraph",
                                         task_input.system_prompt, request, info.context_tokens,
                                         run.stopped[side].is_set)

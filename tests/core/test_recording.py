@@ -1,0 +1,249 @@
+"""Recordings and their replay: a recorded trial plays back through the session at its recorded pace, with
+its recorded figures, marked recorded, opening no socket; bad recording files say what is wrong; the cost of
+a million answers is computed from measured trials only."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lmscales.core import offline, recording
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.engines.replay import ReplayEngine
+from lmscales.core.events import EngineError, EngineInfo, Finished, TextDelta
+from lmscales.core.extrapolation import million_answers
+from lmscales.core.pricing import Cost, Price
+from lmscales.core.recording import RecordingError
+from lmscales.core.sampler import ResourceSample
+from lmscales.core.session import Session, SessionEvent, SideStreamed
+from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+
+TOLERANCE_S = 0.020
+REMOTE = EngineInfo(kind="remote", model="gpt-4o-mini", context_tokens=128_000, host="api.openai.com",
+                    loopback=False)
+LOCAL = EngineInfo(kind="local", model="SmolLM2-135M-Instruct", context_tokens=4096, threads=2)
+ASK = TaskInput(task="chat", text="Say hello.")
+
+
+def _finished(offsets: list[float], words: list[str]) -> Finished:
+    return Finished(prompt_tokens=12, prompt_tokens_provenance="measured", output_tokens=len(words),
+                    output_tokens_provenance="measured", submitted_at=0.0,
+                    deltas=tuple(zip(offsets, words, strict=True)), stop_reason="stop")
+
+
+def _recorded_trial() -> Trial:
+    # Uneven gaps, as a real stream has: a slow first token, then bursts and pauses.
+    large_offsets = [0.180, 0.195, 0.240, 0.241, 0.330, 0.400, 0.455]
+    small_offsets = [0.060, 0.090, 0.120, 0.150]
+    large = SideResult(side="large", label="Large", engine=REMOTE, text="Hello there, how are you today?",
+                       started_at="2026-11-28T10:00:00+00:00",
+                       finished=_finished(large_offsets, ["Hello", " there", ",", " how", " are", " you", " today?"]),
+                       cost=Cost(0.0000042, "measured", Price("gpt-4o-mini", 0.15, 0.6, "test")))
+    small = SideResult(side="small", label="Small", engine=LOCAL, text="Hi! Hello.",
+                       started_at="2026-11-28T10:00:00+00:00",
+                       finished=_finished(small_offsets, ["Hi", "!", " Hello", "."]), cpu_seconds=0.3)
+    return Trial(id="rec1", created_at="2026-11-28T10:00:00+00:00", input=ASK, params=GenerationParams(),
+                 sides=(small, large))
+
+
+class Streams:
+    def __init__(self) -> None:
+        self.deltas: dict[str, list[TextDelta]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, SideStreamed) and isinstance(event.event, TextDelta):
+            with self.lock:
+                self.deltas.setdefault(event.side, []).append(event.event)
+
+
+@pytest.fixture
+def guarded() -> Iterator[list[tuple[object, ...]]]:
+    """The offline guard on, and every socket this process creates counted."""
+    created: list[tuple[object, ...]] = []
+    original = socket.socket.__init__
+
+    def counting_init(self: socket.socket, *args: object, **kwargs: object) -> None:
+        created.append(args)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    offline.attempts.clear()
+    offline.enable()
+    socket.socket.__init__ = counting_init  # type: ignore[method-assign]
+    try:
+        yield created
+    finally:
+        socket.socket.__init__ = original  # type: ignore[method-assign]
+        offline.disable()
+        offline.attempts.clear()
+
+
+def _replay(trial: Trial, speed: float = 1.0) -> tuple[Trial, Streams]:
+    engines = {result.side: ReplayEngine(result, speed) for result in trial.sides}
+    session = Session(engines, is_offline=offline.enabled)  # type: ignore[arg-type]
+    streams = Streams()
+    session.subscribe(streams)
+    replayed = session.run(trial.input, trial.params, [result.side for result in trial.sides])
+    return replayed, streams
+
+
+def _emitted_offsets(replayed: Trial, streams: Streams, side: str) -> list[float]:
+    result = replayed.side(side)
+    assert result is not None and result.finished is not None
+    return [delta.timestamp - result.finished.submitted_at for delta in streams.deltas[side]]
+
+
+@pytest.mark.parametrize("speed", [1.0, 2.0, 4.0])
+def test_a_replay_streams_at_the_recorded_pace_offline_and_opens_no_socket(
+    tmp_path: Path, guarded: list[tuple[object, ...]], speed: float
+) -> None:
+    original = _recorded_trial()
+    path = recording.save(recording.from_trials([original]), tmp_path / f"demo{recording.SUFFIX}")
+    loaded = recording.load(path)
+
+    replayed, streams = _replay(loaded.trials[0], speed)
+
+    for side in ("small", "large"):
+        recorded = original.side(side)
+        assert recorded is not None and recorded.finished is not None
+        expected = [at / speed for at, _ in recorded.finished.deltas]
+        emitted = _emitted_offsets(replayed, streams, side)
+        assert len(emitted) == len(expected)
+        worst = max(abs(e - x) for e, x in zip(emitted, expected, strict=True))
+        assert worst <= TOLERANCE_S, f"{side} at ×{speed}: a delta {worst * 1000:.1f} ms off its recorded time"
+        result = replayed.side(side)
+        assert result is not None and result.recorded and result.engine is not None and result.engine.recorded
+        assert result.text == recorded.text
+        # Every figure is the recorded one, whatever the speed.
+        assert result.metrics is not None and recorded.metrics is not None
+        assert result.metrics.time_to_first_token.value == pytest.approx(recorded.metrics.time_to_first_token.value)
+        assert result.metrics.decode_rate.value == pytest.approx(recorded.metrics.decode_rate.value)
+        assert result.finished is not None and result.finished.output_tokens == recorded.finished.output_tokens
+    # The remote side is beyond this computer, yet offline mode let its replay run: nothing was contacted.
+    assert offline.attempts == []
+    assert guarded == []
+    assert replayed.to_dict()["sides"]["large"]["recorded"] is True
+
+
+def test_stopping_a_replay_keeps_what_was_shown_as_stopped() -> None:
+    trial = _recorded_trial()
+    large = trial.side("large")
+    assert large is not None
+    engine = ReplayEngine(large, speed=1.0)
+    session = Session({"large": engine})  # type: ignore[dict-item]
+    shown = threading.Event()
+
+    def on_event(event: SessionEvent) -> None:
+        if isinstance(event, SideStreamed) and isinstance(event.event, TextDelta):
+            shown.set()
+
+    session.subscribe(on_event)
+    session.submit(trial.input, trial.params, ["large"])
+    assert shown.wait(10)
+    session.cancel()
+    replayed = session.wait(10)
+    assert replayed is not None
+    result = replayed.side("large")
+    assert result is not None and result.status == "stopped" and result.recorded
+    assert 0 < len(result.text) < len(large.text)
+
+
+def test_a_recorded_failure_replays_as_the_same_failure() -> None:
+    failed = SideResult(side="large", label="Large", engine=REMOTE, text="", started_at="",
+                        error=EngineError("rate_limited", "The server answered 429: slow down."))
+    events = list(ReplayEngine(failed).generate(_request()))
+    assert events == [failed.error]
+
+
+def _request():  # type: ignore[no-untyped-def]
+    from lmscales.core.events import GenerationRequest, Message
+    return GenerationRequest(messages=(Message("user", "x"),))
+
+
+def test_a_recording_keeps_trials_samples_and_where_it_was_made(tmp_path: Path) -> None:
+    sample = ResourceSample(timestamp=1000.5, engine_pid=4242, engine_cpu_percent=50.0, engine_cpu_cores=1.0,
+                            engine_rss_bytes=2e8, engine_threads=4, gui_cpu_percent=3.0, gui_rss_bytes=1e8,
+                            system_cpu_percent=60.0, system_cpu_per_core=(55.0, math.nan), memory_used_bytes=4e9,
+                            memory_total_bytes=8e9, net_recv_bytes_per_s=100.0, small_tokens_per_s=20.0,
+                            large_tokens_per_s=math.nan, power_watts=math.nan, power_provenance="estimated")
+    later = ResourceSample(**{**sample.__dict__, "timestamp": 1001.0})
+    original = recording.from_trials([_recorded_trial()], [sample, later], title="Speed on this laptop")
+    path = recording.save(original, tmp_path / "talk.lmsrec.json")
+    loaded = recording.load(path)
+    assert loaded.trials[0].to_dict() == original.trials[0].to_dict()
+    assert [s.timestamp for s in loaded.samples] == [0.0, 0.5]  # relative to the first sample
+    assert loaded.samples[0].engine_pid is None  # a process id means nothing in another run
+    assert loaded.samples[0].system_cpu_per_core[0] == 55.0 and math.isnan(loaded.samples[0].system_cpu_per_core[1])
+    assert loaded.title == "Speed on this laptop" and loaded.machine == original.machine
+    assert loaded.banner.startswith("REPLAY of ") and original.machine in loaded.banner
+    assert "4242" not in path.read_text(encoding="utf-8")
+    assert loaded.find(TaskInput(task="chat", text="  Say hello. "), "large") is not None
+    assert loaded.find(TaskInput(task="chat", text="Say goodbye."), "large") is None
+
+
+@pytest.mark.parametrize(("mangle", "message"), [
+    (lambda text: text[: len(text) // 2], r"talk\.lmsrec\.json is cut off \(truncated\): not valid JSON"),
+    (lambda text: text.replace('"trials"', '"trials" x', 1), r"talk\.lmsrec\.json is damaged: not valid JSON"),
+    (lambda text: text.replace('"version": 1', '"version": 9', 1),
+     r"made by a newer LM Scales \(recording version 9; this version reads 1\)\. Update LM Scales"),
+    (lambda text: text.replace('"lmscales-recording"', '"other"', 1), r"is not an LM Scales recording"),
+    (lambda text: json.dumps({**json.loads(text), "trials": []}), r"holds no trials"),
+    (lambda text: text.replace('"schema_version": 1', '"schema_version": 5', 1),
+     r"trial 1: written by a newer LM Scales \(trial schema 5"),
+    (lambda text: text.replace('"created_at": "2026-11-28T10:00:00+00:00"', '"made": 1', 1),
+     r"trial 1: a trial is missing or has a bad field"),
+])
+def test_a_bad_recording_file_says_what_is_wrong(tmp_path: Path, mangle, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = recording.save(recording.from_trials([_recorded_trial()]), tmp_path / "talk.lmsrec.json")
+    path.write_text(mangle(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(RecordingError, match=message):
+        recording.load(path)
+
+
+def test_a_missing_recording_is_named(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match=r"No recording at .*gone\.json"):
+        recording.load(tmp_path / "gone.json")
+
+
+def test_a_million_answers_is_the_measured_answer_scaled_and_labelled() -> None:
+    figures = {f.side: f for f in million_answers([_recorded_trial(), _recorded_trial()])}
+    large, small = figures["large"], figures["small"]
+    assert large.usd == pytest.approx(0.0000042 * 1_000_000)
+    assert large.output_tokens == 7 and large.prompt_tokens == 12
+    assert large.cpu_hours is None  # a server's CPU time is not measured here: no figure, not a guess
+    assert small.usd is None  # no price for a model on this CPU
+    assert small.cpu_hours == pytest.approx(0.3 * 1_000_000 / 3600)
+    assert small.generation_hours == pytest.approx(0.150 * 1_000_000 / 3600)
+    assert small.label_text == "Extrapolated from 2 measured answers × 1,000,000"
+    failed = Trial(id="f", created_at="", input=ASK, params=GenerationParams(), sides=(
+        SideResult(side="large", label="Large", engine=REMOTE, text="", started_at="",
+                   error=EngineError("server", "500")),))
+    assert million_answers([failed]) == []
+
+
+@pytest.mark.slow
+def test_a_trial_of_the_real_model_replays_within_20_ms_of_its_recorded_deltas(
+    tmp_path: Path, engine: LocalEngine, guarded: list[tuple[object, ...]]
+) -> None:
+    offline.disable()  # the live run is recorded first; the guard is back on for the replay
+    live = Session({"small": engine}, sampler=None).run(
+        TaskInput(task="chat", text="Name three colours."), GenerationParams(max_tokens=24, temperature=0.0, seed=1),
+        ["small"])
+    offline.enable()
+    created_before = len(guarded)
+    path = recording.save(recording.from_trials([live]), tmp_path / "live.lmsrec.json")
+    replayed, streams = _replay(recording.load(path).trials[0])
+    recorded = live.side("small")
+    assert recorded is not None and recorded.finished is not None and len(recorded.finished.deltas) > 3
+    base = recorded.finished.submitted_at
+    expected = [at - base for at, _ in recorded.finished.deltas]
+    emitted = _emitted_offsets(replayed, streams, "small")
+    assert max(abs(e - x) for e, x in zip(emitted, expected, strict=True)) <= TOLERANCE_S
+    assert replayed.sides[0].text == recorded.text and replayed.sides[0].recorded
+    assert offline.attempts == [] and len(guarded) == created_before
