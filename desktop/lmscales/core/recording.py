@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,30 @@ def load(path: str | Path) -> Recording:
 
 def from_trials(trials: Iterable[Trial], samples: Sequence[ResourceSample] = (), title: str = "") -> Recording:
     return Recording(trials=tuple(trials), samples=tuple(samples), title=title)
+
+
+class Collector:
+    """What a window has run since it opened, ready to be saved as a recording: every kept trial, and the
+    resource samples (the last `max_samples`, so a long day of demos does not grow without bound).
+    `add_sample` is called from the sampler's thread, `add_trial` from the session's: both only append."""
+
+    def __init__(self, max_samples: int = 20_000) -> None:
+        self.trials: list[Trial] = []
+        self.samples: deque[ResourceSample] = deque(maxlen=max_samples)
+
+    def add_trial(self, trial: Trial) -> None:
+        self.trials.append(trial)
+
+    def add_sample(self, sample: ResourceSample) -> None:
+        self.samples.append(sample)
+
+    def recording(self, title: str = "") -> Recording:
+        """A recording of the trials so far (a `RecordingError` when there is none yet), with the samples taken
+        from a little before the first of them."""
+        trials = [trial for trial in self.trials if not all(side.recorded for side in trial.sides)]
+        if not trials:
+            raise RecordingError("Nothing to record yet: run a comparison first.")
+        return Recording(trials=tuple(trials), samples=tuple(self.samples), title=title)
 
 
 # -- resource samples ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.events import TextDelta
 from lmscales.core.history import TrialHistory
 from lmscales.core.pricing import PriceTable
+from lmscales.core.recording import Collector
 from lmscales.core.sampler import Sampler
 from lmscales.core.session import SLOTS, Session, SessionBusyError, SideStarted
 from lmscales.core.settings import Settings
@@ -39,6 +40,7 @@ from lmscales.ui.bridge import ModelLoader
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
+from lmscales.ui.replay import ReplayController, ReplayMenu
 from lmscales.ui.resource_panel import ResourcePanel
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
                                sampler=self.sampler, on_trial=self._keep)
         self.bridge = SessionBridge(self.session, self)
         self.loaders: dict[str, ModelLoader] = {"small": ModelLoader(small, self)}
+        self.recorder = Collector()  # what File → Save recording… writes
+        self.sampler.subscribe(self.recorder.add_sample)
         self._awaiting_first: set[str] = set()
 
         self.tasks = TaskPanel()
@@ -116,6 +120,7 @@ class MainWindow(QMainWindow):
         self.hint.setObjectName("hint")
 
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
+        self.replay = ReplayController(self.session, self.bridge, self.panes, self)
         self.history = HistoryView(self.history_store)
         self.resources = ResourcePanel(self.sampler)
         self.bottom = QTabWidget()
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
         self._watch_loader("small")
         self.history.problem.connect(self._show_problem)
         self.resources.problem.connect(self._show_problem)
+        self.replay.problem.connect(self._show_problem)
         self._keepFailed.connect(self._show_problem)
         self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
         self.settings = SettingsController(settings or Settings(), settings_path, session_endpoint, session_values,
@@ -242,6 +248,7 @@ class MainWindow(QMainWindow):
 
     def _keep(self, trial: Trial) -> None:
         """Called on the session's thread when a comparison ends: into the history (and its file)."""
+        self.recorder.add_trial(trial)
         problem = self.history_store.append(trial)
         if problem:
             self._keepFailed.emit(problem)
@@ -263,6 +270,8 @@ class MainWindow(QMainWindow):
         self._action("&File", "Open GGUF model…", QKeySequence("Ctrl+Shift+O"), self.open_model)
         self._action("&File", "Open GGUF model for the large side…", None, self.open_large_model)
         self._action("&File", "Export history…", QKeySequence("Ctrl+E"), self.history.export_dialog)
+        self._menus["&File"].addSeparator()
+        self.replay_menu = ReplayMenu(self, self._menus["&File"], self.replay, self.recorder)
         self._menus["&File"].addSeparator()
         self._action("&File", "Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close)
         self.send_action = self._action("&Run", "Send to both", QKeySequence("Ctrl+Return"),

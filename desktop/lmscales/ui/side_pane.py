@@ -7,6 +7,7 @@ slot; it never touches threads or engines. What it shows at the end comes from t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -79,9 +80,20 @@ class SidePane(QFrame):
         self.status.setWordWrap(True)
         self.status.setObjectName(f"status_{side}")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # "RECORDED" in words beside the title, never colour alone: this side's answer is a replay.
+        self.recorded_badge = QLabel("▶ RECORDED")
+        self.recorded_badge.setObjectName(f"recorded_{side}")
+        self.recorded_badge.setToolTip("This answer is played back from a recording, not generated now.")
+        self.recorded_badge.setStyleSheet("font-weight: 700; border: 1px solid palette(text); padding: 0 4px;")
+        self.recorded_badge.setVisible(False)
+        self.action_button = QPushButton()  # an offer for this side (e.g. "Play the recorded answer")
+        self.action_button.setVisible(False)
+        self._action_slot: Callable[[], None] | None = None
+        self.action_button.clicked.connect(self._on_action)
 
         header = QHBoxLayout()
         header.addWidget(self.title)
+        header.addWidget(self.recorded_badge)
         header.addStretch(1)
         header.addWidget(self.setup_button)
         header.addWidget(self.copy_button)
@@ -93,6 +105,7 @@ class SidePane(QFrame):
         layout.addWidget(self.metrics)
         layout.addWidget(self.quality)
         layout.addWidget(self.status)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.setStyleSheet(f"#pane_{side} {{ border-top: 3px solid {color}; }}")
 
         self._submitted_at: float | None = None
@@ -151,6 +164,21 @@ class SidePane(QFrame):
         if kind is not None:
             self.metrics.set_kind(kind)
 
+    def offer_action(self, text: str, slot: Callable[[], None], tip: str = "") -> None:
+        """A button under the status line offering one thing to do about this side's result."""
+        self._action_slot = slot
+        self.action_button.setText(text)
+        self.action_button.setToolTip(tip)
+        self.action_button.setVisible(True)
+
+    def withdraw_action(self) -> None:
+        self._action_slot = None
+        self.action_button.setVisible(False)
+
+    def _on_action(self) -> None:
+        if self._action_slot is not None:
+            self._action_slot()
+
     def _set_running(self, running: bool) -> None:
         self.running = running
         self.stop_button.setEnabled(running)
@@ -164,6 +192,7 @@ class SidePane(QFrame):
         if event.input.task == "chat" and event.input.messages is None:
             prefix = transcript_markdown(self.bridge.session.transcripts[self.side], event.input.text.strip())
         self.begin(prefix)
+        self.recorded_badge.setVisible(False)
         self._set_running(True)
 
     def _on_queued(self, side: str) -> None:
@@ -175,6 +204,7 @@ class SidePane(QFrame):
         if side != self.side:
             return
         self.metrics.set_kind(event.engine.kind)
+        self.recorded_badge.setVisible(event.engine.recorded)
         self._submitted_at = event.at
         self.status.setText("Waiting for the first token…")
         self._live.start()

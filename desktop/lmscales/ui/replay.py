@@ -1,0 +1,262 @@
+"""Recorded answers in the window: play a recording back, and fall back to one when the large side fails live.
+
+`ReplayController` plays recorded trials through the window's own session: for the run it puts a
+`ReplayEngine` in each recorded side's slot and puts the real engines back when the trial has ended, so the
+panes, the history and the exports treat a replay like any trial (marked recorded by the session).
+
+The fallback: while a recording is loaded (`use_recording`), a live run whose large side fails for want of the
+network (no connection, DNS, timeout, refused by offline mode, a 429 or a 5xx) and whose step the recording
+holds gets a "Play the recorded answer" button in the large pane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QToolBar, QWidget
+
+from lmscales.core.engines.base import Engine
+from lmscales.core.engines.replay import SPEEDS, ReplayEngine
+from lmscales.core.recording import SUFFIX, Collector, Recording, RecordingError
+from lmscales.core.recording import load as load_recording
+from lmscales.core.recording import save as save_recording
+from lmscales.core.session import Session, SessionBusyError, TrialStarted
+from lmscales.core.trial import SideResult, TaskInput, Trial
+from lmscales.ui.session_bridge import SessionBridge
+from lmscales.ui.side_pane import SidePane
+
+# Failures a recording may stand in for: the network or the service, never the user's own setup (a bad key,
+# an unknown model) where a replay would hide a problem they must fix.
+FALLBACK_ERRORS = frozenset({"dns", "refused", "connection", "timeout", "rate_limited", "server", "incomplete"})
+PLAY_RECORDED = "Play the recorded answer"
+
+
+def may_fall_back(result: SideResult) -> bool:
+    if result.recorded:
+        return False
+    if result.error is not None:
+        return result.error.kind in FALLBACK_ERRORS
+    # Offline mode refused a side beyond this computer: the network is gone on purpose.
+    return result.skipped is not None and result.engine is not None and not result.engine.loopback
+
+
+class ReplayController(QObject):
+    problem = Signal(str)
+    replayStarted = Signal(object)  # the recorded Trial being played
+    replayEnded = Signal(object)  # the replayed Trial, as the session made it
+
+    def __init__(self, session: Session, bridge: SessionBridge, panes: Mapping[str, SidePane],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.bridge = bridge
+        self.panes = panes
+        self.recording: Recording | None = None
+        self.speed = 1.0
+        self._live_input: TaskInput | None = None
+        self._saved: dict[str, Engine | None] | None = None
+        self._playing: Trial | None = None
+        bridge.trialStarted.connect(self._on_trial_started)
+        bridge.sideEnded.connect(self._on_side_ended)
+        bridge.trialEnded.connect(self._on_trial_ended)
+
+    @property
+    def playing(self) -> bool:
+        return self._saved is not None
+
+    def use_recording(self, recording: Recording | None) -> None:
+        """The recording to fall back to during a live demo (None: no fallback)."""
+        self.recording = recording
+
+    # -- playing -----------------------------------------------------------------------------------------
+    def play(self, recorded: Trial, sides: Sequence[str] | None = None) -> bool:
+        """Play `recorded`'s `sides` (default: every side it has an answer or an error for) through the session.
+        False, with a `problem`, when a comparison is running."""
+        chosen = tuple(side for side in (sides or [r.side for r in recorded.sides])
+                       if (result := recorded.side(side)) is not None and result.skipped is None
+                       and side in self.session.engines)
+        if not chosen:
+            self.problem.emit("That recording has no answer to play for this side.")
+            return False
+        if self.session.running:
+            self.problem.emit("A comparison is running; stop it first.")
+            return False
+        saved = {side: self.session.engines.get(side) for side in chosen}
+        for side in chosen:
+            result = recorded.side(side)
+            assert result is not None
+            self.session.set_engine(side, ReplayEngine(result, self.speed))
+        self._saved, self._playing = saved, recorded
+        try:
+            self.bridge.submit(recorded.input, recorded.params, chosen, recorded.mode)
+        except (SessionBusyError, ValueError) as error:
+            self._restore()
+            self.problem.emit(str(error))
+            return False
+        self.replayStarted.emit(recorded)
+        return True
+
+    def _restore(self) -> None:
+        saved, self._saved, self._playing = self._saved, None, None
+        for side, engine in (saved or {}).items():
+            self.session.set_engine(side, engine)
+
+    # -- the fallback ------------------------------------------------------------------------------------
+    def _on_trial_started(self, event: TrialStarted) -> None:
+        if not self.playing:
+            self._live_input = event.input
+        for side in event.sides:
+            pane = self.panes.get(side)
+            if pane is not None:
+                pane.withdraw_action()
+
+    def _on_side_ended(self, side: str, result: SideResult) -> None:
+        if side != "large" or self.playing or self.recording is None or self._live_input is None:
+            return
+        if not may_fall_back(result):
+            return
+        recorded = self.recording.find(self._live_input, side)
+        if recorded is None:
+            return
+        pane = self.panes[side]
+        pane.offer_action(PLAY_RECORDED, lambda: self._play_fallback(recorded, side),
+                          f"Play the large side's answer to this step as recorded on {self.recording.banner[10:]}; "
+                          "it is marked 'recorded' in the pane, the history and the exports.")
+
+    def _play_fallback(self, recorded: Trial, side: str) -> None:
+        self.panes[side].withdraw_action()
+        self.play(recorded, (side,))
+
+    def _on_trial_ended(self, trial: Trial) -> None:
+        if self._saved is None:
+            return
+        self._restore()
+        self.replayEnded.emit(trial)
+
+
+class ReplayBanner(QToolBar):
+    """The band across the top of the window during a replay: "REPLAY of <date, machine>", in words and in a
+    frame, so nobody mistakes a recording for a live run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Replay", parent)
+        self.setObjectName("replay_banner")
+        self.setMovable(False)
+        self.setFloatable(False)
+        self.label = QLabel("")
+        self.label.setObjectName("replay_banner_text")
+        self.label.setStyleSheet("font-weight: 800; font-size: 16pt; padding: 4px 12px; "
+                                 "border: 3px solid palette(text); letter-spacing: 1px;")
+        self.addWidget(self.label)
+        self.setVisible(False)
+
+    def show_recording(self, recording: Recording, speed: float) -> None:
+        pace = "" if speed == 1.0 else f" · ×{speed:g} speed"
+        self.label.setText(f"⏵ {recording.banner}{pace} — recorded figures, no model, no network")
+        self.setVisible(True)
+
+
+class ReplayPlayer(QObject):
+    """A whole recording played back, one trial after the other (or one at a time with `next_trial`)."""
+
+    finished = Signal()
+
+    def __init__(self, controller: ReplayController, recording: Recording, auto: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.recording = recording
+        self.auto = auto
+        self.index = -1
+        controller.replayEnded.connect(self._on_replay_ended)
+
+    def next_trial(self) -> bool:
+        if self.index + 1 >= len(self.recording.trials):
+            return False
+        if not self.controller.play(self.recording.trials[self.index + 1]):
+            return False
+        self.index += 1
+        return True
+
+    def previous_trial(self) -> bool:
+        if self.index < 1:
+            return False
+        if not self.controller.play(self.recording.trials[self.index - 1]):
+            return False
+        self.index -= 1
+        return True
+
+    def _on_replay_ended(self, _trial: Trial) -> None:
+        if self.auto and not self.next_trial():
+            self.finished.emit()
+
+
+class ReplayMenu(QObject):
+    """File → Save recording…, Use a recording as fallback…, Replay…: the window's record-and-replay actions."""
+
+    def __init__(self, window: QMainWindow, menu: QMenu, controller: ReplayController, recorder: Collector) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = controller
+        self.recorder = recorder
+        self.banner = ReplayBanner(window)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner)
+        self.player: ReplayPlayer | None = None
+        self.save_action = menu.addAction("Save recording…")
+        self.save_action.setToolTip("Save this window's comparisons, with their timings and resource samples")
+        self.save_action.triggered.connect(self.save_dialog)
+        self.fallback_action = menu.addAction("Use a recording if the large side fails…")
+        self.fallback_action.triggered.connect(self.fallback_dialog)
+        self.replay_action = menu.addAction("Replay…")
+        self.replay_action.triggered.connect(self.replay_dialog)
+
+    def _open(self, title: str) -> Recording | None:
+        path, _ = QFileDialog.getOpenFileName(self.window, title, "",
+                                              f"LM Scales recordings (*{SUFFIX});;JSON files (*.json);;All files (*)")
+        if not path:
+            return None
+        try:
+            return load_recording(path)
+        except RecordingError as error:
+            self.controller.problem.emit(str(error))
+            return None
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save recording", f"lmscales{SUFFIX}",
+                                              f"LM Scales recordings (*{SUFFIX})")
+        if path:
+            self.save(path)
+
+    def save(self, path: str | Path) -> Path | None:
+        try:
+            saved = save_recording(self.recorder.recording(), path)
+        except RecordingError as error:
+            self.controller.problem.emit(str(error))
+            return None
+        self.controller.problem.emit(f"Recording saved: {saved.name} ({len(self.recorder.trials)} comparisons).")
+        return saved
+
+    def fallback_dialog(self) -> None:
+        recording = self._open("Recording to fall back to")
+        if recording is not None:
+            self.controller.use_recording(recording)
+            self.controller.problem.emit(f"If the large side fails, its answer can be played from {recording.banner}.")
+
+    def replay_dialog(self) -> None:
+        recording = self._open("Replay a recording")
+        if recording is None:
+            return
+        speed, ok = QInputDialog.getItem(self.window, "Replay", "Speed:", ["×1 (as recorded)", "×2", "×4"], 0, False)
+        if ok:
+            self.replay(recording, SPEEDS[["×1 (as recorded)", "×2", "×4"].index(speed)])
+
+    def replay(self, recording: Recording, speed: float = 1.0, auto: bool = True) -> ReplayPlayer:
+        """Replay mode: the banner over the window, then the recording's trials in turn."""
+        self.controller.speed = speed
+        self.banner.show_recording(recording, speed)
+        self.player = ReplayPlayer(self.controller, recording, auto, self)
+        if auto:
+            self.player.next_trial()
+        return self.player

@@ -1,0 +1,120 @@
+"""Record and replay in the window: a live comparison (the bundled model and llama-cpp-python's server on
+loopback) is saved as a recording; later, when the large side fails (the fault server's 500 and 429), the
+large pane offers "Play the recorded answer", and the replayed answer is marked recorded in the pane, the
+history and every export; File → Replay… plays a whole recording under a REPLAY banner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from lmscales.core import recording
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+from lmscales.ui.main_window import MainWindow
+from lmscales.ui.replay import PLAY_RECORDED
+from tests.conftest import SERVER_MODEL, wait_idle
+from tests.support.fault_server import FaultServer
+
+pytestmark = pytest.mark.slow
+QUESTION = "Name a colour."
+
+
+def _record_live_run(qtbot, window: MainWindow, llama_server: str, path: Path) -> recording.Recording:  # type: ignore[no-untyped-def]
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    qtbot.keyClicks(window.tasks.chat_input, QUESTION)
+    window.send(("small", "large"))
+    wait_idle(qtbot, window)
+    assert window.panes["large"].view.answer.strip()
+    saved = window.replay_menu.save(path)
+    assert saved is not None
+    return recording.load(saved)
+
+
+@pytest.mark.parametrize("fault", ["500", "429"])
+def test_a_failed_large_side_offers_the_recorded_answer_marked_recorded_everywhere(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, llama_server: str, tmp_path: Path, fault: str
+) -> None:
+    recorded = _record_live_run(qtbot, window, llama_server, tmp_path / "rehearsal.lmsrec.json")
+    recorded_large = recorded.trials[0].side("large")
+    assert recorded_large is not None and recorded_large.ok
+    window.replay.use_recording(recorded)
+    window.new_chat()  # the demo: same step again, live, and now the service fails
+
+    with FaultServer() as server:
+        window.set_endpoint(Endpoint(server.url(fault), "fault-model"),
+                            RemoteOptions(read_timeout=5, max_rate_limit_retries=0))
+        failing_engine = window.session.engines["large"]
+        qtbot.keyClicks(window.tasks.chat_input, QUESTION)
+        window.send(("small", "large"))
+        wait_idle(qtbot, window)
+        pane = window.panes["large"]
+        assert pane.status.text().startswith("⚠")
+        qtbot.waitUntil(pane.action_button.isVisible)
+        assert pane.action_button.text() == PLAY_RECORDED
+        small_answer = window.panes["small"].view.answer
+        requests_before = len(server.requests)
+
+        with qtbot.waitSignal(window.replay.replayEnded, timeout=30_000):
+            qtbot.mouseClick(pane.action_button, Qt.MouseButton.LeftButton)
+        assert len(server.requests) == requests_before  # the replay asked the failing server nothing
+
+    # The pane: the recorded text, "RECORDED" in words, and the note.
+    assert pane.view.answer == recorded_large.text
+    assert pane.recorded_badge.isVisible() and "RECORDED" in pane.recorded_badge.text()
+    assert "Replayed from a recording." in pane.status.text()
+    assert not pane.action_button.isVisible()
+    assert window.panes["small"].view.answer == small_answer  # the live small answer stays
+    # The large slot has its real engine back for the next step.
+    assert window.session.engines["large"] is failing_engine and isinstance(failing_engine, RemoteEngine)
+
+    # The history and the exports.
+    replayed = window.history_store.list()[-1]
+    large = replayed.side("large")
+    assert large is not None and large.recorded and replayed.side("small") is None
+    assert window.history.model.rowCount() >= 1
+    cells = [window.history.model.data(window.history.model.index(row, col))
+             for row in range(window.history.model.rowCount()) for col in range(window.history.model.columnCount())]
+    assert any("recorded" in str(cell) for cell in cells)
+    exported = json.loads(window.history.export(tmp_path / "h.json").read_text("utf-8"))
+    assert exported["trials"][-1]["sides"]["large"]["recorded"] is True
+    assert "recorded" in window.history.export(tmp_path / "h.csv").read_text("utf-8").splitlines()[0]
+    assert "(recorded)" in window.history.export(tmp_path / "h.md").read_text("utf-8")
+
+
+def test_an_error_of_the_users_own_setup_offers_no_recording(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, llama_server: str, tmp_path: Path
+) -> None:
+    window.replay.use_recording(_record_live_run(qtbot, window, llama_server, tmp_path / "r.lmsrec.json"))
+    window.new_chat()
+    with FaultServer() as server:
+        window.set_endpoint(Endpoint(server.url("401"), "fault-model", "sk-test-000"), RemoteOptions(read_timeout=5))
+        qtbot.keyClicks(window.tasks.chat_input, QUESTION)
+        window.send(("large",))
+        wait_idle(qtbot, window)
+    assert "refused the API key" in window.panes["large"].status.text()
+    assert not window.panes["large"].action_button.isVisible()  # a bad key must be fixed, not papered over
+
+
+def test_replay_plays_a_whole_recording_under_a_banner_with_no_model(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, llama_server: str, tmp_path: Path
+) -> None:
+    recorded = _record_live_run(qtbot, window, llama_server, tmp_path / "talk.lmsrec.json")
+    window.set_endpoint(None)  # nothing to call: the replay needs no endpoint
+    kept = len(window.history_store)
+    player = window.replay_menu.replay(recorded, speed=4.0)
+    with qtbot.waitSignal(player.finished, timeout=30_000):
+        pass
+    banner = window.replay_menu.banner
+    assert banner.isVisible() and banner.label.text().startswith("⏵ REPLAY of ")
+    assert recorded.machine in banner.label.text() and "×4" in banner.label.text()
+    for side in ("small", "large"):
+        original = recorded.trials[0].side(side)
+        assert original is not None
+        assert window.panes[side].view.answer == original.text
+        assert window.panes[side].recorded_badge.isVisible()
+    assert len(window.history_store) == kept + 1 and all(s.recorded for s in window.history_store.list()[-1].sides)
+    assert window.session.engines["large"] is None  # the slots are as they were
