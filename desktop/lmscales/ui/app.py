@@ -17,6 +17,7 @@ from lmscales.core.logs import setup_logging
 from lmscales.core.settings import LoadResult, Settings, load_settings, settings_path
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
+from lmscales.ui.presenter_start import DemoOptions, start_demo
 from lmscales.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def run_app(
     remote_model: str | None = None,
     theme: str | None = None,
     offline_mode: bool = False,
+    demo: DemoOptions | None = None,
 ) -> int:
     log_file = setup_logging()
     if offline_mode:
@@ -104,6 +106,8 @@ def run_app(
     crashes.install()
     log.info("LM Scales started; log file %s", log_file)
     window.show()
+    if demo is not None:
+        start_demo(window, demo)
     try:
         return app.exec()
     finally:

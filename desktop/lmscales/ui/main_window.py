@@ -40,6 +40,7 @@ from lmscales.ui.bridge import ModelLoader
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
+from lmscales.ui.presenter import Presenter
 from lmscales.ui.replay import ReplayController, ReplayMenu
 from lmscales.ui.resource_panel import ResourcePanel
 from lmscales.ui.session_bridge import SessionBridge
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
 
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
         self.replay = ReplayController(self.session, self.bridge, self.panes, self)
+        self.presenter = Presenter(self.session, self.bridge, self.sampler, self.submit, self.stop, self)
         self.history = HistoryView(self.history_store)
         self.resources = ResourcePanel(self.sampler)
         self.bottom = QTabWidget()
@@ -177,6 +179,8 @@ class MainWindow(QMainWindow):
         self.history.problem.connect(self._show_problem)
         self.resources.problem.connect(self._show_problem)
         self.replay.problem.connect(self._show_problem)
+        self.presenter.problem.connect(self._show_problem)
+        self.replay_menu.bannerChanged.connect(self.presenter.set_banner)
         self._keepFailed.connect(self._show_problem)
         self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
         self.settings = SettingsController(settings or Settings(), settings_path, session_endpoint, session_values,
@@ -264,7 +268,7 @@ class MainWindow(QMainWindow):
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
-        self._menus = {name: bar.addMenu(name) for name in ("&File", "&Run", "&Settings", "&Help")}
+        self._menus = {name: bar.addMenu(name) for name in ("&File", "&Run", "&View", "&Settings", "&Help")}
         self._action("&File", "Open text to summarize…", QKeySequence(QKeySequence.StandardKey.Open),
                      self.tasks.open_file)
         self._action("&File", "Open GGUF model…", QKeySequence("Ctrl+Shift+O"), self.open_model)
@@ -286,6 +290,7 @@ class MainWindow(QMainWindow):
         for index, name in enumerate(("Chat", "Summarize", "Translate"), start=1):
             self._action("&Run", name, QKeySequence(f"Ctrl+{index}"),
                          lambda _=False, i=index - 1: self.tasks.setCurrentIndex(i))
+        self.presenter_action = self._action("&View", "Presenter mode", QKeySequence("F11"), self.presenter.toggle)
         self._action("&Settings", "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
         self._action("&Settings", "Generation settings panel", QKeySequence("Ctrl+G"), self.toggle_settings)
         self._action("&Settings", "Large model endpoint…", QKeySequence("Ctrl+Shift+E"), self.configure_endpoint)

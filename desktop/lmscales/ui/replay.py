@@ -196,6 +196,8 @@ class ReplayPlayer(QObject):
 class ReplayMenu(QObject):
     """File → Save recording…, Use a recording as fallback…, Replay…: the window's record-and-replay actions."""
 
+    bannerChanged = Signal(str)  # the REPLAY banner's text ("" when none), for presenter mode too
+
     def __init__(self, window: QMainWindow, menu: QMenu, controller: ReplayController, recorder: Collector) -> None:
         super().__init__(window)
         self.window = window
@@ -256,6 +258,7 @@ class ReplayMenu(QObject):
         """Replay mode: the banner over the window, then the recording's trials in turn."""
         self.controller.speed = speed
         self.banner.show_recording(recording, speed)
+        self.bannerChanged.emit(self.banner.label.text())
         self.player = ReplayPlayer(self.controller, recording, auto, self)
         if auto:
             self.player.next_trial()

@@ -1,0 +1,552 @@
+"""Presenter mode: the comparison for a room, full screen, in type a back row can read.
+
+`Presenter` is made by the main window and follows the same session bridge as the panes; entering presenter
+mode opens `PresenterWindow` (full screen) over the main window, which keeps running underneath. The
+presenter window shows each side's answer in large type, a scoreboard (first token, speed, cost, energy,
+quality) with a ★ and the words "wins" on the better side of each figure, one simple graph (tokens/s per
+side), and, with a scenario, a strip of the steps and a separate notes window with the talking points.
+
+Keys (a presenter's clicker sends PageDown/PageUp): Space or PageDown runs the next step (or plays the next
+recorded trial in a replay), PageUp goes back one step, S stops the run, T switches light/dark, N shows the
+notes window, Esc or F11 leave presenter mode. Leaving never stops a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from lmscales.core.extrapolation import million_answers
+from lmscales.core.sampler import Sampler
+from lmscales.core.scenario import Scenario, Step
+from lmscales.core.scoreboard import WINNER_MARK, scoreboard
+from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
+from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.ui.session_bridge import SessionBridge
+from lmscales.ui.streaming_view import StreamingView
+
+# High contrast: body text at least 7:1 against the background (WCAG AAA) in both themes; the sides keep
+# their hues from the main window, darkened or lightened until they pass 4.5:1 for large text.
+THEMES: dict[str, dict[str, str]] = {
+    "dark": {"bg": "#000000", "fg": "#ffffff", "muted": "#d0d0d0", "line": "#ffffff", "accent": "#ffd84d",
+             "small": "#3fe0c5", "large": "#c2b0ff", "panel": "#111111"},
+    "light": {"bg": "#ffffff", "fg": "#000000", "muted": "#2b2b2b", "line": "#000000", "accent": "#003d99",
+              "small": "#00695a", "large": "#4a22c9", "panel": "#f2f2f2"},
+}
+KEY_HINT = "Space / PgDn next · PgUp back · S stop · N notes · T theme · Esc leave"
+
+
+class StepStrip(QWidget):
+    """Where the talk is: every step's number and title, the current one marked ▶ and framed, done ones ✓."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("strip")
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.labels: list[QLabel] = []
+
+    def show_steps(self, titles: Sequence[str], current: int) -> None:
+        for label in self.labels:
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self.labels = []
+        for index, title in enumerate(titles):
+            mark = "▶ " if index == current else "✓ " if index < current else ""
+            label = QLabel(f"{mark}{index + 1} · {title}")
+            label.setObjectName("step_current" if index == current else "step")
+            label.setWordWrap(False)
+            self._layout.addWidget(label)
+            self.labels.append(label)
+        self._layout.addStretch(1)
+
+    def current_text(self) -> str:
+        for label in self.labels:
+            if label.objectName() == "step_current":
+                return label.text()
+        return ""
+
+
+class ScoreboardView(QWidget):
+    """The scoreboard: a row per figure, a column per side, ★ and "wins" on the better side of each figure."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scoreboard")
+        self.grid = QGridLayout(self)
+        self.grid.setHorizontalSpacing(32)
+        self.grid.setVerticalSpacing(6)
+        self.cells: dict[tuple[str, str], QLabel] = {}
+        self.notes: dict[str, QLabel] = {}
+        self.headers: dict[str, QLabel] = {}
+
+    def clear(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.cells, self.notes, self.headers = {}, {}, {}
+
+    def show_trial(self, trial: Trial) -> None:
+        self.clear()
+        for column, result in enumerate(trial.sides, start=1):
+            header = QLabel(result.label + (" · recorded" if result.recorded else ""))
+            header.setObjectName(f"score_head_{result.side}")
+            self.grid.addWidget(header, 0, column)
+            self.headers[result.side] = header
+        for row_index, row in enumerate(scoreboard(trial), start=1):
+            title = QLabel(row.title)
+            title.setObjectName("score_title")
+            self.grid.addWidget(title, row_index, 0)
+            for column, cell in enumerate(row.cells, start=1):
+                text = f"{WINNER_MARK} {cell.text} wins" if cell.better else cell.text
+                label = QLabel(text)
+                label.setObjectName("score_win" if cell.better else "score")
+                label.setAccessibleName(f"{row.title}, {cell.side}: {text}")
+                self.grid.addWidget(label, row_index, column)
+                self.cells[(row.key, cell.side)] = label
+            note = QLabel(row.note)
+            note.setObjectName("score_note")
+            self.grid.addWidget(note, row_index, len(row.cells) + 1)
+            self.notes[row.key] = note
+        self.grid.setColumnStretch(len(trial.sides) + 1, 1)
+
+    def text(self) -> str:
+        return "\n".join(label.text() for label in self.cells.values())
+
+
+class AnswerColumn(QWidget):
+    def __init__(self, side: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.side = side
+        self.title = QLabel(side.title())
+        self.title.setObjectName(f"answer_title_{side}")
+        self.badge = QLabel("▶ RECORDED")
+        self.badge.setObjectName("badge")
+        self.badge.setVisible(False)
+        self.status = QLabel("")
+        self.status.setObjectName("answer_status")
+        self.status.setWordWrap(True)
+        self.view = StreamingView()
+        self.view.setObjectName("answer")
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys are the presenter's, not the text's
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.badge)
+        head.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+
+
+class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
+    """One simple graph: tokens per second of each side, thick lines, named in a legend (not colour alone)."""
+
+    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sampler = sampler
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setTitle("tokens per second")
+        self.legend = self.addLegend(offset=(10, 10))
+        self.curves = {
+            "small": self.plot([], [], name="small", pen=pg.mkPen("#3fe0c5", width=4)),
+            "large": self.plot([], [], name="large", pen=pg.mkPen("#c2b0ff", width=4, style=Qt.PenStyle.DashLine)),
+        }
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self.refresh)
+
+    def apply_theme(self, colors: dict[str, str]) -> None:
+        self.setBackground(colors["bg"])
+        for axis in ("left", "bottom"):
+            self.getAxis(axis).setPen(pg.mkPen(colors["fg"]))
+            self.getAxis(axis).setTextPen(pg.mkPen(colors["fg"]))
+        self.setTitle("tokens per second", color=colors["fg"], size="14pt")
+        self.curves["small"].setPen(pg.mkPen(colors["small"], width=4))
+        self.curves["large"].setPen(pg.mkPen(colors["large"], width=4, style=Qt.PenStyle.DashLine))
+
+    def refresh(self) -> None:
+        data = self.sampler.snapshot()
+        times = data.get("timestamp")
+        if times is None or len(times) == 0:
+            return
+        x = times - times[-1]
+        for side, curve in self.curves.items():
+            values = np.nan_to_num(data[f"{side}_tokens_per_s"], nan=0.0)
+            curve.setData(x, values, skipFiniteCheck=True)
+
+
+class PresenterNotes(QWidget):
+    """The talking points of the current step, in a window of its own (for a second screen)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("LM Scales — presenter notes")
+        self.title = QLabel("")
+        self.title.setStyleSheet("font-size: 20pt; font-weight: 700;")
+        self.title.setWordWrap(True)
+        self.points = QLabel("")
+        self.points.setStyleSheet("font-size: 16pt;")
+        self.points.setWordWrap(True)
+        self.points.setTextFormat(Qt.TextFormat.PlainText)
+        self.next = QLabel("")
+        self.next.setStyleSheet("font-size: 13pt;")
+        self.next.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.points, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.next)
+        self.resize(640, 480)
+
+    def show_step(self, number: int, count: int, step: Step | None, following: Step | None) -> None:
+        if step is None:
+            self.title.setText("Ready — Space runs step 1")
+            self.points.setText("")
+        else:
+            self.title.setText(f"Step {number} of {count}: {step.title}")
+            self.points.setText("\n\n".join(f"• {point}" for point in step.talking_points) or "(no talking points)")
+        self.next.setText(f"Next: {following.title}" if following is not None else "Last step.")
+
+
+class PresenterWindow(QWidget):
+    """The full-screen view. Its keys are its own: Esc here leaves presenter mode, it never stops a run."""
+
+    leaveRequested = Signal()
+    nextRequested = Signal()
+    previousRequested = Signal()
+    stopRequested = Signal()
+    themeToggled = Signal()
+    notesRequested = Signal()
+
+    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("presenter")
+        self.setWindowTitle("LM Scales — presenter")
+        self.theme = "dark"
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setVisible(False)
+        self.title = QLabel("LM Scales")
+        self.title.setObjectName("title")
+        self.title.setWordWrap(True)
+        self.strip = StepStrip()
+        self.columns = {side: AnswerColumn(side) for side in SLOTS}
+        self.board = ScoreboardView()
+        self.graph = SpeedGraph(sampler)
+        self.extrapolation = QLabel("")
+        self.extrapolation.setObjectName("extrapolation")
+        self.extrapolation.setWordWrap(True)
+        self.extrapolation.setVisible(False)
+        self.hint = QLabel(KEY_HINT)
+        self.hint.setObjectName("hint")
+
+        answers = QHBoxLayout()
+        answers.setSpacing(40)
+        for side in SLOTS:
+            answers.addWidget(self.columns[side], 1)
+        lower = QHBoxLayout()
+        lower.setSpacing(40)
+        lower.addWidget(self.board, 3)
+        lower.addWidget(self.graph, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 24, 48, 16)
+        layout.setSpacing(14)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.title)
+        layout.addWidget(self.strip)
+        layout.addLayout(answers, 5)
+        layout.addLayout(lower, 3)
+        layout.addWidget(self.extrapolation)
+        layout.addWidget(self.hint)
+
+        for keys, signal in (
+            (("Space", "PgDown", "Right"), self.nextRequested),
+            (("PgUp", "Left"), self.previousRequested),
+            (("Esc", "F11"), self.leaveRequested),
+            (("S",), self.stopRequested),
+            (("T",), self.themeToggled),
+            (("N",), self.notesRequested),
+        ):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+                shortcut.activated.connect(signal.emit)
+        self.apply_theme("dark")
+
+    # -- look --------------------------------------------------------------------------------------------
+    def apply_theme(self, theme: str) -> None:
+        self.theme = theme
+        self.graph.apply_theme(THEMES[theme])
+        self._restyle()
+
+    def base_px(self) -> int:
+        """The body text size: it follows the window (1080 px high: 24 px), never below 14 px."""
+        return max(14, round(min(self.height() / 45, self.width() / 80)))
+
+    def _restyle(self) -> None:
+        c = THEMES[self.theme]
+        base = self.base_px()
+        self.setStyleSheet(f"""
+            #presenter {{ background: {c['bg']}; }}
+            #presenter QLabel {{ color: {c['fg']}; font-size: {base}px; }}
+            #presenter #title {{ font-size: {round(base * 1.9)}px; font-weight: 800; }}
+            #presenter #banner {{ font-size: {round(base * 1.2)}px; font-weight: 800; color: {c['bg']};
+                                  background: {c['accent']}; padding: 6px 14px; }}
+            #presenter #step {{ color: {c['muted']}; font-size: {round(base * 0.85)}px; padding: 2px 8px; }}
+            #presenter #step_current {{ font-size: {round(base * 0.85)}px; font-weight: 800; padding: 2px 8px;
+                                        border: 3px solid {c['accent']}; }}
+            #presenter #answer_title_small {{ color: {c['small']}; font-size: {round(base * 1.3)}px;
+                                              font-weight: 800; }}
+            #presenter #answer_title_large {{ color: {c['large']}; font-size: {round(base * 1.3)}px;
+                                              font-weight: 800; }}
+            #presenter #badge {{ font-weight: 800; border: 2px solid {c['fg']}; padding: 0 6px; }}
+            #presenter #answer_status {{ color: {c['muted']}; font-size: {round(base * 0.8)}px; }}
+            #presenter #answer {{ background: {c['panel']}; color: {c['fg']}; font-size: {round(base * 1.05)}px;
+                                 border: 1px solid {c['muted']}; }}
+            #presenter #score_title {{ color: {c['muted']}; font-size: {round(base * 1.15)}px; }}
+            #presenter #score {{ font-size: {round(base * 1.3)}px; }}
+            #presenter #score_win {{ font-size: {round(base * 1.3)}px; font-weight: 800;
+                                    border-bottom: 4px solid {c['accent']}; }}
+            #presenter #score_head_small {{ color: {c['small']}; font-size: {round(base * 1.15)}px;
+                                           font-weight: 800; }}
+            #presenter #score_head_large {{ color: {c['large']}; font-size: {round(base * 1.15)}px;
+                                           font-weight: 800; }}
+            #presenter #score_note {{ color: {c['muted']}; font-size: {round(base * 0.9)}px; }}
+            #presenter #extrapolation {{ font-size: {base}px; border: 2px dashed {c['muted']}; padding: 6px; }}
+            #presenter #hint {{ color: {c['muted']}; font-size: {round(base * 0.7)}px; }}
+        """)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override: type follows the window
+        super().resizeEvent(event)
+        self._restyle()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override: closing is leaving, never stopping
+        event.ignore()
+        self.leaveRequested.emit()
+
+
+class Presenter(QObject):
+    """Presenter mode and scenario stepping for a window. `submit(task_input, params, sides)` runs a step
+    through the window (so the panes and the history see it too); `stop()` stops the run."""
+
+    entered = Signal(bool)
+    problem = Signal(str)
+
+    def __init__(self, session: Session, bridge: SessionBridge, sampler: Sampler,
+                 submit: Callable[[TaskInput, GenerationParams, tuple[str, ...]], str],
+                 stop: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.bridge = bridge
+        self._submit = submit
+        self._stop = stop
+        self.owner = parent
+        self.window = PresenterWindow(sampler)
+        self.notes = PresenterNotes()
+        self.scenario: Scenario | None = None
+        self.step_index = -1  # the step shown; -1: none yet
+        self.replay_next: Callable[[], bool] | None = None  # set while a recording is stepped through
+        self.replay_previous: Callable[[], bool] | None = None
+        self.last_trial: Trial | None = None
+        self._themed = False
+        self.window.leaveRequested.connect(self.leave)
+        self.window.nextRequested.connect(self.next_step)
+        self.window.previousRequested.connect(self.previous_step)
+        self.window.stopRequested.connect(stop)
+        self.window.themeToggled.connect(self.toggle_theme)
+        self.window.notesRequested.connect(self.show_notes)
+        bridge.trialStarted.connect(self._on_trial_started)
+        bridge.sideStarted.connect(self._on_side_started)
+        bridge.deltasReady.connect(self._on_deltas)
+        bridge.noticed.connect(lambda side, notice: self._status(side, notice.message))
+        bridge.sideEnded.connect(self._on_side_ended)
+        bridge.trialEnded.connect(self._on_trial_ended)
+
+    @property
+    def active(self) -> bool:
+        return self.window.isVisible()
+
+    # -- entering and leaving ----------------------------------------------------------------------------
+    def enter(self) -> None:
+        if not self._themed:  # first time: the app's own light or dark, in high contrast
+            app = QApplication.instance()
+            self.window.apply_theme("dark" if app is not None and app.property("lmscalesDark") else "light")
+            self._themed = True
+        self._show_strip()
+        self.window.showFullScreen()
+        self.window.activateWindow()
+        self.window.graph.timer.start()
+        self.entered.emit(True)
+
+    def leave(self) -> None:
+        """Back to the main window; a run in progress goes on (its result is in the panes)."""
+        self.window.graph.timer.stop()
+        self.window.hide()
+        self.notes.hide()
+        if self.owner is not None:
+            self.owner.activateWindow()
+        self.entered.emit(False)
+
+    def toggle(self) -> None:
+        if self.active:
+            self.leave()
+        else:
+            self.enter()
+
+    def toggle_theme(self) -> None:
+        self._themed = True
+        self.window.apply_theme("light" if self.window.theme == "dark" else "dark")
+
+    def show_notes(self) -> None:
+        self.notes.show()
+        self.notes.activateWindow()
+
+    def set_banner(self, text: str) -> None:
+        self.window.banner.setText(text)
+        self.window.banner.setVisible(bool(text))
+
+    # -- scenario stepping ------------------------------------------------------------------------------------
+    def load_scenario(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.step_index = -1
+        self.window.title.setText(scenario.title)
+        self._show_strip()
+
+    def _show_strip(self) -> None:
+        steps = self.scenario.steps if self.scenario is not None else ()
+        self.window.strip.show_steps([step.title for step in steps], self.step_index)
+        self.window.strip.setVisible(bool(steps))
+        current = steps[self.step_index] if 0 <= self.step_index < len(steps) else None
+        following = steps[self.step_index + 1] if self.step_index + 1 < len(steps) else None
+        self.notes.show_step(self.step_index + 1, len(steps), current, following)
+
+    def next_step(self) -> None:
+        if self.replay_next is not None:
+            if not self.replay_next():
+                self.problem.emit("That was the last recorded comparison.")
+            return
+        if self.scenario is None:
+            self.problem.emit("No scenario loaded: lmscales demo run NAME, or type and send in the main window.")
+            return
+        if self.step_index + 1 >= len(self.scenario.steps):
+            self.problem.emit("That was the last step.")
+            return
+        self.run_step(self.step_index + 1)
+
+    def previous_step(self) -> None:
+        if self.replay_previous is not None:
+            self.replay_previous()
+            return
+        if self.scenario is not None and self.step_index > 0:
+            self.run_step(self.step_index - 1)
+
+    def run_step(self, index: int) -> bool:
+        assert self.scenario is not None
+        if self.session.running:
+            self.problem.emit("Still running: S stops it.")
+            return False
+        step = self.scenario.steps[index]
+        sides = tuple(side for side in step.sides if self.session.available(side))
+        if not sides:
+            self.problem.emit("No model for this step is ready yet.")
+            return False
+        self.step_index = index
+        self._show_strip()
+        self.window.title.setText(f"{self.scenario.title} — {step.title}")
+        self.session.new_chat()  # each step stands alone
+        try:
+            self._submit(step.input, step.params, sides)
+        except ValueError as error:
+            self.problem.emit(str(error))
+            return False
+        return True
+
+    @property
+    def current_step(self) -> Step | None:
+        if self.scenario is None or not 0 <= self.step_index < len(self.scenario.steps):
+            return None
+        return self.scenario.steps[self.step_index]
+
+    # -- the session's events --------------------------------------------------------------------------------
+    def _on_trial_started(self, event: TrialStarted) -> None:
+        self.window.board.clear()
+        self.window.extrapolation.setVisible(False)
+        for side, column in self.window.columns.items():
+            column.badge.setVisible(False)
+            if side in event.sides:
+                column.view.begin()
+                column.status.setText("Waiting for the first token…")
+            else:
+                column.view.begin()
+                column.view.finish()
+                column.status.setText("Not in this step.")
+            column.title.setText(self.session.labels.get(side, side))
+
+    def _on_side_started(self, side: str, event: SideStarted) -> None:
+        column = self.window.columns.get(side)
+        if column is None:
+            return
+        where = " · on this CPU" if event.engine.kind == "local" else " · API"
+        column.title.setText(f"{self.session.labels.get(side, side)}{where} · {event.engine.model}")
+        column.badge.setVisible(event.engine.recorded)
+
+    def _on_deltas(self, side: str, deltas: list[object]) -> None:
+        column = self.window.columns.get(side)
+        if column is not None and deltas:
+            column.view.add("".join(getattr(delta, "text", "") for delta in deltas))
+            column.status.setText("Streaming…")
+
+    def _status(self, side: str, message: str) -> None:
+        column = self.window.columns.get(side)
+        if column is not None:
+            column.status.setText(message)
+
+    def _on_side_ended(self, side: str, result: SideResult) -> None:
+        column = self.window.columns.get(side)
+        if column is None:
+            return
+        column.view.finish()
+        if result.skipped is not None:
+            column.status.setText(f"⚠ {result.skipped}")
+        elif result.error is not None:
+            column.status.setText(f"⚠ {result.error.message}")
+        else:
+            column.status.setText("Replayed from a recording." if result.recorded else "Done.")
+
+    def _on_trial_ended(self, trial: Trial) -> None:
+        self.last_trial = trial
+        self.window.board.show_trial(trial)
+        step = self.current_step
+        if step is not None and step.extrapolate == "million_answers" and not self.replay_next:
+            self.show_extrapolation(trial)
+
+    def show_extrapolation(self, trial: Trial) -> None:
+        figures = million_answers([trial])
+        if not figures:
+            return
+        parts = []
+        for figure in figures:
+            bits = []
+            if figure.usd is not None:
+                bits.append(f"${figure.usd:,.0f}")
+            if figure.cpu_hours is not None:
+                bits.append(f"{figure.cpu_hours:,.0f} CPU-hours")
+            if figure.energy_kwh is not None:
+                bits.append(f"{figure.energy_kwh:,.1f} kWh")
+            if figure.generation_hours is not None:
+                bits.append(f"{figure.generation_hours:,.0f} h one after the other")
+            parts.append(f"{figure.label}: " + (", ".join(bits) or "no measured figure"))
+        self.window.extrapolation.setText("A million answers like this one — " + " · ".join(parts)
+                                          + f"\n{figures[0].label_text}; prices from the price table.")
+        self.window.extrapolation.setVisible(True)

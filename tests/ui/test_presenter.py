@@ -1,0 +1,160 @@
+"""Presenter mode in the real window on the bundled model (and llama-cpp-python's server on loopback): F11 in,
+Space/PageDown and PageUp step through a scenario, the strip and the notes follow, the scoreboard marks a winner
+per figure in words, Esc leaves without stopping a run, S stops it; a replay shows its banner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from lmscales.core import recording, scenario
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.scoreboard import WINNER_MARK
+from lmscales.ui.main_window import MainWindow
+from lmscales.ui.presenter_start import DemoOptions, start_demo
+from tests.conftest import SERVER_MODEL, wait_idle
+
+pytestmark = pytest.mark.slow
+
+TWO_STEPS = scenario.parse('''
+version = 1
+title = "Test talk"
+[[steps]]
+title = "Colours"
+task = "chat"
+input = "Name two colours."
+talking_points = ["Say this first.", "Then this."]
+[steps.params]
+max_tokens = 12
+temperature = 0.0
+seed = 1
+[[steps]]
+title = "Into French"
+task = "translate"
+target_language = "fr"
+input = "Good morning."
+reference = "Bonjour."
+sides = ["small"]
+[steps.params]
+max_tokens = 12
+temperature = 0.0
+seed = 1
+''', "test.toml")
+
+LONG = scenario.parse('''
+version = 1
+title = "Long"
+[[steps]]
+title = "A long story"
+task = "chat"
+input = "Write a long story about a lighthouse."
+sides = ["small"]
+[steps.params]
+max_tokens = 400
+''', "long.toml")
+
+
+def _enter(qtbot, window: MainWindow):  # type: ignore[no-untyped-def]
+    window.presenter_action.trigger()  # View → Presenter mode (F11)
+    presenter = window.presenter
+    qtbot.waitUntil(presenter.window.isVisible)
+    qtbot.waitUntil(presenter.window.isActiveWindow)  # its keys are its own
+    return presenter
+
+
+def _press(qtbot, presenter, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(presenter.window, key)
+
+
+def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, llama_server: str
+) -> None:
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    window.presenter.load_scenario(TWO_STEPS)
+    presenter = _enter(qtbot, window)
+    assert presenter.window.isFullScreen() or presenter.window.windowState() & Qt.WindowState.WindowFullScreen
+
+    with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
+        _press(qtbot, presenter, Qt.Key.Key_Space)
+    assert presenter.window.strip.current_text() == "▶ 1 · Colours"
+    assert "Step 1 of 2: Colours" in presenter.notes.title.text()
+    assert "• Say this first." in presenter.notes.points.text() and "Next: Into French" in presenter.notes.next.text()
+    for side in ("small", "large"):
+        assert presenter.window.columns[side].view.answer.strip()
+    board = presenter.window.board
+    assert set(board.headers) == {"small", "large"}
+    for key in ("ttft", "rate"):
+        cells = [board.cells[(key, side)].text() for side in ("small", "large")]
+        winners = [text for text in cells if text.startswith(WINNER_MARK)]
+        note = board.notes[key].text()
+        # A winner is named with a mark and in words, or the row says the two are about the same.
+        assert (len(winners) == 1 and winners[0].endswith("wins")) or (not winners and note == "≈ same"), cells
+    assert board.cells[("cost", "small")].text() == "$0 · on this CPU"
+
+    with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
+        _press(qtbot, presenter, Qt.Key.Key_PageDown)
+    assert presenter.window.strip.current_text() == "▶ 2 · Into French"
+    assert presenter.window.columns["large"].status.text() == "Not in this step."
+    assert window.history_store.list()[-1].input.target_lang == "fr"
+
+    with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
+        _press(qtbot, presenter, Qt.Key.Key_PageUp)
+    assert presenter.window.strip.current_text() == "▶ 1 · Colours"
+    assert window.history_store.list()[-1].input.text == "Name two colours."
+    wait_idle(qtbot, window)
+
+
+def test_escape_leaves_presenter_mode_without_stopping_and_s_stops(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.presenter.load_scenario(LONG)
+    presenter = _enter(qtbot, window)
+    with qtbot.waitSignal(window.bridge.deltasReady, timeout=60_000):
+        _press(qtbot, presenter, Qt.Key.Key_Space)
+    _press(qtbot, presenter, Qt.Key.Key_Escape)
+    assert not presenter.window.isVisible()
+    assert window.running  # leaving presenter mode is not Stop
+    wait_idle(qtbot, window, timeout=180_000)
+    assert window.history_store.list()[-1].sides[0].status in ("done", "length")
+
+    presenter = _enter(qtbot, window)
+    with qtbot.waitSignal(window.bridge.deltasReady, timeout=60_000):
+        assert presenter.run_step(0)  # the same step again
+    with qtbot.waitSignal(window.bridge.trialEnded, timeout=60_000):
+        _press(qtbot, presenter, Qt.Key.Key_S)
+    assert presenter.window.isVisible()  # S stops the run, presenter mode stays
+    assert window.history_store.list()[-1].sides[0].status == "stopped"
+
+
+def test_the_theme_key_switches_high_contrast_light_and_dark(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    presenter = _enter(qtbot, window)
+    first = presenter.window.theme
+    _press(qtbot, presenter, Qt.Key.Key_T)
+    assert presenter.window.theme != first
+    assert ("#000000" in presenter.window.styleSheet()) and ("#ffffff" in presenter.window.styleSheet())
+    _press(qtbot, presenter, Qt.Key.Key_F11)
+    assert not presenter.window.isVisible()
+
+
+def test_a_replay_in_presenter_mode_shows_its_banner_and_the_recorded_answers(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    qtbot.keyClicks(window.tasks.chat_input, "Name a fruit.")
+    window.send(("small",))
+    wait_idle(qtbot, window)
+    saved = window.replay_menu.save(tmp_path / "talk.lmsrec.json")
+    assert saved is not None
+    recorded = recording.load(saved)
+    start_demo(window, DemoOptions(replay=recorded, speed=2.0, step=True))
+    presenter = window.presenter
+    qtbot.waitUntil(presenter.window.isVisible)
+    assert presenter.window.banner.isVisible()
+    assert presenter.window.banner.text().startswith("⏵ REPLAY of ") and "×2" in presenter.window.banner.text()
+    qtbot.waitUntil(presenter.window.isActiveWindow)
+    with qtbot.waitSignal(window.replay.replayEnded, timeout=30_000):
+        _press(qtbot, presenter, Qt.Key.Key_Space)
+    original = recorded.trials[0].side("small")
+    assert original is not None
+    assert presenter.window.columns["small"].view.answer == original.text
+    assert presenter.window.columns["small"].badge.isVisible()
+    assert presenter.window.board.headers["small"].text().endswith("· recorded")
