@@ -116,12 +116,11 @@ def scoreboard(trial: Trial) -> list[Row]:
             (a, va), (b, vb) = present
             best = a if (va < vb) == lower_is_better else b
             low, high = min(va, vb), max(va, vb)
-            if key == "quality":
-                # Scores and pass rates are not ratios of times: any real difference counts, a tie does not.
-                if abs(va - vb) > 1e-9:
-                    winner, note = best.side, f"{best.label}: {_WORDS[key]}"
-                else:
-                    note = "≈ same"
+            if key == "quality" and low > 0 and high / low > SAME:
+                # A score's ratio is no "×" a room should hear: the better side, in words.
+                winner, note = best.side, f"{best.label}: {_WORDS[key]}"
+            elif key == "quality" and low > 0:
+                note = "≈ same"
             elif low <= 0 < high:
                 winner, note = best.side, f"{best.label}: {_WORDS[key]}"
             elif low > 0 and high / low > SAME:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lmscales.core.extrapolation import million_answers
@@ -52,9 +52,11 @@ class StepStrip(QWidget):
         self.labels: list[QLabel] = []
 
     def show_steps(self, titles: Sequence[str], current: int) -> None:
-        for label in self.labels:
-            self._layout.removeWidget(label)
-            label.deleteLater()
+        while self._layout.count():  # the labels and the stretch after them
+            item = self._layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.labels = []
         for index, title in enumerate(titles):
             mark = "▶ " if index == current else "✓ " if index < current else ""
@@ -79,11 +81,17 @@ class ScoreboardView(QWidget):
         super().__init__(parent)
         self.setObjectName("scoreboard")
         self.grid = QGridLayout(self)
-        self.grid.setHorizontalSpacing(32)
+        self.grid.setHorizontalSpacing(24)
         self.grid.setVerticalSpacing(6)
         self.cells: dict[tuple[str, str], QLabel] = {}
         self.notes: dict[str, QLabel] = {}
         self.headers: dict[str, QLabel] = {}
+        self.show_notes = True  # the ratio in words; left out when the window is narrow (the ★ and "wins" stay)
+
+    def set_notes_shown(self, shown: bool) -> None:
+        self.show_notes = shown
+        for note in self.notes.values():
+            note.setVisible(shown)
 
     def clear(self) -> None:
         while self.grid.count():
@@ -113,6 +121,7 @@ class ScoreboardView(QWidget):
                 self.cells[(row.key, cell.side)] = label
             note = QLabel(row.note)
             note.setObjectName("score_note")
+            note.setVisible(self.show_notes)
             self.grid.addWidget(note, row_index, len(row.cells) + 1)
             self.notes[row.key] = note
         self.grid.setColumnStretch(len(trial.sides) + 1, 1)
@@ -167,12 +176,20 @@ class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
         self.timer.setInterval(500)
         self.timer.timeout.connect(self.refresh)
 
-    def apply_theme(self, colors: dict[str, str]) -> None:
+    def apply_theme(self, colors: dict[str, str], base_px: int = 18) -> None:
         self.setBackground(colors["bg"])
+        font = QFont()
+        font.setPixelSize(max(12, round(base_px * 0.75)))
         for axis in ("left", "bottom"):
             self.getAxis(axis).setPen(pg.mkPen(colors["fg"]))
             self.getAxis(axis).setTextPen(pg.mkPen(colors["fg"]))
-        self.setTitle("tokens per second", color=colors["fg"], size="14pt")
+            self.getAxis(axis).setStyle(tickFont=font)
+        self.setTitle("tokens per second (last minute)", color=colors["fg"], size=f"{base_px}px")
+        size = f"{max(12, round(base_px * 0.8))}px"
+        self.legend.setLabelTextColor(colors["fg"])
+        self.legend.setLabelTextSize(size)
+        for _sample, label in self.legend.items:
+            label.setText(label.text, color=colors["fg"], size=size)
         self.curves["small"].setPen(pg.mkPen(colors["small"], width=4))
         self.curves["large"].setPen(pg.mkPen(colors["large"], width=4, style=Qt.PenStyle.DashLine))
 
@@ -193,6 +210,8 @@ class PresenterNotes(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("LM Scales — presenter notes")
+        # Shown beside the room's view, not in front of its keys: Space and Esc stay with the presenter window.
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
         self.title = QLabel("")
         self.title.setStyleSheet("font-size: 20pt; font-weight: 700;")
         self.title.setWordWrap(True)
@@ -270,6 +289,12 @@ class PresenterWindow(QWidget):
         layout.addWidget(self.extrapolation)
         layout.addWidget(self.hint)
 
+        self.bind_keys(self)
+        self.apply_theme("dark")
+
+    def bind_keys(self, widget: QWidget) -> None:
+        """The presenter's keys on `widget`'s window (this one, and the notes window: a clicker sends its keys
+        to whichever of the two has the focus)."""
         for keys, signal in (
             (("Space", "PgDown", "Right"), self.nextRequested),
             (("PgUp", "Left"), self.previousRequested),
@@ -279,15 +304,13 @@ class PresenterWindow(QWidget):
             (("N",), self.notesRequested),
         ):
             for key in keys:
-                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut = QShortcut(QKeySequence(key), widget)
                 shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
                 shortcut.activated.connect(signal.emit)
-        self.apply_theme("dark")
 
     # -- look --------------------------------------------------------------------------------------------
     def apply_theme(self, theme: str) -> None:
         self.theme = theme
-        self.graph.apply_theme(THEMES[theme])
         self._restyle()
 
     def base_px(self) -> int:
@@ -297,6 +320,7 @@ class PresenterWindow(QWidget):
     def _restyle(self) -> None:
         c = THEMES[self.theme]
         base = self.base_px()
+        self.graph.apply_theme(c, base)
         self.setStyleSheet(f"""
             #presenter {{ background: {c['bg']}; }}
             #presenter QLabel {{ color: {c['fg']}; font-size: {base}px; }}
@@ -329,6 +353,8 @@ class PresenterWindow(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override: type follows the window
         super().resizeEvent(event)
+        self.graph.setMinimumWidth(round(self.width() * 0.28))
+        self.board.set_notes_shown(self.width() >= 1200)
         self._restyle()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override: closing is leaving, never stopping
@@ -354,12 +380,18 @@ class Presenter(QObject):
         self.owner = parent
         self.window = PresenterWindow(sampler)
         self.notes = PresenterNotes()
+        self.window.bind_keys(self.notes)
         self.scenario: Scenario | None = None
         self.step_index = -1  # the step shown; -1: none yet
         self.replay_next: Callable[[], bool] | None = None  # set while a recording is stepped through
         self.replay_previous: Callable[[], bool] | None = None
         self.last_trial: Trial | None = None
         self._themed = False
+        self._hint_reset = QTimer(self)
+        self._hint_reset.setSingleShot(True)
+        self._hint_reset.setInterval(6000)
+        self._hint_reset.timeout.connect(lambda: self.window.hint.setText(KEY_HINT))
+        self.problem.connect(self._show_problem)
         self.window.leaveRequested.connect(self.leave)
         self.window.nextRequested.connect(self.next_step)
         self.window.previousRequested.connect(self.previous_step)
@@ -404,13 +436,17 @@ class Presenter(QObject):
         else:
             self.enter()
 
+    def _show_problem(self, message: str) -> None:
+        """In the room's view too: the main window's status bar is hidden behind presenter mode."""
+        self.window.hint.setText(f"⚠ {message}")
+        self._hint_reset.start()
+
     def toggle_theme(self) -> None:
         self._themed = True
         self.window.apply_theme("light" if self.window.theme == "dark" else "dark")
 
     def show_notes(self) -> None:
         self.notes.show()
-        self.notes.activateWindow()
 
     def set_banner(self, text: str) -> None:
         self.window.banner.setText(text)
@@ -457,9 +493,12 @@ class Presenter(QObject):
             self.problem.emit("Still running: S stops it.")
             return False
         step = self.scenario.steps[index]
+        if "small" in step.sides and not self.session.available("small"):
+            self.problem.emit("The small model is not ready yet (still loading?); press Space again in a moment.")
+            return False
         sides = tuple(side for side in step.sides if self.session.available(side))
         if not sides:
-            self.problem.emit("No model for this step is ready yet.")
+            self.problem.emit("The large side is not set up: this step has nothing to run.")
             return False
         self.step_index = index
         self._show_strip()
@@ -490,7 +529,7 @@ class Presenter(QObject):
             else:
                 column.view.begin()
                 column.view.finish()
-                column.status.setText("Not in this step.")
+                column.status.setText("Not in this step." if self.session.available(side) else "Not set up.")
             column.title.setText(self.session.labels.get(side, side))
 
     def _on_side_started(self, side: str, event: SideStarted) -> None:

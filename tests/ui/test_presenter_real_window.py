@@ -1,0 +1,154 @@
+"""Presenter mode as a presenter starts it, in a real X server (Xvfb, 1920×1080): `lmscales demo run
+translation` against the bundled model and llama-cpp-python's server on loopback, driven by keystrokes
+(xdotool), photographed (xwd) in both themes at 100 % and 200 % scaling.
+
+The screenshots land in artifacts/screenshots/presenter-*.png: look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SERVER_MODEL
+from tests.ui.test_real_window import distinct_colours, kept_trials, screenshot, xdo
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not all(shutil.which(t) for t in ("Xvfb", "xdotool", "xwd", "convert")),
+                       reason="needs Xvfb, xdotool, xwd and ImageMagick (Debian: xvfb xdotool x11-apps imagemagick)"),
+]
+
+SIZE = (1920, 1080)
+
+
+@pytest.fixture(scope="module")
+def full_hd() -> Iterator[str]:
+    for number in range(121, 160):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    name = f":{number}"
+    server = subprocess.Popen(["Xvfb", name, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield name
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def wait_for(display: str, pid: int, name: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        windows = xdo(display, "search", "--onlyvisible", "--pid", str(pid), "--name", name).split()
+        if windows:
+            return windows[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no window named {name!r} appeared")
+
+
+def visible_names(display: str, pid: int) -> list[str]:
+    shown = xdo(display, "search", "--onlyvisible", "--pid", str(pid), "--name", "LM Scales").split()
+    return [xdo(display, "getwindowname", window) for window in shown]
+
+
+def take_screen(display: str, window: str) -> None:
+    """No window manager under Xvfb: give the full-screen window the screen, and the keyboard."""
+    xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1]))
+    xdo(display, "windowmove", window, "0", "0")
+    xdo(display, "windowfocus", "--sync", window)
+
+
+def step_and_wait(display: str, window: str, data_dir: Path, before: int, timeout: float = 180.0) -> None:
+    """Space until the step starts (while the small model loads the presenter says so and does nothing; while
+    a step runs, Space does nothing either), then wait until the comparison is kept."""
+    deadline = time.monotonic() + timeout
+    pressed = 0.0
+    while len(kept_trials(data_dir)) <= before:
+        if time.monotonic() > deadline:
+            screenshot(display, f"presenter-failed-step-{before + 1}")
+            raise AssertionError(f"no comparison was kept within {timeout:.0f} s (see the failed-step screenshot)")
+        if time.monotonic() - pressed > 10:
+            xdo(display, "windowfocus", "--sync", window)
+            xdo(display, "key", "space")
+            pressed = time.monotonic()
+        time.sleep(0.2)
+    time.sleep(0.8)  # the scoreboard is drawn once the trial has reached the window
+
+
+def launch(display: str, llama_server: str, tmp_path: Path, scale: str) -> tuple[subprocess.Popen[str], Path]:
+    data_dir = tmp_path / f"data-{scale}"
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
+           "LMSCALES_DATA_DIR": str(data_dir), "LMSCALES_LOG_DIR": str(tmp_path / "logs"),
+           "QT_SCALE_FACTOR": scale}
+    env.pop("OPENAI_API_KEY", None)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "lmscales", "--threads", "1", "--base-url", llama_server, "--remote-model",
+         SERVER_MODEL, "--theme", "dark", "demo", "run", "translation"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    return app, data_dir
+
+
+@pytest.mark.parametrize("scale", ["1", "2"])
+def test_a_scenario_in_presenter_mode_driven_by_keys(full_hd: str, llama_server: str, tmp_path: Path,
+                                                     scale: str) -> None:
+    app, data_dir = launch(full_hd, llama_server, tmp_path, scale)
+    percent = f"{int(scale) * 100}"
+    try:
+        presenter = wait_for(full_hd, app.pid, "LM Scales — presenter")
+        time.sleep(1.5)  # the main window is still being shown underneath
+        take_screen(full_hd, presenter)
+        time.sleep(0.5)
+        take_screen(full_hd, presenter)
+        step_and_wait(full_hd, presenter, data_dir, before=0)
+        dark = screenshot(full_hd, f"presenter-dark-{percent}")
+        xdo(full_hd, "key", "t")
+        time.sleep(0.8)
+        light = screenshot(full_hd, f"presenter-light-{percent}")
+        for shot in (dark, light):
+            assert distinct_colours(shot) > 30, f"{shot.name} looks blank"
+        steps = 3 if scale == "1" else 1  # the whole scenario once; at 200 % the first step is enough
+        for index in range(1, steps):
+            step_and_wait(full_hd, presenter, data_dir, before=index)
+        if scale == "1":
+            screenshot(full_hd, "presenter-light-100-last-step")
+            xdo(full_hd, "key", "n")  # the notes window, for a second screen
+            notes = wait_for(full_hd, app.pid, "presenter notes")
+            xdo(full_hd, "windowmove", notes, "1100", "500")
+            time.sleep(0.8)
+            screenshot(full_hd, "presenter-notes")
+        xdo(full_hd, "key", "Escape")  # leaves presenter mode (the keys stayed with it): the main window is back
+        deadline = time.monotonic() + 10
+        while any("presenter" in name for name in visible_names(full_hd, app.pid)):
+            assert time.monotonic() < deadline, f"Esc did not leave presenter mode: {visible_names(full_hd, app.pid)}"
+            time.sleep(0.2)
+        main = wait_for(full_hd, app.pid, "LM Scales$")
+        assert app.poll() is None, "the app died"
+        xdo(full_hd, "windowfocus", "--sync", main)
+        xdo(full_hd, "key", "ctrl+q")
+        assert app.wait(timeout=30) == 0
+    finally:
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)
+            app.wait(timeout=10)
+    output = app.stdout.read() if app.stdout else ""
+    assert "Traceback" not in output, output[-3000:]
+    trials = kept_trials(data_dir)
+    assert len(trials) == steps
+    assert [t["input"]["target_lang"] for t in trials] == ["fr", "de", "fi"][:steps]  # type: ignore[index]
+    for trial in trials:
+        sides = trial["sides"]
+        assert set(sides) == {"small", "large"}  # type: ignore[arg-type]
+        for side in sides.values():  # type: ignore[attr-defined]
+            assert side["status"] in ("done", "length") and side["text"].strip(), side
