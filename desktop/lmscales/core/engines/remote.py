@@ -251,11 +251,14 @@ def _looks_like_sse(content_type: str, head: bytes) -> bool:
     return head.lstrip().startswith((b"data:", b":", b"event:", b"id:", b"retry:"))
 
 
-def explain(error: BaseException, endpoint: Endpoint, options: RemoteOptions, streaming: bool) -> EngineError:
-    """Turn an exception from the SDK or the transport into a message a user can act on."""
+def explain(error: BaseException, endpoint: Endpoint, options: RemoteOptions, streaming: bool,
+            answer_started: bool | None = None) -> EngineError:
+    """Turn an exception from the SDK or the transport into a message a user can act on. `streaming`: the
+    response had begun; `answer_started`: text had arrived (defaults to `streaming`)."""
     host = endpoint.host
     model = endpoint.model
-    kept = " The partial answer is kept and marked incomplete." if streaming else ""
+    answer_started = streaming if answer_started is None else answer_started
+    kept = " The partial answer is kept and marked incomplete." if streaming and answer_started else ""
     if isinstance(error, openai.APIStatusError):
         code = error.status_code
         detail = redact(_server_message(error), [endpoint.api_key])[:300]
@@ -292,7 +295,8 @@ def explain(error: BaseException, endpoint: Endpoint, options: RemoteOptions, st
                                       "(connect timeout, set in Settings). Check the network connection and the "
                                       "base URL.", details={"timeout_seconds": f"{options.connect_timeout:g}"})
     if any(isinstance(e, (httpx2.ReadTimeout, openai.APITimeoutError)) for e in chain):
-        when = "in the middle of the answer" if streaming else "after the request was sent"
+        when = ("in the middle of the answer" if answer_started else
+                "after its headers, before the first token" if streaming else "after the request was sent")
         return EngineError("timeout", f"{host} sent nothing for {options.read_timeout:g} s {when} (read timeout, "
                                       "set in Settings). The server may be overloaded or the connection stalled; "
                                       f"try again.{kept}", details={"timeout_seconds": f"{options.read_timeout:g}"})
@@ -648,7 +652,8 @@ class RemoteEngine:
                         events.put(("finish", choice.finish_reason))
         except Exception as error:
             if not run.cancelled.is_set():
-                events.put(("error", explain(error, self.endpoint, self.options, streaming=started_stream)))
+                events.put(("error", explain(error, self.endpoint, self.options, streaming=started_stream,
+                                             answer_started=bool(learned.reads_with_text))))
         finally:
             events.put(("end", None))
             if client is not None:
