@@ -286,7 +286,7 @@ def openrouter_prices(url: str, cache_path: Path, is_offline: Callable[[], bool]
     if is_offline():
         return None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (an https URL we name)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             data = json.loads(response.read(20_000_000))
     except (OSError, ValueError) as error:
         log.info("OpenRouter prices could not be fetched: %s", error)

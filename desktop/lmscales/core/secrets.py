@@ -2,8 +2,9 @@
 
 A key is stored per host (scheme://host[:port] of the endpoint's base URL, or its preset name when it has
 no URL yet) under the service name "LM Scales": a key belongs to one provider and is never offered to
-another. Keys stored by older versions under the whole base URL are still found. Where no usable keyring exists (a headless Linux without a Secret Service, a keyring
-that is locked or refuses), the key is held in memory for this session only and the caller is told so.
+another. Keys stored by older versions under the whole base URL are still found. Where no usable keyring
+exists (a headless Linux without a Secret Service, a keyring that is locked or refuses), the key is held
+in memory for this session only and the caller is told so.
 
 Every key this module sees is registered as a secret, and `redact` removes registered secrets (and
 anything shaped like an OpenAI-style key) from text; the log filter in `lmscales.core.logs` runs every

@@ -303,7 +303,8 @@ class MainWindow(QMainWindow):
         return GenerationParams(max_tokens=int(fields["max_tokens"]),  # type: ignore[call-overload]
                                 temperature=float(fields["temperature"]),  # type: ignore[arg-type]
                                 top_p=float(fields["top_p"]),  # type: ignore[arg-type]
-                                seed=fields["seed"])  # type: ignore[arg-type]
+                                seed=fields["seed"],  # type: ignore[arg-type]
+                                reasoning_effort=fields["reasoning_effort"])  # type: ignore[arg-type]
 
     def send(self, sides: tuple[str, ...]) -> None:
         if self.running:
@@ -419,7 +420,8 @@ class MainWindow(QMainWindow):
             pane.show_placeholder(message, button)
             pane.set_label(self.session.labels["large"])
         else:
-            self.session.set_engine("large", RemoteEngine(endpoint, options))
+            self.session.set_engine("large", RemoteEngine(endpoint, options or self.settings.remote_options(),
+                                                          self.settings.parameter_memory))
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
             pane.set_label(self.session.labels["large"], "remote")
