@@ -100,3 +100,24 @@ def test_a_stale_price_is_marked() -> None:
                         text="ab", started_at="", finished=finished, cost=Cost(0.0001, "measured", price))
     note = result_note(result)
     assert "Price: https://example.com/pricing, read 2025-01-01" in note and "stale" in note
+
+
+def test_settings_show_timeouts_thinking_and_where_prices_come_from(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.ui.settings_dialog import SettingsDialog
+
+    settings = Settings().with_value("endpoint.read_timeout", 7.5).with_value("generation.reasoning_effort", "low")
+    window = MainWindow(LocalEngine(), settings=settings, settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", "m"))
+    large = window.session.engines["large"]
+    assert large is not None and large.options.read_timeout == 7.5  # type: ignore[attr-defined]
+    assert window.generation_params().reasoning_effort == "low"
+    dialog = SettingsDialog(window.settings.settings, "", window)
+    qtbot.addWidget(dialog)
+    for path in ("endpoint.connect_timeout", "endpoint.read_timeout", "generation.reasoning_effort"):
+        assert path in dialog.fields, path
+    table = dialog.known_prices
+    rows = {table.item(r, 1).text(): [table.item(r, c).text() for c in range(6)] for r in range(table.rowCount())}
+    provider, _, inp, out, source, age = rows["gpt-5-mini"]
+    assert (provider, inp, out) == ("OpenAI", "0.25", "2")
+    assert source.startswith("https://developers.openai.com/") and age.endswith(" d")
