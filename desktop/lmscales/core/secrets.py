@@ -163,12 +163,15 @@ def delete_key(endpoint: str) -> bool:
         found = _session_keys.pop(name, None) is not None
     backend, _ = _usable_keyring()
     if backend is not None:
-        try:
-            if backend.get_password(SERVICE, name) is not None:
-                backend.delete_password(SERVICE, name)
-                found = True
-        except Exception as error:
-            _log.warning("could not delete the API key for %s from the keyring: %s", name, _describe(error))
+        for candidate in (name, _legacy_account(endpoint)):  # an older version's key goes too
+            if candidate is None:
+                continue
+            try:
+                if backend.get_password(SERVICE, candidate) is not None:
+                    backend.delete_password(SERVICE, candidate)
+                    found = True
+            except Exception as error:
+                _log.warning("could not delete the API key for %s from the keyring: %s", name, _describe(error))
     return found
 
 
