@@ -227,3 +227,33 @@ def test_nothing_queued_is_yielded_after_cancel(fault_server: FaultServer) -> No
                 cancelled_after.set()
                 time.sleep(0.2)  # more deltas reach the queue meanwhile; none may come out
     assert len(seen) == 2
+
+
+# -- through the session: the trial, its JSON and the exports -------------------------------------------------
+
+
+def test_a_thinking_side_through_the_session_and_its_exports(fault_server: FaultServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.history import export_trials, to_csv
+    from lmscales.core.session import Session, SideStreamed
+    from lmscales.core.trial import GenerationParams, TaskInput, Trial
+
+    session = Session({"large": engine(fault_server, "reasoning")})
+    streamed: list[TextDelta] = []
+    session.subscribe(lambda e: streamed.append(e.event) if isinstance(e, SideStreamed)  # type: ignore[func-returns-value]
+                      and isinstance(e.event, TextDelta) else None)
+    trial = session.run(TaskInput("chat", "Hi"), GenerationParams(max_tokens=16, reasoning_effort="medium"),
+                        ("large",))
+    large = trial.side("large")
+    assert large is not None and large.text == "".join(WORDS)  # the answer holds no thinking
+    assert {d.kind for d in streamed} == {"reasoning", "answer"}  # both reach the front ends
+    assert large.finished is not None and large.finished.reasoning_text == "".join(THOUGHTS)
+    again = Trial.from_dict(trial.to_dict())  # the history file's round trip
+    side = again.side("large")
+    assert side is not None and side.finished is not None
+    assert side.finished.reasoning_tokens == 40 and side.finished.reasoning_text == "".join(THOUGHTS)
+    assert again.params.reasoning_effort == "medium"
+    assert side.metrics is not None and side.metrics.time_to_first_any is not None
+    csv_text = to_csv([trial])
+    assert "reasoning_tokens" in csv_text.splitlines()[0] and ",40," in csv_text
+    markdown = export_trials([trial], tmp_path / "t.md").read_text("utf-8")
+    assert "| Thinking tokens | 40 tok |" in markdown
