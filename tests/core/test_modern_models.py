@@ -192,12 +192,15 @@ def test_retry_after_ms_is_honoured(fault_server: FaultServer) -> None:
 
 
 def test_context_length_exceeded_says_how_much_to_cut(fault_server: FaultServer) -> None:
-    result = run_to_end(engine(fault_server, "context"), chat())
+    remote = engine(fault_server, "context", options=RemoteOptions(read_timeout=1.0, context_tokens=32768))
+    result = run_to_end(remote, chat())
     error = result.error
     assert error is not None and error.kind == "context_length"
     assert "takes 8,192 tokens and this request needs 9,500: cut about 1,308 tokens" in error.message
     assert "new chat" in error.message and "map-reduce" in error.message
     assert error.details["cut_tokens"] == "1308" and "map_reduce" in error.details["offer"]
+    # taken up: the session now trims the history or map-reduces to the context the server named
+    assert remote.info.context_tokens == 8192 and "now counts this model's context as 8,192" in error.message
 
 
 # -- Stop, from the moment of submission (issue 15) --------------------------------------------------------------

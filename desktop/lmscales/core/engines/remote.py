@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -549,6 +549,8 @@ class RemoteEngine:
                     yield Notice(f"{self.endpoint.host} closed the connection after the answer was complete; "
                                  "nothing was lost.", time.perf_counter())
                     break
+                if error.kind == "context_length":
+                    error = self._learn_context(error)
                 yield EngineError(error.kind, error.message, partial_text="".join(t for _, t in deltas),
                                   details=error.details)
                 return
@@ -569,6 +571,17 @@ class RemoteEngine:
             return
         yield self._finished(request, submitted_at, deltas, thinking, usage, finish_reason, cancelled,
                              counter.total, learned)
+
+    def _learn_context(self, error: EngineError) -> EngineError:
+        """The server named its context: take it as this model's, so the session trims the chat history or
+        summarizes in parts on the next send (the offer the message makes)."""
+        limit = int(error.details.get("max_context", "0") or 0)
+        if limit <= 0 or limit >= self.options.context_tokens:
+            return error
+        self.options = replace(self.options, context_tokens=limit)
+        return EngineError(error.kind, error.message + f" LM Scales now counts this model's context as {limit:,} "
+                           "tokens: send again, and it trims the chat history or summarizes in parts to fit.",
+                           error.partial_text, error.details)
 
     def _finished(
         self,
