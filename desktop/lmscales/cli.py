@@ -213,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not isinstance(event, SideStreamed):
                 return
             if stream_text and isinstance(event.event, TextDelta):
-                print(event.event.text, end="", flush=True)
+                if event.event.kind == "answer":  # stdout is the answer; the thinking is in --json
+                    print(event.event.text, end="", flush=True)
             elif not args.json and isinstance(event.event, Notice):
                 print(f"[{event.event.message}]", file=sys.stderr, flush=True)
 
