@@ -277,6 +277,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from lmscales.core.quality.report import render_report
     from lmscales.core.quality.results import task_figures
     from lmscales.core.quality.sets import EvalSetError, load_set
+    from lmscales.core.sampler import Sampler
     from lmscales.core.session import Session
     from lmscales.core.trial import GenerationParams
 
@@ -300,8 +301,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         judge = _judge(args, engines)
         history = TrialHistory.open(None if args.no_history else default_history_path())
+        # A sampler without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds
+        # and energy (measured through RAPL where readable, else estimated) in their trials.
         session = Session({k: v for k, v in engines.items() if k != "judge"},
-                          prices=_prices(args, endpoint.model if endpoint else None), on_trial=history.append)
+                          prices=_prices(args, endpoint.model if endpoint else None), sampler=Sampler(),
+                          on_trial=history.append)
 
         def progress(step: EvalProgress) -> None:
             if not args.quiet:
