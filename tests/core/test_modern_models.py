@@ -260,3 +260,24 @@ def test_a_thinking_side_through_the_session_and_its_exports(fault_server: Fault
     assert "reasoning_tokens" in csv_text.splitlines()[0] and ",40," in csv_text
     markdown = export_trials([trial], tmp_path / "t.md").read_text("utf-8")
     assert "| Thinking tokens | 40 tok |" in markdown
+
+
+def test_a_stop_while_it_thinks_keeps_only_what_was_shown(fault_server: FaultServer) -> None:
+    from lmscales.core.session import Session, SideStreamed
+    from lmscales.core.trial import GenerationParams, TaskInput
+
+    session = Session({"large": engine(fault_server, "reasoning")})
+    shown: list[TextDelta] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, SideStreamed) and isinstance(event.event, TextDelta):
+            shown.append(event.event)
+            if len(shown) == 2:
+                session.cancel()
+
+    session.subscribe(on_event)
+    trial = session.run(TaskInput("chat", "Hi"), GenerationParams(max_tokens=16), ("large",))
+    large = trial.side("large")
+    assert large is not None and large.finished is not None and large.finished.stop_reason == "cancelled"
+    assert len(shown) == 2 and all(d.kind == "reasoning" for d in shown)
+    assert large.finished.reasoning_text == "".join(d.text for d in shown) and large.text == ""

@@ -405,6 +405,7 @@ class Session:
         if info.kind == "remote" and not info.loopback:
             self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []
+        thoughts = 0  # thinking pieces shown (apart from the answer)
         notices: list[str] = []
         finished: Finished | None = None
         error: EngineError | None = None
@@ -419,6 +420,8 @@ class Session:
             if isinstance(event, TextDelta):
                 if event.kind == "answer":  # thinking is shown apart and is no part of the answer
                     pieces.append(event.text)
+                else:
+                    thoughts += 1
                 if self.sampler is not None and side in SLOTS:
                     self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
@@ -429,9 +432,11 @@ class Session:
                 finished = event
             elif isinstance(event, EngineError):
                 error = event
-        if finished is not None and stopped.is_set() and len(finished.deltas) > len(pieces):
+        if finished is not None and stopped.is_set() and (len(finished.deltas) > len(pieces)
+                                                          or len(finished.reasoning_deltas) > thoughts):
             # Text arrived after Stop and was not shown: the trial keeps what the user saw, as stopped.
-            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)])
+            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)],
+                                           reasoning_deltas=finished.reasoning_deltas[:thoughts])
         cpu_after = engine.cpu_seconds()
         cpu_seconds = max(0.0, cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
         resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None,
