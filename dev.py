@@ -139,6 +139,13 @@ def install(wheelhouse: Path) -> None:
     if STAMP.exists() and STAMP.read_text(encoding="utf-8") == digest:
         return
     say("installing LM Scales and its dependencies into .venv")
+    # The wheel of this build first, replacing one of the same version built with other flags (pip would
+    # otherwise keep it: same name, same version).
+    check(
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--force-reinstall",
+         "--no-deps", "--no-index", "--find-links", str(wheelhouse), f"llama-cpp-python=={llama_version()}"],
+        "installing llama-cpp-python",
+    )
     check(
         [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
          "--find-links", str(wheelhouse), "--only-binary", "llama-cpp-python",
