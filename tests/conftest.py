@@ -148,6 +148,18 @@ def _no_outside() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The app's data folder (the history file) is the test run's own, for this process and its children."""
+    previous = os.environ.get("LMSCALES_DATA_DIR")
+    os.environ["LMSCALES_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if previous is None:
+        os.environ.pop("LMSCALES_DATA_DIR", None)
+    else:
+        os.environ["LMSCALES_DATA_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _no_real_keyring() -> Iterator[None]:
     """No test touches the user's keyring: the fail backend makes keys session-only."""
     import keyring
@@ -178,28 +190,26 @@ def fault_server() -> Iterator[FaultServer]:
 @pytest.fixture
 def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     """The real window on the real engine (one thread, 2048 tokens of context), no endpoint, nothing saved."""
-    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
     from lmscales.ui.main_window import MainWindow
 
     engine = LocalEngine(n_ctx=2048, n_threads=1)
-    win = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
+    win = MainWindow(engine)
     qtbot.addWidget(win)
     win.show()
     win.activateWindow()
     qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
-    with qtbot.waitSignal(win.local_bridge.loaded, timeout=60_000):
+    with qtbot.waitSignal(win.loaders["small"].loaded, timeout=60_000):
         win.load_model(str(bundled_model))
-    qtbot.waitUntil(lambda: not win.local_bridge.busy)
+    qtbot.waitUntil(lambda: not win.loaders["small"].busy)
     win.generation.max_tokens.setValue(24)
     win.generation.temperature.setValue(0.0)
     yield win
-    win.controller.stop()
-    win.local_bridge.wait()
-    win.remote_bridge.wait()
+    win.stop()
+    win.shutdown()
     engine.close()
 
 
 def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
+    qtbot.waitUntil(lambda: not win.running and not win.bridge.session.running, timeout=timeout)
 
 

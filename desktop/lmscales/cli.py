@@ -17,7 +17,8 @@ from typing import Any
 
 from lmscales import __version__
 from lmscales.core import offline, tasks
-from lmscales.core.events import GenerationRequest, Message
+from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
+from lmscales.core.events import Message
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -82,49 +83,45 @@ def _read_input(source: str | None) -> str:
         ) from None
 
 
-def _chat_messages(text: str, system_prompt: str | None) -> tuple[Message, ...]:
-    """Plain text is one user turn; a JSON list of {role, content} is a whole conversation."""
+def _chat_conversation(text: str) -> tuple[Message, ...] | None:
+    """A JSON list of {role, content} is a whole conversation; plain text is one turn (None)."""
     stripped = text.strip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(stripped)
-            messages = tuple(Message(item["role"], item["content"]) for item in items)
-        except (ValueError, KeyError, TypeError) as error:
-            raise CliError(f"The chat input looks like JSON but is not a list of messages: {error}") from None
-        if not messages or messages[-1].role != "user":
-            raise CliError("A chat conversation must end with a user message.")
-        if messages[0].role != "system":
-            messages = (Message("system", system_prompt or tasks.DEFAULT_SYSTEM_PROMPTS["chat"]), *messages)
-        return messages
-    return tasks.chat_messages([], text, system_prompt)
-
-
-def build_messages(args: argparse.Namespace, text: str) -> tuple[Message, ...]:
+    if not stripped.startswith("["):
+        return None
     try:
-        if args.task == "chat":
-            return _chat_messages(text, args.system)
-        if args.task == "summarize":
-            return tasks.summarize_messages(text, args.length, args.system)
-        return tasks.translate_messages(text, args.target_lang, args.source_lang, args.system)
-    except tasks.TaskInputError as error:
-        raise CliError(str(error), EXIT_USAGE) from None
+        items = json.loads(stripped)
+        return tuple(Message(item["role"], item["content"]) for item in items)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CliError(f"The chat input looks like JSON but is not a list of messages: {error}") from None
 
 
-def _request(args: argparse.Namespace, messages: tuple[Message, ...]) -> GenerationRequest:
-    return GenerationRequest(
-        messages=messages,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        seed=args.seed,
+def task_input(args: argparse.Namespace, text: str) -> Any:
+    from lmscales.core.trial import TaskInput
+
+    task: tasks.TaskName = args.task
+    return TaskInput(
+        task=task,
+        text=text,
+        system_prompt=args.system,
+        target_lang=args.target_lang if task == "translate" else None,
+        source_lang=args.source_lang if task == "translate" else None,
+        summary_length=args.length if task == "summarize" else None,
+        messages=_chat_conversation(text) if task == "chat" else None,
     )
+
+
+def generation_params(args: argparse.Namespace) -> Any:
+    from lmscales.core.trial import GenerationParams
+
+    return GenerationParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
+                            seed=args.seed)
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
     from lmscales.core.endpoints import Endpoint, env_api_key
 
     if not args.base_url or not args.model_name:
-        raise CliError("The remote side needs --base-url URL and --model NAME.", EXIT_USAGE)
+        raise CliError("The large side needs --base-url URL and --model NAME (or --large-gguf PATH).", EXIT_USAGE)
     # The key comes from the environment only: never a command-line argument, which other users can see.
     endpoint = Endpoint(base_url=args.base_url, model=args.model_name, api_key=env_api_key(args.base_url))
     problem = endpoint.problem()
@@ -133,145 +130,106 @@ def _endpoint(args: argparse.Namespace) -> Any:
     return endpoint
 
 
-def _remote_report(args: argparse.Namespace, endpoint: Any, result: Any) -> dict[str, Any]:
+def _prices(args: argparse.Namespace, model: str | None) -> Any:
     from lmscales.core.pricing import PriceTable, PriceTableError
 
-    report: dict[str, Any] = {
-        "side": "remote",
-        "endpoint": {"base_url": endpoint.display_url, "host": endpoint.host, "model": endpoint.model},
-        **result.as_dict(),
-    }
-    if result.finished is not None:
-        finished = result.finished
-        try:
-            table = PriceTable.load(Path(args.prices) if args.prices else None)
-        except PriceTableError as error:
-            raise CliError(str(error)) from None
-        if args.price_input is not None and args.price_output is not None:
-            table = table.with_override(endpoint.model, args.price_input, args.price_output)
-        estimated = "estimated" in (finished.prompt_tokens_provenance, finished.output_tokens_provenance)
-        cost = table.cost(endpoint.model, finished.prompt_tokens, finished.output_tokens,
-                          "estimated" if estimated else "measured")
-        report["cost"] = cost.as_dict()
-        report["bytes_received"] = finished.bytes_received
-    return report
+    try:
+        table = PriceTable.load(Path(args.prices) if args.prices else None)
+    except PriceTableError as error:
+        raise CliError(str(error)) from None
+    if model and args.price_input is not None and args.price_output is not None:
+        table = table.with_override(model, args.price_input, args.price_output)
+    return table
 
 
-def _summary_line(side: str, result: Any, extra: str = "") -> str:
+SIDE_ALIASES = {"local": ("small",), "remote": ("large",), "small": ("small",), "large": ("large",),
+                "both": ("small", "large")}
+
+
+def _summary_line(result: Any) -> str:
+    if result.skipped is not None:
+        return f"[{result.label.lower()}] skipped: {result.skipped}"
     m = result.metrics
     if m is None:
-        return f"[{side}] error: {result.error.message if result.error else 'no result'}"
+        return f"[{result.label.lower()}] error: {result.error.message if result.error else 'no result'}"
+    extra = ""
+    if result.cost is not None:
+        cost = result.cost
+        extra = " · cost unknown" if cost.usd is None else f" · cost {cost.format()} ({cost.price.source})"
+    elif result.cpu_seconds is not None:
+        extra = f" · {result.cpu_seconds:.2f} CPU-s"
     return (
-        f"[{side}] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
+        f"[{result.label.lower()}] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
         f"{m.output_tokens.format(0)} out · E2E {m.end_to_end.format(2)}{extra}"
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import threading
-
-    from lmscales.core.engines import map_reduce
-    from lmscales.core.engines.local import LocalEngine
     from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
-    from lmscales.core.events import EngineError, Notice, TextDelta
-    from lmscales.core.runner import RunResult, collect, run_to_end
+    from lmscales.core.events import Notice, TextDelta
+    from lmscales.core.session import Session, SessionEvent, SideStreamed
 
     text = _read_input(args.input)
-    messages = build_messages(args, text)
-    request = _request(args, messages)
-    sides = ["local", "remote"] if args.side == "both" else [args.side]
-    endpoint = _endpoint(args) if "remote" in sides else None
-    skipped: dict[str, str] = {}
+    try:
+        request_input = task_input(args, text)
+        from lmscales.core.session import build_messages
+
+        build_messages(request_input)  # a clear message for unusable input before any model loads
+    except (tasks.TaskInputError, ValueError) as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    sides = SIDE_ALIASES[args.side]
     if args.offline:
         offline.enable()
-        if endpoint is not None and not endpoint.is_loopback:
-            reason = (f"Offline mode: the large side would contact {endpoint.host}, beyond this computer. Leave "
-                      "offline mode, or use a server on this computer (Ollama, LM Studio, llama.cpp).")
-            if sides == ["remote"]:
-                raise CliError(reason, EXIT_USAGE)
-            sides, endpoint = ["local"], None
-            skipped["remote"] = reason
-    local_engine = open_engine(args.gguf, args.threads, args.n_ctx) if "local" in sides else None
-    remote_engine = (
-        RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-                                             context_tokens=args.remote_context))
-        if endpoint is not None else None
-    )
-    stream_text = not args.json and len(sides) == 1
-
-    def stream(event: object) -> None:
-        if stream_text and isinstance(event, TextDelta):
-            print(event.text, end="", flush=True)
-        elif not args.json and isinstance(event, Notice):
-            print(f"[{event.message}]", file=sys.stderr, flush=True)
-
-    results: dict[str, RunResult] = {}
-
-    def run_side(side: str) -> None:
-        engine = local_engine if side == "local" else remote_engine
-        assert engine is not None
-        try:
-            if args.task == "summarize":
-                context = engine.n_ctx if isinstance(engine, LocalEngine) else engine.options.context_tokens
-                events = map_reduce.summarize(engine, text, args.length, args.system, request, context)
-                results[side] = collect(events, stream)
-            else:
-                results[side] = run_to_end(engine, request, stream)
-        except Exception as error:  # a bug of ours: say it in one line, keep the other side's result
-            results[side] = RunResult("", None, EngineError("internal", f"{type(error).__name__}: {error}"))
-
+    engines: dict[str, Any] = {}
+    endpoint = None
     try:
-        threads = [threading.Thread(target=run_side, args=(side,), daemon=True) for side in sides]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)
-    except KeyboardInterrupt:
-        for engine in (local_engine, remote_engine):
-            if engine is not None:
-                engine.cancel()
-        raise
+        if "small" in sides:
+            engines["small"] = open_engine(args.gguf, args.threads, args.n_ctx)
+        if "large" in sides:
+            if args.large_gguf:
+                engines["large"] = open_engine(args.large_gguf, args.large_threads or args.threads, args.n_ctx)
+            else:
+                endpoint = _endpoint(args)
+                engines["large"] = RemoteEngine(endpoint, RemoteOptions(
+                    connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+                    context_tokens=args.remote_context))
+        session = Session(engines, prices=_prices(args, endpoint.model if endpoint else None))
+        stream_text = not args.json and len(sides) == 1
+
+        def show(event: SessionEvent) -> None:
+            if not isinstance(event, SideStreamed):
+                return
+            if stream_text and isinstance(event.event, TextDelta):
+                print(event.event.text, end="", flush=True)
+            elif not args.json and isinstance(event.event, Notice):
+                print(f"[{event.event.message}]", file=sys.stderr, flush=True)
+
+        session.subscribe(show)
+        trial = session.run(request_input, generation_params(args), sides)
     finally:
-        if local_engine is not None:
-            local_model = local_engine.model
-            local_engine.close()
-    reports: dict[str, dict[str, Any]] = {}
-    for side in sides:
-        if side == "local":
-            reports[side] = {"side": "local", "model": {"display_name": local_model.display_name,
-                                                        **local_model.info.as_dict()}, **results[side].as_dict()}
-        else:
-            reports[side] = _remote_report(args, endpoint, results[side])
-    for side, reason in skipped.items():
-        reports[side] = {"side": side, "ok": False, "skipped": reason}
-        print(f"[{side}] skipped: {reason}", file=sys.stderr)
+        for engine in engines.values():
+            engine.close()
     if args.json:
-        if len(reports) == 1:
-            print_json({"task": args.task, **reports[sides[0]]})
-        else:
-            print_json({"task": args.task, "sides": reports})
+        print_json(trial.to_dict())
     else:
-        for side in sides:
+        for result in trial.sides:
             sys.stdout.flush()
             if not stream_text:
-                print(f"--- {side} ---\n{results[side].text}")
-            else:
+                print(f"--- {result.label.lower()} ---\n{result.text}")
+            elif result.text:
                 print()
-            cost = reports[side].get("cost")
-            extra = ""
-            if cost is not None:
-                extra = " · cost unknown" if cost["usd"] is None else f" · cost ${cost['usd']:.6f} ({cost['source']})"
             sys.stdout.flush()
-            print(_summary_line(side, results[side], extra), file=sys.stderr)
-    failed = [side for side in sides if results[side].error is not None]
-    for side in failed:
-        print(f"error ({side}): {results[side].error.message}", file=sys.stderr)  # type: ignore[union-attr]
+            print(_summary_line(result), file=sys.stderr)
+    failed = [r for r in trial.sides if r.error is not None or (r.skipped is not None and len(trial.sides) == 1)]
+    for result in failed:
+        message = result.error.message if result.error is not None else result.skipped
+        print(f"error ({result.label.lower()}): {message}", file=sys.stderr)
     return EXIT_FAILED if failed else 0
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
-    from lmscales.core.runner import run_to_end
+    from lmscales.core.session import Session
+    from lmscales.core.trial import GenerationParams, TaskInput
 
     summary: dict[str, Any] = {"version": __version__, "ok": False}
     try:
@@ -285,17 +243,18 @@ def cmd_self_test(args: argparse.Namespace) -> int:
         summary["model"] = engine.model.info.as_dict()
         summary["load_seconds"] = round(engine.model.load_seconds, 3)
         summary["engine_pid"] = engine.pid
-        requests = {
-            "chat": tasks.chat_messages([], sample_text("chat_en.txt")),
-            "summarize": tasks.summarize_messages(sample_text("summarize_en.txt"), "sentence"),
-            "translate": tasks.translate_messages(sample_text("translate_en.txt"), "fr"),
+        inputs = {
+            "chat": TaskInput("chat", sample_text("chat_en.txt")),
+            "summarize": TaskInput("summarize", sample_text("summarize_en.txt"), summary_length="sentence"),
+            "translate": TaskInput("translate", sample_text("translate_en.txt"), target_lang="fr"),
         }
+        session = Session({"small": engine})
         results: dict[str, Any] = {}
         failures = []
-        for name, messages in requests.items():
-            result = run_to_end(engine, GenerationRequest(messages, max_tokens=48, temperature=0.0))
-            entry = result.as_dict()
-            results[name] = entry
+        for name in inputs:
+            trial = session.run(inputs[name], GenerationParams(max_tokens=48, temperature=0.0), ("small",))
+            result = trial.sides[0]
+            results[name] = result.to_dict()
             if not result.ok or not result.text.strip():
                 failures.append(f"{name}: {result.error.message if result.error else 'empty output'}")
         summary["tasks"] = results
@@ -348,8 +307,6 @@ def _no_gui(args: argparse.Namespace) -> int:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    from lmscales.core.engines.local import DEFAULT_N_CTX
-
     parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: physical cores)")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
@@ -381,7 +338,11 @@ def make_parser(
     run = commands.add_parser("run", help="run one task headless")
     add_engine_options(run)
     run.add_argument("--task", choices=tasks.TASKS, required=True)
-    run.add_argument("--side", choices=["local", "remote", "both"], default="local")
+    run.add_argument("--side", choices=["small", "large", "both", "local", "remote"], default="small",
+                     help="which side runs (local/remote are the old names of small/large)")
+    run.add_argument("--large-gguf", metavar="PATH",
+                     help="large side: a second GGUF file on this CPU instead of an endpoint (fully offline)")
+    run.add_argument("--large-threads", type=int, help="large side with --large-gguf: llama.cpp threads")
     run.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
                      help="no connection beyond this computer (the remote side only if it is local)")
     run.add_argument("--base-url", help="remote: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
@@ -399,10 +360,10 @@ def make_parser(
     run.add_argument("--source-lang", default=tasks.AUTO, choices=[tasks.AUTO, *sorted(tasks.LANGUAGES)])
     run.add_argument("--length", default="paragraph", choices=list(tasks.SUMMARY_LENGTHS))
     run.add_argument("--system", help="system prompt (default: the task's own)")
-    run.add_argument("--max-tokens", type=int, default=256)
-    run.add_argument("--temperature", type=float, default=0.7)
-    run.add_argument("--top-p", type=float, default=0.95)
-    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--max-tokens", type=int, default=GENERATION_DEFAULTS.max_tokens)
+    run.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS.temperature)
+    run.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
+    run.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     run.set_defaults(handler=cmd_run)
 

@@ -27,7 +27,7 @@ def test_self_test_runs_each_task() -> None:
     assert summary["model"]["architecture"] == "llama"
     assert set(summary["tasks"]) == {"chat", "summarize", "translate"}
     for entry in summary["tasks"].values():
-        assert entry["output"].strip()
+        assert entry["text"].strip() and entry["status"] in ("done", "length")
         assert entry["metrics"]["output_tokens"]["provenance"] == "measured"
 
 
@@ -40,12 +40,14 @@ def test_self_test_runs_each_task() -> None:
     ],
 )
 def test_run_json(task: str, extra: list[str], text: str) -> None:
-    result = lmscales("run", "--task", task, "--side", "local", "--input", "-", "--json",
+    result = lmscales("run", "--task", task, "--side", "small", "--input", "-", "--json",
                       "--max-tokens", "24", "--threads", "2", *extra, stdin=text)
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["task"] == task and data["side"] == "local" and data["ok"]
-    assert data["output"].strip()
+    trial = json.loads(result.stdout)
+    assert trial["task"] == task and trial["input"]["text"] == text and list(trial["sides"]) == ["small"]
+    data = trial["sides"]["small"]
+    assert data["status"] in ("done", "length") and data["engine"]["kind"] == "local"
+    assert data["text"].strip()
     m = data["metrics"]
     assert m["time_to_first_token"]["value"] > 0
     assert m["end_to_end"]["value"] >= m["time_to_first_token"]["value"]
@@ -63,7 +65,9 @@ def test_run_multi_turn_chat_from_json(tmp_path: Path) -> None:
     result = lmscales("run", "--task", "chat", "--input", str(path), "--json", "--max-tokens", "16",
                       "--temperature", "0", "--threads", "2")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["metrics"]["prompt_tokens"]["value"] > 20
+    trial = json.loads(result.stdout)
+    assert [m["role"] for m in trial["input"]["messages"]] == ["user", "assistant", "user"]
+    assert trial["sides"]["small"]["metrics"]["prompt_tokens"]["value"] > 20
 
 
 def test_models_info_json(bundled_model: Path) -> None:
@@ -111,29 +115,54 @@ def test_run_both_sides_against_the_real_server(llama_server: str) -> None:
                       "--threads", "1", stdin="Good night, and thank you.")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    local, remote = data["sides"]["local"], data["sides"]["remote"]
-    assert local["ok"] and remote["ok"]
-    assert local["output"].strip() and remote["output"].strip()
-    assert remote["endpoint"]["model"] == "smollm2-server"
+    local, remote = data["sides"]["small"], data["sides"]["large"]
+    assert local["status"] in ("done", "length") and remote["status"] in ("done", "length")
+    assert local["text"].strip() and remote["text"].strip()
+    assert remote["engine"]["model"] == "smollm2-server" and remote["engine"]["kind"] == "remote"
     assert remote["metrics"]["output_tokens"]["provenance"] == "estimated"
     assert remote["cost"]["usd"] is None  # a model with no price: unknown, not zero
-    assert remote["bytes_received"] > 0
+    assert remote["finished"]["bytes_received"] > 0
 
 
 def test_run_remote_without_endpoint_is_a_usage_error() -> None:
-    result = lmscales("run", "--task", "chat", "--side", "remote", "--input", "-", stdin="hi")
+    result = lmscales("run", "--task", "chat", "--side", "large", "--input", "-", stdin="hi")
     assert result.returncode == 2 and "--base-url URL and --model NAME" in result.stderr
 
 
-def test_remote_key_stays_out_of_the_output(llama_server: str) -> None:
+def test_remote_key_stays_out_of_the_output(fault_server) -> None:  # type: ignore[no-untyped-def]
+    """The key reaches the server (its request log shows it) and never the output, on success or failure."""
     import os
 
     secret = "sk" "-cli-SECRET-0123456789abcdef"
-    result = subprocess.run(
-        [sys.executable, "-m", "lmscales", "run", "--task", "chat", "--side", "remote", "--base-url", llama_server,
-         "--model", "smollm2-server", "--input", "-", "--json", "--max-tokens", "8"],
-        input="hi", capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "OPENAI_API_KEY": secret},
-    )
+    for mode in ("ok", "401"):
+        result = subprocess.run(
+            [sys.executable, "-m", "lmscales", "run", "--task", "chat", "--side", "large", "--base-url",
+             fault_server.url(mode), "--model", "fault-model", "--input", "-", "--json", "--max-tokens", "8"],
+            input="hi", capture_output=True, text=True, check=False, timeout=120,
+            env={**os.environ, "LMSCALES_API_KEY": secret},
+        )
+        headers = {key.lower(): value for key, value in fault_server.requests[-1][3].items()}
+        assert headers.get("authorization") == f"Bearer {secret}"  # the key did reach the CLI and the server
+        assert result.returncode == (0 if mode == "ok" else 1), result.stderr
+        assert secret not in result.stdout and secret not in result.stderr
+        assert "cli-SECRET" not in result.stdout + result.stderr
+
+
+def test_two_gguf_sides_from_the_command_line_offline(bundled_model: Path) -> None:
+    result = lmscales("--offline", "run", "--task", "chat", "--side", "both", "--large-gguf", str(bundled_model),
+                      "--large-threads", "1", "--threads", "2", "--input", "-", "--json", "--max-tokens", "12",
+                      stdin="Say hi.")
     assert result.returncode == 0, result.stderr
-    assert secret not in result.stdout and secret not in result.stderr
+    sides = json.loads(result.stdout)["sides"]
+    assert sides["small"]["engine"]["threads"] == 2 and sides["large"]["engine"]["threads"] == 1
+    assert sides["large"]["engine"]["kind"] == "local" and sides["large"]["text"].strip()
+
+
+def test_run_starts_from_the_shared_generation_defaults() -> None:
+    from lmscales.cli import make_parser
+    from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
+
+    args = make_parser().parse_args(["run", "--task", "chat"])
+    assert (args.max_tokens, args.temperature, args.top_p, args.seed, args.n_ctx) == (
+        GENERATION_DEFAULTS.max_tokens, GENERATION_DEFAULTS.temperature, GENERATION_DEFAULTS.top_p,
+        GENERATION_DEFAULTS.seed, DEFAULT_N_CTX)

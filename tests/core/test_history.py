@@ -1,4 +1,5 @@
-"""The run history: records built from engine events, and its JSON, CSV and Markdown exports."""
+"""Trials as data, and the history file of them: round trips, a corrupt line loses only itself, and exports
+that carry the input and both answers with the figures, never a key."""
 
 from __future__ import annotations
 
@@ -7,257 +8,206 @@ import dataclasses
 import io
 import json
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from lmscales.core.events import EngineError, Finished
-from lmscales.core.history import COLUMNS, SCHEMA_VERSION, RunHistory, RunRecord, endpoint_host
+from lmscales.core import metrics
+from lmscales.core.events import EngineError, EngineInfo, Finished, NativeTimings
+from lmscales.core.history import CSV_COLUMNS, TrialHistory, endpoint_host, export_trials, from_json, read_trials
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.secrets import register_secret
+from lmscales.core.trial import SCHEMA_VERSION, GenerationParams, SideResult, TaskInput, Trial, TrialFormatError
 
 KEY = "sk" "-proj-AbC123dEf456GhI789_jKl"
+SMALL = EngineInfo(kind="local", model="SmolLM2-135M-Instruct Q4_1", context_tokens=4096, threads=1,
+                   quantization="Q4_1", parameters="135M")
+LARGE = EngineInfo(kind="remote", model="gpt-4o-mini", context_tokens=8192, host="api.openai.com",
+                   endpoint_name="OpenAI", loopback=False)
 
 
-def finished(stop_reason: str = "stop", provenance: str = "measured") -> Finished:
-    # Submitted at 10.0; first text at 10.5; four more deltas 0.1 s apart: 5 tokens, decode 4 / 0.4 s.
-    deltas = tuple((10.5 + 0.1 * i, f"word{i} ") for i in range(5))
+def finished(stop_reason: str = "stop", provenance: str = "measured", start: float = 1000.0) -> Finished:
+    # Submitted at `start`; first text 0.5 s later; four more deltas 0.1 s apart: 5 tokens, decode 4 / 0.4 s.
+    deltas = tuple((start + 0.5 + 0.1 * i, f"word{i} ") for i in range(5))
     return Finished(
         prompt_tokens=20,
         prompt_tokens_provenance="measured",
         output_tokens=5,
         output_tokens_provenance=provenance,  # type: ignore[arg-type]
-        submitted_at=10.0,
+        submitted_at=start,
         deltas=deltas,
         stop_reason=stop_reason,  # type: ignore[arg-type]
+        native=NativeTimings(40.0, 20, 380.0, 4) if provenance == "measured" else None,
     )
 
 
-def remote_record(**changes: object) -> RunRecord:
+def trial(trial_id: str = "t1", text: str = "Translate me, please.", **side_changes: object) -> Trial:
+    small = SideResult(side="small", label="Small", engine=SMALL, text="word0 word1 word2 word3 word4 ",
+                       started_at="2026-11-28T10:00:00+00:00", finished=finished(), cpu_seconds=1.25)
     cost = Cost(0.00123, "estimated", Price("gpt-4o-mini", 0.15, 0.6, "bundled table, taken 2025-01"))
-    record = RunRecord.from_finished(
-        finished(provenance="estimated"),
-        task="summarize",
-        side="remote",
-        model="gpt-4o-mini",
-        endpoint="https://api.openai.com/v1",
-        cost=cost,
-        run_id="run-1",
-        started_at=datetime(2025, 3, 1, 12, 0, 5, tzinfo=timezone.utc),
-        chunks=3,
-    )
-    return RunRecord(**{**record.as_dict(), **changes})
+    large = SideResult(side="large", label="Large", engine=LARGE, text="word0 word1 word2 word3 word4 ",
+                       started_at="2026-11-28T10:00:00+00:00", finished=finished(provenance="estimated", start=5.0),
+                       cost=cost)
+    large = dataclasses.replace(large, **side_changes)
+    return Trial(id=trial_id, created_at="2026-11-28T10:00:02+00:00",
+                 input=TaskInput("translate", text, target_lang="fr"), params=GenerationParams(max_tokens=64),
+                 sides=(small, large))
 
 
-def local_record(**changes: object) -> RunRecord:
-    record = RunRecord.from_finished(
-        finished(),
-        task="chat",
-        side="local",
-        model="SmolLM2-135M-Instruct Q4_1",
-        cpu_seconds=1.25,
-        run_id="run-2",
-        started_at="2025-03-01T12:00:09+00:00",
-    )
-    return RunRecord(**{**record.as_dict(), **changes})
+def test_a_trial_survives_json_with_the_same_metrics() -> None:
+    original = trial()
+    again = Trial.from_dict(json.loads(json.dumps(original.to_dict())))
+    assert again.id == original.id and again.input == original.input and again.params == original.params
+    for before, after in zip(original.sides, again.sides, strict=True):
+        assert after.text == before.text and after.engine == before.engine and after.status == before.status
+        assert after.metrics is not None and before.metrics is not None
+        assert after.metrics.time_to_first_token.value == pytest.approx(0.5)
+        assert after.metrics.decode_rate.value == pytest.approx(before.metrics.decode_rate.value)
+        assert after.metrics.decode_rate.provenance == before.metrics.decode_rate.provenance
+    assert again.side("large").cost == original.side("large").cost  # type: ignore[union-attr]
+    assert again.side("small").finished.native == original.side("small").finished.native  # type: ignore[union-attr]
 
 
-def history() -> RunHistory:
-    return RunHistory([remote_record(), local_record()])
+def test_a_trial_from_a_newer_version_says_so() -> None:
+    data = trial().to_dict()
+    data["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(TrialFormatError, match="newer LM Scales"):
+        Trial.from_dict(data)
+    with pytest.raises(TrialFormatError, match="missing or has a bad field"):
+        Trial.from_dict({"schema_version": SCHEMA_VERSION, "id": "x"})
 
 
-# ---- records ----
-
-
-def test_record_from_finished_uses_the_shared_metrics() -> None:
-    record = remote_record()
-    assert record.status == "done" and record.error_message is None
-    assert record.started_at == "2025-03-01T12:00:05+00:00"
-    assert record.endpoint_host == "api.openai.com"
-    assert record.time_to_first_token_s == pytest.approx(0.5)
-    assert record.end_to_end_s == pytest.approx(0.9)
-    assert record.decode_rate_tok_s == pytest.approx(10.0)
-    assert record.decode_rate_provenance == "estimated"  # the token count was a guess
-    assert record.output_tokens == 5 and record.output_tokens_provenance == "estimated"
-    assert record.cost_usd == 0.00123 and record.cost_provenance == "estimated"
-    assert record.price_source == "bundled table, taken 2025-01"
-    assert record.chunks == 3
-
-
-@pytest.mark.parametrize(("stop_reason", "status"), [("length", "length"), ("cancelled", "stopped")])
-def test_stop_reason_becomes_status(stop_reason: str, status: str) -> None:
-    record = RunRecord.from_finished(finished(stop_reason), task="chat", side="local", model="m")
-    assert record.status == status
-    assert record.run_id and datetime.fromisoformat(record.started_at).tzinfo is not None
-
-
-def test_record_from_an_error_keeps_the_message() -> None:
-    error = EngineError("rate_limited", "The server is rate limiting you (429); try again in a minute.")
-    record = RunRecord.from_finished(error, task="translate", side="remote", model="m", endpoint="example.org")
-    assert record.status == "error"
-    assert record.error_message == "The server is rate limiting you (429); try again in a minute."
-    assert record.time_to_first_token_s is None and record.output_tokens is None and record.cost_usd is None
-    broken = RunRecord.from_finished(EngineError("incomplete", "The stream broke off."), task="chat",
-                                     side="remote", model="m")
-    assert broken.status == "incomplete" and broken.error_message == "The stream broke off."
+def test_status_follows_how_the_side_ended() -> None:
+    assert trial().side("small").status == "done"  # type: ignore[union-attr]
+    assert trial(finished=finished("length")).side("large").status == "length"  # type: ignore[union-attr]
+    assert trial(finished=finished("cancelled")).side("large").status == "stopped"  # type: ignore[union-attr]
+    broken = trial(finished=None, error=EngineError("incomplete", "cut", partial_text="word0"))
+    assert broken.side("large").status == "incomplete"  # type: ignore[union-attr]
+    skipped = trial(finished=None, skipped="Offline mode")
+    assert skipped.side("large").status == "skipped"  # type: ignore[union-attr]
 
 
 def test_only_the_host_of_an_endpoint_is_kept() -> None:
-    assert endpoint_host("https://user:secret@llm.example.com:8443/v1?key=abc") == "llm.example.com:8443"
+    assert endpoint_host("https://user:pw@api.openai.com/v1?key=x") == "api.openai.com"
     assert endpoint_host("http://127.0.0.1:8080/v1") == "127.0.0.1:8080"
-    assert endpoint_host("http://[::1]:1234/v1") == "[::1]:1234"
-    assert endpoint_host("api.groq.com") == "api.groq.com"
-    record = RunRecord.from_finished(finished(), task="chat", side="remote", model="m",
-                                     endpoint="https://me:pw@host.example/v1")
-    assert record.endpoint_host == "host.example"
+    assert endpoint_host("http://[::1]:11434/v1") == "[::1]:11434"
 
 
-def test_records_refuse_urls_credentials_and_nonsense() -> None:
-    with pytest.raises(ValueError, match="bare host"):
-        remote_record(endpoint_host="me:pw@host.example")
-    with pytest.raises(ValueError, match="bare host"):
-        remote_record(endpoint_host="https://host.example/v1")
-    with pytest.raises(ValueError, match="local run"):
-        local_record(endpoint_host="host.example")
-    with pytest.raises(ValueError, match="status"):
-        local_record(status="fine")
-    with pytest.raises(ValueError, match="chunks"):
-        local_record(chunks=0)
+def test_the_file_keeps_trials_between_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "history.jsonl"
+    history = TrialHistory.open(path)
+    assert history.append(trial("a")) is None
+    assert history.append(trial("b")) is None
+    again = TrialHistory.open(path)
+    assert [t.id for t in again] == ["a", "b"] and not again.notes
+    assert again.get("b") is not None and again.get("b").input.text == "Translate me, please."  # type: ignore[union-attr]
+    assert len(path.read_text("utf-8").splitlines()) == 2
 
 
-def test_history_append_list_clear_len() -> None:
-    runs = RunHistory()
-    assert len(runs) == 0 and runs.list() == ()
-    runs.append(local_record())
-    snapshot = runs.list()
-    runs.append(remote_record())
-    assert len(runs) == 2 and len(snapshot) == 1
-    assert [r.run_id for r in runs] == ["run-2", "run-1"]
-    runs.clear()
-    assert len(runs) == 0
+def test_a_corrupt_or_truncated_line_loses_only_itself(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    history = TrialHistory.open(path)
+    for name in ("a", "b", "c"):
+        history.append(trial(name))
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = b'{"schema_version": 1, "id": "b", "sides": {'  # cut in the middle
+    path.write_bytes(b"\n".join(lines[:2]) + b"\n\xff\xfe garbage\n" + lines[2][: len(lines[2]) // 2])
+    loaded = TrialHistory.open(path)
+    assert [t.id for t in loaded] == ["a"]
+    assert [note.line for note in loaded.notes] == [2, 3, 4]
+    assert "not complete JSON" in loaded.notes[0].reason and "UTF-8" in loaded.notes[1].reason
+    # The next append starts on a line of its own, so the cut line does not swallow it.
+    loaded.append(trial("d"))
+    assert [t.id for t in TrialHistory.open(path)] == ["a", "d"]
 
 
-# ---- exports ----
+def test_keeping_off_writes_nothing_and_clear_deletes_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    quiet = TrialHistory.open(path, keep=False)
+    quiet.append(trial())
+    assert len(quiet) == 1 and not path.exists()
+    kept = TrialHistory.open(path)
+    kept.append(trial())
+    seen: list[object] = []
+    kept.subscribe(seen.append)
+    kept.clear()
+    assert not path.exists() and len(kept) == 0 and seen == [None]
 
 
-def test_json_round_trip() -> None:
-    original = history()
-    text = original.to_json()
-    document = json.loads(text)
-    assert document["schema_version"] == SCHEMA_VERSION == 1
-    assert datetime.fromisoformat(document["exported_at"])
-    assert [run["run_id"] for run in document["runs"]] == ["run-1", "run-2"]
-    assert list(document["runs"][0]) == list(COLUMNS)
-    assert document["runs"][1]["cost_usd"] is None
-    assert RunHistory.from_json(text).list() == original.list()
+def test_a_write_that_fails_is_reported_and_the_trial_is_kept_for_the_session(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    history = TrialHistory.open(blocker / "history.jsonl")
+    problem = history.append(trial())
+    assert problem is not None and "Could not keep the comparison" in problem
+    assert len(history) == 1
 
 
-def test_json_from_elsewhere_is_refused() -> None:
-    with pytest.raises(ValueError, match="schema_version"):
-        RunHistory.from_json('{"runs": []}')
-    with pytest.raises(ValueError, match="not a run record"):
-        RunHistory.from_json('{"schema_version": 1, "runs": [{"run_id": "x"}]}')
+def test_json_export_round_trips_and_holds_input_and_answers(tmp_path: Path) -> None:
+    written = export_trials([trial("a"), trial("b")], tmp_path / "h.json")
+    document = json.loads(written.read_text("utf-8"))
+    assert document["schema_version"] == SCHEMA_VERSION
+    entry = document["trials"][0]
+    assert entry["input"]["text"] == "Translate me, please."
+    assert entry["sides"]["small"]["text"].startswith("word0") and entry["sides"]["large"]["text"]
+    assert [t.id for t in from_json(written.read_text("utf-8"))] == ["a", "b"]
+    with pytest.raises(ValueError, match="not an LM Scales history export"):
+        from_json('{"runs": []}')
 
 
-def test_csv_parses_back_with_stable_columns() -> None:
-    text = RunHistory([remote_record(decode_rate_tok_s=1234.5), local_record()]).to_csv()
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert tuple(rows[0]) == COLUMNS
-    assert len(rows) == 3
-    remote, local = (dict(zip(COLUMNS, row, strict=True)) for row in rows[1:])
-    assert remote["decode_rate_tok_s"] == "1234.5"  # not localized, no thousands separator
-    assert float(remote["time_to_first_token_s"]) == pytest.approx(0.5)
-    assert remote["cost_usd"] == "0.00123" and remote["cost_provenance"] == "estimated"
-    assert remote["chunks"] == "3" and remote["output_tokens"] == "5"
-    assert local["cost_usd"] == "" and local["endpoint_host"] == "" and local["energy_j"] == ""
-    assert local["cpu_seconds"] == "1.25"
+def test_csv_has_one_row_per_side_sharing_the_trial_id(tmp_path: Path) -> None:
+    text = export_trials([trial("a")], tmp_path / "h.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == [name for name, _ in CSV_COLUMNS]
+    assert [(r["trial_id"], r["side"]) for r in rows] == [("a", "small"), ("a", "large")]
+    assert rows[0]["input"] == "Translate me, please." and rows[1]["answer"].startswith("word0")
+    assert float(rows[0]["decode_rate_tok_s"]) == pytest.approx(10.0)
+    assert rows[1]["decode_rate_provenance"] == "estimated" and rows[1]["cost_usd"] == "0.00123"
 
 
-def test_csv_cells_are_never_spreadsheet_formulas() -> None:
-    record = remote_record(status="error", error_message='=HYPERLINK("http://evil.example","click")')
-    row = list(csv.reader(io.StringIO(RunHistory([record]).to_csv(), newline="")))[1]
-    message = row[COLUMNS.index("error_message")]
-    assert message.startswith("'=")
+def test_csv_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:
+    text = export_trials([trial(text="=HYPERLINK(\"http://evil\")")], tmp_path / "h.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["input"].startswith("'=")
 
 
-def unescaped_pipes(line: str) -> int:
-    return len(re.findall(r"(?<!\\)\|", line.replace("\\\\", "")))
+def test_markdown_shows_input_answers_and_figures_side_by_side(tmp_path: Path) -> None:
+    text = export_trials([trial(text="Bonjour <b>tout</b> | le monde")], tmp_path / "h.md").read_text("utf-8")
+    assert "trial `t1`" in text
+    assert "> Bonjour &lt;b>tout&lt;/b> | le monde" in text
+    assert "**Small: SmolLM2-135M-Instruct Q4_1**" in text and "**Large: gpt-4o-mini**" in text
+    assert "| TTFT | 0.500 s | 0.500 s |" in text
+    assert "~$0.001230" in text  # an estimated cost is marked
 
 
-def test_markdown_table_with_units_marks_and_escaping() -> None:
-    tricky = remote_record(
-        model="team|model",
-        status="error",
-        error_message="bad | request\nsecond line with a back\\slash",
-        cost_usd=None,
-    )
-    text = RunHistory([tricky, local_record()]).to_markdown()
-    table = [line for line in text.splitlines() if line.startswith("|")]
-    assert len(table) == 4  # header, rule, two runs: the newline did not break a row
-    assert len({unescaped_pipes(line) for line in table}) == 1
-    assert "team\\|model" in text
-    assert "bad \\| request second line with a back\\\\slash" in text
-    remote, local = table[2], table[3]
-    assert "~10.0 tok/s" in remote and "~5" in remote  # estimated token count
-    assert "0.50 s" in remote and "~0.50 s" not in remote  # time is measured
-    assert "| unknown |" in remote
-    assert "10.0 tok/s" in local and "~" not in local
-    assert "1.2 CPU-s" in local
-    assert "Peak RSS" not in text  # no resource samples, no empty columns
-
-
-def test_markdown_shows_resource_columns_when_known_and_formats_cost() -> None:
-    record = local_record(engine_peak_rss_bytes=300 * 2**20, mean_cpu_percent=87.4, energy_j=12.5,
-                          energy_provenance="estimated")
-    text = RunHistory([record, remote_record()]).to_markdown()
-    assert "Peak RSS" in text and "300 MiB" in text and "87 %" in text and "~12.5 J" in text
-    assert "~$0.001230" in text
-
-
-def test_api_keys_never_reach_an_export(tmp_path: Path) -> None:
+def test_api_keys_never_reach_the_file_or_an_export(tmp_path: Path) -> None:
     message = f"Incorrect API key provided: {KEY}. Header was Authorization: Bearer abcdef1234567890."
-    direct = remote_record(status="error", error_message=message)
-    built = RunRecord.from_finished(EngineError("auth", message), task="chat", side="remote", model="m")
-    assert built.error_message is not None and KEY not in built.error_message
-    assert built.error_message.startswith("Incorrect API key provided: [redacted]")
-    # A key of another shape is caught once the app knows it (every key it stores or loads is registered).
     register_secret("9f8e7d6c5b4a39281706f5e4d3c2b1a0-history-test")
-    known = remote_record(status="error", error_message="bad key 9f8e7d6c5b4a39281706f5e4d3c2b1a0-history-test")
-    runs = RunHistory([direct, built, known])
-    for suffix in (".json", ".csv", ".md"):
-        text = runs.export(tmp_path / f"runs{suffix}").read_text("utf-8")
-        assert not re.search(r"sk-[A-Za-z0-9_-]{8,}", text), suffix
-        assert "AbC123dEf456" not in text and "abcdef1234567890" not in text
-        assert "9f8e7d6c5b4a" not in text
+    leaky = trial(finished=None, error=EngineError("auth", message),
+                  text="my key is 9f8e7d6c5b4a39281706f5e4d3c2b1a0-history-test")
+    history = TrialHistory.open(tmp_path / "history.jsonl")
+    history.append(leaky)
+    outputs = [(tmp_path / "history.jsonl").read_text("utf-8")]
+    outputs += [history.export(tmp_path / f"h{suffix}").read_text("utf-8") for suffix in (".json", ".csv", ".md")]
+    for text in outputs:
+        assert not re.search(r"sk-[A-Za-z0-9_-]{8,}", text)
+        assert "AbC123dEf456" not in text and "abcdef1234567890" not in text and "9f8e7d6c5b4a" not in text
         assert "[redacted]" in text
 
 
-def test_chunks_come_from_the_finished_event() -> None:
-    event = dataclasses.replace(finished(), chunks=4)
-    assert RunRecord.from_finished(event, task="summarize", side="local", model="m").chunks == 4
-    assert RunRecord.from_finished(event, task="summarize", side="local", model="m", chunks=2).chunks == 2
+def test_export_picks_the_format_from_the_suffix_and_refuses_others(tmp_path: Path) -> None:
+    for suffix in (".json", ".csv", ".md"):
+        assert export_trials([trial()], tmp_path / f"x{suffix}").exists()
+    with pytest.raises(ValueError, match=r"must end in \.json, \.csv or \.md"):
+        export_trials([trial()], tmp_path / "x.xlsx")
 
 
-def test_export_picks_the_format_from_the_suffix(tmp_path: Path) -> None:
-    runs = history()
-    assert json.loads(runs.export(tmp_path / "a.json").read_text("utf-8"))["runs"]
-    assert (tmp_path / "b.CSV").exists() is False
-    assert runs.export(tmp_path / "b.CSV").read_bytes().startswith(b"run_id,started_at,")
-    assert runs.export(tmp_path / "c.md").read_text("utf-8").startswith("| Started |")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.CSV", "c.md"]  # no temporary files left
+def test_read_trials_on_bytes_that_are_not_trials() -> None:
+    trials, notes = read_trials(b'[1, 2]\n{"schema_version": 1}\n\n' + b"[" * 100_000 + b"\n")
+    assert trials == [] and len(notes) == 3
 
 
-def test_export_replaces_an_existing_file_whole(tmp_path: Path) -> None:
-    target = tmp_path / "runs.csv"
-    target.write_text("old content that is much longer than nothing\n" * 100)
-    RunHistory().export(target)
-    assert target.read_text("utf-8").splitlines() == [",".join(COLUMNS)]
-
-
-def test_unknown_suffix_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"'runs\.txt'.*\.json, \.csv or \.md"):
-        history().export(tmp_path / "runs.txt")
-    with pytest.raises(ValueError, match="must end in"):
-        history().export(tmp_path / "runs")
-    assert list(tmp_path.iterdir()) == []
+def test_metrics_of_a_stored_trial_match_the_shared_definitions() -> None:
+    stored = Trial.from_dict(trial().to_dict()).side("small")
+    assert stored is not None and stored.finished is not None
+    assert stored.metrics == metrics.compute(stored.finished)

@@ -15,8 +15,8 @@ import pytest
 from lmscales.core import tasks
 from lmscales.core.engines.local import LoadError, LocalEngine
 from lmscales.core.events import EngineError, Finished, GenerationRequest, Message, TextDelta
-from lmscales.core.runner import run_to_end
 from tests.conftest import TEST_THREADS, write_gguf
+from tests.support.drive import run_to_end
 
 pytestmark = pytest.mark.slow
 
@@ -190,7 +190,7 @@ def test_busy_engine_refuses_a_second_generation(engine: LocalEngine) -> None:
 def test_map_reduce_summary_of_a_text_longer_than_the_context(bundled_model: Path) -> None:
     from lmscales.core.engines import map_reduce
     from lmscales.core.events import Notice
-    from lmscales.core.runner import collect
+    from tests.support.drive import collect
 
     text = "\n\n".join(
         f"Chapter {i}. The village of Brook had a mill, a bakery and a school. In year {i} the river flooded "

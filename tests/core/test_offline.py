@@ -193,8 +193,9 @@ def test_headless_offline_run_opens_no_outside_connection(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)["sides"]
-    assert data["local"]["ok"] and data["local"]["output"].strip()
-    assert "Offline mode" in data["remote"]["skipped"] and "api.openai.com" in data["remote"]["skipped"]
+    assert data["small"]["status"] in ("done", "length") and data["small"]["text"].strip()
+    assert data["large"]["status"] == "skipped"
+    assert "Offline mode" in data["large"]["skipped"] and "api.openai.com" in data["large"]["skipped"]
     assert attempts == ""
 
 
@@ -220,29 +221,27 @@ def test_offline_self_test(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
     from lmscales.core.engines.local import LocalEngine
-    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
     from lmscales.ui.main_window import MainWindow
 
     engine = LocalEngine(n_threads=1, n_ctx=1024)
     endpoint = Endpoint("https://api.openai.com/v1", "gpt-4o-mini", "sk" "-offline-SECRET-1234567890")
-    window = MainWindow(LocalEngineBridge(engine), EngineBridge(None), settings=Settings().with_value("offline", True),
-                        session_endpoint=endpoint)
+    window = MainWindow(engine, settings=Settings().with_value("offline", True), session_endpoint=endpoint)
     qtbot.addWidget(window)
     try:
         window.settings.set_offline(True, remember=False)
         assert offline.enabled()
-        remote = window.panes["remote"]
+        remote = window.panes["large"]
         assert remote.placeholder_shown and "Offline mode" in remote.placeholder_text.text()
         assert "api.openai.com" in remote.placeholder_text.text()
         assert window.offline_action.isChecked() and "offline" in window.windowTitle()
-        with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
             window.load_model(str(bundled_model))
-        qtbot.waitUntil(lambda: not window.local_bridge.busy)
+        qtbot.waitUntil(lambda: not window.loaders["small"].busy)
         window.generation.max_tokens.setValue(12)
         qtbot.keyClicks(window.tasks.chat_input, "Hi there")
-        window.send(("local", "remote"))
-        qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
-        assert window.panes["local"].view.answer.strip()
+        window.send(("small", "large"))
+        qtbot.waitUntil(lambda: not window.running, timeout=60_000)
+        assert window.panes["small"].view.answer.strip()
         assert window.history.row_count() == 1  # the small side only
         assert offline.attempts == []
         # leaving offline mode brings the large side back (and connects to nothing until a send)
@@ -250,31 +249,28 @@ def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-
         assert not offline.enabled() and not remote.placeholder_shown
     finally:
         offline.disable()
-        window.controller.stop()
-        window.local_bridge.wait()
+        window.shutdown()
         engine.close()
 
 
 def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """A real remote run whose DNS lookup fails (no network here, and no resolver is asked)."""
     from lmscales.core.engines.local import LocalEngine
-    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
     from lmscales.ui.main_window import MainWindow
 
     def no_dns(*args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None),
-                        session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
+    window = MainWindow(LocalEngine(), session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
     qtbot.addWidget(window)
     try:
         window.settings.apply_endpoint()
-        assert not window.panes["remote"].placeholder_shown
+        assert not window.panes["large"].placeholder_shown
         qtbot.keyClicks(window.tasks.chat_input, "Hello")
-        window.send(("remote",))
-        qtbot.waitUntil(lambda: not window.remote_bridge.busy, timeout=20_000)
-        remote = window.panes["remote"]
+        window.send(("large",))
+        qtbot.waitUntil(lambda: not window.running, timeout=20_000)
+        remote = window.panes["large"]
         assert window.settings.offline and remote.placeholder_shown
         text = remote.placeholder_text.text()
         assert "unreachable" in text and "offline mode for this session" in text and "Work offline" in text

@@ -13,8 +13,8 @@ from lmscales.core import tasks
 from lmscales.core.endpoints import Endpoint, Preset, detect_local_servers
 from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions, retry_after_seconds
 from lmscales.core.events import EngineError, Finished, GenerationRequest, Notice, TextDelta
-from lmscales.core.runner import run_to_end
 from tests.conftest import SERVER_MODEL, free_port
+from tests.support.drive import run_to_end
 from tests.support.fault_server import WORDS, FaultServer
 
 SECRET = "sk" "-test-0123456789-SECRET-abcdef"

@@ -138,11 +138,15 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child)
 
     child.send("allocate")
     child.expect("busy")
+    process = psutil.Process(child.pid)
+    outer_before = sum(process.cpu_times()[:2])
     sampler.sample_once()
     time.sleep(0.5)  # the CPU figure is the mean over the interval between two samples
     busy = sampler.sample_once()
+    outer_after = sum(process.cpu_times()[:2])
 
-    assert busy.engine_cpu_cores > 0.5  # one spinning thread; tolerant of a noisy machine
+    # Busy, and by no more than the process's own CPU time says (how busy depends on what else runs here).
+    assert 0 < busy.engine_cpu_cores * 0.5 <= (outer_after - outer_before) + 0.05
     assert busy.engine_cpu_percent == pytest.approx(busy.engine_cpu_cores * 100 / CPUS)
     assert busy.engine_cpu_percent <= 100.0 + 5.0
     assert busy.engine_rss_bytes - before.engine_rss_bytes > 150 * MB
@@ -179,7 +183,7 @@ def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> No
     time.sleep(0.3)
     sampler.set_engine_pid(child.pid)  # the same process again keeps its baseline
     second = sampler.sample_once()
-    assert second.engine_cpu_cores > 0.5
+    assert second.engine_cpu_cores > 0  # busy, by how much depends on what else the machine runs
     assert np.isfinite(second.gui_cpu_percent) and np.isfinite(second.system_cpu_percent)
 
 
@@ -220,18 +224,23 @@ def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
     child.expect("busy")
     sampler.set_engine_pid(child.pid)
     sampler.sample_once()
+    process = psutil.Process(child.pid)
+    outer_before = sum(process.cpu_times()[:2])
     start = sampler.mark()
     for _ in range(4):
         time.sleep(0.1)
         sampler.sample_once()
     end = sampler.mark()
+    outer_after = sum(process.cpu_times()[:2])
 
     summary = sampler.summarize_run(start.timestamp, end.timestamp, start, end)
     assert summary.samples == 4
     assert summary.engine_cpu_seconds.provenance == "measured"
-    assert summary.engine_cpu_seconds.value is not None and summary.engine_cpu_seconds.value > 0.15
-    assert summary.engine_mean_cpu.value is not None
-    assert summary.engine_mean_cpu.value > 50.0 / CPUS
+    # The process's own counters, read around the marks, bracket the figure (a loaded machine gives the
+    # child less CPU, never a wrong count).
+    assert summary.engine_cpu_seconds.value is not None
+    assert 0 < summary.engine_cpu_seconds.value <= outer_after - outer_before + 1e-6
+    assert summary.engine_mean_cpu.value is not None and summary.engine_mean_cpu.value > 0
     assert summary.engine_peak_rss.value is not None and summary.engine_peak_rss.value > 0
     assert summary.energy.provenance == "estimated"
     assert summary.energy.value == pytest.approx(summary.engine_cpu_seconds.value * sampler.watts_per_core)
@@ -246,17 +255,17 @@ def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
 
 # -- tokens -----------------------------------------------------------------------------------------------
 def test_tokens_per_second_over_a_sliding_second(sampler: Sampler) -> None:
-    sampler.record_tokens("local", 5, timestamp=100.0)
-    sampler.record_tokens("local", 3, timestamp=100.5)
-    sampler.record_tokens("remote", 7, timestamp=100.2)
-    assert sampler.tokens_per_second("local", now=100.6) == 8.0
-    assert sampler.tokens_per_second("local", now=101.2) == 3.0  # the tokens at 100.0 left the window
-    assert sampler.tokens_per_second("remote", now=101.2) == 0.0
-    assert sampler.tokens_per_second("local", now=102.0) == 0.0
+    sampler.record_tokens("small", 5, timestamp=100.0)
+    sampler.record_tokens("small", 3, timestamp=100.5)
+    sampler.record_tokens("large", 7, timestamp=100.2)
+    assert sampler.tokens_per_second("small", now=100.6) == 8.0
+    assert sampler.tokens_per_second("small", now=101.2) == 3.0  # the tokens at 100.0 left the window
+    assert sampler.tokens_per_second("large", now=101.2) == 0.0
+    assert sampler.tokens_per_second("small", now=102.0) == 0.0
 
-    sampler.record_tokens("local", 10)
+    sampler.record_tokens("small", 10)
     sample = sampler.sample_once()
-    assert sample.local_tokens_per_s == 10.0 and sample.remote_tokens_per_s == 0.0
+    assert sample.small_tokens_per_s == 10.0 and sample.large_tokens_per_s == 0.0
 
 
 def test_record_tokens_from_many_threads(sampler: Sampler) -> None:
@@ -264,14 +273,14 @@ def test_record_tokens_from_many_threads(sampler: Sampler) -> None:
 
     def record() -> None:
         for _ in range(500):
-            sampler.record_tokens("remote", 1, timestamp=stamp)
+            sampler.record_tokens("large", 1, timestamp=stamp)
 
     threads = [threading.Thread(target=record) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sampler.tokens_per_second("remote", now=stamp) == 2000.0
+    assert sampler.tokens_per_second("large", now=stamp) == 2000.0
 
 
 # -- rate, thread, subscribers ----------------------------------------------------------------------------
@@ -297,6 +306,34 @@ def test_set_rate_keeps_the_newest_data() -> None:
             sampler.set_rate(bad)
     with pytest.raises(ValueError):
         Sampler(rate_hz=0.0)
+
+
+def test_set_window_keeps_the_newest_data() -> None:
+    sampler = Sampler(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    stamps = [sampler.sample_once().timestamp for _ in range(10)]
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
+
+    sampler.set_window(1.0)
+    assert (sampler.window_s, sampler.capacity) == (1.0, 4)
+    data = sampler.snapshot()
+    assert data["timestamp"].tolist() == stamps[-4:], "shrinking drops the oldest samples"
+    assert all(len(series) == 4 for series in data.values())
+    assert data["system_cpu_per_core"].shape == (4, CPUS)
+
+    sampler.set_window(5.0)
+    assert (sampler.capacity, sampler.rate_hz) == (20, 4.0), "the rate stays"
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-4:], "growing keeps everything"
+    stamps += [sampler.sample_once().timestamp for _ in range(12)]
+    assert sampler.snapshot()["timestamp"].tolist() == stamps[-16:], "and fills up as samples arrive"
+
+    sampler.set_rate(2.0)
+    assert sampler.capacity == 10, "a later rate change keeps the new window"
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            sampler.set_window(bad)
+    assert sampler.window_s == 5.0
+    with pytest.raises(ValueError):
+        Sampler(window_s=0.0)
 
 
 def test_start_and_stop_promptly() -> None:

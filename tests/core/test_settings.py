@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,16 @@ import platformdirs
 import pytest
 
 from lmscales.core import settings as settings_module
-from lmscales.core.engines.local import DEFAULT_N_CTX
+from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
+from lmscales.core.events import GenerationRequest, Message
 from lmscales.core.settings import (
     MIGRATIONS,
     SCHEMA_VERSION,
     GenerationSettings,
     PriceOverride,
     Settings,
+    SettingsChange,
+    SettingsStore,
     SettingValueError,
     changed,
     config_dir,
@@ -31,6 +35,7 @@ from lmscales.core.settings import (
     to_dict,
 )
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TASKS
+from lmscales.core.trial import GenerationParams
 
 
 @pytest.fixture(autouse=True)
@@ -361,3 +366,117 @@ def test_nothing_is_written_outside_the_config_folder(config_home: Path, tmp_pat
     written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
     assert written == {"config"}
     assert os.environ["LMSCALES_CONFIG_DIR"] == str(config_home)
+
+
+def test_generation_defaults_have_one_owner() -> None:
+    """The schema and every request start from `core.defaults` (the panel and the CLI are tested in their rooms)."""
+    expected = dataclasses.asdict(GENERATION_DEFAULTS)
+    assert dataclasses.asdict(Settings().generation) == expected
+    request = GenerationRequest((Message("user", "hi"),))
+    assert {name: getattr(request, name) for name in expected} == expected
+    assert GenerationParams().as_dict() == expected
+
+
+def test_the_package_keeps_the_old_single_module_api() -> None:
+    """`core/settings.py` became a package; everything callers imported from it is still there."""
+    assert not (Path(settings_module.__file__).parent.parent / "settings.py").exists()
+    for name in ("Settings", "EndpointSettings", "GenerationSettings", "SystemPrompts", "LocalEngineSettings",
+                 "SamplerSettings", "PriceOverride", "SettingInfo", "SettingValueError", "LoadResult", "MIGRATIONS",
+                 "SCHEMA_VERSION", "changed", "describe", "config_dir", "settings_path", "load_settings",
+                 "save_settings", "to_dict", "from_dict", "migrate", "SettingsStore"):
+        assert hasattr(settings_module, name), name
+
+
+# -- change subscriptions ---------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self) -> None:
+        self.changes: list[SettingsChange] = []
+
+    def __call__(self, change: SettingsChange) -> None:
+        self.changes.append(change)
+
+    @property
+    def paths(self) -> list[tuple[str, ...]]:
+        return [change.paths for change in self.changes]
+
+
+def test_a_subscriber_hears_only_the_settings_it_subscribed_to() -> None:
+    store = SettingsStore()
+    sampler, max_tokens, both = Recorder(), Recorder(), Recorder()
+    store.subscribe("sampler", sampler)
+    store.subscribe("generation.max_tokens", max_tokens)
+    store.subscribe(["sampler.window_seconds", "theme"], both)
+
+    first = store.current
+    faster = first.with_value("sampler.rate_hz", 10.0)
+    assert store.replace(faster) == ("sampler.rate_hz",)
+    assert store.current is faster
+    assert sampler.changes == [SettingsChange(first, faster, ("sampler.rate_hz",))]
+    assert max_tokens.changes == [] and both.changes == []
+
+    longer = faster.with_value("generation.max_tokens", 99)
+    store.replace(longer)
+    assert sampler.paths == [("sampler.rate_hz",)], "a generation change does not reach the sampler"
+    assert max_tokens.paths == [("generation.max_tokens",)]
+
+    several = longer.with_value("sampler.window_seconds", 30.0).replace(theme="dark", offline=True)
+    assert store.replace(several) == ("sampler.window_seconds", "theme", "offline")
+    assert sampler.paths[-1] == ("sampler.window_seconds",)
+    assert both.paths == [("sampler.window_seconds", "theme")], "one call per change, with only its paths"
+
+    assert store.replace(several) == () and len(sampler.changes) == 2, "no change, no call"
+
+
+def test_the_store_is_current_when_subscribers_are_called() -> None:
+    store = SettingsStore(Settings().replace(theme="light"))
+    seen: list[str] = []
+    store.subscribe("theme", lambda change: seen.append(store.current.theme))
+    store.replace(store.current.replace(theme="dark"))
+    assert seen == ["dark"]
+
+
+def test_unsubscribe_stops_the_calls() -> None:
+    store = SettingsStore()
+    recorder, other = Recorder(), Recorder()
+    unsubscribe = store.subscribe("generation", recorder)
+    store.subscribe("generation", other)
+    store.replace(store.current.with_value("generation.seed", 7))
+    unsubscribe()
+    unsubscribe()  # a second call is harmless
+    store.replace(store.current.with_value("generation.seed", None))
+    assert recorder.paths == [("generation.seed",)]
+    assert other.paths == [("generation.seed",), ("generation.seed",)]
+
+
+def test_a_failing_subscriber_is_logged_and_the_others_still_hear(caplog: pytest.LogCaptureFixture) -> None:
+    store = SettingsStore()
+    before, after = Recorder(), Recorder()
+
+    def broken(change: SettingsChange) -> None:
+        raise RuntimeError("listener bug")
+
+    store.subscribe("sampler", before)
+    store.subscribe("sampler", broken)
+    store.subscribe("sampler.rate_hz", after)
+    with caplog.at_level(logging.ERROR):
+        store.replace(store.current.with_value("sampler.rate_hz", 2.0))
+    assert before.paths == after.paths == [("sampler.rate_hz",)]
+    assert store.current.sampler.rate_hz == 2.0
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "sampler.rate_hz" in record.getMessage()
+    assert record.exc_info is not None and "listener bug" in str(record.exc_info[1])
+
+
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [("sampler.rate", KeyError), ("nope", KeyError), (["generation", "generation.temprature"], KeyError),
+     ("theme.colour", KeyError), ([], ValueError)],
+)
+def test_subscribing_to_an_unknown_setting_is_refused(keys: str | list[str], error: type[Exception]) -> None:
+    """A typo would otherwise be a subscription that silently never fires."""
+    store = SettingsStore()
+    recorder = Recorder()
+    with pytest.raises(error):
+        store.subscribe(keys, recorder)
+    store.replace(Settings().with_value("generation.max_tokens", 1).replace(theme="dark"))
+    assert recorder.changes == []

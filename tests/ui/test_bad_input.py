@@ -49,11 +49,11 @@ def test_a_one_megabyte_paste_keeps_the_window_responsive_and_is_refused_clearly
     text = (paragraph * (1_048_576 // len(paragraph) + 1))[:1_048_576]
     window.tasks.summary_input.setPlainText(text)  # what a paste does
     qtbot.wait(300)
-    window.send(("local",))
+    window.send(("small",))
     qtbot.wait(100)
     assert probe.longest_ms < 200, f"the window stalled {probe.longest_ms:.0f} ms"
     assert f"up to {MAX_SUMMARY_CHARS:,}" in window.hint.text() and "1,048,576 characters" in window.hint.text()
-    assert not window.controller.running
+    assert not window.running
     assert len(window.tasks.summary_input.toPlainText()) == 1_048_576  # the text is still there
     assert "1,048,576 characters" in window.tasks.summary_size.text()
 
@@ -61,43 +61,43 @@ def test_a_one_megabyte_paste_keeps_the_window_responsive_and_is_refused_clearly
 def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     window.generation.max_tokens.setValue(300)
     qtbot.keyClicks(window.tasks.chat_input, "Write a long story about a fox.")
-    window.send(("local",))
-    qtbot.waitUntil(lambda: len(window.panes["local"].view.answer) > 10, timeout=30_000)
-    pid = window.local_bridge.local_engine.pid
+    window.send(("small",))
+    qtbot.waitUntil(lambda: len(window.panes["small"].view.answer) > 10, timeout=30_000)
+    pid = window.small_engine.pid
     assert pid is not None
     psutil.Process(pid).kill()  # SIGKILL where there are signals, TerminateProcess on Windows
     wait_idle(qtbot, window)
-    status = window.panes["local"].status.text()
+    status = window.panes["small"].status.text()
     killed = "local engine crashed (signal 9" if hasattr(signal, "SIGKILL") else "local engine exited unexpectedly"
     assert killed in status and "next run starts a new engine" in status
-    assert window.panes["local"].view.answer  # the partial answer is kept
+    assert window.panes["small"].view.answer  # the partial answer is kept
     window.generation.max_tokens.setValue(8)
     qtbot.keyClicks(window.tasks.chat_input, "Hello again")
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
-    assert window.panes["local"].status.text().startswith(("Done", "Reached"))
-    assert window.local_bridge.local_engine.pid not in (None, pid)
+    assert window.panes["small"].status.text().startswith(("Done", "Reached"))
+    assert window.small_engine.pid not in (None, pid)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows does not let a file another process holds open be deleted")
 def test_a_model_deleted_while_loaded(qtbot, window: MainWindow, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "copy.gguf"
     shutil.copy(bundled_model, copy)
-    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+    with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
         window.load_model(str(copy))
-    qtbot.waitUntil(lambda: not window.local_bridge.busy)
+    qtbot.waitUntil(lambda: not window.loaders["small"].busy)
     copy.unlink()
     qtbot.keyClicks(window.tasks.chat_input, "Still there?")
-    window.send(("local",))  # the open file keeps working until the engine has to reopen it
+    window.send(("small",))  # the open file keeps working until the engine has to reopen it
     wait_idle(qtbot, window)
-    psutil.Process(window.local_bridge.local_engine.pid).kill()  # type: ignore[arg-type]
-    qtbot.waitUntil(lambda: not window.local_bridge.local_engine.alive, timeout=10_000)
+    psutil.Process(window.small_engine.pid).kill()  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: not window.small_engine.alive, timeout=10_000)
     qtbot.keyClicks(window.tasks.chat_input, "And now?")
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
-    status = window.panes["local"].status.text()
+    status = window.panes["small"].status.text()
     assert "copy.gguf" in status and "not found" in status
-    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):  # a model can be opened again
+    with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):  # a model can be opened again
         window.load_model(str(bundled_model))
 
 
@@ -107,10 +107,10 @@ def test_garbage_from_the_large_side_stays_in_its_pane(qtbot, window: MainWindow
                                ("500", "server error (HTTP 500)")):
             window.set_endpoint(Endpoint(server.url(mode), "fault-model"), RemoteOptions(read_timeout=2))
             qtbot.keyClicks(window.tasks.chat_input, "Hi")
-            window.send(("local", "remote"))
+            window.send(("small", "large"))
             wait_idle(qtbot, window)
-            assert expected in window.panes["remote"].status.text(), mode
-            assert window.panes["local"].status.text().startswith(("Done", "Reached")), mode
+            assert expected in window.panes["large"].status.text(), mode
+            assert window.panes["small"].status.text().startswith(("Done", "Reached")), mode
 
 
 def _engine_children() -> list[psutil.Process]:
@@ -119,20 +119,19 @@ def _engine_children() -> list[psutil.Process]:
 
 
 def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
-    from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 
     threads_before = threading.active_count()
     engine = LocalEngine(n_ctx=1024, n_threads=1)
-    window = MainWindow(LocalEngineBridge(engine), EngineBridge(None))
+    window = MainWindow(engine)
     qtbot.addWidget(window)
     window.start_sampling()
-    with qtbot.waitSignal(window.local_bridge.loaded, timeout=60_000):
+    with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
         window.load_model(str(bundled_model))
-    qtbot.waitUntil(lambda: not window.local_bridge.busy)
+    qtbot.waitUntil(lambda: not window.loaders["small"].busy)
     window.generation.max_tokens.setValue(200)
     for round_number in range(15):
         window.tasks.chat_input.setPlainText(f"Story number {round_number}")
-        window.send(("local",))
+        window.send(("small",))
         qtbot.wait(20 + (round_number % 4) * 30)
         if round_number % 3 == 0:
             window.tasks.setCurrentIndex((round_number // 3) % 3)  # switch tasks mid-stream
@@ -142,13 +141,13 @@ def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_mod
     assert window.history.row_count() == 15
     window.tasks.set_task("chat")
     window.tasks.chat_input.setPlainText("One more, closed mid-stream")
-    window.send(("local",))
-    qtbot.waitUntil(lambda: bool(window.panes["local"].view.answer), timeout=30_000)
+    window.send(("small",))
+    qtbot.waitUntil(lambda: bool(window.panes["small"].view.answer), timeout=30_000)
     children = _engine_children()
     assert children
     window.close()  # mid-stream
-    window.controller.stop()
-    window.local_bridge.wait()
+    window.stop()
+    window.shutdown()
     engine.close()
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, "an engine process outlived the window"

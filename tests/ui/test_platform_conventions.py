@@ -17,7 +17,6 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.settings import Settings
 from lmscales.ui import about, theme
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.shortcuts import native
 from tests.conftest import free_port
@@ -25,8 +24,7 @@ from tests.conftest import free_port
 
 @pytest.fixture
 def bare_window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None), settings=Settings(),
-                        settings_path=tmp_path / "settings.json")
+    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     yield window
 

@@ -6,6 +6,7 @@ where there is no Xvfb (`python dev.py test` installs it on Debian-like CI machi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
+GUARD = ROOT / "tests" / "support" / "outside_guard"
 SIZE = (1600, 1000)
 
 
@@ -80,8 +82,32 @@ def type_text(display: str, text: str) -> None:
     xdo(display, "type", "--delay", "2", text)
 
 
+def kept_trials(data_dir: Path) -> list[dict[str, object]]:
+    """The comparisons the app kept in its history file (what a user finds again after a restart)."""
+    path = data_dir / "history.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def send_and_wait(display: str, data_dir: Path, before: int, timeout: float = 120.0) -> None:
+    """Ctrl+Enter until a comparison starts (the model may still be loading), then wait until it is kept."""
+    deadline = time.monotonic() + timeout
+    xdo(display, "key", "ctrl+Return")
+    pressed = time.monotonic()
+    while len(kept_trials(data_dir)) <= before:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no comparison was kept within {timeout:.0f} s")
+        if time.monotonic() - pressed > 15:  # not started yet: a send while one runs is ignored, so press again
+            xdo(display, "key", "ctrl+Return")
+            pressed = time.monotonic()
+        time.sleep(0.2)
+
+
 def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
+           "LMSCALES_DATA_DIR": str(data_dir),
            "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "QT_SCALE_FACTOR": os.environ.get("QT_SCALE_FACTOR", "1")}
     env.pop("OPENAI_API_KEY", None)
     app = subprocess.Popen(
@@ -103,15 +129,12 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
                                     "playground and a river path. Work starts in spring and takes three years."),
             ("translate", "ctrl+3", "The train to the airport leaves every twenty minutes from platform four."),
         ]
-        for name, shortcut, text in scenarios:
+        for index, (name, shortcut, text) in enumerate(scenarios):
             xdo(display, "key", shortcut)
             time.sleep(0.3)
             type_text(display, text)
-            xdo(display, "key", "ctrl+Return")
-            time.sleep(1.6)  # mid-comparison: both sides streaming
+            send_and_wait(display, data_dir, before=index)
             shots[name] = screenshot(display, name)
-            time.sleep(4)  # let both finish before the next task
-            xdo(display, "key", "Escape")
         shots["finished"] = screenshot(display, "finished")
         for name, path in shots.items():
             assert distinct_colours(path) > 200, f"{name}: the screenshot looks blank"
@@ -123,6 +146,15 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
         assert app.wait(timeout=20) == 0
         _, alive = psutil.wait_procs(children, timeout=5)
         assert not alive, f"processes outlived the app: {[described[p.pid] for p in alive]}"
+        # Both panes answered each task: the kept trials say so, with the input as typed.
+        trials = kept_trials(data_dir)
+        assert [t["task"] for t in trials] == ["chat", "summarize", "translate"]
+        for trial, (_, _, text) in zip(trials, scenarios, strict=True):
+            assert trial["input"]["text"] == text  # type: ignore[index]
+            sides = trial["sides"]
+            assert set(sides) == {"small", "large"}  # type: ignore[arg-type]
+            for side in sides.values():  # type: ignore[attr-defined]
+                assert side["status"] in ("done", "length") and side["text"].strip(), side
     finally:
         if app.poll() is None:
             app.send_signal(signal.SIGTERM)
@@ -134,7 +166,7 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
 def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_path: Path) -> None:
     guard_log = tmp_path / "outside.log"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
-           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "support" / "outside_guard"),
+           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
            "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
     app = subprocess.Popen(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",

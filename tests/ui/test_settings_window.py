@@ -16,7 +16,6 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.logs import close_logging, setup_logging
 from lmscales.core.settings import Settings, load_settings
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.settings_dialog import SettingsDialog
@@ -27,7 +26,7 @@ KEY = "sk" "-settings-SECRET-0123456789abcdef"
 @pytest.fixture
 def bare_window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     """A window with no model loaded and settings saved under tmp_path."""
-    window = MainWindow(LocalEngineBridge(LocalEngine()), EngineBridge(None), settings=Settings(),
+    window = MainWindow(LocalEngine(), settings=Settings(),
                         settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     yield window
@@ -89,8 +88,8 @@ def test_a_corrupt_settings_file_starts_with_defaults_and_says_so_once(qtbot, tm
         assert load_settings(path).notice is None  # said once
     finally:
         window.close()
-        window.controller.stop()
-        window.local_bridge.wait()
+        window.stop()
+        window.shutdown()
         engine.close()
 
 
@@ -103,7 +102,7 @@ def test_the_api_key_never_reaches_a_file(
         monkeypatch.setattr("lmscales.ui.settings_controller.EndpointDialog.exec", lambda self: 1)
         monkeypatch.setattr("lmscales.ui.settings_controller.EndpointDialog.endpoint", lambda self: endpoint)
         bare_window.configure_endpoint()
-        status = bare_window.panes["remote"].status.text()
+        status = bare_window.panes["large"].status.text()
         assert "will not be remembered" in status  # no keyring here: the key lives for this session only
         assert KEY not in status
         assert bare_window.settings.endpoint() == endpoint  # the session still has it
@@ -159,3 +158,54 @@ def test_endpoint_dialog_offers_local_servers_and_checks_what_is_typed(qtbot, fa
     dialog.base_url.setText("localhost:11434/v1")
     dialog._on_accept()
     assert "must start with http:// or https://" in dialog.message.text()
+
+
+def test_the_generation_panel_starts_from_the_shared_defaults(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from lmscales.core.defaults import GENERATION_DEFAULTS
+    from lmscales.ui.generation_panel import GenerationPanel
+
+    panel = GenerationPanel()
+    qtbot.addWidget(panel)
+    assert panel.fields() == dataclasses.asdict(GENERATION_DEFAULTS)
+
+
+def test_each_part_of_the_window_hears_the_settings_it_uses(bare_window: MainWindow) -> None:
+    shown: list[float] = []
+    bare_window.settings.store.subscribe("sampler.window_seconds", lambda change: shown.append(
+        change.new.sampler.window_seconds))
+    settings = bare_window.settings.settings.with_value("sampler.window_seconds", 300.0)
+    bare_window.settings.apply(settings.with_value("generation.max_tokens", 77))
+    assert shown == [300.0]
+    assert bare_window.resources.window_s == 300.0  # the graphs show five minutes
+    assert bare_window.sampler.window_s >= 300.0  # and the sampler keeps that much
+    assert bare_window.generation.max_tokens.value() == 77
+    bare_window.settings.apply(bare_window.settings.settings.with_value("generation.max_tokens", 78))
+    assert shown == [300.0]  # a generation setting does not disturb the graphs
+
+
+def test_keeping_history_off_writes_no_history_file(qtbot, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.history import TrialHistory
+    from tests.conftest import wait_idle
+
+    path = tmp_path / "data" / "history.jsonl"
+    engine = LocalEngine(n_ctx=1024, n_threads=1)
+    window = MainWindow(engine, settings=Settings().with_value("keep_history", False),
+                        history=TrialHistory.open(path))
+    qtbot.addWidget(window)
+    try:
+        assert "this session only" in window.history.title.text()
+        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
+            window.load_model(str(bundled_model))
+        window.generation.max_tokens.setValue(8)
+        window.tasks.chat_input.setPlainText("Hi")
+        window.send(("small",))
+        wait_idle(qtbot, window)
+        qtbot.waitUntil(lambda: window.history.row_count() == 1)
+        assert not path.exists()  # shown for this session, written nowhere
+        window.settings.apply(window.settings.settings.with_value("keep_history", True))
+        assert "kept between sessions" in window.history.title.text()
+    finally:
+        window.shutdown()
+        engine.close()

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_starts_with_the_small_side_ready_and_a_placeholder_for_the_large(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    assert "135M" in window.panes["local"].model_card.text()
-    assert window.panes["remote"].placeholder_shown
-    assert "No large model is set up" in window.panes["remote"].placeholder_text.text()
+    assert "135M" in window.panes["small"].model_card.text()
+    assert window.panes["large"].placeholder_shown
+    assert "No large model is set up" in window.panes["large"].placeholder_text.text()
     assert not window.send_button.isEnabled()
     assert "empty input cannot be sent" in window.hint.text()
     qtbot.keyClicks(window.tasks.chat_input, "   ")
@@ -34,54 +34,58 @@ def test_starts_with_the_small_side_ready_and_a_placeholder_for_the_large(qtbot,
 
 def test_chat_on_both_sides_keeps_each_sides_history(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
     window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
-    assert not window.panes["remote"].placeholder_shown
+    assert not window.panes["large"].placeholder_shown
     assert window.send_button.text() == "Send to both"
     qtbot.keyClicks(window.tasks.chat_input, "My name is Ada.")
     qtbot.keyClick(window.tasks.chat_input, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert window.tasks.chat_input.toPlainText() == ""  # the turn was sent
-    for side in ("local", "remote"):
+    for side in ("small", "large"):
         pane = window.panes[side]
         assert pane.view.answer.strip(), side
         assert "My name is Ada." in pane.view.toPlainText()
         assert "TTFT" in pane.metrics.text() and "s</b>" in pane.metrics.text()
-        assert len(window.controller.histories[side]) == 1
-    assert "~" in window.panes["remote"].metrics.labels["tokens"].text()  # the server sent no usage
-    assert "unknown" in window.panes["remote"].metrics.labels["cost"].text()
+        assert len(window.session.transcripts[side]) == 1
+    assert "~" in window.panes["large"].metrics.labels["tokens"].text()  # the server sent no usage
+    assert "unknown" in window.panes["large"].metrics.labels["cost"].text()
     assert window.history.row_count() == 2
+    trial = window.history_store.list()[-1]
+    assert trial.input.text == "My name is Ada." and {r.side for r in trial.sides} == {"small", "large"}
     qtbot.keyClicks(window.tasks.chat_input, "What is my name?")
-    window.send(("local", "remote"))
+    window.send(("small", "large"))
     wait_idle(qtbot, window)
-    assert len(window.controller.histories["local"]) == 2
-    assert "My name is Ada." in window.panes["local"].view.toPlainText()  # the transcript shows turn one
+    assert len(window.session.transcripts["small"]) == 2
+    assert "My name is Ada." in window.panes["small"].view.toPlainText()  # the transcript shows turn one
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.controller.histories == {"local": [], "remote": []}
+    assert window.session.transcripts == {"small": [], "large": []}
 
 
 def test_escape_stops_both_sides(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
     window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
     window.generation.max_tokens.setValue(400)
     qtbot.keyClicks(window.tasks.chat_input, "Write a very long story about a cat.")
-    window.send(("local", "remote"))
-    qtbot.waitUntil(lambda: bool(window.panes["local"].view.answer), timeout=30_000)
+    window.send(("small", "large"))
+    qtbot.waitUntil(lambda: bool(window.panes["small"].view.answer), timeout=30_000)
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     wait_idle(qtbot, window, timeout=5_000)
-    assert window.panes["local"].status.text().startswith("Stopped.")
+    assert window.panes["small"].status.text().startswith("Stopped.")
     assert window.history.row_count() == 2
-    assert {record.status for record in window.history.history.list()} == {"stopped"}  # both sides
+    assert {result.status for result in window.history_store.list()[-1].sides} == {"stopped"}  # both sides
 
 
 def test_sequential_mode_runs_the_large_side_after_the_small(qtbot, window: MainWindow, llama_server: str) -> None:  # type: ignore[no-untyped-def]
     window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
     window.generation.run_mode.setCurrentIndex(window.generation.run_mode.findData("sequential"))
-    outcomes = []
-    window.controller.runEnded.connect(outcomes.append)
     qtbot.keyClicks(window.tasks.chat_input, "Name a fruit.")
-    window.send(("local", "remote"))
-    assert "Waits for the small side" in window.panes["remote"].status.text()
+    with qtbot.waitSignal(window.bridge.sideQueued, timeout=10_000):
+        window.send(("small", "large"))
+    assert "Waits for the other side" in window.panes["large"].status.text()
     wait_idle(qtbot, window)
-    by_side = {o.side: o.finished for o in outcomes}
-    assert by_side["remote"].submitted_at >= by_side["local"].deltas[-1][0]
+    trial = window.history_store.list()[-1]
+    assert trial.mode == "sequential"
+    small, large = trial.side("small"), trial.side("large")
+    assert small is not None and large is not None and small.finished is not None and large.finished is not None
+    assert small.started_at <= large.started_at
 
 
 def test_each_task_and_its_options(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -92,9 +96,9 @@ def test_each_task_and_its_options(qtbot, window: MainWindow, tmp_path: Path) ->
     assert "Rivers carry water" in window.tasks.summary_input.toPlainText()
     assert "characters" in window.tasks.summary_size.text()
     window.tasks.summary_length.setCurrentIndex(0)
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
-    assert window.panes["local"].view.answer.strip()
+    assert window.panes["small"].view.answer.strip()
 
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.tasks.current_task == "translate"
@@ -105,7 +109,7 @@ def test_each_task_and_its_options(qtbot, window: MainWindow, tmp_path: Path) ->
     assert (window.tasks.source_language.currentData(), window.tasks.target_language.currentData()) == ("fr", "en")
     window.tasks.target_language.setCurrentIndex(window.tasks.target_language.findData("fr"))
     qtbot.keyClicks(window.tasks.translate_input, "Bonjour")
-    window.send(("local",))
+    window.send(("small",))
     assert "Source and target are both French" in window.hint.text()
 
 
@@ -124,49 +128,52 @@ def test_unreadable_file_is_explained(window: MainWindow, tmp_path: Path) -> Non
 def test_bad_model_is_shown_in_the_pane_and_the_old_one_kept(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.gguf"
     bad.write_text("nope")
-    card = window.panes["local"].model_card.text()
-    with qtbot.waitSignal(window.local_bridge.loadFailed, timeout=30_000):
+    card = window.panes["small"].model_card.text()
+    with qtbot.waitSignal(window.loaders["small"].loadFailed, timeout=30_000):
         window.load_model(str(bad))
-    status = window.panes["local"].status.text()
+    status = window.panes["small"].status.text()
     assert "not a GGUF model file" in status and "still loaded" in status
-    assert window.panes["local"].model_card.text() == card
+    assert window.panes["small"].model_card.text() == card
 
 
-def test_remote_errors_stay_in_their_pane(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_remote_errors_stay_in_their_pane(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with FaultServer() as server:
         window.set_endpoint(Endpoint(server.url("401"), "fault-model", "sk" "-window-SECRET-123456"),
                             RemoteOptions(read_timeout=2))
         qtbot.keyClicks(window.tasks.chat_input, "Hi")
-        window.send(("local", "remote"))
+        window.send(("small", "large"))
         wait_idle(qtbot, window)
-    assert "refused the API key" in window.panes["remote"].status.text()
-    assert window.panes["local"].view.answer.strip()  # the small side was unaffected
-    assert "sk-window-SECRET" not in window.history.to_text("json")
+    assert "refused the API key" in window.panes["large"].status.text()
+    assert window.panes["small"].view.answer.strip()  # the small side was unaffected
+    exported = window.history.export(tmp_path / "h.json").read_text("utf-8")
+    assert "refused the API key" in exported and "sk-window-SECRET" not in exported
 
 
 def test_history_exports(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     qtbot.keyClicks(window.tasks.chat_input, "Hi")
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
     for suffix in ("json", "csv", "md"):
         path = tmp_path / f"runs.{suffix}"
         window.history.export(path)
         assert path.read_text().strip()
-    runs = json.loads((tmp_path / "runs.json").read_text())["runs"]
-    assert runs[0]["side"] == "local" and runs[0]["task"] == "chat"
+    trials = json.loads((tmp_path / "runs.json").read_text())["trials"]
+    assert trials[0]["task"] == "chat" and trials[0]["input"]["text"] == "Hi"
+    assert trials[0]["sides"]["small"]["text"].strip()
 
 
 def test_tokens_are_coalesced_not_appended_one_by_one(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     window.generation.max_tokens.setValue(120)
     qtbot.keyClicks(window.tasks.chat_input, "Tell me a long story.")
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
-    finished = window.controller.last_finished["local"]
+    finished = window.history_store.list()[-1].sides[0].finished
+    assert finished is not None
     assert finished.output_tokens > 40
     streaming_seconds = finished.deltas[-1][0] - finished.submitted_at  # the timer runs from submit
     # one append per timer tick at most (~30 a second), not one per token
-    assert window.panes["local"].view.appends <= streaming_seconds * 1000 / APPEND_INTERVAL_MS + 3
-    assert window.panes["local"].view.appends < finished.output_tokens
+    assert window.panes["small"].view.appends <= streaming_seconds * 1000 / APPEND_INTERVAL_MS + 3
+    assert window.panes["small"].view.appends < finished.output_tokens
 
 
 def test_long_summary_is_map_reduced_and_the_pane_says_so(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -176,23 +183,26 @@ def test_long_summary_is_map_reduced_and_the_pane_says_so(qtbot, window: MainWin
     window.tasks.summary_input.setPlainText(text)
     window.tasks.summary_length.setCurrentIndex(0)
     notices = []
-    window.local_bridge.noticed.connect(lambda n: notices.append(n.message))
-    window.send(("local",))
+    window.bridge.noticed.connect(lambda side, n: notices.append(n.message))
+    window.send(("small",))
     wait_idle(qtbot, window, timeout=120_000)
-    status = window.panes["local"].status.text()
+    status = window.panes["small"].status.text()
     assert "summarized in" in status and "chunks (map-reduce)" in status, status
     assert any("part 1 of" in n for n in notices)
-    assert window.history.history.list()[-1].chunks > 1
+    finished = window.history_store.list()[-1].sides[0].finished
+    assert finished is not None and finished.chunks > 1
 
 
 def test_local_runs_get_resource_summaries_and_graph_markers(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     window.generation.max_tokens.setValue(48)
     qtbot.keyClicks(window.tasks.chat_input, "Tell me about the moon.")
-    window.send(("local",))
+    window.send(("small",))
     wait_idle(qtbot, window)
-    record = window.history.history.list()[-1]
-    assert record.engine_peak_rss_bytes is not None and record.engine_peak_rss_bytes > 50e6
-    assert record.energy_j is not None and record.energy_provenance in ("measured", "estimated")
-    assert record.cpu_seconds is not None and record.cpu_seconds > 0
+    result = window.history_store.list()[-1].sides[0]
+    assert result.resources is not None
+    peak = result.resources.engine_peak_rss.value
+    assert peak is not None and peak > 50e6
+    assert result.energy_j is not None and result.energy_j > 0
+    assert result.cpu_seconds is not None and result.cpu_seconds > 0
     assert window.resources.marker_count == 3  # sent, first token, finished
-    assert window.bottom.tabText(1) == "Run history (1)"
+    assert window.bottom.tabText(1) == "History (1)"

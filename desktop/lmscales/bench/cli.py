@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lmscales.cli import EXIT_FAILED, open_engine, print_json, add_engine_options
+from lmscales.cli import EXIT_FAILED, add_engine_options, open_engine, print_json
 
 
 def cmd_bench_engine(args: argparse.Namespace) -> int:

@@ -8,13 +8,25 @@ from typing import Any
 
 from lmscales.core import metrics, tasks
 from lmscales.core.engines.local import LocalEngine
-from lmscales.core.events import GenerationRequest
-from lmscales.core.runner import run_to_end
+from lmscales.core.events import EngineError, Finished, GenerationRequest
 
 BENCH_PROMPT = (
     "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. "
     "Describe the sea, the weather and every step of the keeper's day."
 )
+
+
+def _finish(engine: LocalEngine, request: GenerationRequest) -> Finished:
+    """Run one generation on the engine itself (below any session) and return its end."""
+    finished: Finished | None = None
+    for event in engine.generate(request):
+        if isinstance(event, Finished):
+            finished = event
+        elif isinstance(event, EngineError):
+            raise RuntimeError(event.message)
+    if finished is None:
+        raise RuntimeError("the engine ended without a result")
+    return finished
 
 
 def bench_engine(engine: LocalEngine, runs: int = 3, max_tokens: int = 256) -> dict[str, Any]:
@@ -27,14 +39,13 @@ def bench_engine(engine: LocalEngine, runs: int = 3, max_tokens: int = 256) -> d
     request = GenerationRequest(
         messages=tasks.chat_messages([], BENCH_PROMPT), max_tokens=max_tokens, temperature=0.7, seed=1
     )
-    run_to_end(engine, GenerationRequest(request.messages, max_tokens=16, seed=1))  # warm-up
+    _finish(engine, GenerationRequest(request.messages, max_tokens=16, seed=1))  # warm-up
     per_run = []
     ours_tokens = ours_seconds = native_tokens = native_seconds = 0.0
     for index in range(runs):
-        result = run_to_end(engine, dataclasses.replace(request, seed=index + 1))
-        if result.finished is None or result.finished.native is None:
-            raise RuntimeError(result.error.message if result.error else "no result")
-        finished = result.finished
+        finished = _finish(engine, dataclasses.replace(request, seed=index + 1))
+        if finished.native is None:
+            raise RuntimeError("llama.cpp reported no timings")
         visible = [t for t, text in finished.deltas if text]
         span = visible[-1] - visible[0]
         computed = metrics.compute(finished)

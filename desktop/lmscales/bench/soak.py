@@ -12,8 +12,8 @@ from typing import Any
 import psutil
 from PySide6.QtWidgets import QApplication
 
-from lmscales.ui.app import build_window
 from lmscales.bench.ui import _wait
+from lmscales.ui.app import build_window
 
 WARMUP_RUNS = 10
 PROMPTS = ("Name a colour and say why you like it.", "Give me a tip for a rainy day.",
@@ -40,22 +40,23 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
     window.show()
     failures: list[str] = []
     try:
-        if not _wait(app, lambda: engine.model is not None and not window.local_bridge.busy, timeout=120):
+        if not _wait(app, lambda: engine.model is not None and not window.loaders["small"].busy, timeout=120):
             raise RuntimeError("the local model did not load")
         window.generation.max_tokens.setValue(max_tokens)
 
         def one(index: int) -> None:
             window.tasks.set_task("chat")
             window.tasks.chat_input.setPlainText(PROMPTS[index % len(PROMPTS)])
-            window.send(("local",))
-            if not _wait(app, lambda: not window.controller.running, timeout=120):
+            window.send(("small",))
+            if not _wait(app, lambda: not window.running, timeout=120):
                 failures.append(f"run {index + 1}: did not finish within 120 s")
-                window.controller.stop()
-            record = window.history.history.list()[-1] if len(window.history.history) else None
-            if record is not None and record.status in ("error", "incomplete"):
-                failures.append(f"run {index + 1}: {record.error_message}")
+                window.stop()
+            trial = window.history_store.list()[-1] if len(window.history_store) else None
+            result = trial.sides[0] if trial is not None else None
+            if result is not None and result.status in ("error", "incomplete"):
+                failures.append(f"run {index + 1}: {result.error.message if result.error else result.status}")
             if index % 10 == 9:
-                window.controller.new_chat()  # a chat of 100 turns would test the context, not leaks
+                window.new_chat()  # a chat of 100 turns would test the context, not leaks
 
         # Warm-up: one whole cycle of the workload (ten chat turns, then a new chat). llama.cpp allocates its
         # KV cache for the whole context up front and the pages become resident as positions are first used,
@@ -74,8 +75,7 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
         history_rows = window.history.row_count()
     finally:
         window.close()
-        window.controller.stop()
-        window.local_bridge.wait()
+        window.shutdown()
         engine.close()
     leftover = _engine_processes()
     _, alive = psutil.wait_procs(leftover, timeout=5)

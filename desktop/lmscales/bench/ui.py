@@ -19,16 +19,16 @@ import psutil
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from lmscales.bench.servers import SERVER_MODEL, LlamaServer
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.events import Event, Finished, GenerationRequest, Message, TextDelta
+from lmscales.core.events import EngineInfo, Event, Finished, GenerationRequest, TextDelta
 from lmscales.core.metrics import percentile
 from lmscales.core.model_files import load_manifest, verify
-from lmscales.bench.servers import SERVER_MODEL, LlamaServer
+from lmscales.core.trial import GenerationParams, TaskInput
 from lmscales.ui.app import build_window
 from lmscales.ui.main_window import MainWindow
 
 PROBE_INTERVAL_MS = 5
-_FLOOD_REQUEST = GenerationRequest((Message("user", "flood"),), max_tokens=1)
 
 
 class StallProbe:
@@ -91,6 +91,12 @@ class FloodEngine:
             deltas.append((now, piece))
             yield TextDelta(piece, now)
         yield Finished(0, "estimated", len(deltas), "estimated", start, tuple(deltas), "stop")
+
+    info = EngineInfo(kind="remote", model="flood", context_tokens=1 << 20, host="in-process", loopback=True)
+    pid = None
+
+    def cpu_seconds(self) -> float | None:
+        return None
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -155,14 +161,14 @@ def _both_sides(app: QApplication, window: MainWindow, runs: int, max_tokens: in
     for index in range(runs):
         window.tasks.chat_input.setPlainText(f"Tell me a story about a lighthouse, number {index + 1}.")
         probe.start()
-        window.send(("local", "remote"))
-        finished = _wait(app, lambda: not window.controller.running, timeout=300)
+        window.send(("small", "large"))
+        finished = _wait(app, lambda: not window.running, timeout=300)
         figures = probe.stop()
         figures["completed"] = finished
-        figures["local_chars"] = len(window.panes["local"].view.answer)
-        figures["remote_chars"] = len(window.panes["remote"].view.answer)
+        figures["local_chars"] = len(window.panes["small"].view.answer)
+        figures["remote_chars"] = len(window.panes["large"].view.answer)
         results.append(figures)
-        window.controller.new_chat()
+        window.new_chat()
     return {
         "runs": results,
         "longest_stall_ms": max(r["longest_stall_ms"] for r in results),
@@ -172,22 +178,21 @@ def _both_sides(app: QApplication, window: MainWindow, runs: int, max_tokens: in
 
 def _fast_stream(app: QApplication, window: MainWindow, seconds: float, rate: float | None) -> dict[str, Any]:
     flood = FloodEngine(seconds, rate)
-    saved = window.remote_bridge.engine
-    window.remote_bridge.engine = flood
-    pane = window.panes["remote"]
+    saved = window.session.engines["large"]
+    window.session.set_engine("large", flood)
+    pane = window.panes["large"]
     probe = StallProbe()
-    pane.begin()
+    rendered: dict[str, float] = {}
+    # The pane renders the final Markdown when the side ends: time that apart from the stream.
+    pane.bridge.sideEnded.connect(lambda *_: rendered.setdefault("start", time.perf_counter()))
     probe.start()
     started = time.perf_counter()
-    window.remote_bridge.start_events(lambda: flood.generate(_FLOOD_REQUEST))
-    _wait(app, lambda: not window.remote_bridge.busy, timeout=seconds * 20 + 30)
-    pane.view.flush()
-    elapsed = time.perf_counter() - started
-    figures = probe.stop()  # the stream only; the final Markdown render is timed on its own
-    render_started = time.perf_counter()
-    pane.view.finish()
-    figures["final_render_ms"] = round((time.perf_counter() - render_started) * 1000, 1)
-    window.remote_bridge.engine = saved
+    window.submit(TaskInput("chat", "flood"), GenerationParams(max_tokens=1), ("large",))
+    _wait(app, lambda: not window.running, timeout=seconds * 20 + 30)
+    elapsed = rendered.get("start", time.perf_counter()) - started
+    figures = probe.stop()
+    figures["final_render_ms"] = round((time.perf_counter() - rendered.get("start", time.perf_counter())) * 1000, 1)
+    window.session.set_engine("large", saved)
     chars = len(pane.view.answer)
     return {
         "offered_deltas_per_second": rate,
@@ -214,7 +219,7 @@ def bench_ui(
         window, engine = build_window(threads=threads, endpoint=Endpoint(server.base_url, SERVER_MODEL))
         try:
             window.show()
-            if not _wait(app, lambda: engine.model is not None and not window.local_bridge.busy, timeout=120):
+            if not _wait(app, lambda: engine.model is not None and not window.loaders["small"].busy, timeout=120):
                 raise RuntimeError("the local model did not load")
             watching = _cost_of_watching(window, watch_seconds)
             both = _both_sides(app, window, runs, max_tokens)
@@ -222,7 +227,7 @@ def bench_ui(
             fast = _fast_stream(app, window, flood_seconds, rate=5000.0)
             unpaced = _fast_stream(app, window, flood_seconds, rate=None)
         finally:
-            window.controller.stop()
+            window.shutdown()
             window.close()
             engine.close()
     return {

@@ -7,8 +7,11 @@ carry them to the GUI without dicts or widgets in between.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from lmscales.core.defaults import GENERATION_DEFAULTS
 
 Role = Literal["system", "user", "assistant"]
 Provenance = Literal["measured", "estimated"]
@@ -25,10 +28,10 @@ class GenerationRequest:
     """Everything an engine needs for one generation; never mutated after it is made."""
 
     messages: tuple[Message, ...]
-    max_tokens: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int | None = 42
+    max_tokens: int = GENERATION_DEFAULTS.max_tokens
+    temperature: float = GENERATION_DEFAULTS.temperature
+    top_p: float = GENERATION_DEFAULTS.top_p
+    seed: int | None = GENERATION_DEFAULTS.seed
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -123,3 +126,38 @@ class Notice:
 
 
 Event = TextDelta | Finished | EngineError | Notice
+
+
+EngineKind = Literal["local", "remote"]
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What an engine says about itself, so that no caller switches on its class.
+
+    `kind` says where it runs ("local": llama.cpp on this CPU; "remote": an OpenAI-compatible endpoint,
+    which may itself be a server on this computer). `host` is a bare host[:port], never a URL with
+    credentials. `threads` exists where it applies (local). `context_tokens` is what a prompt plus its
+    answer may take: the session trims chat history and cuts long summaries by it.
+    """
+
+    kind: EngineKind
+    model: str  # the name a user recognises (display name of a GGUF, model id of an endpoint)
+    context_tokens: int
+    host: str | None = None
+    endpoint_name: str | None = None  # remote: the preset ("OpenAI", "Ollama", ...)
+    loopback: bool = True  # False only for an endpoint beyond this computer
+    threads: int | None = None
+    path: str | None = None  # local: the GGUF file
+    quantization: str | None = None
+    parameters: str | None = None  # "135M"
+    file_size_bytes: int | None = None
+    license: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineInfo:
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})

@@ -1,43 +1,35 @@
-"""The session's run history: one flat, frozen record per run, and its export to JSON, CSV or Markdown.
+"""The history of comparisons: a JSON Lines file of trials that outlives the app, and its exports.
 
-A record keeps what a report needs and nothing that must not leave the machine: the remote endpoint
-is kept as a bare host (never a URL with credentials, never an API key), and anything in a text field
-that looks like an API key, or is a key the app knows (`lmscales.core.secrets.redact`), is replaced by
-"[redacted]" on export. Exports are written atomically (a temporary file, then `os.replace`), so a
-crash never leaves half a file where a good one was.
+One line per `Trial` (its `to_dict`), appended with a single write and flushed to disk, so a crash can at
+worst leave the last line short. Loading skips any line that cannot be read (corrupt, truncated, from a newer
+version) with a note saying which, and keeps every other: one bad line never costs the whole history.
+
+Exports (JSON, CSV, Markdown) carry the input, every side's answer and the shared trial id, with the
+figures. Nothing in a trial is a key (see `lmscales.core.trial`), and every text is passed through
+`secrets.redact` again on the way out. Exports are written atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import dataclasses
 import io
 import json
-import math
 import os
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 from urllib.parse import urlsplit
 
-from lmscales.core import metrics
-from lmscales.core.events import EngineError, Finished, Provenance
 from lmscales.core.files import write_atomically
-from lmscales.core.pricing import Cost
 from lmscales.core.secrets import redact
-from lmscales.core.tasks import TASKS, TaskName
+from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
 
-Side = Literal["local", "remote"]
-RunStatus = Literal["done", "stopped", "length", "error", "incomplete"]
-
-SCHEMA_VERSION = 1
-_STATUS_BY_STOP_REASON: dict[str, RunStatus] = {"stop": "done", "length": "length", "cancelled": "stopped"}
-# Spreadsheets run a cell that starts with one of these as a formula; a server's error text is not trusted.
+HISTORY_FILE = "history.jsonl"
+# Spreadsheets run a cell that starts with one of these as a formula; answers and server errors are not trusted.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_ERROR_CHARS = 200
 
 
 def endpoint_host(url_or_host: str) -> str:
@@ -54,147 +46,210 @@ def endpoint_host(url_or_host: str) -> str:
     return f"{host}:{port}" if port is not None and host else host
 
 
-def _now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+def default_history_path() -> Path:
+    """history.jsonl in the platform's data folder (LMSCALES_DATA_DIR overrides it)."""
+    override = os.environ.get("LMSCALES_DATA_DIR")
+    if override:
+        return Path(override) / HISTORY_FILE
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("LM Scales", appauthor=False)) / HISTORY_FILE
 
 
 @dataclass(frozen=True)
-class RunRecord:
-    """One run of one task on one side. Figures are None where they do not exist (an error, no tokens)."""
+class LoadNote:
+    """A line that was skipped on load, and why (for the log and the history view)."""
 
-    run_id: str
-    started_at: str  # wall clock, ISO 8601
-    task: TaskName
-    side: Side
-    model: str
-    status: RunStatus
-    endpoint_host: str | None = None  # remote only: host[:port], never a URL
-    error_message: str | None = None
-    time_to_first_token_s: float | None = None
-    time_to_first_token_provenance: Provenance = "measured"
-    decode_rate_tok_s: float | None = None
-    decode_rate_provenance: Provenance = "measured"
-    output_tokens: int | None = None
-    output_tokens_provenance: Provenance = "measured"
-    end_to_end_s: float | None = None
-    end_to_end_provenance: Provenance = "measured"
-    cost_usd: float | None = None  # None: unknown
-    cost_provenance: Provenance = "measured"
-    price_source: str | None = None
-    cpu_seconds: float | None = None  # local only
-    engine_peak_rss_bytes: int | None = None
-    mean_cpu_percent: float | None = None
-    energy_j: float | None = None
-    energy_provenance: Provenance | None = None
-    chunks: int = 1  # map-reduce summaries: how many parts the input was cut into
+    line: int
+    reason: str
 
-    def __post_init__(self) -> None:
-        _check_choice("task", self.task, TASKS)
-        _check_choice("side", self.side, get_args(Side))
-        _check_choice("status", self.status, get_args(RunStatus))
-        for name in ("time_to_first_token", "decode_rate", "output_tokens", "end_to_end", "cost"):
-            _check_choice(f"{name}_provenance", getattr(self, f"{name}_provenance"), get_args(Provenance))
-        if self.energy_provenance is not None:
-            _check_choice("energy_provenance", self.energy_provenance, get_args(Provenance))
-        if self.endpoint_host is not None:
-            if self.side == "local":
-                raise ValueError("a local run has no endpoint host")
-            if "@" in self.endpoint_host or "/" in self.endpoint_host:
-                raise ValueError("endpoint_host must be a bare host[:port], never a URL or credentials")
-        if self.chunks < 1:
-            raise ValueError("chunks must be at least 1")
 
+class TrialHistory:
+    """The trials, oldest first, kept in a JSON Lines file when a path is given (in memory otherwise).
+
+    `keep=False` keeps trials for this session only and writes nothing. Thread-safe: a session's worker
+    thread appends while the GUI reads."""
+
+    def __init__(self, path: Path | None = None, keep: bool = True) -> None:
+        self.path = path
+        self.keep = keep
+        self._trials: list[Trial] = []
+        self._lock = threading.Lock()
+        self.notes: tuple[LoadNote, ...] = ()
+        self._listeners: list[Callable[[Trial | None], None]] = []
+
+    # -- reading ---------------------------------------------------------------------------------------
     @classmethod
-    def from_finished(
-        cls,
-        outcome: Finished | EngineError,
-        *,
-        task: TaskName,
-        side: Side,
-        model: str,
-        endpoint: str | None = None,
-        cost: Cost | None = None,
-        cpu_seconds: float | None = None,
-        chunks: int | None = None,
-        run_id: str | None = None,
-        started_at: datetime | str | None = None,
-    ) -> RunRecord:
-        """The record of a run that ended in `outcome`.
+    def open(cls, path: Path | None, keep: bool = True) -> TrialHistory:
+        history = cls(path, keep)
+        if path is not None and path.exists():
+            history._load()
+        return history
 
-        `endpoint` is the remote base URL (or host); only its host[:port] is kept. `chunks` defaults to
-        the `Finished` event's own. An `EngineError` gives status "incomplete" (the stream broke off) or
-        "error", its message redacted, and no figures.
-        """
-        if chunks is None:
-            chunks = outcome.chunks if isinstance(outcome, Finished) else 1
-        if isinstance(started_at, datetime):
-            started = started_at.isoformat(timespec="seconds")
-        else:
-            started = started_at or _now_iso()
-        common: dict[str, Any] = {
-            "run_id": run_id or uuid.uuid4().hex[:12],
-            "started_at": started,
-            "task": task,
-            "side": side,
-            "model": model,
-            "endpoint_host": (endpoint_host(endpoint) or None) if endpoint else None,
-            "cpu_seconds": cpu_seconds,
-            "chunks": chunks,
-        }
-        if cost is not None:
-            common["cost_usd"] = cost.usd
-            common["cost_provenance"] = cost.provenance
-            common["price_source"] = cost.price.source if cost.price else None
-        if isinstance(outcome, EngineError):
-            status: RunStatus = "incomplete" if outcome.kind == "incomplete" else "error"
-            return cls(status=status, error_message=redact(outcome.message), **common)
-        computed = metrics.compute(outcome)
-        return cls(
-            status=_STATUS_BY_STOP_REASON[outcome.stop_reason],
-            time_to_first_token_s=computed.time_to_first_token.value,
-            time_to_first_token_provenance=computed.time_to_first_token.provenance,
-            decode_rate_tok_s=computed.decode_rate.value,
-            decode_rate_provenance=computed.decode_rate.provenance,
-            output_tokens=outcome.output_tokens,
-            output_tokens_provenance=outcome.output_tokens_provenance,
-            end_to_end_s=computed.end_to_end.value,
-            end_to_end_provenance=computed.end_to_end.provenance,
-            **common,
-        )
+    def _load(self) -> None:
+        assert self.path is not None
+        trials, notes = read_trials(self.path.read_bytes())
+        with self._lock:
+            self._trials = trials
+        self.notes = tuple(notes)
 
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    # -- writing ---------------------------------------------------------------------------------------
+    def append(self, trial: Trial) -> str | None:
+        """Add a trial; written to the file when keeping is on. Returns a message for the user if the write
+        failed (the trial is still in memory for this session)."""
+        with self._lock:
+            self._trials.append(trial)
+        problem = None
+        if self.keep and self.path is not None:
+            try:
+                _append_line(self.path, json.dumps(trial.to_dict(), ensure_ascii=False, allow_nan=False))
+            except OSError as error:
+                problem = f"Could not keep the comparison in {self.path}: {error.strerror or error}"
+        for listener in tuple(self._listeners):
+            listener(trial)
+        return problem
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
-        """A record from `as_dict()` output; keys this version does not know are ignored."""
-        known = {field.name for field in dataclasses.fields(cls)}
+    def clear(self) -> None:
+        """Forget every trial, and delete the file."""
+        with self._lock:
+            self._trials.clear()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        for listener in tuple(self._listeners):
+            listener(None)
+
+    def subscribe(self, listener: Callable[[Trial | None], None]) -> Callable[[], None]:
+        """`listener(trial)` after each append, `listener(None)` after clear (on the appending thread)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # -- access ------------------------------------------------------------------------------------------
+    def list(self) -> tuple[Trial, ...]:
+        with self._lock:
+            return tuple(self._trials)
+
+    def get(self, trial_id: str) -> Trial | None:
+        with self._lock:
+            return next((t for t in self._trials if t.id == trial_id), None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._trials)
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self.list())
+
+    def export(self, path: str | os.PathLike[str], trials: Iterable[Trial] | None = None) -> Path:
+        return export_trials(self.list() if trials is None else tuple(trials), path)
+
+
+def _append_line(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (line + "\n").encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags, 0o600)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size:
+            # A line cut short by a crash must not swallow this one: start on a fresh line.
+            with open(path, "rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    data = b"\n" + data
+        os.write(descriptor, data)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def read_trials(data: bytes) -> tuple[list[Trial], list[LoadNote]]:
+    """Every trial that can be read from JSON Lines `data`, and a note for each line that cannot."""
+    trials: list[Trial] = []
+    notes: list[LoadNote] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
         try:
-            return cls(**{key: value for key, value in data.items() if key in known})
-        except TypeError as error:
-            raise ValueError(f"not a run record: {error}") from None
+            trials.append(Trial.from_dict(json.loads(raw.decode("utf-8"))))
+        except UnicodeDecodeError:
+            notes.append(LoadNote(number, "not UTF-8 text"))
+        except json.JSONDecodeError as error:
+            notes.append(LoadNote(number, f"not complete JSON ({error.msg})"))
+        except TrialFormatError as error:
+            notes.append(LoadNote(number, str(error)))
+        except RecursionError:
+            notes.append(LoadNote(number, "nested too deeply"))
+    return trials, notes
 
 
-COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(RunRecord))
-"""CSV columns and JSON keys, in a stable order (the order of the fields)."""
+# -- exports ------------------------------------------------------------------------------------------------
+def to_json(trials: Iterable[Trial]) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": now_iso(),
+        "trials": [trial.to_dict() for trial in trials],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _check_choice(name: str, value: object, choices: Iterable[object]) -> None:
-    allowed = tuple(choices)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, not {value!r}")
+def from_json(text: str) -> list[Trial]:
+    """The trials a JSON export holds; ValueError for anything else."""
+    document = json.loads(text)
+    if not isinstance(document, dict) or not isinstance(document.get("trials"), list):
+        raise ValueError("not an LM Scales history export (no 'trials' list)")
+    return [Trial.from_dict(item) for item in document["trials"]]
 
 
-def _exported(record: RunRecord) -> dict[str, Any]:
-    """The record's fields as they may leave the machine: secrets redacted, no NaN or infinity."""
-    out: dict[str, Any] = {}
-    for name, value in record.as_dict().items():
-        if isinstance(value, str):
-            value = redact(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            value = None
-        out[name] = value
-    return out
+def _figure(result: SideResult, name: str) -> float | None:
+    computed = result.metrics
+    if computed is None:
+        return None
+    value = getattr(computed, name).value
+    return float(value) if value is not None else None
+
+
+def _provenance(result: SideResult, name: str) -> str:
+    computed = result.metrics
+    return getattr(computed, name).provenance if computed is not None else ""
+
+
+CSV_COLUMNS: tuple[tuple[str, Callable[[Trial, SideResult], Any]], ...] = (
+    ("trial_id", lambda t, r: t.id),
+    ("created_at", lambda t, r: t.created_at),
+    ("task", lambda t, r: t.task),
+    ("input", lambda t, r: t.input.text),
+    ("target_lang", lambda t, r: t.input.target_lang),
+    ("summary_length", lambda t, r: t.input.summary_length),
+    ("side", lambda t, r: r.side),
+    ("label", lambda t, r: r.label),
+    ("engine_kind", lambda t, r: r.engine.kind if r.engine else None),
+    ("model", lambda t, r: r.model),
+    ("endpoint_host", lambda t, r: r.engine.host if r.engine else None),
+    ("status", lambda t, r: r.status),
+    ("answer", lambda t, r: r.text),
+    ("error", lambda t, r: r.error.message if r.error else r.skipped),
+    ("time_to_first_token_s", lambda t, r: _figure(r, "time_to_first_token")),
+    ("decode_rate_tok_s", lambda t, r: _figure(r, "decode_rate")),
+    ("decode_rate_provenance", lambda t, r: _provenance(r, "decode_rate")),
+    ("output_tokens", lambda t, r: r.finished.output_tokens if r.finished else None),
+    ("output_tokens_provenance", lambda t, r: r.finished.output_tokens_provenance if r.finished else None),
+    ("end_to_end_s", lambda t, r: _figure(r, "end_to_end")),
+    ("cost_usd", lambda t, r: r.cost.usd if r.cost else None),
+    ("cost_provenance", lambda t, r: r.cost.provenance if r.cost else None),
+    ("price_source", lambda t, r: r.cost.price.source if r.cost and r.cost.price else None),
+    ("cpu_seconds", lambda t, r: r.cpu_seconds),
+    ("engine_peak_rss_bytes", lambda t, r: r.resources.engine_peak_rss.value if r.resources else None),
+    ("mean_cpu_percent", lambda t, r: r.resources.engine_mean_cpu.value if r.resources else None),
+    ("energy_j", lambda t, r: r.energy_j),
+    ("energy_provenance", lambda t, r: r.resources.energy.provenance if r.resources else None),
+    ("chunks", lambda t, r: r.finished.chunks if r.finished else None),
+    ("max_tokens", lambda t, r: t.params.max_tokens),
+    ("temperature", lambda t, r: t.params.temperature),
+    ("top_p", lambda t, r: t.params.top_p),
+    ("seed", lambda t, r: t.params.seed),
+    ("recorded", lambda t, r: r.recorded),
+)
 
 
 def _csv_cell(value: object) -> str:
@@ -202,157 +257,104 @@ def _csv_cell(value: object) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)  # shortest exact form, never localized
-    text = str(value)
+    text = redact(str(value))
     if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
         return "'" + text
     return text
 
 
-def _markdown_cell(text: str) -> str:
+def to_csv(trials: Iterable[Trial]) -> str:
+    """One row per side of each trial; the rows of one trial share its `trial_id`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # RFC 4180: quoted where needed, CRLF line ends
+    writer.writerow([name for name, _ in CSV_COLUMNS])
+    for trial in trials:
+        for result in trial.sides:
+            writer.writerow([_csv_cell(get(trial, result)) for _, get in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _md_cell(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<")
-    return " ".join(escaped.split())  # newlines would end the table row
+    return " ".join(escaped.split())
 
 
-def _seconds(value: float | None, provenance: Provenance) -> str:
-    return _marked(f"{value:.2f} s", provenance) if value is not None else "n/a"
+def _quote(text: str) -> str:
+    lines = redact(text).replace("<", "&lt;").splitlines() or [""]
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
 
 
-def _marked(text: str, provenance: Provenance | None) -> str:
-    return f"~{text}" if provenance == "estimated" else text
+def _marked(figure_text: str, provenance: str | None) -> str:
+    return f"~{figure_text}" if provenance == "estimated" else figure_text
 
 
-def _usd(record: RunRecord) -> str:
-    if record.cost_usd is None:
-        return "unknown"
-    digits = 6 if record.cost_usd < 0.01 else 4
-    return _marked(f"${record.cost_usd:.{digits}f}", record.cost_provenance)
-
-
-def _error_text(message: str | None) -> str:
-    if not message:
-        return ""
-    text = redact(message)
-    return text if len(text) <= _MARKDOWN_ERROR_CHARS else text[: _MARKDOWN_ERROR_CHARS - 1] + "…"
-
-
-_MARKDOWN_COLUMNS: tuple[tuple[str, Callable[[RunRecord], str]], ...] = (
-    ("Started", lambda r: r.started_at),
-    ("Task", lambda r: r.task),
-    ("Side", lambda r: r.side),
-    ("Model", lambda r: r.model),
-    ("Endpoint", lambda r: r.endpoint_host or ""),
-    ("Status", lambda r: r.status),
-    ("TTFT", lambda r: _seconds(r.time_to_first_token_s, r.time_to_first_token_provenance)),
-    (
-        "Decode",
-        lambda r: _marked(f"{r.decode_rate_tok_s:.1f} tok/s", r.decode_rate_provenance)
-        if r.decode_rate_tok_s is not None
-        else "n/a",
-    ),
-    (
-        "Tokens out",
-        lambda r: _marked(f"{r.output_tokens:,}", r.output_tokens_provenance) if r.output_tokens is not None else "n/a",
-    ),
-    ("E2E", lambda r: _seconds(r.end_to_end_s, r.end_to_end_provenance)),
-    ("Cost", _usd),
-    ("CPU time", lambda r: f"{r.cpu_seconds:.1f} CPU-s" if r.cpu_seconds is not None else ""),
-    ("Chunks", lambda r: str(r.chunks)),
-    ("Error", lambda r: _error_text(r.error_message)),
-)
-# Shown only when some run has them, so a session without resource sampling gets no empty columns.
-_OPTIONAL_MARKDOWN_COLUMNS: tuple[tuple[str, str, Callable[[RunRecord], str]], ...] = (
-    (
-        "Peak RSS",
-        "engine_peak_rss_bytes",
-        lambda r: f"{r.engine_peak_rss_bytes / 2**20:,.0f} MiB" if r.engine_peak_rss_bytes is not None else "",
-    ),
-    ("CPU", "mean_cpu_percent", lambda r: f"{r.mean_cpu_percent:.0f} %" if r.mean_cpu_percent is not None else ""),
-    (
-        "Energy",
-        "energy_j",
-        lambda r: _marked(f"{r.energy_j:.1f} J", r.energy_provenance) if r.energy_j is not None else "",
-    ),
-)
-
-
-class RunHistory:
-    """The runs of this session, oldest first."""
-
-    def __init__(self, records: Iterable[RunRecord] = ()) -> None:
-        self._records = [*records]
-
-    def append(self, record: RunRecord) -> None:
-        self._records.append(record)
-
-    def list(self) -> tuple[RunRecord, ...]:
-        """A snapshot: later appends do not change it."""
-        return tuple(self._records)
-
-    def clear(self) -> None:
-        self._records.clear()
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __iter__(self) -> Iterator[RunRecord]:
-        return iter(tuple(self._records))
-
-    def to_json(self) -> str:
-        document = {
-            "schema_version": SCHEMA_VERSION,
-            "exported_at": _now_iso(),
-            "runs": [_exported(record) for record in self._records],
-        }
-        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> RunHistory:
-        """The history `to_json` wrote; a ValueError for anything else."""
-        document = json.loads(text)
-        if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"not a run history with schema_version {SCHEMA_VERSION}")
-        runs = document.get("runs")
-        if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
-            raise ValueError("a run history's 'runs' must be a list of objects")
-        return cls(RunRecord.from_dict(run) for run in runs)
-
-    def to_csv(self) -> str:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)  # RFC 4180: quoted where needed, CRLF line ends
-        writer.writerow(COLUMNS)
-        for record in self._records:
-            row = _exported(record)
-            writer.writerow([_csv_cell(row[name]) for name in COLUMNS])
-        return buffer.getvalue()
-
-    def to_markdown(self) -> str:
-        columns = [*_MARKDOWN_COLUMNS]
-        for title, field_name, render in _OPTIONAL_MARKDOWN_COLUMNS:
-            if any(getattr(record, field_name) is not None for record in self._records):
-                columns.append((title, render))
-        lines = [
-            "| " + " | ".join(title for title, _ in columns) + " |",
-            "|" + "|".join(" --- " for _ in columns) + "|",
+def _side_figures(result: SideResult) -> list[tuple[str, str]]:
+    computed = result.metrics
+    rows: list[tuple[str, str]] = [("Status", result.status)]
+    if computed is not None:
+        rows += [
+            ("TTFT", computed.time_to_first_token.format(3)),
+            ("Decode", computed.decode_rate.format(1)),
+            ("Tokens out", computed.output_tokens.format(0)),
+            ("End to end", computed.end_to_end.format(2)),
         ]
-        for record in self._records:
-            cells = (_markdown_cell(redact(render(record))) for _, render in columns)
-            lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", '"~" marks an estimated figure; "unknown" cost means no price is known for the model.']
-        return "\n".join(lines) + "\n"
+    if result.cost is not None:
+        rows.append(("Cost", result.cost.format()))
+    if result.cpu_seconds is not None:
+        rows.append(("CPU time", f"{result.cpu_seconds:.2f} CPU-s"))
+    if result.resources is not None:
+        energy = result.resources.energy
+        if energy.value is not None:
+            rows.append(("Energy", _marked(f"{energy.value:.1f} J", energy.provenance)))
+        peak = result.resources.engine_peak_rss.value
+        if peak is not None:
+            rows.append(("Peak RSS", f"{peak / 2**20:,.0f} MiB"))
+    if result.error is not None:
+        rows.append(("Error", result.error.message))
+    if result.skipped is not None:
+        rows.append(("Skipped", result.skipped))
+    return rows
 
-    def export(self, path: str | os.PathLike[str]) -> Path:
-        """Write the history to `path`, in the format its suffix names (.json, .csv or .md)."""
-        target = Path(path)
-        renderers: dict[str, Callable[[], str]] = {
-            ".json": self.to_json,
-            ".csv": self.to_csv,
-            ".md": self.to_markdown,
-        }
-        render = renderers.get(target.suffix.lower())
-        if render is None:
-            raise ValueError(
-                f"Cannot export the run history to {target.name!r}: "
-                "the file name must end in .json, .csv or .md to choose the format."
-            )
-        write_atomically(target, render().encode("utf-8"))
-        return target
+
+def to_markdown(trials: Iterable[Trial]) -> str:
+    """Each comparison as a section: the input, each side's answer, and a table of figures side by side."""
+    out = ["# LM Scales comparisons", ""]
+    for trial in trials:
+        options = [f"task {trial.task}"]
+        if trial.input.target_lang:
+            options.append(f"into {trial.input.target_lang}")
+        if trial.input.summary_length:
+            options.append(trial.input.summary_length)
+        options.append(f"max {trial.params.max_tokens} tokens, temperature {trial.params.temperature:g}")
+        out += [f"## {trial.created_at} · {trial.task} · trial `{trial.id}`", "", "; ".join(options) + ".", "",
+                "**Input**", "", _quote(trial.input.text), ""]
+        for result in trial.sides:
+            mark = " (recorded)" if result.recorded else ""
+            out += [f"**{result.label}: {_md_cell(result.model)}**{mark}", "", _quote(result.text or "(no answer)"),
+                    ""]
+        labels = [f"{r.label}: {r.model}" for r in trial.sides]
+        figures = [dict(_side_figures(r)) for r in trial.sides]
+        names: list[str] = []
+        for rows in figures:
+            names += [name for name in rows if name not in names]
+        out.append("| | " + " | ".join(_md_cell(label) for label in labels) + " |")
+        out.append("| --- |" + " --- |" * len(labels))
+        for name in names:
+            out.append(f"| {name} | " + " | ".join(_md_cell(redact(rows.get(name, ""))) for rows in figures) + " |")
+        out.append("")
+    out.append('"~" marks an estimated figure; "unknown" cost means no price is known for the model.')
+    return "\n".join(out) + "\n"
+
+
+def export_trials(trials: Iterable[Trial], path: str | os.PathLike[str]) -> Path:
+    """Write `trials` to `path` in the format its suffix names (.json, .csv or .md)."""
+    target = Path(path)
+    renderers: dict[str, Callable[[Iterable[Trial]], str]] = {".json": to_json, ".csv": to_csv, ".md": to_markdown}
+    render = renderers.get(target.suffix.lower())
+    if render is None:
+        raise ValueError(
+            f"Cannot export the history to {target.name!r}: "
+            "the file name must end in .json, .csv or .md to choose the format."
+        )
+    write_atomically(target, render(tuple(trials)).encode("utf-8"))
+    return target

@@ -33,18 +33,20 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
+from lmscales.core.defaults import (
+    DEFAULT_RATE_HZ,
+    DEFAULT_WATTS_PER_CORE,
+    DEFAULT_WINDOW_S,
+    MAX_RATE_HZ,
+    MIN_RATE_HZ,
+)
 from lmscales.core.events import Provenance
 from lmscales.core.metrics import Figure
 
 log = logging.getLogger(__name__)
 
-Side = Literal["local", "remote"]
+Side = Literal["small", "large"]  # the session's slots
 
-DEFAULT_RATE_HZ = 4.0
-MIN_RATE_HZ = 0.5
-MAX_RATE_HZ = 20.0
-DEFAULT_WINDOW_S = 120.0
-DEFAULT_WATTS_PER_CORE = 10.0
 TOKEN_WINDOW_S = 1.0
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
 
@@ -81,8 +83,8 @@ class ResourceSample:
     memory_used_bytes: float
     memory_total_bytes: float
     net_recv_bytes_per_s: float
-    local_tokens_per_s: float
-    remote_tokens_per_s: float
+    small_tokens_per_s: float
+    large_tokens_per_s: float
     power_watts: float
     power_provenance: Provenance
 
@@ -281,8 +283,7 @@ class Sampler:
         powercap_root: Path = DEFAULT_POWERCAP_ROOT,
     ) -> None:
         _check_rate(rate_hz)
-        if window_s <= 0:
-            raise ValueError("the window must be positive")
+        _check_window(window_s)
         self._rate_hz = rate_hz
         self._window_s = window_s
         self.watts_per_core = watts_per_core
@@ -304,7 +305,7 @@ class Sampler:
         self._power_measured = RingBuffer(capacity, dtype=np.bool_)
 
         self._token_lock = threading.Lock()
-        self._tokens: dict[str, deque[tuple[float, int]]] = {"local": deque(), "remote": deque()}
+        self._tokens: dict[str, deque[tuple[float, int]]] = {"small": deque(), "large": deque()}
 
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -332,10 +333,24 @@ class Sampler:
         _check_rate(rate_hz)
         with self._lock:
             self._rate_hz = rate_hz
-            capacity = self.capacity
-            for buffer in (*self._series.values(), self._per_core, self._power_measured):
-                buffer.resize(capacity)
+            self._resize_buffers()
         self._wake.set()  # the thread recomputes its next deadline
+
+    def set_window(self, seconds: float) -> None:
+        """Change how many seconds of history the buffers hold, at the same rate, keeping the newest data.
+
+        Shrinking drops the oldest samples at once; growing keeps everything and fills up as samples arrive.
+        """
+        _check_window(seconds)
+        with self._lock:
+            self._window_s = seconds
+            self._resize_buffers()
+
+    def _resize_buffers(self) -> None:
+        capacity = self.capacity
+        for buffer in (*self._series.values(), self._per_core, self._power_measured):
+            if buffer.capacity != capacity:
+                buffer.resize(capacity)
 
     @property
     def engine_pid(self) -> int | None:
@@ -433,8 +448,8 @@ class Sampler:
             memory_used_bytes=float(memory.total - memory.available),
             memory_total_bytes=float(memory.total),
             net_recv_bytes_per_s=self._net_rate(now),
-            local_tokens_per_s=self.tokens_per_second("local", now),
-            remote_tokens_per_s=self.tokens_per_second("remote", now),
+            small_tokens_per_s=self.tokens_per_second("small", now),
+            large_tokens_per_s=self.tokens_per_second("large", now),
             power_watts=power,
             power_provenance=provenance,
         )
@@ -599,6 +614,11 @@ class Sampler:
 def _check_rate(rate_hz: float) -> None:
     if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:
         raise ValueError(f"the sampling rate must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz")
+
+
+def _check_window(window_s: float) -> None:
+    if not (math.isfinite(window_s) and window_s > 0):
+        raise ValueError("the window must be a positive number of seconds")
 
 
 def _fit(values: tuple[float, ...], width: int) -> tuple[float, ...]:

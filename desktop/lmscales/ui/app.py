@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QApplication
 from lmscales.core import offline
 from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.local import LocalEngine
+from lmscales.core.history import TrialHistory, default_history_path
 from lmscales.core.logs import setup_logging
 from lmscales.core.settings import LoadResult, Settings, load_settings, settings_path
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.theme import apply_theme
@@ -62,12 +62,12 @@ def build_window(
         apply_theme(app, current.theme)  # before the widgets exist: styled widgets keep the palette they got
     engine = LocalEngine()
     window = MainWindow(
-        LocalEngineBridge(engine),
-        EngineBridge(None),
+        engine,
         settings=current,
         settings_path=settings_path() if persist else None,
         session_endpoint=endpoint,
         session_values={path: (value, loaded.settings.value(path)) for path, value in session.items()},
+        history=TrialHistory.open(default_history_path() if persist else None),
     )
     window.settings.apply(current, first=True)
     window.start_sampling()
@@ -107,7 +107,5 @@ def run_app(
     try:
         return app.exec()
     finally:
-        window.controller.stop()
-        for bridge in (window.local_bridge, window.remote_bridge):
-            bridge.wait()
+        window.shutdown()
         engine.close()

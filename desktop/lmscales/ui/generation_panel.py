@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import tasks
+from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
+from lmscales.core.settings import Settings
 
 RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
 
@@ -27,21 +29,21 @@ class GenerationPanel(QWidget):
         super().__init__(parent)
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 8192)
-        self.max_tokens.setValue(256)
+        self.max_tokens.setValue(GENERATION_DEFAULTS.max_tokens)
         self.max_tokens.setToolTip("Most tokens either side may generate")
         self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setRange(0.0, MAX_TEMPERATURE)
         self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.7)
+        self.temperature.setValue(GENERATION_DEFAULTS.temperature)
         self.temperature.setToolTip("Sampling temperature; 0 is greedy")
         self.top_p = QDoubleSpinBox()
         self.top_p.setRange(0.0, 1.0)
         self.top_p.setSingleStep(0.05)
-        self.top_p.setValue(0.95)
+        self.top_p.setValue(GENERATION_DEFAULTS.top_p)
         self.top_p.setToolTip("Nucleus sampling: keep the smallest set of tokens whose probability adds up to this")
         self.seed = QSpinBox()
-        self.seed.setRange(-1, 2**31 - 1)
-        self.seed.setValue(42)
+        self.seed.setRange(-1, MAX_SEED)  # -1 shows as "random" (seed None)
+        self.seed.setValue(-1 if GENERATION_DEFAULTS.seed is None else GENERATION_DEFAULTS.seed)
         self.seed.setSpecialValueText("random")
         self.seed.setToolTip("Same seed, same settings, same local answer; remote servers may ignore it")
         self.run_mode = QComboBox()
@@ -109,3 +111,27 @@ class GenerationPanel(QWidget):
             "top_p": round(self.top_p.value(), 3),
             "seed": None if seed < 0 else seed,
         }
+
+    # -- settings ---------------------------------------------------------------------------------------
+    def show_settings(self, settings: Settings) -> None:
+        """Show the remembered generation settings, run mode and system prompts."""
+        values = settings.generation
+        self.max_tokens.setValue(values.max_tokens)
+        self.temperature.setValue(values.temperature)
+        self.top_p.setValue(values.top_p)
+        self.seed.setValue(-1 if values.seed is None else values.seed)
+        self.run_mode.setCurrentIndex(self.run_mode.findData(settings.run_mode))
+        for task in tasks.TASKS:
+            self.set_prompt(task, settings.system_prompts.for_task(task))
+
+    def fold_into(self, settings: Settings) -> Settings:
+        """`settings` with what the user set in this panel (to be remembered)."""
+        fields = self.fields()
+        for name in ("max_tokens", "temperature", "top_p", "seed"):
+            settings = settings.with_value(f"generation.{name}", fields[name])
+        settings = settings.with_value("run_mode", "sequential" if self.sequential else "parallel")
+        for task in tasks.TASKS:
+            prompt = self.system_prompt_for(task)
+            if prompt:
+                settings = settings.with_value(f"system_prompts.{task}", prompt)
+        return settings

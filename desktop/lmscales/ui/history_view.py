@@ -1,90 +1,163 @@
-"""The session's run history: one row per side per run, exportable to JSON, CSV and Markdown."""
+"""The history of comparisons: a table over the kept trials (one row per side), and its export.
+
+The table is a model over `TrialHistory`, the JSON Lines file of trials the session appends to; it is
+reloaded at start, so comparisons outlive the app. Export carries inputs and answers, not only figures.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from lmscales.core.history import RunHistory, RunRecord
-from lmscales.ui.comparison import RunOutcome
+from lmscales.core.history import TrialHistory
+from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.metrics_strip import TOOLTIPS
 
-COLUMNS = ("Task", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Peak RSS", "Mean CPU",
-           "Energy", "Status")
-COLUMN_TIPS = {3: TOOLTIPS["ttft"], 4: TOOLTIPS["rate"], 5: TOOLTIPS["tokens"], 6: TOOLTIPS["e2e"],
-               7: TOOLTIPS["cost"] + " " + TOOLTIPS["cpu"],
-               8: "Highest sampled resident memory of the small model's engine process during the run",
-               9: "Mean sampled CPU of the engine process, % of the whole machine",
-               10: "Energy of the run: measured from the CPU package's counters (RAPL, every process) where the "
+COLUMNS = ("When", "Task", "Input", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Peak RSS",
+           "Mean CPU", "Energy", "Status")
+INPUT_COLUMN = 2
+FIRST_FIGURE = 5
+COLUMN_TIPS = {5: TOOLTIPS["ttft"], 6: TOOLTIPS["rate"], 7: TOOLTIPS["tokens"], 8: TOOLTIPS["e2e"],
+               9: TOOLTIPS["cost"] + " " + TOOLTIPS["cpu"],
+               10: "Highest sampled resident memory of the side's engine process during the run",
+               11: "Mean sampled CPU of the engine process, % of the whole machine",
+               12: "Energy of the run: measured from the CPU package's counters (RAPL, every process) where the "
                    "system exposes them, else estimated (~) from the engine's CPU-seconds × watts per core"}
 
 
-def record_of(outcome: RunOutcome) -> RunRecord:
-    record = RunRecord.from_finished(
-        outcome.finished if outcome.finished is not None else outcome.error,  # type: ignore[arg-type]
-        task=outcome.task,
-        side=outcome.side,  # type: ignore[arg-type]
-        model=outcome.model,
-        endpoint=outcome.host,
-        cost=outcome.cost,
-        cpu_seconds=outcome.cpu_seconds,
-        chunks=outcome.finished.chunks if outcome.finished is not None else 1,
-    )
-    resources = outcome.resources
-    if resources is None:
-        return record
-    peak = resources.engine_peak_rss.value
-    return dataclasses.replace(
-        record,
-        engine_peak_rss_bytes=int(peak) if peak is not None else None,
-        mean_cpu_percent=resources.engine_mean_cpu.value,
-        energy_j=resources.energy.value,
-        energy_provenance=resources.energy.provenance if resources.energy.value is not None else None,
-    )
-
-
-def _figure(value: float | None, provenance: str, digits: int, unit: str = "") -> str:
+def _figure(value: float | None, provenance: str | None, digits: int, unit: str = "") -> str:
     if value is None:
         return "–"
     return f"{'~' if provenance == 'estimated' else ''}{value:.{digits}f}{unit}"
 
 
+def row_cells(trial: Trial, result: SideResult) -> tuple[str, ...]:
+    computed = result.metrics
+    last = result.cost.format() if result.cost is not None else _figure(result.cpu_seconds, "measured", 2, " CPU-s")
+    resources = result.resources
+    peak = resources.engine_peak_rss.value if resources is not None else None
+    status: str = result.status
+    problem = result.error.message if result.error is not None else result.skipped
+    if problem:
+        status = f"{status}: {problem}"
+    if result.recorded:
+        status += " (recorded)"
+    return (
+        trial.created_at.replace("T", " ")[:19],
+        trial.task,
+        " ".join(trial.input.text.split())[:80],
+        result.label,
+        result.model,
+        _figure(computed.time_to_first_token.value, computed.time_to_first_token.provenance, 2, " s")
+        if computed else "–",
+        _figure(computed.decode_rate.value, computed.decode_rate.provenance, 1) if computed else "–",
+        _figure(computed.output_tokens.value, computed.output_tokens.provenance, 0) if computed else "–",
+        _figure(computed.end_to_end.value, computed.end_to_end.provenance, 2, " s") if computed else "–",
+        last,
+        f"{peak / 1e6:.0f} MB" if peak else "–",
+        _figure(resources.engine_mean_cpu.value, "measured", 0, " %") if resources else "–",
+        _figure(resources.energy.value, resources.energy.provenance, 1, " J") if resources else "–",
+        status,
+    )
+
+
+class HistoryModel(QAbstractTableModel):
+    """The history file's trials as a table: one row per side of each trial, newest trial last."""
+
+    def __init__(self, history: TrialHistory, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self._rows: list[tuple[Trial, SideResult]] = []
+        self._cells: list[tuple[str, ...]] = []
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._rows = [(trial, result) for trial in self.history.list() for result in trial.sides]
+        self._cells = [row_cells(trial, result) for trial, result in self._rows]
+        self.endResetModel()
+
+    def add(self, trial: Trial) -> None:
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(trial.sides) - 1)
+        for result in trial.sides:
+            self._rows.append((trial, result))
+            self._cells.append(row_cells(trial, result))
+        self.endInsertRows()
+
+    def trial_at(self, row: int) -> Trial | None:
+        return self._rows[row][0] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        cells = self._cells[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cells[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            trial = self._rows[index.row()][0]
+            if index.column() == INPUT_COLUMN:
+                return trial.input.text[:2000]
+            if index.column() == len(COLUMNS) - 1:
+                return cells[index.column()]
+            return f"trial {trial.id}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and FIRST_FIGURE <= index.column() < len(COLUMNS) - 1:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS.get(section)
+        return None
+
+
 class HistoryView(QWidget):
     problem = Signal(str)
+    _appended = Signal(object)  # Trial or None (cleared), from whichever thread appended
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, history: TrialHistory | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.history = RunHistory()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        for column, tip in COLUMN_TIPS.items():
-            header_item = self.table.horizontalHeaderItem(column)
-            if header_item is not None:
-                header_item.setToolTip(tip)
+        self.history = history if history is not None else TrialHistory()
+        self.model = HistoryModel(self.history, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the run history as JSON, CSV or Markdown (Ctrl+E)")
-        self.clear_button = QPushButton("Clear")
+        self.export_button.setToolTip("Save the history, with inputs and answers, as JSON, CSV or Markdown (Ctrl+E)")
+        self.clear_button = QPushButton("Clear history…")
+        self.clear_button.setToolTip("Delete every kept comparison")
+        self.title = QLabel()
         header = QHBoxLayout()
-        header.addWidget(QLabel("<b>Run history</b> (this session)"))
+        header.addWidget(self.title)
         header.addStretch(1)
         header.addWidget(self.clear_button)
         header.addWidget(self.export_button)
@@ -93,64 +166,53 @@ class HistoryView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.table)
         self.export_button.clicked.connect(self.export_dialog)
-        self.clear_button.clicked.connect(self.clear)
+        self.clear_button.clicked.connect(self.confirm_clear)
+        self._appended.connect(self._on_appended)
+        self._unsubscribe = self.history.subscribe(self._appended.emit)
+        self._update_title()
+        for note in self.history.notes:
+            self.problem.emit(f"History line {note.line} was skipped: {note.reason}")
 
-    def add(self, outcome: RunOutcome) -> RunRecord:
-        record = record_of(outcome)
-        self.history.append(record)
-        if record.side == "remote":
-            last = "unknown" if record.cost_usd is None else _figure(record.cost_usd, record.cost_provenance, 5, "")
-            last = last if last == "unknown" else "$" + last if not last.startswith("~") else "~$" + last[1:]
+    def _on_appended(self, trial: Trial | None) -> None:
+        if trial is None:
+            self.model.reload()
         else:
-            last = _figure(record.cpu_seconds, "measured", 2, " CPU-s")
-        status = record.status if not record.error_message else f"{record.status}: {record.error_message}"
-        peak = f"{record.engine_peak_rss_bytes / 1e6:.0f} MB" if record.engine_peak_rss_bytes else "–"
-        energy = _figure(record.energy_j, record.energy_provenance or "measured", 1, " J")
-        cells = (
-            record.task,
-            "small" if record.side == "local" else "large",
-            record.model,
-            _figure(record.time_to_first_token_s, record.time_to_first_token_provenance, 2, " s"),
-            _figure(record.decode_rate_tok_s, record.decode_rate_provenance, 1),
-            _figure(record.output_tokens, record.output_tokens_provenance, 0),
-            _figure(record.end_to_end_s, record.end_to_end_provenance, 2, " s"),
-            last,
-            peak,
-            _figure(record.mean_cpu_percent, "measured", 0, " %"),
-            energy,
-            status,
-        )
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        for column, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            if 3 <= column <= 10:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if column == len(COLUMNS) - 1 and record.error_message:
-                item.setToolTip(record.error_message)
-            self.table.setItem(row, column, item)
-        self.table.scrollToBottom()
-        return record
+            self.model.add(trial)
+            self.table.scrollToBottom()
+        self._update_title()
+
+    def set_keep(self, keep: bool) -> None:
+        """Keep comparisons in the history file (the setting), or for this session only."""
+        self.history.keep = keep
+        self._update_title()
+
+    def _update_title(self) -> None:
+        where = "kept between sessions" if self.history.keep and self.history.path else "this session only"
+        self.title.setText(f"<b>History</b> · {len(self.history)} comparisons ({where})")
 
     def row_count(self) -> int:
-        return self.table.rowCount()
+        return self.model.rowCount()
+
+    def confirm_clear(self) -> None:
+        if not len(self.history):
+            return
+        answer = QMessageBox.question(self, "Clear history",
+                                      f"Delete all {len(self.history)} kept comparisons? This cannot be undone.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.clear()
 
     def clear(self) -> None:
         self.history.clear()
-        self.table.setRowCount(0)
-
-    def to_text(self, fmt: str) -> str:
-        return {"json": self.history.to_json, "csv": self.history.to_csv, "md": self.history.to_markdown}[fmt]()
 
     def export(self, path: str | Path) -> Path:
         return self.history.export(path)
 
     def export_dialog(self) -> None:
         if not len(self.history):
-            self.problem.emit("No runs to export yet.")
+            self.problem.emit("No comparisons to export yet.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export run history", "lmscales-runs.csv",
-                                              "CSV (*.csv);;JSON (*.json);;Markdown (*.md)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", "lmscales-history.md",
+                                              "Markdown (*.md);;CSV (*.csv);;JSON (*.json)")
         if not path:
             return
         try:
@@ -158,4 +220,4 @@ class HistoryView(QWidget):
         except (ValueError, OSError) as error:
             self.problem.emit(f"Could not export: {error}")
             return
-        self.problem.emit(f"Exported {len(self.history)} runs to {written}.")
+        self.problem.emit(f"Exported {len(self.history)} comparisons to {written}.")

@@ -1,13 +1,16 @@
-"""The comparison window. It composes the task panel, the generation settings, the two panes and the run
-history, and wires menus and shortcuts; the comparison controller decides what runs."""
+"""The comparison window. It composes the task panel, the generation settings, the two panes, the resource
+graphs and the history, and wires menus and shortcuts. What runs, and how, is the `Session`'s to decide;
+the window turns the user's input into a `TaskInput` and shows the session's events through one bridge."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -21,23 +24,28 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LoadedModel
+from lmscales.core.engines.local import LoadedModel, LocalEngine
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+from lmscales.core.events import TextDelta
+from lmscales.core.history import TrialHistory
 from lmscales.core.logs import log_dir
 from lmscales.core.pricing import PriceTable
 from lmscales.core.sampler import Sampler
+from lmscales.core.session import SLOTS, Session, SessionBusyError, SideStarted
 from lmscales.core.settings import Settings
 from lmscales.core.tasks import TaskInputError
+from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
 from lmscales.ui.about import show_about
-from lmscales.ui.bridge import EngineBridge, LocalEngineBridge
-from lmscales.ui.comparison import ComparisonController, RunOutcome, SummaryJob
+from lmscales.ui.bridge import ModelLoader
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.resource_panel import ResourcePanel
+from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.shortcuts import native, with_shortcut
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
+from lmscales.ui.theme import apply_theme
 
 NO_ENDPOINT = (
     "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "
@@ -59,24 +67,33 @@ def remote_model_card(endpoint: Endpoint) -> str:
 
 
 class MainWindow(QMainWindow):
+    """`small` is the local engine of the small slot (its model loads in the background). The large slot
+    starts empty and gets an endpoint from the settings, or a second GGUF file (File menu)."""
+
+    _keepFailed = Signal(str)
+
     def __init__(
         self,
-        local: LocalEngineBridge,
-        remote: EngineBridge,
+        small: LocalEngine,
         prices: PriceTable | None = None,
         sampler: Sampler | None = None,
         settings: Settings | None = None,
         settings_path: Path | None = None,
         session_endpoint: Endpoint | None = None,
         session_values: dict[str, tuple[object, object]] | None = None,
+        history: TrialHistory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("LM Scales")
-        self.local_bridge = local
-        self.remote_bridge = remote
         self.sampler = sampler or Sampler()
         self.endpoint: Endpoint | None = None
+        self.history_store = history if history is not None else TrialHistory()
+        self.session = Session({"small": small, "large": None}, prices=prices or PriceTable.load(),
+                               sampler=self.sampler, on_trial=self._keep)
+        self.bridge = SessionBridge(self.session, self)
+        self.loaders: dict[str, ModelLoader] = {"small": ModelLoader(small, self)}
+        self._awaiting_first: set[str] = set()
 
         self.tasks = TaskPanel()
         self.generation = GenerationPanel()
@@ -100,17 +117,12 @@ class MainWindow(QMainWindow):
         self.hint = QLabel("")
         self.hint.setObjectName("hint")
 
-        self.panes = {
-            "local": SidePane("local", local),
-            "remote": SidePane("remote", remote),
-        }
-        self.controller = ComparisonController(local, remote, self.panes, prices or PriceTable.load(),
-                                               self.sampler, self)
-        self.history = HistoryView()
+        self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
+        self.history = HistoryView(self.history_store)
         self.resources = ResourcePanel(self.sampler)
         self.bottom = QTabWidget()
         self.bottom.addTab(self.resources, "Resources")
-        self.bottom.addTab(self.history, "Run history")
+        self.bottom.addTab(self.history, "History")
         self.bottom.setTabToolTip(0, "What each side costs this machine, live")
 
         send_row = QHBoxLayout()
@@ -127,8 +139,8 @@ class MainWindow(QMainWindow):
         top_layout.addLayout(send_row)
         top_layout.addWidget(self.generation)
         panes = QSplitter(Qt.Orientation.Horizontal)
-        panes.addWidget(self.panes["local"])
-        panes.addWidget(self.panes["remote"])
+        panes.addWidget(self.panes["small"])
+        panes.addWidget(self.panes["large"])
         panes.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -142,38 +154,99 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.resize(1280, 860)
 
-        self.send_button.clicked.connect(lambda: self.send(("local", "remote")))
-        self.local_only_button.clicked.connect(lambda: self.send(("local",)))
-        self.remote_only_button.clicked.connect(lambda: self.send(("remote",)))
+        self.send_button.clicked.connect(lambda: self.send(SLOTS))
+        self.local_only_button.clicked.connect(lambda: self.send(("small",)))
+        self.remote_only_button.clicked.connect(lambda: self.send(("large",)))
         self.stop_button.clicked.connect(self.stop)
         self.settings_toggle.toggled.connect(self._on_settings_toggled)
         self.tasks.changed.connect(self._on_task_changed)
         self.tasks.newChatRequested.connect(self.new_chat)
         self.tasks.problem.connect(self._show_problem)
-        self.controller.runEnded.connect(self._on_run_ended)
-        self.controller.runningChanged.connect(lambda _running: self._update_actions())
-        self.controller.runningChanged.connect(self.resources.set_active)
-        self.panes["local"].setupRequested.connect(self.open_model)
-        self.panes["remote"].setupRequested.connect(self._on_remote_setup)
-        local.loaded.connect(self._on_model_loaded)
-        local.loadFailed.connect(self._on_model_load_failed)
-        local.busyChanged.connect(lambda _busy: self._update_actions())
+        self.bridge.runningChanged.connect(lambda _running: self._update_actions())
+        self.bridge.runningChanged.connect(self.resources.set_active)
+        self.bridge.sideStarted.connect(self._on_side_started)
+        self.bridge.deltasReady.connect(self._on_deltas)
+        self.bridge.sideEnded.connect(self._on_side_ended)
+        self.bridge.trialEnded.connect(self._on_trial_ended)
+        self.panes["small"].setupRequested.connect(self.open_model)
+        self.panes["large"].setupRequested.connect(self._on_remote_setup)
+        self._watch_loader("small")
         self.history.problem.connect(self._show_problem)
         self.resources.problem.connect(self._show_problem)
-        self.controller.marked.connect(self.resources.mark)
-        local.token_observer = lambda at: self.sampler.record_tokens("local", 1, at)
-        remote.token_observer = lambda at: self.sampler.record_tokens("remote", 1, at)
+        self._keepFailed.connect(self._show_problem)
         self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
-        remote.busyChanged.connect(self._on_remote_busy_changed)
-        self.settings = SettingsController(self, settings or Settings(), settings_path, session_endpoint,
-                                           session_values)
+        self.settings = SettingsController(settings or Settings(), settings_path, session_endpoint, session_values,
+                                           dialog_parent=self, parent=self)
+        self.settings.capture_window = self.generation.fold_into
         self.settings.notice.connect(self._show_problem)
         self.settings.offlineChanged.connect(self._on_offline_changed)
-        self.remote_bridge.failed.connect(self.settings.on_remote_failed)
+        self.settings.endpointChanged.connect(lambda endpoint, placeholder: self.set_endpoint(
+            endpoint, placeholder=placeholder))
+        self.settings.modelRequested.connect(lambda path, n_ctx, threads: self.load_model(path, n_ctx, threads))
+        self.settings.modelProblem.connect(self._on_model_problem)
+        self.settings.keyNote.connect(self.panes["large"].status.setText)
+        # Each part listens for the settings it uses.
+        store = self.settings.store
+        store.subscribe(("generation", "run_mode", "system_prompts"),
+                        lambda change: self.generation.show_settings(change.new))
+        store.subscribe("sampler", lambda change: self._apply_sampler(change.new))
+        store.subscribe("theme", lambda change: self._apply_theme(change.new))
+        store.subscribe("price_overrides", lambda change: self._apply_prices(change.new))
+        store.subscribe("keep_history", lambda change: self.history.set_keep(change.new.keep_history))
+        self.generation.show_settings(self.settings.settings)
+        self._apply_sampler(self.settings.settings)
+        self._apply_prices(self.settings.settings)
+        self.history.set_keep(self.settings.settings.keep_history)
         self.set_endpoint(None)
-        self.panes["local"].model_card.setText("Loading the small model…")
+        self.panes["small"].model_card.setText("Loading the small model…")
+        self.panes["small"].set_label(self.session.labels["small"], "local")
+        self.panes["large"].set_label(self.session.labels["large"])
         self._on_task_changed()
         self.tasks.chat_input.setFocus()
+
+    # -- settings, as each part takes them ----------------------------------------------------------------
+    def _apply_sampler(self, settings: Settings) -> None:
+        values = settings.sampler
+        self.sampler.set_rate(values.rate_hz)
+        self.sampler.set_window(values.window_seconds)
+        self.sampler.watts_per_core = values.watts_per_core
+        self.resources.show_rate(values.rate_hz)
+        self.resources.show_window(values.window_seconds)
+
+    def _apply_theme(self, settings: Settings) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, settings.theme)
+
+    def _apply_prices(self, settings: Settings) -> None:
+        table = PriceTable.load()
+        for price in settings.price_overrides:
+            table = table.with_override(price.model, price.input_per_million, price.output_per_million)
+        self.session.prices = table
+
+    def _on_model_problem(self, message: str) -> None:
+        self.panes["small"].status.setText(f"⚠ {message}")
+        self.panes["small"].model_card.setText("<i>no model loaded</i>")
+
+    def _watch_loader(self, side: str) -> None:
+        loader = self.loaders[side]
+        loader.loaded.connect(lambda model, s=side: self._on_model_loaded(s, model))
+        loader.loadFailed.connect(lambda message, s=side: self._on_model_load_failed(s, message))
+        loader.busyChanged.connect(lambda _busy: self._update_actions())
+
+    @property
+    def small_engine(self) -> LocalEngine:
+        return self.loaders["small"].engine
+
+    @property
+    def running(self) -> bool:
+        return self.bridge.running
+
+    def _keep(self, trial: Trial) -> None:
+        """Called on the session's thread when a comparison ends: into the history (and its file)."""
+        problem = self.history_store.append(trial)
+        if problem:
+            self._keepFailed.emit(problem)
 
     # -- menus and shortcuts ---------------------------------------------------------------------------
     def _action(self, menu_name: str, text: str, shortcut: QKeySequence | None, slot: object,
@@ -194,15 +267,16 @@ class MainWindow(QMainWindow):
         self._action("&File", "Open text to summarize…", QKeySequence(QKeySequence.StandardKey.Open),
                      self.tasks.open_file)
         self._action("&File", "Open GGUF model…", QKeySequence("Ctrl+Shift+O"), self.open_model)
-        self._action("&File", "Export run history…", QKeySequence("Ctrl+E"), self.history.export_dialog)
+        self._action("&File", "Open GGUF model for the large side…", None, self.open_large_model)
+        self._action("&File", "Export history…", QKeySequence("Ctrl+E"), self.history.export_dialog)
         self._menus["&File"].addSeparator()
         self._action("&File", "Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close,
                      QAction.MenuRole.QuitRole)
         self.send_action = self._action("&Run", "Send to both", QKeySequence("Ctrl+Return"),
-                                        lambda: self.send(("local", "remote")))
+                                        lambda: self.send(SLOTS))
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self._action("&Run", "Small model only", QKeySequence("Ctrl+Shift+L"), lambda: self.send(("local",)))
-        self._action("&Run", "Large model only", QKeySequence("Ctrl+Shift+R"), lambda: self.send(("remote",)))
+        self._action("&Run", "Small model only", QKeySequence("Ctrl+Shift+L"), lambda: self.send(("small",)))
+        self._action("&Run", "Large model only", QKeySequence("Ctrl+Shift+R"), lambda: self.send(("large",)))
         self._action("&Run", "Stop", QKeySequence(Qt.Key.Key_Escape), self.stop)
         self._action("&Run", "New chat", QKeySequence(QKeySequence.StandardKey.New), self.new_chat)
         self._menus["&Run"].addSeparator()
@@ -220,44 +294,60 @@ class MainWindow(QMainWindow):
         self._action("&Help", "About LM Scales", None, self.about, QAction.MenuRole.AboutRole)
 
     # -- actions ---------------------------------------------------------------------------------------
+    def task_input(self) -> TaskInput:
+        """What the task panel holds now, as the session takes it; `TaskInputError` for unusable input."""
+        task = self.tasks.current_task
+        system_prompt = self.generation.system_prompt_for(task) or None
+        self.tasks.messages(system_prompt, [])  # validate once, for a clear message
+        return TaskInput(
+            task=task,
+            text=self.tasks.current_text.strip(),
+            system_prompt=system_prompt,
+            target_lang=self.tasks.target_language.currentData() if task == "translate" else None,
+            source_lang=self.tasks.source_language.currentData() if task == "translate" else None,
+            summary_length=self.tasks.summary_length.currentData() if task == "summarize" else None,
+        )
+
+    def generation_params(self) -> GenerationParams:
+        fields = self.generation.fields()
+        return GenerationParams(max_tokens=int(fields["max_tokens"]),  # type: ignore[call-overload]
+                                temperature=float(fields["temperature"]),  # type: ignore[arg-type]
+                                top_p=float(fields["top_p"]),  # type: ignore[arg-type]
+                                seed=fields["seed"])  # type: ignore[arg-type]
+
     def send(self, sides: tuple[str, ...]) -> None:
-        if self.controller.running:
+        if self.running:
             return
-        available = tuple(side for side in sides if self.controller.available(side))
         if not self.tasks.has_text():
             self._show_problem("Type or paste some text first.")
             return
+        available = tuple(side for side in sides if self.session.available(side))
         if not available:
             self._show_problem("Neither model is ready yet." if len(sides) > 1 else "That model is not ready.")
             return
-        task = self.tasks.current_task
-        system_prompt = self.generation.system_prompt_for(task)
         try:
-            self.tasks.messages(system_prompt, [])  # validate once, for a clear message
-        except TaskInputError as error:
+            task_input = self.task_input()
+            self.submit(task_input, self.generation_params(), available)
+        except (TaskInputError, SessionBusyError, ValueError) as error:
             self._show_problem(str(error))
             return
-        user_text = self.tasks.current_text.strip()
-        length = self.tasks.summary_length.currentData()
-        summary = SummaryJob(user_text, length, system_prompt) if task == "summarize" else None
-        started = self.controller.send(
-            task,
-            lambda history: self.tasks.messages(system_prompt, history),
-            self.generation.fields(),
-            available,
-            self.generation.sequential,
-            user_text,
-            summary,
-        )
-        if started and task == "chat":
+        if task_input.task == "chat":
             self.tasks.chat_input.clear()
         self._update_actions()
 
+    def submit(self, task_input: TaskInput, params: GenerationParams, sides: tuple[str, ...]) -> str:
+        """Run `task_input` on `sides` in the run mode the generation panel says (also "Send again")."""
+        mode: RunMode = "sequential" if self.generation.sequential else "parallel"
+        return self.bridge.submit(task_input, params, sides, mode)
+
     def stop(self) -> None:
-        self.controller.stop()
+        self.bridge.cancel()
 
     def new_chat(self) -> None:
-        self.controller.new_chat()
+        self.session.new_chat()
+        for pane in self.panes.values():
+            pane.reset()
+            pane.status.setText("New chat.")
         self.tasks.set_task("chat")
         self.tasks.chat_input.setFocus()
 
@@ -273,11 +363,27 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
-    def load_model(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> bool:
-        if not self.local_bridge.load(path, n_ctx, n_threads):
-            self._show_problem("The small model is busy; stop it first, then load again.")
+    def open_large_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model for the large side", "",
+                                              "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.load_model(path, side="large")
+
+    def load_model(self, path: str, n_ctx: int | None = None, n_threads: int | None = None,
+                   side: str = "small") -> bool:
+        """Load a GGUF into a slot's local engine in the background; the large slot gets one of its own, so
+        two models on this CPU can be compared fully offline."""
+        if self.running:
+            self._show_problem("A comparison is running; stop it first, then load again.")
             return False
-        self.panes["local"].status.setText("Loading the model…")
+        if side not in self.loaders:
+            self.loaders[side] = ModelLoader(LocalEngine(), self)
+            self._watch_loader(side)
+        loader = self.loaders[side]
+        if not loader.load(path, n_ctx, n_threads):
+            self._show_problem("That model is busy loading; wait for it, then load again.")
+            return False
+        self.panes[side].status.setText("Loading the model…")
         return True
 
     def configure_endpoint(self) -> None:
@@ -287,14 +393,10 @@ class MainWindow(QMainWindow):
         self.settings.open_dialog()
 
     def _on_remote_setup(self) -> None:
-        if self.settings.offline and not self.remote_bridge.engine:
+        if self.settings.offline and self.session.engines.get("large") is None:
             self.settings.set_offline(False)
         else:
             self.configure_endpoint()
-
-    def _on_remote_busy_changed(self, busy: bool) -> None:
-        if not busy and self._pending_endpoint is not None:
-            self.set_endpoint(*self._pending_endpoint)
 
     def _on_offline_toggled(self, checked: bool) -> None:
         self.settings.set_offline(checked)
@@ -309,23 +411,28 @@ class MainWindow(QMainWindow):
         options: RemoteOptions | None = None,
         placeholder: tuple[str, str] | None = None,
     ) -> None:
-        if self.remote_bridge.busy:
-            # Going offline (or a new endpoint) mid-run: stop the stream now, switch when it has ended.
+        if self.running:
+            # Going offline (or a new endpoint) mid-run: stop the stream now, switch when the run has ended.
             self._pending_endpoint = (endpoint, options, placeholder)
-            self.controller.stop("remote")
+            self.bridge.cancel("large")
             return
         self._pending_endpoint = None
+        large = self.loaders.get("large")
+        if large is not None and large.engine.model is not None and endpoint is None and placeholder is None:
+            return  # the large side is a GGUF on this CPU: no endpoint needed, offline or not
         self.endpoint = endpoint
-        pane = self.panes["remote"]
+        pane = self.panes["large"]
         if endpoint is None:
-            self.remote_bridge.engine = None
+            self.session.set_engine("large", None)
             pane.model_card.setText("<i>off</i>" if placeholder else "<i>not set up</i>")
             message, button = placeholder or (NO_ENDPOINT, "Set up the large model…")
             pane.show_placeholder(message, button)
+            pane.set_label(self.session.labels["large"])
         else:
-            self.remote_bridge.engine = RemoteEngine(endpoint, options)
+            self.session.set_engine("large", RemoteEngine(endpoint, options))
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
+            pane.set_label(self.session.labels["large"], "remote")
             pane.status.setText(f"Ready: {endpoint.model} at {endpoint.host}.")
         self._update_actions()
 
@@ -343,10 +450,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        running = self.controller.running
+        running = self.running or any(loader.busy for loader in self.loaders.values())
         has_text = self.tasks.has_text()
-        local_ok = self.controller.available("local")
-        remote_ok = self.controller.available("remote")
+        local_ok = self.session.available("small")
+        remote_ok = self.session.available("large")
         self.send_button.setEnabled(has_text and not running and (local_ok or remote_ok))
         self.send_button.setText("Send to both" if local_ok and remote_ok else "Send")
         self.local_only_button.setEnabled(has_text and not running and local_ok)
@@ -361,21 +468,46 @@ class MainWindow(QMainWindow):
         else:
             self.hint.setText(f"{native('Ctrl+Return')} sends.")
 
-    def _on_run_ended(self, outcome: RunOutcome) -> None:
-        self.history.add(outcome)
-        self.bottom.setTabText(1, f"Run history ({self.history.row_count()})")
+    def _on_side_started(self, side: str, event: SideStarted) -> None:
+        self._awaiting_first.add(side)
+        self.resources.mark(side, "sent", event.at)
 
-    def _on_model_loaded(self, model: LoadedModel) -> None:
-        self.sampler.set_engine_pid(self.local_bridge.local_engine.pid)
-        pane = self.panes["local"]
+    def _on_deltas(self, side: str, deltas: list[TextDelta]) -> None:
+        if side in self._awaiting_first and deltas:
+            self._awaiting_first.discard(side)
+            self.resources.mark(side, "first token", deltas[0].timestamp)
+
+    def _on_side_ended(self, side: str, result: SideResult) -> None:
+        self._awaiting_first.discard(side)
+        if result.skipped is None:
+            self.resources.mark(side, "finished", time.perf_counter())
+        if side == "large" and result.error is not None:
+            self.settings.on_remote_failed(result.error)
+
+    def _on_trial_ended(self, trial: Trial) -> None:
+        self.bottom.setTabText(1, f"History ({len(self.history_store)})")
+        if self._pending_endpoint is not None:
+            self.set_endpoint(*self._pending_endpoint)
+        self._update_actions()
+
+    def _on_model_loaded(self, side: str, model: LoadedModel) -> None:
+        engine = self.loaders[side].engine
+        if side == "large":
+            self.session.set_engine("large", engine)
+            self.endpoint = None
+            self.panes["large"].hide_placeholder()
+        if side == "small" or engine.pid is not None:
+            self.sampler.set_engine_pid(engine.pid)
+        pane = self.panes[side]
+        pane.set_label(self.session.labels[side], "local")
         pane.model_card.setText(local_model_card(model))
         pane.status.setText(f"Model loaded in {model.load_seconds:.2f} s.")
         self._update_actions()
 
-    def _on_model_load_failed(self, message: str) -> None:
-        self.panes["local"].status.setText(f"⚠ {message}")
-        if self.local_bridge.local_engine.model is None:
-            self.panes["local"].model_card.setText("<i>no model loaded</i>")
+    def _on_model_load_failed(self, side: str, message: str) -> None:
+        self.panes[side].status.setText(f"⚠ {message}")
+        if self.loaders[side].engine.model is None:
+            self.panes[side].model_card.setText("<i>no model loaded</i>")
         self._update_actions()
 
     def _show_problem(self, message: str) -> None:
@@ -386,8 +518,18 @@ class MainWindow(QMainWindow):
         self.sampler.start()
         self.resources.start()
 
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop any run, wait for it, and close the engines the window made (the large slot's GGUF)."""
+        self.bridge.cancel()
+        self.bridge.wait(timeout)
+        for loader in self.loaders.values():
+            loader.wait(timeout)
+        large = self.loaders.get("large")
+        if large is not None:
+            large.engine.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
-        self.controller.stop()
+        self.bridge.cancel()
         self.settings.save_on_close()
         self.resources.stop()
         self.sampler.stop()

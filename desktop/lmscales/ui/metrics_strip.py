@@ -27,15 +27,16 @@ TOOLTIPS = {
 
 
 class MetricsStrip(QWidget):
-    def __init__(self, side: str, parent: QWidget | None = None) -> None:
+    """`kind` is the engine's ("local": its CPU-seconds are shown; "remote": the money it cost)."""
+
+    def __init__(self, kind: str = "local", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.side = side
+        self.kind = kind
         self.labels: dict[str, QLabel] = {}
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        last = "cost" if side == "remote" else "cpu"
         for key, title in (("ttft", "TTFT"), ("rate", "tok/s"), ("tokens", "tokens"), ("e2e", "E2E"),
-                           (last, "cost" if last == "cost" else "CPU")):
+                           ("cost", "cost"), ("cpu", "CPU")):
             label = QLabel()
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setToolTip(TOOLTIPS[key])
@@ -44,7 +45,17 @@ class MetricsStrip(QWidget):
             layout.addWidget(label)
             self.labels[key] = label
         layout.addStretch(1)
+        self.set_kind(kind)
         self.clear()
+
+    @property
+    def last_key(self) -> str:
+        return "cost" if self.kind == "remote" else "cpu"
+
+    def set_kind(self, kind: str) -> None:
+        self.kind = kind
+        self.labels["cost"].setVisible(kind == "remote")
+        self.labels["cpu"].setVisible(kind != "remote")
 
     def _set(self, key: str, value: str) -> None:
         label = self.labels[key]
@@ -66,10 +77,10 @@ class MetricsStrip(QWidget):
         self._set("tokens", _fmt(metrics.output_tokens, 0, unit=False))
         self._set("e2e", _fmt(metrics.end_to_end, 2))
         if last is not None:
-            self._set("cost" if self.side == "remote" else "cpu", last)
+            self._set(self.last_key, last)
 
     def text(self) -> str:
-        return " · ".join(label.text() for label in self.labels.values())
+        return " · ".join(label.text() for label in self.labels.values() if not label.isHidden())
 
 
 def _fmt(figure: Figure, digits: int, unit: bool = True) -> str:

@@ -90,14 +90,14 @@ class ResourcePanel(QWidget):
         self.tokens = self._plot("Tokens/s", 2)
         self.network = self._plot("Network received, KB/s", 3)
         self.curves = {
-            "engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="small model's engine"),
+            "engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="small model's engine"),
             "gui_cpu": self.cpu.plot(pen=pg.mkPen(GREY, width=1), name="this app (GUI)"),
             "system_cpu": self.cpu.plot(pen=pg.mkPen(AMBER, width=1, style=Qt.PenStyle.DashLine), name="whole system"),
-            "engine_rss": self.memory.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="engine RSS"),
+            "engine_rss": self.memory.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="engine RSS"),
             "gui_rss": self.memory.plot(pen=pg.mkPen(GREY, width=1), name="GUI RSS"),
-            "local_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["local"], width=1), name="small"),
-            "remote_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["remote"], width=1), name="large"),
-            "net": self.network.plot(pen=pg.mkPen(SIDE_COLORS["remote"], width=1), name="all interfaces"),
+            "small_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="small"),
+            "large_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["large"], width=1), name="large"),
+            "net": self.network.plot(pen=pg.mkPen(SIDE_COLORS["large"], width=1), name="all interfaces"),
         }
         for curve in self.curves.values():
             curve.setClipToView(True)
@@ -127,8 +127,8 @@ class ResourcePanel(QWidget):
         # One legend for all four plots, as a label: overlay legends repaint with every curve update.
         swatch = "<span style='color:{}'>&#9632;</span> {}"
         self.legend = QLabel("  ".join((
-            swatch.format(SIDE_COLORS["local"], "small model (engine process)"),
-            swatch.format(SIDE_COLORS["remote"], "large model (tokens, network)"),
+            swatch.format(SIDE_COLORS["small"], "small model (engine process)"),
+            swatch.format(SIDE_COLORS["large"], "large model (tokens, network)"),
             swatch.format(GREY, "this app"),
             swatch.format(AMBER, "whole system"),
             "<span style='opacity:0.7'>· x: seconds ago · markers: dotted sent, dashed first token, solid "
@@ -188,7 +188,7 @@ class ResourcePanel(QWidget):
         pen = pg.mkPen(SIDE_COLORS[side], width=1, style=MARKER_STYLES[kind])
         for plot in (self.cpu, self.memory, self.tokens, self.network):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
-            line.setToolTip(f"{'small' if side == 'local' else 'large'}: {kind}")
+            line.setToolTip(f"{side}: {kind}")
             plot.addItem(line, ignoreBounds=True)
             self._markers.append(_Marker(side, kind, when, line))
 
@@ -215,10 +215,10 @@ class ResourcePanel(QWidget):
         self.curves["system_cpu"].setData(x, series("system_cpu_percent"), connect="finite")
         self.curves["engine_rss"].setData(x, series("engine_rss_bytes", 1e-6), connect="finite")
         self.curves["gui_rss"].setData(x, series("gui_rss_bytes", 1e-6), connect="finite")
-        self.curves["local_tokens"].setData(x, series("local_tokens_per_s"), connect="finite")
-        self.curves["remote_tokens"].setData(x, series("remote_tokens_per_s"), connect="finite")
+        self.curves["small_tokens"].setData(x, series("small_tokens_per_s"), connect="finite")
+        self.curves["large_tokens"].setData(x, series("large_tokens_per_s"), connect="finite")
         self.curves["net"].setData(x, series("net_recv_bytes_per_s", 1e-3), connect="finite")
-        for plot, names in ((self.memory, ("engine_rss", "gui_rss")), (self.tokens, ("local_tokens", "remote_tokens")),
+        for plot, names in ((self.memory, ("engine_rss", "gui_rss")), (self.tokens, ("small_tokens", "large_tokens")),
                             (self.network, ("net",))):
             _fit_y(plot, [self.curves[name].getData()[1] for name in names])
         for marker in list(self._markers):
@@ -254,9 +254,19 @@ class ResourcePanel(QWidget):
 
     def _on_window_changed(self) -> None:
         self.window_s = float(self.window_combo.currentData())
+        if self.sampler.window_s < self.window_s:  # the samples must reach back as far as the graphs do
+            self.sampler.set_window(self.window_s)
         for plot in (self.cpu, self.memory, self.tokens, self.network):
             plot.setXRange(-self.window_s, 0, padding=0)
         self.refresh()
+
+    def show_window(self, seconds: float) -> None:
+        """Show the last `seconds` of history (the setting); the sampler keeps at least that much."""
+        index = self.window_combo.findData(float(seconds))
+        if index < 0:
+            self.window_combo.addItem(f"last {seconds:g} s", float(seconds))
+            index = self.window_combo.count() - 1
+        self.window_combo.setCurrentIndex(index)  # applies it, as if chosen in the box
 
     def show_rate(self, hz: float) -> None:
         """Reflect a rate set elsewhere (settings) in the rate box."""

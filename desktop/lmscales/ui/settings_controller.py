@@ -1,8 +1,10 @@
-"""Settings, the API key and offline mode, applied to the window and kept between runs.
+"""Settings, the API key and offline mode, kept between runs.
 
-The window composes the widgets; this object owns what LM Scales remembers (`Settings`, saved atomically
-to the platform's config folder when a path is given), puts it into effect, and enforces offline mode: the
-large side is off unless it is a server on this computer, and the process-wide guard in
+This object owns what LM Scales remembers: a `SettingsStore` holding the frozen `Settings`, saved atomically
+to the platform's config folder when a path is given. It knows no window: each part of the window subscribes
+to the store for the settings it uses (qutebrowser's change filter), and what this object decides for the
+window (which endpoint the large side gets, a model to load) goes out as signals. It also enforces offline
+mode: the large side is off unless it is a server on this computer, and the process-wide guard in
 `lmscales.core.offline` refuses any other connection.
 """
 
@@ -10,25 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
 from lmscales.core import offline, secrets
 from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.local import default_threads
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
-from lmscales.core.pricing import PriceTable
-from lmscales.core.settings import EndpointSettings, Settings, changed, save_settings
+from lmscales.core.settings import EndpointSettings, Settings, SettingsStore, changed, save_settings
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.settings_dialog import SettingsDialog
-from lmscales.ui.theme import apply_theme
-
-if TYPE_CHECKING:
-    from lmscales.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -48,63 +45,58 @@ def offline_message(endpoint: Endpoint | None) -> str:
 class SettingsController(QObject):
     offlineChanged = Signal(bool)
     notice = Signal(str)
+    endpointChanged = Signal(object, object)  # Endpoint or None; (placeholder text, button text) or None
+    modelRequested = Signal(str, object, object)  # GGUF path, context tokens, threads
+    modelProblem = Signal(str)  # the small model cannot be found or verified
+    keyNote = Signal(str)  # what became of an API key, for the large side's pane
 
-    def __init__(self, window: MainWindow, settings: Settings, path: Path | None = None,
+    def __init__(self, settings: Settings, path: Path | None = None,
                  session_endpoint: Endpoint | None = None,
-                 session_values: dict[str, tuple[object, object]] | None = None) -> None:
-        super().__init__(window)
-        self.window = window
-        self.settings = settings
+                 session_values: dict[str, tuple[object, object]] | None = None,
+                 dialog_parent: QWidget | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = SettingsStore(settings)
         self.path = path  # None: nothing is written (tests, demos)
         self.session_endpoint = session_endpoint  # from the command line: used, never saved
         # path -> (value for this session, value to save): command-line choices are not remembered
         self.session_values = dict(session_values or {})
+        self.dialog_parent = dialog_parent
+        # What the user changed in the window itself (generation panel, prompts), folded in before saving.
+        self.capture_window: Callable[[Settings], Settings] = lambda settings: settings
         self.offline = False
         self.offline_reason: str | None = None
+        self.store.subscribe("local_engine", lambda change: self._load_local_engine())
+        self.store.subscribe("offline", lambda change: self._on_offline_setting(change.new))
+
+    @property
+    def settings(self) -> Settings:
+        return self.store.current
 
     # -- applying ----------------------------------------------------------------------------------
     def apply(self, settings: Settings, first: bool = False) -> None:
-        old = self.settings
-        self.settings = settings
-        window = self.window
-        generation = window.generation
-        values = settings.generation
-        generation.max_tokens.setValue(values.max_tokens)
-        generation.temperature.setValue(values.temperature)
-        generation.top_p.setValue(values.top_p)
-        generation.seed.setValue(-1 if values.seed is None else values.seed)
-        generation.run_mode.setCurrentIndex(generation.run_mode.findData(settings.run_mode))
-        for task in ("chat", "summarize", "translate"):
-            generation.set_prompt(task, settings.system_prompts.for_task(task))
-        sampler = window.sampler
-        sampler.set_rate(settings.sampler.rate_hz)
-        sampler.watts_per_core = settings.sampler.watts_per_core
-        window.resources.show_rate(settings.sampler.rate_hz)
-        app = QApplication.instance()
-        if isinstance(app, QApplication) and not first and old.theme != settings.theme:
-            apply_theme(app, settings.theme)
-        table = PriceTable.load()
-        for price in settings.price_overrides:
-            table = table.with_override(price.model, price.input_per_million, price.output_per_million)
-        window.controller.prices = table
-        self._apply_local_engine(old.local_engine, settings.local_engine, first)
-        self.set_offline(settings.offline or (self.offline and self.offline_reason is not None), remember=False)
+        """Put `settings` into effect: every part that subscribed hears about what changed (on the first
+        call, the window applies everything itself, then the model loads and offline mode is set)."""
+        self.store.replace(settings)
+        if first:
+            self._load_local_engine()
+            self.set_offline(settings.offline, remember=False)
 
-    def _apply_local_engine(self, old: object, new: object, first: bool) -> None:
+    def _on_offline_setting(self, settings: Settings) -> None:
+        wanted = settings.offline or (self.offline and self.offline_reason is not None)  # a fallback stays on
+        if wanted != self.offline:
+            self.set_offline(wanted, remember=False)
+
+    def _load_local_engine(self) -> None:
         values = self.settings.local_engine
         threads = values.threads or default_threads()
         path = str(values.model_path) if values.model_path else None
-        changed = first or old != new
-        if not changed:
-            return
         if path is None:
             try:
                 path = str(verify(load_manifest()))
             except ModelFileError as error:
-                self.window.panes["local"].status.setText(f"⚠ {error}")
-                self.window.panes["local"].model_card.setText("<i>no model loaded</i>")
+                self.modelProblem.emit(str(error))
                 return
-        self.window.load_model(path, values.n_ctx, threads)  # a new context or thread count takes a reload
+        self.modelRequested.emit(path, values.n_ctx, threads)  # a new context or thread count takes a reload
 
     def endpoint(self) -> Endpoint | None:
         """The large side to use: the command line's for this session, else the saved one if set up."""
@@ -122,9 +114,9 @@ class SettingsController(QObject):
             if self.offline_reason:
                 message = (f"{self.offline_reason}\n\nSwitched to offline mode for this session; the small side "
                            f"keeps working.\n\n{message.split(chr(10) * 2, 1)[1]}")
-            self.window.set_endpoint(None, placeholder=(message, "Work online"))
+            self.endpointChanged.emit(None, (message, "Work online"))
             return
-        self.window.set_endpoint(endpoint)
+        self.endpointChanged.emit(endpoint, None)
 
     # -- offline -------------------------------------------------------------------------------------
     def set_offline(self, on: bool, remember: bool = True, reason: str | None = None) -> None:
@@ -136,7 +128,7 @@ class SettingsController(QObject):
         else:
             offline.disable()
         if remember and self.settings.offline != on:
-            self.settings = self.settings.with_value("offline", on)
+            self.store.replace(self.settings.with_value("offline", on))
             self.save()
         self.apply_endpoint()
         self.offlineChanged.emit(on)
@@ -157,7 +149,7 @@ class SettingsController(QObject):
         return f"No API key is set for {endpoint.host}."
 
     def open_dialog(self) -> None:
-        dialog = SettingsDialog(self.capture(), self.key_note(), self.window)
+        dialog = SettingsDialog(self.capture(), self.key_note(), self.dialog_parent)
         accepted = dialog.exec()
         dialog.deleteLater()
         if not accepted or dialog.result_settings is None:
@@ -171,7 +163,8 @@ class SettingsController(QObject):
 
     def configure_endpoint(self) -> None:
         dialog = EndpointDialog(self.endpoint() or (self.settings.endpoint.to_endpoint()
-                                                    if self.settings.endpoint.configured else None), self.window)
+                                                    if self.settings.endpoint.configured else None),
+                                self.dialog_parent)
         accepted = dialog.exec()
         endpoint = dialog.endpoint()
         dialog.deleteLater()
@@ -184,30 +177,20 @@ class SettingsController(QObject):
             self.notice.emit(f"That endpoint cannot be used: {error}")
             return
         self.session_endpoint = None
-        self.settings = dataclasses.replace(self.settings, endpoint=saved)
+        self.store.replace(dataclasses.replace(self.settings, endpoint=saved))
         message = ""
         if endpoint.api_key:
             message = secrets.store_key(endpoint.base_url, endpoint.api_key).message
         self.save()
         self.apply_endpoint()
         if message:
-            self.window.panes["remote"].status.setText(message)
+            self.keyNote.emit(message)
             self.notice.emit(message)
 
     # -- persistence ---------------------------------------------------------------------------------
     def capture(self) -> Settings:
         """The settings with what the user changed in the window itself (generation panel, prompts)."""
-        fields = self.window.generation.fields()
-        settings = self.settings.with_value("generation.max_tokens", fields["max_tokens"])
-        settings = settings.with_value("generation.temperature", fields["temperature"])
-        settings = settings.with_value("generation.top_p", fields["top_p"])
-        settings = settings.with_value("generation.seed", fields["seed"])
-        settings = settings.with_value("run_mode", "sequential" if self.window.generation.sequential else "parallel")
-        for task in ("chat", "summarize", "translate"):
-            prompt = self.window.generation.system_prompt_for(task)
-            if prompt:
-                settings = settings.with_value(f"system_prompts.{task}", prompt)
-        return settings
+        return self.capture_window(self.settings)
 
     def to_save(self) -> Settings:
         """The settings as they should be remembered: a command-line value still in force is not saved."""
@@ -227,7 +210,7 @@ class SettingsController(QObject):
 
     def save_on_close(self) -> None:
         try:
-            self.settings = self.capture()
+            self.store.replace(self.capture())
         except ValueError as error:  # a value the schema refuses: keep the saved one
             log.warning("settings not captured on close: %s", error)
         self.save()

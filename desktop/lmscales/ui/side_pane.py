@@ -1,6 +1,7 @@
 """One side of the comparison: a model card, the streaming answer, stop and copy, and its metrics.
 
-The pane takes its bridge in `__init__` and subscribes to it; it never touches threads or engines.
+The pane takes the session bridge and its slot in `__init__` and subscribes to the session's events for that
+slot; it never touches threads or engines. What it shows at the end comes from the side's `SideResult`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmscales.core import metrics
-from lmscales.core.events import EngineError, Finished, Notice, TextDelta
-from lmscales.ui.bridge import EngineBridge
+from lmscales.core.events import EngineError, Notice, TextDelta
+from lmscales.core.session import SideStarted, TrialStarted
+from lmscales.core.tasks import ChatTurn
+from lmscales.core.trial import SideResult
 from lmscales.ui.metrics_strip import MetricsStrip
+from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.streaming_view import StreamingView
 from lmscales.ui.theme import SIDE_COLORS, SIDE_TITLES
 
@@ -31,10 +34,11 @@ class SidePane(QFrame):
     stopRequested = Signal()
     setupRequested = Signal()  # the placeholder's button, or the header's model/endpoint button
 
-    def __init__(self, side: str, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, side: str, bridge: SessionBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.side = side
         self.bridge = bridge
+        self.running = False
         self.setObjectName(f"pane_{side}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         color = SIDE_COLORS[side]
@@ -44,8 +48,9 @@ class SidePane(QFrame):
         self.model_card = QLabel("")
         self.model_card.setTextFormat(Qt.TextFormat.RichText)
         self.model_card.setWordWrap(True)
-        self.setup_button = QPushButton("Model…" if side == "local" else "Endpoint…")
-        self.setup_button.setToolTip("Pick a GGUF model file" if side == "local" else "Set up the remote API")
+        self.setup_button = QPushButton("Model…" if side == "small" else "Endpoint…")
+        self.setup_button.setToolTip("Pick a GGUF model file for this side" if side == "small"
+                                     else "Set up this side: an API endpoint, a server on this computer, or a GGUF")
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy this side's answer")
         self.stop_button = QPushButton("Stop")
@@ -68,7 +73,7 @@ class SidePane(QFrame):
         self.stack.addWidget(self.view)
         self.stack.addWidget(placeholder)
 
-        self.metrics = MetricsStrip(side)
+        self.metrics = MetricsStrip("local" if side == "small" else "remote")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setObjectName(f"status_{side}")
@@ -97,11 +102,15 @@ class SidePane(QFrame):
 
         self.copy_button.clicked.connect(self.copy_answer)
         self.stop_button.clicked.connect(self.stopRequested)
+        self.stopRequested.connect(lambda: bridge.cancel(side))
         self.setup_button.clicked.connect(self.setupRequested)
         self.placeholder_button.clicked.connect(self.setupRequested)
+        bridge.trialStarted.connect(self._on_trial_started)
+        bridge.sideQueued.connect(self._on_queued)
+        bridge.sideStarted.connect(self._on_started)
         bridge.deltasReady.connect(self._on_deltas)
         bridge.noticed.connect(self._on_notice)
-        bridge.busyChanged.connect(self._on_busy_changed)
+        bridge.sideEnded.connect(self._on_ended)
 
     # -- states -------------------------------------------------------------------------------------
     def show_placeholder(self, message: str, button_text: str) -> None:
@@ -132,16 +141,53 @@ class SidePane(QFrame):
         self.metrics.clear()
         self.status.setText("")
 
-    # -- events -------------------------------------------------------------------------------------
-    def _on_deltas(self, deltas: list[TextDelta]) -> None:
+    def set_label(self, label: str, kind: str | None = None) -> None:
+        """The side's name as the user sees it, and where its engine runs ("local" or "remote")."""
+        where = {"local": " · on this CPU", "remote": " · API"}.get(kind or "", "")
+        self.title.setText(label + where)
+        if kind is not None:
+            self.metrics.set_kind(kind)
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.stop_button.setEnabled(running)
+        self.setup_button.setEnabled(not running)
+
+    # -- session events ------------------------------------------------------------------------------
+    def _on_trial_started(self, event: TrialStarted) -> None:
+        if self.side not in event.sides:
+            return
+        prefix = ""
+        if event.input.task == "chat" and event.input.messages is None:
+            prefix = transcript_markdown(self.bridge.session.transcripts[self.side], event.input.text.strip())
+        self.begin(prefix)
+        self._set_running(True)
+
+    def _on_queued(self, side: str) -> None:
+        if side == self.side:
+            self._live.stop()
+            self.status.setText("Waits for the other side to finish (one after the other)…")
+
+    def _on_started(self, side: str, event: SideStarted) -> None:
+        if side != self.side:
+            return
+        self.metrics.set_kind(event.engine.kind)
+        self._submitted_at = event.at
+        self.status.setText("Waiting for the first token…")
+        self._live.start()
+
+    def _on_deltas(self, side: str, deltas: list[TextDelta]) -> None:
+        if side != self.side:
+            return
         if self._first_at is None:
             self._first_at = deltas[0].timestamp
             self.status.setText("Streaming…")
         self._chunks += len(deltas)
         self.view.add("".join(delta.text for delta in deltas))
 
-    def _on_notice(self, notice: Notice) -> None:
-        self.status.setText(notice.message)
+    def _on_notice(self, side: str, notice: Notice) -> None:
+        if side == self.side:
+            self.status.setText(notice.message)
 
     def _on_live_tick(self) -> None:
         if self._submitted_at is None:
@@ -149,10 +195,32 @@ class SidePane(QFrame):
         ttft = self._first_at - self._submitted_at if self._first_at is not None else None
         self.metrics.show_live(ttft, self._chunks, time.perf_counter() - self._submitted_at)
 
-    def finish(self, finished: Finished, last_figure: str | None, note: str, suffix_markdown: str = "") -> str:
+    def _on_ended(self, side: str, result: SideResult) -> None:
+        if side != self.side:
+            return
         self._live.stop()
-        answer = self.view.finish(suffix_markdown)
-        self.metrics.show_final(metrics.compute(finished), last_figure)
+        self._set_running(False)
+        self.show_result(result)
+
+    def show_result(self, result: SideResult) -> str:
+        """Settle the pane on a side's result: its figures, and a note on how it ended."""
+        if result.skipped is not None:
+            answer = self.view.finish()
+            self.status.setText(f"⚠ {result.skipped}")
+            return answer
+        if result.error is not None:
+            return self.fail(result.error)
+        computed = result.metrics
+        if result.cost is not None:
+            last: str | None = result.cost.format()
+        else:
+            last = f"{result.cpu_seconds:.2f} s" if result.cpu_seconds is not None else "n/a"
+        if computed is not None:
+            self.metrics.show_final(computed, last)
+        return self.view_finish(result_note(result))
+
+    def view_finish(self, note: str) -> str:
+        answer = self.view.finish()
         self.status.setText(note)
         return answer
 
@@ -162,11 +230,40 @@ class SidePane(QFrame):
         self.status.setText(f"⚠ {error.message}")
         return answer
 
-    def _on_busy_changed(self, busy: bool) -> None:
-        self.stop_button.setEnabled(busy)
-        self.setup_button.setEnabled(not busy)
-
     def copy_answer(self) -> None:
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(self.view.answer)
+
+
+STOP_NOTES = {"stop": "Done.", "length": "Reached max tokens.", "cancelled": "Stopped."}
+
+
+def result_note(result: SideResult) -> str:
+    """The status line under a finished side: how it ended, where the price came from, what was adapted."""
+    finished = result.finished
+    if finished is None:
+        return ""
+    if finished.stop_reason == "cancelled" and not finished.deltas and result.notices:
+        return result.notices[-1]
+    note = STOP_NOTES[finished.stop_reason]
+    if result.cost is not None:
+        note += f" Price: {result.cost.price.source}." if result.cost.price else " No price known for this model."
+    if finished.trimmed_messages:
+        note += f" {finished.trimmed_messages} old messages were left out to fit the context."
+    if finished.chunks > 1:
+        note += f" The text was longer than the context: summarized in {finished.chunks} chunks (map-reduce)."
+    if result.recorded:
+        note += " Replayed from a recording."
+    return note
+
+
+def _escape_markdown(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("#", "\\#")
+
+
+def transcript_markdown(history: list[ChatTurn], user_text: str) -> str:
+    """A side's chat so far and the new question, as the pane shows them above the streaming answer."""
+    parts = [f"**You:** {_escape_markdown(turn.user)}\n\n{turn.assistant}\n\n---\n\n" for turn in history]
+    parts.append(f"**You:** {_escape_markdown(user_text)}\n\n")
+    return "".join(parts)

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-SIDE_COLORS = {"local": "#1f9e89", "remote": "#7b5cff"}
-SIDE_TITLES = {"local": "Small · on this CPU", "remote": "Large · remote API"}
+SIDE_COLORS = {"small": "#1f9e89", "large": "#7b5cff"}
+SIDE_TITLES = {"small": "Small", "large": "Large"}
 
 
 def system_is_dark() -> bool:

@@ -6,15 +6,27 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from lmscales.core.events import EngineError, Event, GenerationRequest
+from lmscales.core.events import EngineError, EngineInfo, EngineKind, Event, GenerationRequest
 
+__all__ = ["Engine", "EngineInfo", "EngineKind", "one_at_a_time"]
 
 class Engine(Protocol):
-    """What the window, the CLI and the benchmarks drive.
+    """What the session, the benchmarks and the tests drive.
 
     `generate` blocks while it yields and is consumed on one thread; `cancel` may be called from any
     other thread and ends the running generation promptly with `Finished(stop_reason="cancelled")`.
+    `info` is None while the engine cannot run (no model loaded yet). `pid` is the process whose
+    resources the run uses, where that is not this one (the local engine's child); `cpu_seconds` is that
+    process's CPU time so far, None where it cannot be known (a remote server).
     """
+
+    @property
+    def info(self) -> EngineInfo | None: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def cpu_seconds(self) -> float | None: ...
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]: ...
 

@@ -29,8 +29,9 @@ from typing import Any
 import psutil
 
 from lmscales.core import gguf, model_files, offline
+from lmscales.core.defaults import DEFAULT_N_CTX
 from lmscales.core.engines import local_worker
-from lmscales.core.engines.base import one_at_a_time
+from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.events import (
     EngineError,
     Event,
@@ -40,7 +41,6 @@ from lmscales.core.events import (
     TextDelta,
 )
 
-DEFAULT_N_CTX = 4096
 _POLL_SECONDS = 0.05
 _LOAD_TIMEOUT_SECONDS = 300.0
 
@@ -240,6 +240,23 @@ class LocalEngine:
                 display_name=model_files.display_name(resolved, info.name),
             )
             return self.model
+
+    @property
+    def info(self) -> EngineInfo | None:
+        model = self.model
+        if model is None:
+            return None
+        return EngineInfo(
+            kind="local",
+            model=model.display_name,
+            context_tokens=model.n_ctx,
+            threads=model.n_threads,
+            path=model.info.path,
+            quantization=model.info.quantization,
+            parameters=model.info.parameters_label,
+            file_size_bytes=model.info.file_size,
+            license=model.info.license or None,
+        )
 
     def _still_loaded(self) -> str:
         if self.model is None:

@@ -31,7 +31,7 @@ import httpx2
 import openai
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.base import one_at_a_time
+from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, Notice, TextDelta
 from lmscales.core.metrics import estimate_tokens
 from lmscales.core.offline import is_loopback
@@ -242,6 +242,25 @@ class RemoteEngine:
             timeout=timeout,
             http_client=http_client,
         )
+
+    @property
+    def info(self) -> EngineInfo:
+        endpoint = self.endpoint
+        return EngineInfo(
+            kind="remote",
+            model=endpoint.model,
+            context_tokens=self.options.context_tokens,
+            host=endpoint.host,
+            endpoint_name=endpoint.name,
+            loopback=endpoint.is_loopback,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return None  # the server's process is not ours to watch
+
+    def cpu_seconds(self) -> float | None:
+        return None
 
     def list_models(self) -> list[str]:
         """Model ids from `GET /models`; raises the `EngineError` explanation as `RemoteError`."""

@@ -1,5 +1,7 @@
-"""Drive an engine through one request to the end and collect the result: used by the CLI, the
-self-test, the benchmarks and the tests, with no Qt anywhere."""
+"""Tests only: drive one engine through one request to the end and collect what it said.
+
+The app itself never does this: the CLI, the window and evaluation drive a `lmscales.core.session.Session`.
+Engine tests look at the engine alone, below the session."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from lmscales.core.events import EngineError, Event, Finished, GenerationRequest
 
 
 @dataclass(frozen=True)
-class RunResult:
+class Drained:
     text: str
     finished: Finished | None
     error: EngineError | None
@@ -40,11 +42,11 @@ class RunResult:
 
 def run_to_end(
     engine: Engine, request: GenerationRequest, on_event: Callable[[Event], None] | None = None
-) -> RunResult:
+) -> Drained:
     return collect(engine.generate(request), on_event)
 
 
-def collect(events: Iterable[Event], on_event: Callable[[Event], None] | None = None) -> RunResult:
+def collect(events: Iterable[Event], on_event: Callable[[Event], None] | None = None) -> Drained:
     """Consume any event stream (a generation, a map-reduce summary) into its result."""
     pieces: list[str] = []
     finished: Finished | None = None
@@ -58,4 +60,4 @@ def collect(events: Iterable[Event], on_event: Callable[[Event], None] | None = 
             finished = event
         elif isinstance(event, EngineError):
             error = event
-    return RunResult("".join(pieces), finished, error)
+    return Drained("".join(pieces), finished, error)

@@ -1,0 +1,38 @@
+"""The defaults several rooms share, written once: generation parameters, the local context and sampling.
+
+The settings schema, `GenerationRequest`, the window's generation panel, the command line, the local engine
+and the resource sampler all read their starting values from here, so changing one default changes it
+everywhere. Pure data: this module imports nothing of LM Scales.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GenerationDefaults:
+    """What both sides generate with until the user says otherwise."""
+
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int | None = 42  # a fixed seed, so runs repeat
+
+
+GENERATION_DEFAULTS = GenerationDefaults()
+
+# Limits the settings schema enforces and the generation panel offers.
+MAX_TEMPERATURE = 2.0
+# llama.cpp reads 0xFFFFFFFF as "random"; the signed 32-bit range is safe for both sides.
+MAX_SEED = 2**31 - 1
+
+# The local model's context window, in tokens (prompt and output together).
+DEFAULT_N_CTX = 4096
+
+# Resource sampling.
+DEFAULT_RATE_HZ = 4.0
+MIN_RATE_HZ = 0.5
+MAX_RATE_HZ = 20.0
+DEFAULT_WINDOW_S = 120.0
+DEFAULT_WATTS_PER_CORE = 10.0

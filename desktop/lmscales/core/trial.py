@@ -1,0 +1,349 @@
+"""A comparison as data: one input sent to one or two models, and what came back.
+
+A `Trial` is frozen and self-contained: the task input (text and options), the generation parameters, and
+per side a `SideResult` (what the engine said about itself, the whole answer, how it ended, its metrics,
+cost and resource summary). The window, the CLI, the history file, evaluation and demos all read and write
+this one type; `to_dict`/`from_dict` is its one JSON schema (`SCHEMA_VERSION`).
+
+What may leave the machine: every string a trial writes out passes `secrets.redact`, an endpoint is a bare
+host[:port], and no key is ever part of a trial. Delta timestamps are stored relative to the side's submit
+time, so a trial read back computes the same metrics it was written with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from lmscales import __version__
+from lmscales.core import metrics
+from lmscales.core.defaults import GENERATION_DEFAULTS
+from lmscales.core.events import EngineError, EngineInfo, Finished, Message, NativeTimings, Provenance
+from lmscales.core.pricing import Cost, Price
+from lmscales.core.sampler import RunResourceSummary
+from lmscales.core.secrets import redact
+from lmscales.core.tasks import TASKS, SummaryLength, TaskName
+
+SCHEMA_VERSION = 1
+SideStatus = Literal["done", "stopped", "length", "error", "incomplete", "skipped"]
+RunMode = Literal["parallel", "sequential"]
+_STATUS_BY_STOP_REASON: dict[str, SideStatus] = {"stop": "done", "length": "length", "cancelled": "stopped"}
+
+
+class TrialFormatError(ValueError):
+    """A stored trial that cannot be read; the message says what is wrong."""
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def new_trial_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """What the user asked: the task, its text and options. `messages` is a whole chat conversation given at
+    once (the CLI's JSON input); otherwise the session builds the messages from `text` and each side's
+    own chat history. `reference` is an expected answer, where one is known (evaluation sets, scenarios)."""
+
+    task: TaskName
+    text: str
+    system_prompt: str | None = None
+    target_lang: str | None = None  # translate
+    source_lang: str | None = None  # translate; None or "auto": detected by the model
+    summary_length: SummaryLength | None = None  # summarize
+    messages: tuple[Message, ...] | None = None
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["messages"] = [dataclasses.asdict(m) for m in self.messages] if self.messages is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskInput:
+        messages = data.get("messages")
+        return cls(
+            task=data["task"],
+            text=str(data.get("text", "")),
+            system_prompt=data.get("system_prompt"),
+            target_lang=data.get("target_lang"),
+            source_lang=data.get("source_lang"),
+            summary_length=data.get("summary_length"),
+            messages=tuple(Message(m["role"], m["content"]) for m in messages) if messages is not None else None,
+            reference=data.get("reference"),
+        )
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """What both sides are asked to generate with; the same for both, so the comparison is matched."""
+
+    max_tokens: int = GENERATION_DEFAULTS.max_tokens
+    temperature: float = GENERATION_DEFAULTS.temperature
+    top_p: float = GENERATION_DEFAULTS.top_p
+    seed: int | None = GENERATION_DEFAULTS.seed
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """One side's part of a trial. `finished` or `error` says how it ended (neither: skipped, with
+    `skipped` giving the reason). `text` is the answer as the user saw it."""
+
+    side: str  # the slot: "small" or "large"
+    label: str  # what the user calls that side ("Small", "Large", or a name of their own)
+    engine: EngineInfo | None
+    text: str
+    started_at: str  # wall clock, ISO 8601
+    finished: Finished | None = None
+    error: EngineError | None = None
+    skipped: str | None = None
+    cost: Cost | None = None
+    cpu_seconds: float | None = None
+    resources: RunResourceSummary | None = None
+    notices: tuple[str, ...] = ()
+    recorded: bool = False  # replayed from a recording, not generated now
+
+    @property
+    def status(self) -> SideStatus:
+        if self.skipped is not None:
+            return "skipped"
+        if self.error is not None:
+            return "incomplete" if self.error.kind == "incomplete" else "error"
+        if self.finished is not None:
+            return _STATUS_BY_STOP_REASON[self.finished.stop_reason]
+        return "error"
+
+    @property
+    def ok(self) -> bool:
+        return self.finished is not None and self.error is None
+
+    @property
+    def metrics(self) -> metrics.RunMetrics | None:
+        return metrics.compute(self.finished) if self.finished is not None else None
+
+    @property
+    def model(self) -> str:
+        return self.engine.model if self.engine is not None else "?"
+
+    @property
+    def energy_j(self) -> float | None:
+        return self.resources.energy.value if self.resources is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        computed = self.metrics
+        out: dict[str, Any] = _clean({
+            "side": self.side,
+            "label": self.label,
+            "status": self.status,
+            "engine": self.engine.as_dict() if self.engine is not None else None,
+            "started_at": self.started_at,
+            "text": self.text,
+            "finished": _finished_to_dict(self.finished) if self.finished is not None else None,
+            "error": _error_to_dict(self.error) if self.error is not None else None,
+            "skipped": self.skipped,
+            "metrics": computed.as_dict() if computed is not None else None,
+            "cost": {**self.cost.as_dict(), "model": self.cost.price.model if self.cost.price else None}
+            if self.cost is not None else None,
+            "cpu_seconds": self.cpu_seconds,
+            "resources": _resources_to_dict(self.resources) if self.resources is not None else None,
+            "notices": list(self.notices),
+            "recorded": self.recorded,
+        })
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SideResult:
+        engine = data.get("engine")
+        finished = data.get("finished")
+        error = data.get("error")
+        cost = data.get("cost")
+        resources = data.get("resources")
+        return cls(
+            side=str(data["side"]),
+            label=str(data.get("label") or data["side"]),
+            engine=EngineInfo.from_dict(engine) if engine else None,
+            text=str(data.get("text", "")),
+            started_at=str(data.get("started_at", "")),
+            finished=_finished_from_dict(finished) if finished else None,
+            error=EngineError(error["kind"], error["message"], error.get("partial_text", ""),
+                              dict(error.get("details") or {})) if error else None,
+            skipped=data.get("skipped"),
+            cost=_cost_from_dict(cost) if cost else None,
+            cpu_seconds=data.get("cpu_seconds"),
+            resources=_resources_from_dict(resources) if resources else None,
+            notices=tuple(data.get("notices") or ()),
+            recorded=bool(data.get("recorded", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One input, sent to the chosen sides with the same parameters, and what came back."""
+
+    id: str
+    created_at: str  # wall clock, ISO 8601
+    input: TaskInput
+    params: GenerationParams
+    sides: tuple[SideResult, ...]
+    mode: RunMode = "parallel"
+    chat_turn: int = 0  # chat: how many turns came before this one in the conversation
+    app_version: str = __version__
+    tags: tuple[str, ...] = field(default=())  # e.g. "eval:translate", "scenario:..."
+
+    def __post_init__(self) -> None:
+        if self.mode not in get_args(RunMode):
+            raise ValueError(f"mode must be parallel or sequential, not {self.mode!r}")
+
+    @property
+    def task(self) -> TaskName:
+        return self.input.task
+
+    def side(self, name: str) -> SideResult | None:
+        for result in self.sides:
+            if result.side == name:
+                return result
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _clean({
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "created_at": self.created_at,
+            "app_version": self.app_version,
+            "task": self.input.task,
+            "input": self.input.to_dict(),
+            "params": self.params.as_dict(),
+            "mode": self.mode,
+            "chat_turn": self.chat_turn,
+            "tags": list(self.tags),
+            "sides": {result.side: result.to_dict() for result in self.sides},
+        })
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trial:
+        """A trial from `to_dict` output; a `TrialFormatError` saying what is wrong for anything else."""
+        if not isinstance(data, Mapping):
+            raise TrialFormatError("a trial must be a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            if isinstance(version, int) and version > SCHEMA_VERSION:
+                raise TrialFormatError(f"written by a newer LM Scales (trial schema {version}; this version reads "
+                                       f"{SCHEMA_VERSION}). Update LM Scales to read it.")
+            raise TrialFormatError(f"not a trial of schema version {SCHEMA_VERSION}")
+        try:
+            sides = data["sides"]
+            if not isinstance(sides, Mapping):
+                raise TypeError("sides must be an object")
+            return cls(
+                id=str(data["id"]),
+                created_at=str(data["created_at"]),
+                input=TaskInput.from_dict(data["input"]),
+                params=GenerationParams.from_dict(data.get("params") or {}),
+                sides=tuple(SideResult.from_dict(side) for side in sides.values()),
+                mode=data.get("mode", "parallel"),
+                chat_turn=int(data.get("chat_turn", 0)),
+                app_version=str(data.get("app_version", "")),
+                tags=tuple(data.get("tags") or ()),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise TrialFormatError(f"a trial is missing or has a bad field: {error}") from None
+
+
+# -- serialisation helpers ------------------------------------------------------------------------------
+def _clean(value: Any) -> Any:
+    """What may leave the machine: strings redacted, NaN and infinity as null, tuples as lists."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _finished_to_dict(finished: Finished) -> dict[str, Any]:
+    out = dataclasses.asdict(finished)
+    base = finished.submitted_at
+    # Times relative to the submit instant (perf_counter values mean nothing in another process).
+    out["submitted_at"] = 0.0
+    out["deltas"] = [[round(at - base, 6), text] for at, text in finished.deltas]
+    return out
+
+
+def _finished_from_dict(data: Mapping[str, Any]) -> Finished:
+    known = {f.name for f in dataclasses.fields(Finished)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["deltas"] = tuple((float(at), str(text)) for at, text in data.get("deltas") or ())
+    native = data.get("native")
+    values["native"] = NativeTimings(**native) if native else None
+    return Finished(**values)
+
+
+def _error_to_dict(error: EngineError) -> dict[str, Any]:
+    return {"kind": error.kind, "message": error.message, "partial_text": error.partial_text,
+            "details": dict(error.details)}
+
+
+def _cost_from_dict(data: Mapping[str, Any]) -> Cost:
+    price = None
+    if data.get("source") is not None and data.get("input_per_million") is not None:
+        price = Price(str(data.get("model") or ""), float(data["input_per_million"]),
+                      float(data["output_per_million"]), str(data["source"]))
+    provenance: Provenance = "estimated" if data.get("provenance") == "estimated" else "measured"
+    return Cost(data.get("usd"), provenance, price)
+
+
+def _figure_to_dict(figure: metrics.Figure) -> dict[str, Any]:
+    return {"value": figure.value, "unit": figure.unit, "provenance": figure.provenance, "how": figure.how}
+
+
+def _figure_from_dict(data: Mapping[str, Any]) -> metrics.Figure:
+    return metrics.Figure(data.get("value"), str(data.get("unit", "")), data.get("provenance", "measured"),
+                          str(data.get("how", "")))
+
+
+_RESOURCE_FIGURES = ("engine_peak_rss", "engine_mean_cpu", "engine_cpu_seconds", "energy")
+
+
+def _resources_to_dict(summary: RunResourceSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"seconds": summary.t_end - summary.t_start, "samples": summary.samples}
+    for name in _RESOURCE_FIGURES:
+        out[name] = _figure_to_dict(getattr(summary, name))
+    return out
+
+
+def _resources_from_dict(data: Mapping[str, Any]) -> RunResourceSummary:
+    figures = {name: _figure_from_dict(data.get(name) or {}) for name in _RESOURCE_FIGURES}
+    return RunResourceSummary(0.0, float(data.get("seconds") or 0.0), int(data.get("samples") or 0), **figures)
+
+
+def skipped_side(side: str, label: str, engine: EngineInfo | None, reason: str) -> SideResult:
+    return SideResult(side=side, label=label, engine=engine, text="", started_at=now_iso(), skipped=reason)
+
+
+def sides_in_order(results: Sequence[SideResult], order: Sequence[str]) -> tuple[SideResult, ...]:
+    rank = {name: index for index, name in enumerate(order)}
+    return tuple(sorted(results, key=lambda r: rank.get(r.side, len(rank))))

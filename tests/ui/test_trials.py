@@ -1,0 +1,126 @@
+"""A comparison is data: the window and the CLI produce the same trial, and the window's history outlives
+the app (a new window on the same data folder finds the trial, its input and both answers, in each export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.history import TrialHistory
+from lmscales.ui.main_window import MainWindow
+from tests.conftest import SERVER_MODEL, wait_idle
+
+pytestmark = pytest.mark.slow
+
+
+def _differences(left: object, right: object, where: str = "trial") -> list[str]:
+    """Where two JSON documents differ in shape: keys present in one only, or values of different kinds.
+    A null matches any kind (a figure that does not exist for this run), and lists are compared by their
+    first items."""
+    if left is None or right is None:
+        return []
+    if isinstance(left, dict) and isinstance(right, dict):
+        out = [f"{where}.{key}: only in one" for key in sorted(set(left) ^ set(right))]
+        for key in sorted(set(left) & set(right)):
+            out += _differences(left[key], right[key], f"{where}.{key}")
+        return out
+    if isinstance(left, list) and isinstance(right, list):
+        return _differences(left[0], right[0], f"{where}[0]") if left and right else []
+    kinds = {bool: "bool", int: "number", float: "number", str: "str"}
+    if kinds.get(type(left), type(left).__name__) != kinds.get(type(right), type(right).__name__):
+        return [f"{where}: {type(left).__name__} vs {type(right).__name__}"]
+    return []
+
+
+@pytest.fixture
+def kept_window(qtbot, bundled_model: Path, tmp_path: Path) -> Iterator[tuple[MainWindow, Path]]:  # type: ignore[no-untyped-def]
+    path = tmp_path / "data" / "history.jsonl"
+    engine = LocalEngine(n_ctx=2048, n_threads=1)
+    win = MainWindow(engine, history=TrialHistory.open(path))
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.loaders["small"].loaded, timeout=60_000):
+        win.load_model(str(bundled_model))
+    qtbot.waitUntil(lambda: not win.loaders["small"].busy)
+    win.generation.max_tokens.setValue(16)
+    win.generation.temperature.setValue(0.0)
+    yield win, path
+    win.stop()
+    win.shutdown()
+    engine.close()
+
+
+def test_the_cli_and_the_window_write_the_same_trial(qtbot, kept_window, llama_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window, _ = kept_window
+    window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+    window.tasks.set_task("translate")
+    window.tasks.target_language.setCurrentIndex(window.tasks.target_language.findData("de"))
+    window.tasks.translate_input.setPlainText("Good morning.")
+    window.send(("small", "large"))
+    wait_idle(qtbot, window)
+    exported = json.loads(window.history.export(tmp_path / "window.json").read_text("utf-8"))["trials"][0]
+
+    source = tmp_path / "input.txt"
+    source.write_text("Good morning.", encoding="utf-8")
+    env = {**os.environ, "LMSCALES_API_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "lmscales", "run", "--task", "translate", "--target-lang", "de", "--side", "both",
+         "--input", str(source), "--base-url", llama_server, "--model", SERVER_MODEL, "--threads", "1",
+         "--max-tokens", "16", "--temperature", "0", "--json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["schema_version"] == exported["schema_version"]
+    assert printed["input"]["text"] == exported["input"]["text"] == "Good morning."
+    assert printed["input"]["target_lang"] == exported["input"]["target_lang"] == "de"
+    assert sorted(printed["sides"]) == sorted(exported["sides"]) == ["large", "small"]
+    for side in ("small", "large"):
+        assert printed["sides"][side]["engine"]["kind"] == exported["sides"][side]["engine"]["kind"]
+    # Same schema: the same keys at every level, with the same kinds of value.
+    assert _differences(printed, exported) == []
+
+
+def test_history_outlives_the_window(qtbot, kept_window, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window, path = kept_window
+    second = LocalEngine(n_ctx=2048, n_threads=1)
+    try:
+        window.load_model(str(bundled_model), side="large")  # a second GGUF on the large side: no endpoint
+        qtbot.waitUntil(lambda: window.session.available("large"), timeout=60_000)
+        window.tasks.chat_input.setPlainText("Name a planet.")
+        window.send(("small", "large"))
+        wait_idle(qtbot, window)
+        trial = window.history_store.list()[-1]
+        answers = {r.side: r.text for r in trial.sides}
+        assert all(text.strip() for text in answers.values()), answers
+        window.close()
+
+        reopened = MainWindow(second, history=TrialHistory.open(path))
+        qtbot.addWidget(reopened)
+        again = reopened.history_store.get(trial.id)
+        assert again is not None and again.input.text == "Name a planet."
+        assert {r.side: r.text for r in again.sides} == answers
+        assert reopened.history.row_count() == 2
+        json_text = reopened.history.export(tmp_path / "h.json").read_text("utf-8")
+        csv_text = reopened.history.export(tmp_path / "h.csv").read_text("utf-8")
+        md_text = reopened.history.export(tmp_path / "h.md").read_text("utf-8")
+        assert json.loads(json_text)["trials"][0]["id"] == trial.id
+        rows = list(csv.DictReader(io.StringIO(csv_text)))
+        assert {row["trial_id"] for row in rows} == {trial.id}
+        assert {row["answer"] for row in rows} == set(answers.values())
+        assert "Name a planet." in md_text and trial.id in md_text
+        for answer in answers.values():
+            assert answer.strip().splitlines()[0].replace("<", "&lt;") in md_text
+        reopened.close()
+    finally:
+        second.close()
