@@ -215,7 +215,8 @@ def test_a_japanese_translation_redirected_on_windows(monkeypatch: pytest.Monkey
                      "24", "--threads", str(TEST_THREADS), "--json", "--temperature", "0"])
     stdout.flush()
     report = json.loads(stdout.buffer.getvalue().decode("utf-8"))  # type: ignore[attr-defined]
-    assert code == 0 and report["ok"] and report["output"].strip()
+    small = report["sides"]["small"]
+    assert code == 0 and small["error"] is None and small["text"].strip()
 
 
 # -- the test suite collects where there is no SIGKILL ----------------------------------------------------------
