@@ -34,7 +34,8 @@ from tests.conftest import TEST_THREADS
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 APP_ID = "io.github.lmscales.LMScales"
-BUNDLE_LIMIT_BYTES = 350_000_000
+# 350 MB before llama.cpp shipped one CPU backend per instruction-set level (x86-64: 14 libraries, 19 MB).
+BUNDLE_LIMIT_BYTES = 380_000_000
 
 
 def _load(name: str) -> ModuleType:
