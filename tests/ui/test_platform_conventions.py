@@ -45,6 +45,8 @@ def test_hints_name_the_keys_in_the_platforms_notation(qtbot, bare_window: MainW
     for button, keys in ((bare_window.local_only_button, "Ctrl+Shift+L"), (bare_window.remote_only_button,
                                                                            "Ctrl+Shift+R")):
         assert button.toolTip().endswith(f"({native(keys)})")
+    assert native("Ctrl+Return") in bare_window.tasks.chat_input.placeholderText()
+    assert bare_window.tasks.tabToolTip(0).endswith(f"({native('Ctrl+1')})")
 
 
 def test_menu_roles_are_explicit(bare_window: MainWindow) -> None:
