@@ -74,6 +74,31 @@ def test_a_build_without_variants_is_refused_on_a_cpu_without_avx2(monkeypatch: 
     assert cpu_backends.ensure_loaded(features=HASWELL) == ""  # an AVX2 CPU runs the built-in backend
 
 
+@pytest.mark.parametrize(("reported", "expected"), [
+    ({38, 39, 40}, HASWELL),  # Windows reports AVX2 but not FMA, F16C, BMI2: they come with it
+    ({38, 39}, SANDY_BRIDGE),
+])
+def test_windows_cpu_probe(reported: set[int], expected: frozenset[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' IsProcessorFeaturePresent, simulated: an AVX2 CPU is never refused for features Windows
+    cannot report."""
+    import ctypes
+    import types
+
+    kernel32 = types.SimpleNamespace(IsProcessorFeaturePresent=lambda code: code in reported)
+    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=kernel32), raising=False)
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(cpu_backends, "is_x86_64", lambda machine=None: True)
+    features = cpu_backends.cpu_features()
+    assert features == expected
+    monkeypatch.setattr(cpu_backends, "_loaded", None)
+    monkeypatch.setattr(cpu_backends, "backend_folder", lambda: None)
+    if expected == HASWELL:
+        assert cpu_backends.ensure_loaded(features=features) == ""
+    else:
+        with pytest.raises(cpu_backends.CpuBackendError, match="lacks AVX2"):
+            cpu_backends.ensure_loaded(features=features)
+
+
 @pytest.mark.slow
 def test_llama_cpp_loads_the_variant_we_predict_and_a_model_runs_on_it(bundled_model: Path) -> None:
     """The real library in a fresh process: ggml's own choice among the installed variants is the one our

@@ -70,8 +70,11 @@ _MACOS_FLAGS = {
     "AVX512VBMI": "AVX512_VBMI", "AVX512VNNI": "AVX512_VNNI", "AVX512BF16": "AVX512_BF16",
 }
 _MACOS_AVX512_PARTS = {"AVX512F", "AVX512CD", "AVX512VL", "AVX512DQ", "AVX512BW"}
-# Windows IsProcessorFeaturePresent: only these are reported, which is enough to explain a refusal.
+# Windows IsProcessorFeaturePresent reports only these. F16C, FMA and BMI2 came with AVX2 on every x86-64
+# CPU (x86-64-v3 names the four together), so a CPU with AVX2 is taken to have them: an unknown feature must
+# never turn into a refusal.
 _WINDOWS_FEATURES = {38: "SSE42", 39: "AVX", 40: "AVX2", 41: "AVX512"}
+_WITH_AVX2 = frozenset({"F16C", "FMA", "BMI2"})
 
 _VARIANT_FILE = re.compile(r"^(?:lib)?ggml-cpu-(?P<name>[A-Za-z0-9_.]+)\.(?:so|dll|dylib)$")
 _lock = threading.Lock()
@@ -120,7 +123,8 @@ def cpu_features() -> frozenset[str] | None:
             return features_from_sysctl(out)
         if sys.platform == "win32":
             present = ctypes.windll.kernel32.IsProcessorFeaturePresent  # type: ignore[attr-defined]
-            return frozenset(name for code, name in _WINDOWS_FEATURES.items() if present(code))
+            found = frozenset(name for code, name in _WINDOWS_FEATURES.items() if present(code))
+            return found | _WITH_AVX2 if "AVX2" in found else found
     except (OSError, subprocess.SubprocessError):
         return None
     return None
