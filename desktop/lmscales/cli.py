@@ -7,6 +7,7 @@ one-line message on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -534,7 +535,27 @@ def make_parser(
     return parser
 
 
+def make_output_safe(stdout: Any = None, stderr: Any = None) -> None:
+    """Output that any text can go through. Redirected to a file on Windows, standard output is cp1252,
+    where Japanese or Chinese answers raise UnicodeEncodeError: redirected output is written as UTF-8;
+    a console that is not UTF-8 gets replacement characters instead of a crash."""
+    for stream, is_stdout in ((stdout or sys.stdout, True), (stderr or sys.stderr, False)):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding in {"utf8", "utf8sig"} or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            interactive = stream.isatty()
+        except (OSError, ValueError):
+            interactive = False
+        with contextlib.suppress(OSError, ValueError):  # a closed or unusual stream: leave it as it is
+            if is_stdout and not interactive:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            else:
+                stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> int:
+    make_output_safe()
     args = (parser or make_parser()).parse_args(list(argv))
     try:
         code: int = args.handler(args)

@@ -27,6 +27,7 @@ from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.settings_dialog import SettingsDialog
+from lmscales.ui.shortcuts import native
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def offline_message(endpoint: Endpoint | None) -> str:
     return (
         f"Offline mode: only the small model runs, and LM Scales opens no connection beyond this computer"
         f"{where}.\n\nA large model served on this computer (Ollama, LM Studio, llama.cpp) still works offline. "
-        "Leave offline mode with the button below or Settings › Work offline (Ctrl+Shift+F)."
+        f"Leave offline mode with the button below or Settings › Work offline ({native('Ctrl+Shift+F')})."
     )
 
 
