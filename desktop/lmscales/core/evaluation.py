@@ -95,7 +95,7 @@ def side_info(slot: str, label: str, info: EngineInfo | None) -> SideInfo:
         return SideInfo(slot, label, "?", "—", "?")
     host = "this computer" if info.kind == "local" else info.host or "?"
     where = "on this CPU" if info.kind == "local" else f"at {host}"
-    return SideInfo(slot, f"{label}: {info.model} {where}", info.model, host, info.kind)
+    return SideInfo(slot, f"{info.model} {where}", info.model, host, info.kind)
 
 
 class Evaluation:
@@ -265,10 +265,12 @@ class Evaluation:
                 judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None,
                 check_notes=notes,
             ))
+        kinds = {slot: (info.kind if (info := self.session.info(slot)) is not None else "") for slot in SLOTS}
         costs = {slot: SideCost(
             cost_per_100=_per_100(money[slot]), energy_wh_per_100=_per_100(energy[slot], 1 / 3600),
             cpu_seconds_per_100=_per_100(cpu[slot]),
-            cost_provenance="measured" if slot == "small" else "estimated") for slot in SLOTS}
+            # money on this CPU is exactly none; an API's comes from a price table and token counts
+            cost_provenance="measured" if kinds[slot] == "local" else "estimated") for slot in SLOTS}
         judge_summary = None
         if self.judge is not None:
             outcomes = [self.verdicts[item.id].outcome for item in items if item.id in self.verdicts]

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
 from lmscales.core.engines.base import Engine
@@ -213,6 +214,8 @@ class ReplayMenu(QObject):
         self.fallback_action.triggered.connect(self.fallback_dialog)
         self.replay_action = menu.addAction("Replay…")
         self.replay_action.triggered.connect(self.replay_dialog)
+        for action in (self.save_action, self.fallback_action, self.replay_action):
+            action.setMenuRole(QAction.MenuRole.NoRole)  # Qt's guess from the text would move them on macOS
 
     def _open(self, title: str) -> Recording | None:
         path, _ = QFileDialog.getOpenFileName(self.window, title, "",
