@@ -189,6 +189,8 @@ def test_a_recording_keeps_trials_samples_and_where_it_was_made(tmp_path: Path) 
 
 @pytest.mark.parametrize(("mangle", "message"), [
     (lambda text: text[: len(text) // 2], r"talk\.lmsrec\.json is cut off \(truncated\): not valid JSON"),
+    (lambda text: text[: text.index("Hello there") + 3], r"is cut off \(truncated\)"),  # inside a string
+    (lambda text: text[: text.index('"sides"')], r"is cut off \(truncated\)"),  # between two fields
     (lambda text: text.replace('"trials"', '"trials" x', 1), r"talk\.lmsrec\.json is damaged: not valid JSON"),
     (lambda text: text.replace('"version": 1', '"version": 9', 1),
      r"made by a newer LM Scales \(recording version 9; this version reads 1\)\. Update LM Scales"),

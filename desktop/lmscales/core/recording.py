@@ -138,7 +138,9 @@ def load(path: str | Path) -> Recording:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        cut = error.pos >= len(text.rstrip()) - 1
+        # The parser ran out of text: at the very end, or inside a string that never closes (a string cannot
+        # hold a raw newline, so only the end of the file leaves one open).
+        cut = error.pos >= len(text.rstrip()) - 1 or error.msg.startswith("Unterminated string")
         what = "cut off (truncated)" if cut else "damaged"
         raise RecordingError(f"{path.name} is {what}: not valid JSON ({error.msg}, line {error.lineno}). "
                              "It cannot be replayed.") from None
