@@ -1,6 +1,7 @@
 """Presenter mode in the real window on the bundled model (and llama-cpp-python's server on loopback): F11 in,
 Space/PageDown and PageUp step through a scenario, the strip and the notes follow, the scoreboard marks a winner
-per figure in words, Esc leaves without stopping a run, S stops it; a replay shows its banner."""
+per figure in words, Esc leaves without stopping a run, S stops it; the scoreboard and the session export after
+the talk; a replay shows its banner."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 from lmscales.core import recording, scenario
 from lmscales.core.endpoints import Endpoint
@@ -69,7 +71,7 @@ def _press(qtbot, presenter, key: Qt.Key) -> None:  # type: ignore[no-untyped-de
 
 
 def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, llama_server: str
+    qtbot, window: MainWindow, llama_server: str, tmp_path: Path
 ) -> None:
     window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
     window.presenter.load_scenario(TWO_STEPS)
@@ -104,6 +106,14 @@ def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ig
     assert presenter.window.strip.current_text() == "▶ 1 · Colours"
     assert window.history_store.list()[-1].input.text == "Name two colours."
     wait_idle(qtbot, window)
+
+    # After the talk: the scoreboard as a PNG, the comparisons of this window as Markdown.
+    image, markdown = presenter.export_artifacts(tmp_path / "talk")
+    picture = QImage(str(image))
+    assert not picture.isNull() and picture.width() > 200
+    assert len({picture.pixel(x, y) for x in range(0, picture.width(), 7) for y in range(0, picture.height(), 7)}) > 2
+    text = markdown.read_text("utf-8")
+    assert text.count("Name two colours.") >= 2 and "Good morning." in text
 
 
 def test_escape_leaves_presenter_mode_without_stopping_and_s_stops(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

@@ -68,6 +68,8 @@ def _cost(result: SideResult) -> tuple[float | None, str]:
             return None, "price unknown"
         mark = "~" if result.cost.provenance == "estimated" else ""
         usd = result.cost.usd
+        if usd == 0:
+            return 0.0, "$0"  # a server on this computer: no fee
         return usd, f"{mark}${usd:.5f}" if usd < 0.01 else f"{mark}${usd:.3f}"
     if result.engine is not None and result.engine.kind == "local" and result.ok:
         return 0.0, "$0 · on this CPU"

@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
         self.replay = ReplayController(self.session, self.bridge, self.panes, self)
         self.presenter = Presenter(self.session, self.bridge, self.sampler, self.submit, self.stop, self)
+        self.presenter.session_trials = lambda: self.recorder.trials
         self.history = HistoryView(self.history_store)
         self.resources = ResourcePanel(self.sampler)
         self.bottom = QTabWidget()

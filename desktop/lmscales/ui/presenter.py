@@ -5,6 +5,7 @@ mode opens `PresenterWindow` (full screen) over the main window, which keeps run
 presenter window shows each side's answer in large type, a scoreboard (first token, speed, cost, energy,
 quality) with a ★ and the words "wins" on the better side of each figure, one simple graph (tokens/s per
 side), and, with a scenario, a strip of the steps and a separate notes window with the talking points.
+After the talk, E saves the scoreboard as a PNG and the window's comparisons as Markdown.
 
 Keys (a presenter's clicker sends PageDown/PageUp): Space or PageDown runs the next step (or plays the next
 recorded trial in a replay), PageUp goes back one step, S stops the run, T switches light/dark, N shows the
@@ -14,14 +15,17 @@ notes window, Esc or F11 leave presenter mode. Leaving never stops a run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lmscales.core.extrapolation import million_answers
+from lmscales.core.history import default_history_path, export_trials
 from lmscales.core.sampler import Sampler
 from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scoreboard import WINNER_MARK, scoreboard
@@ -38,7 +42,7 @@ THEMES: dict[str, dict[str, str]] = {
     "light": {"bg": "#ffffff", "fg": "#000000", "muted": "#2b2b2b", "line": "#000000", "accent": "#003d99",
               "small": "#00695a", "large": "#4a22c9", "panel": "#f2f2f2"},
 }
-KEY_HINT = "Space / PgDn next · PgUp back · S stop · N notes · T theme · Esc leave"
+KEY_HINT = "Space / PgDn next · PgUp back · S stop · N notes · T theme · E export · Esc leave"
 
 
 class StepStrip(QWidget):
@@ -60,10 +64,11 @@ class StepStrip(QWidget):
         self.labels = []
         for index, title in enumerate(titles):
             mark = "▶ " if index == current else "✓ " if index < current else ""
-            label = QLabel(f"{mark}{index + 1} · {title}")
+            label = QLabel(f"{mark}{index + 1} · {title}", self)
             label.setObjectName("step_current" if index == current else "step")
             label.setWordWrap(False)
             self._layout.addWidget(label)
+            label.show()
             self.labels.append(label)
         self._layout.addStretch(1)
 
@@ -102,24 +107,29 @@ class ScoreboardView(QWidget):
         self.cells, self.notes, self.headers = {}, {}, {}
 
     def show_trial(self, trial: Trial) -> None:
+        # Every label is made with its parent: a parentless label made visible would be a window of its own
+        # and take the focus from the main window.
         self.clear()
         for column, result in enumerate(trial.sides, start=1):
-            header = QLabel(result.label + (" · recorded" if result.recorded else ""))
+            header = QLabel(result.label + (" · recorded" if result.recorded else ""), self)
             header.setObjectName(f"score_head_{result.side}")
             self.grid.addWidget(header, 0, column)
+            header.show()
             self.headers[result.side] = header
         for row_index, row in enumerate(scoreboard(trial), start=1):
-            title = QLabel(row.title)
+            title = QLabel(row.title, self)
             title.setObjectName("score_title")
             self.grid.addWidget(title, row_index, 0)
+            title.show()
             for column, cell in enumerate(row.cells, start=1):
                 text = f"{WINNER_MARK} {cell.text} wins" if cell.better else cell.text
-                label = QLabel(text)
+                label = QLabel(text, self)
                 label.setObjectName("score_win" if cell.better else "score")
                 label.setAccessibleName(f"{row.title}, {cell.side}: {text}")
                 self.grid.addWidget(label, row_index, column)
+                label.show()
                 self.cells[(row.key, cell.side)] = label
-            note = QLabel(row.note)
+            note = QLabel(row.note, self)
             note.setObjectName("score_note")
             note.setVisible(self.show_notes)
             self.grid.addWidget(note, row_index, len(row.cells) + 1)
@@ -247,6 +257,7 @@ class PresenterWindow(QWidget):
     stopRequested = Signal()
     themeToggled = Signal()
     notesRequested = Signal()
+    exportRequested = Signal()
 
     def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -302,6 +313,7 @@ class PresenterWindow(QWidget):
             (("S",), self.stopRequested),
             (("T",), self.themeToggled),
             (("N",), self.notesRequested),
+            (("E",), self.exportRequested),
         ):
             for key in keys:
                 shortcut = QShortcut(QKeySequence(key), widget)
@@ -398,6 +410,8 @@ class Presenter(QObject):
         self.window.stopRequested.connect(stop)
         self.window.themeToggled.connect(self.toggle_theme)
         self.window.notesRequested.connect(self.show_notes)
+        self.window.exportRequested.connect(self._on_export)
+        self.session_trials: Callable[[], Sequence[Trial]] = lambda: [self.last_trial] if self.last_trial else []
         bridge.trialStarted.connect(self._on_trial_started)
         bridge.sideStarted.connect(self._on_side_started)
         bridge.deltasReady.connect(self._on_deltas)
@@ -569,6 +583,36 @@ class Presenter(QObject):
         step = self.current_step
         if step is not None and step.extrapolate == "million_answers" and not self.replay_next:
             self.show_extrapolation(trial)
+
+    # -- after the talk ---------------------------------------------------------------------------------------
+    def export_artifacts(self, folder: Path) -> list[Path]:
+        """The current scoreboard as a PNG and this window's comparisons as Markdown, into `folder`.
+        `ValueError` when nothing has run yet; `OSError` when the folder cannot be written."""
+        trials = list(self.session_trials())
+        if self.last_trial is None or not trials:
+            raise ValueError("Nothing to export yet: run a step first.")
+        folder.mkdir(parents=True, exist_ok=True)
+        board = self.window.board
+        pixmap = QPixmap(board.size() * board.devicePixelRatioF())
+        pixmap.setDevicePixelRatio(board.devicePixelRatioF())
+        pixmap.fill(QColor(THEMES[self.window.theme]["bg"]))
+        painter = QPainter(pixmap)
+        painter.drawPixmap(0, 0, board.grab())
+        painter.end()
+        image = folder / "scoreboard.png"
+        if not pixmap.save(str(image), "PNG"):
+            raise OSError(f"Cannot write {image}")
+        return [image, export_trials(trials, folder / "session.md")]
+
+    def _on_export(self) -> None:
+        folder = default_history_path().parent / "demos" / datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            written = self.export_artifacts(folder)
+        except (ValueError, OSError) as error:
+            self.problem.emit(str(error))
+            return
+        self.window.hint.setText(f"Saved {', '.join(path.name for path in written)} in {folder}")
+        self._hint_reset.start()
 
     def show_extrapolation(self, trial: Trial) -> None:
         figures = million_answers([trial])
