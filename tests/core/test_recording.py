@@ -125,6 +125,7 @@ def test_a_replay_streams_at_the_recorded_pace_offline_and_opens_no_socket(
         assert result.metrics.time_to_first_token.value == pytest.approx(recorded.metrics.time_to_first_token.value)
         assert result.metrics.decode_rate.value == pytest.approx(recorded.metrics.decode_rate.value)
         assert result.finished is not None and result.finished.output_tokens == recorded.finished.output_tokens
+        assert result.cost == recorded.cost and result.cpu_seconds == recorded.cpu_seconds
     # The remote side is beyond this computer, yet offline mode let its replay run: nothing was contacted.
     assert offline.attempts == []
     assert guarded == []

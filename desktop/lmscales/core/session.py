@@ -442,6 +442,9 @@ class Session:
         resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None,
                                     whole_machine=engine.pid is None)
         cost = cost_of(self.prices, info, finished) if finished is not None else None
+        recorded = getattr(engine, "recorded", None) if info.recorded else None
+        if isinstance(recorded, SideResult):  # a replay: the recorded figures, not this machine's nor today's prices
+            cpu_seconds, resources, cost = recorded.cpu_seconds, recorded.resources, recorded.cost
         text = "".join(pieces)
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
                 and finished.stop_reason != "cancelled" and error is None):

@@ -5,7 +5,8 @@ the trial it produces is a real trial, marked `recorded` (its `info.recorded` is
 onto the `SideResult`). Each delta is emitted when its recorded time (relative to submit, divided by `speed`)
 comes, against one fixed start, so waiting never accumulates drift; the `TextDelta` carries the instant it was
 actually emitted. The final `Finished` carries the recorded offsets (not divided by `speed`), so every figure
-computed from it (TTFT, tokens/s, counts) is the recorded one even at ×2 or ×4.
+computed from it (TTFT, tokens/s, counts) is the recorded one even at ×2 or ×4. The session also takes the
+side's recorded CPU-seconds, resource summary and cost from `recorded` (no process of this machine runs it).
 
 The session sends a recorded side no map-reduce plan: the recorded answer already is the final summary,
 `chunks` and all.
