@@ -124,9 +124,9 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.history, "History")
         self.bottom.setTabToolTip(0, "What each side costs this machine, live")
         self.card = ResultCard()
-        self.bottom.insertTab(0, self.card, "Result")
-        self.bottom.setTabToolTip(0, "The latest comparison, figure by figure: which way the scales tip")
-        self.bottom.setCurrentWidget(self.resources)
+        self.bottom.addTab(self.card, "Result")
+        self.bottom.setTabToolTip(self.bottom.indexOf(self.card),
+                                  "The latest comparison, figure by figure: which way the scales tip")
         self.welcome = Welcome()
 
         send_row = QHBoxLayout()
@@ -518,7 +518,7 @@ class MainWindow(QMainWindow):
             self.settings.on_remote_failed(result.error)
 
     def _on_trial_ended(self, trial: Trial) -> None:
-        self.bottom.setTabText(self.bottom.indexOf(self.history), f"History ({len(self.history_store)})")
+        self.bottom.setTabText(1, f"History ({len(self.history_store)})")
         self.resources.end_run()
         self.card.show_trial(trial)
         if self.bottom.currentWidget() is not self.history:
