@@ -82,3 +82,18 @@ def test_card_text_reads_as_a_summary() -> None:
 
 def test_energy_reads_in_joules_then_watt_hours() -> None:
     assert format_energy(0.5) == "0.50 J" and format_energy(20) == "20.0 J" and format_energy(1080) == "0.30 Wh"
+
+
+def test_a_server_on_this_computer_costs_no_money_and_its_cpu_is_not_claimed_to_be_zero() -> None:
+    import dataclasses
+
+    from tests.support.trials import LARGE_INFO
+
+    here = dataclasses.replace(LARGE_INFO, host="127.0.0.1:8080", endpoint_name="llama.cpp server", loopback=True)
+    card = rows(small_side(), dataclasses.replace(large_side(usd=None), engine=here))
+    assert card["money"].values[1].text == "$0"  # no price per token on one's own computer
+    assert card["money"].verdict == "small: $0 + ~0.30 Wh, large: $0" and card["money"].better is None
+    assert card["cpu"].values[1].text == "–" and card["energy"].values[1].text == "–"  # not measured: no claim
+    assert card["cpu"].ratio is None
+    elsewhere = rows(small_side(), large_side())
+    assert elsewhere["cpu"].values[1].text == "0.00 CPU-s"  # an API beyond this computer spends none of its CPU

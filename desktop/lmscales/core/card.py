@@ -126,13 +126,24 @@ def _is_local(result: SideResult) -> bool:
     return result.engine is not None and result.engine.kind == "local"
 
 
+def _is_elsewhere(result: SideResult) -> bool:
+    """An API beyond this computer: its work (CPU, energy) is spent on someone else's machines."""
+    return result.engine is not None and result.engine.kind == "remote" and not result.engine.loopback
+
+
+def _on_this_computer(result: SideResult) -> bool:
+    """A GGUF run here, or a server on this computer: no money per token, only electricity."""
+    return result.engine is not None and (result.engine.kind == "local" or result.engine.loopback)
+
+
 def _cpu(result: SideResult) -> Reading:
     if result.status == "skipped":
         return None, False
     if result.cpu_seconds is not None:
         return result.cpu_seconds, False
-    # An API's work happens on someone else's computer: none of this one's engine CPU is spent on it.
-    return (0.0, False) if result.engine is not None and result.engine.kind == "remote" else (None, False)
+    # An API's work happens on someone else's computer: none of this one's engine CPU is spent on it. A server
+    # on this computer does spend it, but in a process the app does not measure: no figure rather than zero.
+    return (0.0, False) if _is_elsewhere(result) else (None, False)
 
 
 def _energy(result: SideResult) -> Reading:
@@ -141,7 +152,7 @@ def _energy(result: SideResult) -> Reading:
     resources = result.resources
     if resources is not None and resources.energy.value is not None:
         return resources.energy.value, resources.energy.provenance == "estimated"
-    return (0.0, False) if result.engine is not None and result.engine.kind == "remote" else (None, False)
+    return (0.0, False) if _is_elsewhere(result) else (None, False)
 
 
 def _network(result: SideResult) -> Reading:
@@ -156,9 +167,10 @@ def _network(result: SideResult) -> Reading:
 def _money(result: SideResult) -> Reading:
     if result.status == "skipped":
         return None, False
-    if result.cost is not None:
+    if result.cost is not None and result.cost.usd is not None:
         return result.cost.usd, result.cost.provenance == "estimated"
-    return (0.0, False) if _is_local(result) and result.finished is not None else (None, False)
+    # A model on this computer (a GGUF, or a server here with no price of its own) is paid in electricity.
+    return (0.0, False) if _on_this_computer(result) and result.finished is not None else (None, False)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class PairBar(QWidget):
 
     def sizeHint(self) -> QSize:  # Qt override
         metrics = self.fontMetrics()
-        return QSize(metrics.horizontalAdvance("✓ ~0.000000 CPU-s") + 24, metrics.height() + 6)
+        return QSize(metrics.horizontalAdvance("✓ ~0.00 CPU-s") + 16, metrics.height() + 6)
 
     def minimumSizeHint(self) -> QSize:  # Qt override
         return self.sizeHint()
@@ -103,10 +103,12 @@ class ResultCard(QFrame):
         self.grid.setVerticalSpacing(2)
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # verdicts wrap
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll_area.setWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
+        self._layout = layout
         layout.addLayout(header)
         layout.addWidget(self.scroll_area, 1)
         self.save_button.clicked.connect(self.save_dialog)
@@ -144,12 +146,19 @@ class ResultCard(QFrame):
                 self.grid.addWidget(PairBar(value, largest), index, column)
             verdict = QLabel(row.verdict)
             verdict.setObjectName(f"verdict_{row.key}")
-            verdict.setWordWrap(False)
+            verdict.setWordWrap(True)
+            verdict.setMinimumWidth(verdict.fontMetrics().horizontalAdvance("small: 4.1× faster to first"))
             self.grid.addWidget(verdict, index, len(row.values) + 1)
         for column in range(1, len(self.trial.sides) + 1):
             self.grid.setColumnStretch(column, 2)
         self.grid.setColumnStretch(len(self.trial.sides) + 1, 3)
         self.grid.setRowStretch(len(self.rows) + 1, 1)
+
+    def full_height(self) -> int:
+        """The height that shows every row without scrolling."""
+        margins = self._layout.contentsMargins()
+        return (max(self.title.sizeHint().height(), self.save_button.sizeHint().height())
+                + self.body.sizeHint().height() + margins.top() + margins.bottom() + self._layout.spacing() + 4)
 
     def verdicts(self) -> dict[str, str]:
         return {row.key: row.verdict for row in self.rows}

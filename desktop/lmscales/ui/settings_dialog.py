@@ -212,7 +212,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         # Sized by the font, not in pixels, so the forms fit at any scaling and font size.
         metrics = self.fontMetrics()
-        self.resize(self.sizeHint().expandedTo(QSize(metrics.averageCharWidth() * 84, metrics.height() * 30)))
+        every_tab = tabs.tabBar().sizeHint().width() + 4 * metrics.averageCharWidth()  # no scroll arrows
+        self.resize(self.sizeHint().expandedTo(QSize(max(every_tab, metrics.averageCharWidth() * 84),
+                                                     metrics.height() * 30)))
+        self.tabs = tabs
 
     def _add_price_row(self, model: str, input_price: float, output_price: float) -> None:
         row = self.prices.rowCount()
