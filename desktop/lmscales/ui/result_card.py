@@ -57,9 +57,11 @@ class PairBar(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
         painter = QPainter(self)
         rect = QRectF(self.rect()).adjusted(0.5, 1.5, -0.5, -1.5)
-        track = QColor(self.palette().color(QPalette.ColorRole.Mid))
-        track.setAlpha(50)
-        painter.fillRect(rect, track)
+        if self.value.value is not None:  # a faint outline for the pair's scale; no bar at all for "–"
+            track = QColor(self.palette().color(QPalette.ColorRole.Mid))
+            track.setAlpha(90)
+            painter.setPen(track)
+            painter.drawRect(rect)
         if self.fraction > 0:
             fill = QColor(self.color)
             fill.setAlpha(110)
