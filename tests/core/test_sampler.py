@@ -138,11 +138,15 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child)
 
     child.send("allocate")
     child.expect("busy")
+    process = psutil.Process(child.pid)
+    outer_before = sum(process.cpu_times()[:2])
     sampler.sample_once()
     time.sleep(0.5)  # the CPU figure is the mean over the interval between two samples
     busy = sampler.sample_once()
+    outer_after = sum(process.cpu_times()[:2])
 
-    assert busy.engine_cpu_cores > 0.5  # one spinning thread; tolerant of a noisy machine
+    # Busy, and by no more than the process's own CPU time says (how busy depends on what else runs here).
+    assert 0 < busy.engine_cpu_cores * 0.5 <= (outer_after - outer_before) + 0.05
     assert busy.engine_cpu_percent == pytest.approx(busy.engine_cpu_cores * 100 / CPUS)
     assert busy.engine_cpu_percent <= 100.0 + 5.0
     assert busy.engine_rss_bytes - before.engine_rss_bytes > 150 * MB
@@ -220,18 +224,23 @@ def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
     child.expect("busy")
     sampler.set_engine_pid(child.pid)
     sampler.sample_once()
+    process = psutil.Process(child.pid)
+    outer_before = sum(process.cpu_times()[:2])
     start = sampler.mark()
     for _ in range(4):
         time.sleep(0.1)
         sampler.sample_once()
     end = sampler.mark()
+    outer_after = sum(process.cpu_times()[:2])
 
     summary = sampler.summarize_run(start.timestamp, end.timestamp, start, end)
     assert summary.samples == 4
     assert summary.engine_cpu_seconds.provenance == "measured"
-    assert summary.engine_cpu_seconds.value is not None and summary.engine_cpu_seconds.value > 0.15
-    assert summary.engine_mean_cpu.value is not None
-    assert summary.engine_mean_cpu.value > 50.0 / CPUS
+    # The process's own counters, read around the marks, bracket the figure (a loaded machine gives the
+    # child less CPU, never a wrong count).
+    assert summary.engine_cpu_seconds.value is not None
+    assert 0 < summary.engine_cpu_seconds.value <= outer_after - outer_before + 1e-6
+    assert summary.engine_mean_cpu.value is not None and summary.engine_mean_cpu.value > 0
     assert summary.engine_peak_rss.value is not None and summary.engine_peak_rss.value > 0
     assert summary.energy.provenance == "estimated"
     assert summary.energy.value == pytest.approx(summary.engine_cpu_seconds.value * sampler.watts_per_core)

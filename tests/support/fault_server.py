@@ -1,8 +1,9 @@
 """A small OpenAI-style server on loopback for what a real server will not do on demand.
 
 The first path segment picks the behaviour: `http://127.0.0.1:PORT/<mode>/v1/...`. Used only for faults
-(401, 404, 429, 500, stalls, cut streams, malformed chunks) and for a stream with `usage`; everything
-else is tested against llama-cpp-python's real server.
+(401, 404, 429, 500, stalls, cut streams, malformed chunks), for a stream with `usage`, and for "scripted":
+each chat completion streams the next reply a test put in `server.scripted_replies` (a judge answering fixed
+verdicts); everything else is tested against llama-cpp-python's real server.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import socket
 import threading
 import time
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -90,11 +92,17 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._error(500, "too late")
         if mode == "slowstart":
             time.sleep(0.6)
+        if mode == "scripted":
+            if not self.server.scripted_replies:
+                return self._error(500, "the test scripted no reply for this request")
+            reply = self.server.scripted_replies.popleft()
+            words = [reply[i:i + 7] for i in range(0, len(reply), 7)] or [""]
+        else:
+            words = WORDS
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        words = WORDS
         for index, word in enumerate(words):
             if mode == "stallmid" and index == 2:
                 time.sleep(self.server.stall_seconds)
@@ -127,6 +135,7 @@ class FaultServer(ThreadingHTTPServer):
         self.requests: list[tuple[Any, ...]] = []
         self.retry_after = "1"
         self.stall_seconds = 3.0
+        self.scripted_replies: deque[str] = deque()  # mode "scripted": the replies, in order
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def handle_error(self, request: object, client_address: object) -> None:

@@ -39,6 +39,8 @@ from lmscales.core.events import (
     TextDelta,
 )
 from lmscales.core.pricing import Cost, PriceTable
+from lmscales.core.quality.checks import Check, CheckOptions, run_checks
+from lmscales.core.quality.scores import Score, reference_scores
 from lmscales.core.sampler import ResourceMark, RunResourceSummary, Sampler
 from lmscales.core.sampler import Side as SamplerSide
 from lmscales.core.trial import (
@@ -133,6 +135,24 @@ def build_messages(task_input: TaskInput, history: Sequence[tasks.ChatTurn] = ()
                                     task_input.source_lang or tasks.AUTO, system)
 
 
+def judge_answer(task_input: TaskInput, answer: str) -> tuple[tuple[Check, ...], tuple[Score, ...]]:
+    """The reference-free checks of an answer, and its scores against the input's reference where there is one.
+    A failure in a check never costs the answer: it is logged and the checks are left out."""
+    try:
+        checks = run_checks(task_input.task, task_input.prompt_text, answer, CheckOptions(
+            target_language=task_input.target_lang, source_language=task_input.source_lang,
+            summary_length=task_input.summary_length or "paragraph"))
+        scores: tuple[Score, ...] = ()
+        if task_input.reference is not None or task_input.key_facts or task_input.answers:
+            scores = reference_scores(task_input.task, answer, reference=task_input.reference,
+                                      target_language=task_input.target_lang, key_fact_list=task_input.key_facts,
+                                      answers=task_input.answers)
+    except Exception:
+        log.exception("quality checks failed")
+        return (), ()
+    return checks, scores
+
+
 def offline_refusal(info: EngineInfo, label: str) -> str:
     return (f"Offline mode: the {label.lower()} side would contact {info.host or 'a server'}, beyond this computer. "
             "Leave offline mode, or use a server on this computer (Ollama, LM Studio, llama.cpp).")
@@ -160,6 +180,7 @@ class _Run:
     messages: dict[str, tuple[Message, ...]]
     chat_turn: int
     stopped: dict[str, threading.Event]
+    keep: bool = True
     results: dict[str, SideResult] = field(default_factory=dict)
     done: threading.Event = field(default_factory=threading.Event)
     trial: Trial | None = None
@@ -179,7 +200,7 @@ class Session:
         sampler: Sampler | None = None,
         labels: Mapping[str, str] | None = None,
         is_offline: Callable[[], bool] = offline.enabled,
-        on_trial: Callable[[Trial], None] | None = None,
+        on_trial: Callable[[Trial], object] | None = None,
     ) -> None:
         self.engines: dict[str, Engine | None] = {slot: None for slot in SLOTS}
         self.engines.update(engines or {})
@@ -240,10 +261,11 @@ class Session:
         sides: Iterable[str] | None = None,
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
+        keep: bool = True,
     ) -> str:
         """Start a comparison and return its trial id at once. Sides without a ready engine are left out;
         `TaskInputError` for input the task cannot use, `SessionBusyError` while another one runs,
-        `ValueError` when no chosen side is ready."""
+        `ValueError` when no chosen side is ready. `keep=False`: not handed to `on_trial` (a warm-up run)."""
         if self.running:
             raise SessionBusyError("A comparison is already running; stop it first.")
         params = params or GenerationParams()
@@ -255,7 +277,7 @@ class Session:
         turn = len(self.transcripts[ready[0]]) if task_input.task == "chat" else 0
         run = _Run(
             id=new_trial_id(), input=task_input, params=params, sides=ready, mode=mode, tags=tuple(tags),
-            messages=messages, chat_turn=turn, stopped={side: threading.Event() for side in ready},
+            messages=messages, chat_turn=turn, stopped={side: threading.Event() for side in ready}, keep=keep,
         )
         self._run = run
         self._emit(TrialStarted(run.id, task_input, ready, mode))
@@ -279,9 +301,10 @@ class Session:
         sides: Iterable[str] | None = None,
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
+        keep: bool = True,
     ) -> Trial:
         """Submit and wait for the trial (the CLI, evaluation). Ctrl+C stops the run and is raised again."""
-        self.submit(task_input, params, sides, mode, tags)
+        self.submit(task_input, params, sides, mode, tags, keep)
         try:
             trial = self.wait()
         except KeyboardInterrupt:
@@ -347,7 +370,7 @@ class Session:
                 )
         if complete:
             assert run.trial is not None
-            if self.on_trial is not None:
+            if self.on_trial is not None and run.keep:
                 try:
                     self.on_trial(run.trial)
                 except Exception:
@@ -409,10 +432,12 @@ class Session:
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
                 and finished.stop_reason != "cancelled" and error is None):
             self.transcripts[side].append(tasks.ChatTurn(run.input.text.strip(), text))
+        shown = text if error is None else error.partial_text or text
+        checks, scores = judge_answer(run.input, shown) if finished is not None and error is None else ((), ())
         return SideResult(
-            side=side, label=label, engine=info, text=text if error is None else error.partial_text or text,
+            side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
-            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices),
+            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices), checks=checks, scores=scores,
         )
 
     def _events(self, engine: Engine, info: EngineInfo, run: _Run, side: str,

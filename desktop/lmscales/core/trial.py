@@ -25,6 +25,8 @@ from lmscales.core import metrics
 from lmscales.core.defaults import GENERATION_DEFAULTS
 from lmscales.core.events import EngineError, EngineInfo, Finished, Message, NativeTimings, Provenance
 from lmscales.core.pricing import Cost, Price
+from lmscales.core.quality.checks import Check
+from lmscales.core.quality.scores import Score
 from lmscales.core.sampler import RunResourceSummary
 from lmscales.core.secrets import redact
 from lmscales.core.tasks import TASKS, SummaryLength, TaskName
@@ -61,6 +63,8 @@ class TaskInput:
     summary_length: SummaryLength | None = None  # summarize
     messages: tuple[Message, ...] | None = None
     reference: str | None = None
+    key_facts: tuple[str, ...] = ()  # summarize: facts a good summary keeps
+    answers: tuple[str, ...] = ()  # chat: accepted short answers
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -83,7 +87,18 @@ class TaskInput:
             summary_length=data.get("summary_length"),
             messages=tuple(Message(m["role"], m["content"]) for m in messages) if messages is not None else None,
             reference=data.get("reference"),
+            key_facts=tuple(data.get("key_facts") or ()),
+            answers=tuple(data.get("answers") or ()),
         )
+
+    @property
+    def prompt_text(self) -> str:
+        """The user's own words: the text, or the last user turn of a whole conversation."""
+        if self.messages:
+            users = [m.content for m in self.messages if m.role == "user"]
+            if users:
+                return users[-1]
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,8 @@ class SideResult:
     resources: RunResourceSummary | None = None
     notices: tuple[str, ...] = ()
     recorded: bool = False  # replayed from a recording, not generated now
+    checks: tuple[Check, ...] = ()  # reference-free quality checks of the answer
+    scores: tuple[Score, ...] = ()  # against the input's reference, where it has one
 
     @property
     def status(self) -> SideStatus:
@@ -168,6 +185,8 @@ class SideResult:
             "resources": _resources_to_dict(self.resources) if self.resources is not None else None,
             "notices": list(self.notices),
             "recorded": self.recorded,
+            "checks": [dataclasses.asdict(check) for check in self.checks],
+            "scores": [dataclasses.asdict(score) for score in self.scores],
         })
         return out
 
@@ -193,6 +212,10 @@ class SideResult:
             resources=_resources_from_dict(resources) if resources else None,
             notices=tuple(data.get("notices") or ()),
             recorded=bool(data.get("recorded", False)),
+            checks=tuple(Check(c["name"], c.get("passed"), c.get("score"), str(c.get("detail", "")))
+                         for c in data.get("checks") or ()),
+            scores=tuple(Score(s["name"], float(s["value"]), str(s.get("signature", "")), str(s.get("detail", "")))
+                         for s in data.get("scores") or ()),
         )
 
 

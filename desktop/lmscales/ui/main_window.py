@@ -36,6 +36,7 @@ from lmscales.core.tasks import TaskInputError
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
 from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
+from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.resource_panel import ResourcePanel
@@ -287,6 +288,7 @@ class MainWindow(QMainWindow):
         self._action("&Run", "Large model only", QKeySequence("Ctrl+Shift+R"), lambda: self.send(("large",)))
         self._action("&Run", "Stop", QKeySequence(Qt.Key.Key_Escape), self.stop)
         self._action("&Run", "New chat", QKeySequence(QKeySequence.StandardKey.New), self.new_chat)
+        self._action("&Run", "Evaluate…", QKeySequence("Ctrl+Shift+V"), self.evaluate)
         self._menus["&Run"].addSeparator()
         for index, name in enumerate(("Chat", "Summarize", "Translate"), start=1):
             self._action("&Run", name, QKeySequence(f"Ctrl+{index}"),
@@ -378,6 +380,16 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         self.bridge.cancel()
+
+    def evaluate(self) -> None:
+        """Repeated A/B runs of an evaluation set on both sides, with scores and a report (a modal dialog: the
+        panes show each item as it runs)."""
+        if self.running:
+            self._show_problem("A comparison is running; stop it first.")
+            return
+        dialog = EvalDialog(self.session, self.generation_params(), self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def new_chat(self) -> None:
         self.session.new_chat()

@@ -44,6 +44,9 @@ class SessionBridge(QObject):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        # Running from submit until the GUI has shown the trial's end (the session itself is done a little
+        # earlier, on its own thread): a caller that waits for "not running" finds every pane settled.
+        self._running = False
         self._pending: dict[str, list[TextDelta]] = {side: [] for side in SLOTS}
         self._lock = threading.Lock()
         self._event.connect(self._on_event)
@@ -71,6 +74,7 @@ class SessionBridge(QObject):
 
     def _on_event(self, event: SessionEvent) -> None:
         if isinstance(event, TrialStarted):
+            self._running = True
             self.trialStarted.emit(event)
             self.runningChanged.emit(True)
         elif isinstance(event, SideQueued):
@@ -83,17 +87,20 @@ class SessionBridge(QObject):
             self._flush(event.side)  # every delta of the side is shown before its end
             self.sideEnded.emit(event.side, event.result)
         elif isinstance(event, TrialEnded):
+            self._running = self.session.running  # a new trial may already have been submitted
             self.trialEnded.emit(event.trial)
-            self.runningChanged.emit(self.session.running)
+            self.runningChanged.emit(self._running)
 
     # -- commands -----------------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.session.running
+        return self._running or self.session.running
 
     def submit(self, task_input: TaskInput, params: GenerationParams, sides: Iterable[str],
                mode: RunMode = "parallel") -> str:
-        return self.session.submit(task_input, params, sides, mode)
+        trial_id = self.session.submit(task_input, params, sides, mode)
+        self._running = True
+        return trial_id
 
     def cancel(self, side: str | None = None) -> None:
         self.session.cancel(side)

@@ -76,6 +76,7 @@ class SidePane(QFrame):
         self.stack.addWidget(placeholder)
 
         self.metrics = MetricsStrip("local" if side == "small" else "remote")
+        self.quality = QualityLine()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setObjectName(f"status_{side}")
@@ -92,6 +93,7 @@ class SidePane(QFrame):
         layout.addWidget(self.model_card)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.metrics)
+        layout.addWidget(self.quality)
         layout.addWidget(self.status)
         self.setStyleSheet(f"#pane_{side} {{ border-top: 3px solid {color}; }}")
 
@@ -146,6 +148,7 @@ class SidePane(QFrame):
 
     def begin(self, prefix_markdown: str = "") -> None:
         self.hide_placeholder()
+        self.quality.clear()
         self._submitted_at = time.perf_counter()
         self._first_at = None
         self._chunks = 0
@@ -236,6 +239,7 @@ class SidePane(QFrame):
             last = f"{result.cpu_seconds:.2f} s" if result.cpu_seconds is not None else "n/a"
         if computed is not None:
             self.metrics.show_final(computed, last)
+        self.quality.show_result(result)
         return self.view_finish(result_note(result))
 
     def view_finish(self, note: str) -> str:
@@ -256,6 +260,49 @@ class SidePane(QFrame):
 
 
 STOP_NOTES = {"stop": "Done.", "length": "Reached max tokens.", "cancelled": "Stopped."}
+
+
+class QualityLine(QWidget):
+    """A small line of the answer's quality checks under the metrics: ✓ or ✗ and the check's name, never colour
+    alone, each with a tooltip saying what was checked and what was found; then any reference scores."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel("checks")
+        self.title.setToolTip("Quality checks that need no reference answer, run on every answer. They catch "
+                              "obvious failures (wrong language, a copy of the input, a loop); passing them does "
+                              "not make an answer right.")
+        self._layout.addWidget(self.title)
+        self.labels: list[QLabel] = []
+        self._layout.addStretch(1)
+        self.clear()
+
+    def clear(self) -> None:
+        for label in self.labels:
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self.labels = []
+        self.setVisible(False)
+
+    def show_result(self, result: SideResult) -> None:
+        self.clear()
+        items: list[tuple[str, str]] = []
+        for check in result.checks:
+            mark = "–" if check.passed is None else "✓" if check.passed else "✗"
+            items.append((f"{mark} {check.name}", check.detail))
+        for score in result.scores:
+            items.append((f"{score.name} {score.value:.0f}", f"{score.detail} ({score.signature})".strip()))
+        for text, tip in items:
+            label = QLabel(text)
+            label.setToolTip(tip)
+            self._layout.insertWidget(self._layout.count() - 1, label)
+            self.labels.append(label)
+        self.setVisible(bool(items))
+
+    def text(self) -> str:
+        return " · ".join(label.text() for label in self.labels)
 
 
 def result_note(result: SideResult) -> str:

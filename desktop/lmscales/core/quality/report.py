@@ -1,0 +1,491 @@
+"""One self-contained HTML report of an evaluation: verdicts, figures, charts, examples and metadata.
+
+`render_report(result)` returns a complete HTML document with inline CSS and inline SVG charts: no script, no
+font, image or stylesheet from anywhere, so it opens the same in any browser, offline, and can be mailed as one
+file. Every piece of text that came from a model, a set or a user (answers, inputs, labels, model names) is
+escaped: answers are untrusted and may contain markup.
+
+Charts: per task, box-and-strip plots of time to first token and decode rate per side (every run is a dot;
+outliers by modified z-score are ringed, never dropped), and for the whole run one quality-against-cost chart
+(each task's main score against money per 100 items, small and large joined by a line).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+
+import numpy as np
+
+from lmscales.core.quality.results import (
+    ITEM_NOUNS,
+    SIDES,
+    EvalResult,
+    ItemResult,
+    ScoreComparison,
+    SideInfo,
+    TaskFigures,
+    TaskResult,
+    task_figures,
+)
+from lmscales.core.quality.stats import SeriesSummary
+
+COLOURS = {"small": "#c2561a", "large": "#2563a8"}
+TASK_TITLES = {"translate": "Translation", "summarize": "Summarization", "chat": "Chat"}
+EXAMPLES_PER_TASK = 3
+MAX_INPUT_CHARS = 700
+
+
+def _e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _num(value: float, digits: int = 3) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+# -- SVG helpers -------------------------------------------------------------------------------------------------
+
+def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while True:
+        if value >= low - step * 1e-9:
+            ticks.append(round(value, 10))
+        if value >= high - step * 1e-9:
+            return ticks
+        value += step
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10.0 ** exponent
+            if low <= value <= high:
+                ticks.append(value)
+    return ticks
+
+
+class _Scale:
+    """Maps data values to pixels on [left, right], linear or logarithmic."""
+
+    def __init__(self, values: Iterable[float], left: float, right: float, log: bool | None = None) -> None:
+        data = [v for v in values if math.isfinite(v)]
+        low, high = (min(data), max(data)) if data else (0.0, 1.0)
+        positive = low > 0
+        self.log = bool(positive and high / low >= 20) if log is None else (log and positive)
+        if self.log:
+            self.low, self.high = 10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high))
+            self.ticks = _log_ticks(self.low, self.high)
+        else:
+            span = high - low
+            low_edge = 0.0 if low >= 0 and (low < span or low == high == 0) else low - span * 0.1
+            ticks = _nice_ticks(low_edge, high + (span * 0.05 if span else abs(high) * 0.1 or 1.0))
+            self.low, self.high, self.ticks = ticks[0], ticks[-1], ticks
+        self.left, self.right = left, right
+
+    def __call__(self, value: float) -> float:
+        if self.log:
+            fraction = (math.log10(value) - math.log10(self.low)) / (math.log10(self.high) - math.log10(self.low))
+        else:
+            fraction = (value - self.low) / ((self.high - self.low) or 1.0)
+        return self.left + fraction * (self.right - self.left)
+
+
+def _jitter(index: int) -> float:
+    """Deterministic spread in [-1, 1] so the same data always draws the same picture."""
+    return ((index * 0.6180339887) % 1.0) * 2.0 - 1.0
+
+
+def distribution_svg(title: str, unit: str, samples: Mapping[str, Sequence[float]],
+                     summaries: Mapping[str, SeriesSummary], sides: Mapping[str, SideInfo]) -> str:
+    """A horizontal box plot with every run drawn as a dot, one row per side."""
+    rows = [side for side in SIDES if samples.get(side)]
+    width, label_width, row_height, top = 520, 70, 50, 34
+    height = top + row_height * max(len(rows), 1) + 44
+    scale = _Scale([v for side in rows for v in samples[side]], label_width + 10, width - 18)
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg" aria-label="{_e(title)}">',
+             f'<title>{_e(title)}</title>',
+             f'<text x="8" y="20" class="chart-title">{_e(title)}</text>']
+    axis_y = top + row_height * max(len(rows), 1) + 4
+    for tick in scale.ticks:
+        x = scale(tick)
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" class="grid"/>')
+        parts.append(f'<text x="{x:.1f}" y="{axis_y + 16}" class="tick" text-anchor="middle">{_e(_num(tick))}</text>')
+    parts.append(f'<text x="{(label_width + width) / 2:.0f}" y="{axis_y + 34}" class="axis-label" '
+                 f'text-anchor="middle">{_e(unit)}{" (log scale)" if scale.log else ""}</text>')
+    for row, side in enumerate(rows):
+        values = np.asarray(samples[side], dtype=float)
+        summary = summaries[side]
+        centre = top + row_height * row + row_height / 2
+        colour = COLOURS[side]
+        q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+        iqr = q3 - q1
+        inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+        whisker_low, whisker_high = float(inside.min()), float(inside.max())
+        label = sides[side].label if side in sides else side
+        parts.append(f'<text x="8" y="{centre + 4:.1f}" class="row-label" fill="{colour}">{_e(side)}'
+                     f"<title>{_e(label)}</title></text>")
+        parts.append(f'<line x1="{scale(whisker_low):.1f}" y1="{centre:.1f}" x2="{scale(whisker_high):.1f}" '
+                     f'y2="{centre:.1f}" stroke="{colour}" class="whisker"/>')
+        for end in (whisker_low, whisker_high):
+            parts.append(f'<line x1="{scale(end):.1f}" y1="{centre - 7:.1f}" x2="{scale(end):.1f}" '
+                         f'y2="{centre + 7:.1f}" stroke="{colour}" class="whisker"/>')
+        parts.append(f'<rect x="{scale(q1):.1f}" y="{centre - 13:.1f}" width="{max(scale(q3) - scale(q1), 1.5):.1f}" '
+                     f'height="26" fill="{colour}" class="box"><title>{_e(side)}: median {_num(median)}, '
+                     f'interquartile range {_num(q1)}–{_num(q3)} {_e(unit)}</title></rect>')
+        parts.append(f'<line x1="{scale(median):.1f}" y1="{centre - 13:.1f}" x2="{scale(median):.1f}" '
+                     f'y2="{centre + 13:.1f}" stroke="{colour}" class="median"/>')
+        for index, value in enumerate(values):
+            y = centre + _jitter(index) * 9
+            outlier = index in summary.outliers
+            parts.append(f'<circle cx="{scale(float(value)):.1f}" cy="{y:.1f}" r="{3.6 if outlier else 2.4}" '
+                         f'class="{"dot outlier" if outlier else "dot"}" fill="{colour}">'
+                         f'<title>{_num(float(value))} {_e(unit)}{" (outlier: modified z > 3.5)" if outlier else ""}'
+                         f'</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, TaskFigures]]) -> str:
+    """Each task's main score (y) against money per 100 items (x), small and large joined by a line."""
+    points: list[tuple[str, str, float, float, str]] = []  # task, side, cost, score, score name
+    currency = "USD"
+    for task, fig in figures:
+        if fig.primary is None:
+            continue
+        for side in SIDES:
+            cost = task.costs.get(side)
+            if cost is None or cost.cost_per_100 is None:
+                continue
+            currency = cost.currency if side == "large" else currency
+            score = fig.primary.mean_small if side == "small" else fig.primary.mean_large
+            points.append((task.task, side, cost.cost_per_100, score, fig.primary.name))
+    width, height, left, right, top, bottom = 780, 340, 64, 520, 40, 282
+    title = "Quality against cost"
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg" aria-label="{title}">', f"<title>{title}</title>",
+             f'<text x="8" y="20" class="chart-title">{title}</text>']
+    if not points:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="tick">No cost or score to '
+                     "plot.</text></svg>")
+        return "".join(parts)
+    x_scale = _Scale([p[2] for p in points], left, right, log=False)
+    y_ticks = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+
+    def y_of(score: float) -> float:
+        return bottom - (score / 100.0) * (bottom - top)
+
+    for tick in y_ticks:
+        parts.append(f'<line x1="{left}" y1="{y_of(tick):.1f}" x2="{right}" y2="{y_of(tick):.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 8}" y="{y_of(tick) + 4:.1f}" class="tick" text-anchor="end">{tick:.0f}</text>')
+    for tick in x_scale.ticks:
+        x = x_scale(tick)
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" class="grid"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="tick" text-anchor="middle">{_e(_num(tick))}</text>')
+    parts.append(f'<text x="{(left + right) / 2:.0f}" y="{bottom + 38}" class="axis-label" text-anchor="middle">'
+                 f"money per 100 items ({_e(currency)})</text>")
+    parts.append(f'<text x="16" y="{(top + bottom) / 2:.0f}" class="axis-label" text-anchor="middle" '
+                 f'transform="rotate(-90 16 {(top + bottom) / 2:.0f})">main score (0–100)</text>')
+    for task_name in dict.fromkeys(p[0] for p in points):
+        pair = [p for p in points if p[0] == task_name]
+        if len(pair) == 2:
+            (_, _, x1, y1, _), (_, _, x2, y2, _) = pair
+            parts.append(f'<line x1="{x_scale(x1):.1f}" y1="{y_of(y1):.1f}" x2="{x_scale(x2):.1f}" '
+                         f'y2="{y_of(y2):.1f}" class="pair-line"/>')
+    label_y: dict[tuple[str, str], float] = {}
+    for side in SIDES:  # labels of one side stacked at least 16 px apart so they never overlap
+        placed = sorted((y_of(p[3]), p[0]) for p in points if p[1] == side)
+        previous = -math.inf
+        for y, task_name in placed:
+            y = max(y, previous + 16)
+            label_y[(task_name, side)] = y
+            previous = y
+    for task_name, side, money, score, score_name in points:
+        x, y = x_scale(money), y_of(score)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{COLOURS[side]}" class="point">'
+                     f"<title>{_e(side)} · {_e(task_name)}: {_e(score_name)} {score:.1f}, {_num(money)} {_e(currency)} "
+                     f"per 100 items</title></circle>")
+        text_y = label_y[(task_name, side)]
+        parts.append(f'<line x1="{x + 7:.1f}" y1="{y:.1f}" x2="{right + 14:.1f}" y2="{text_y:.1f}" class="leader" '
+                     f'stroke="{COLOURS[side]}"/>' if side == "large" else
+                     f'<line x1="{x + 7:.1f}" y1="{y:.1f}" x2="{x + 22:.1f}" y2="{text_y:.1f}" class="leader" '
+                     f'stroke="{COLOURS[side]}"/>')
+        label_x = right + 18 if side == "large" else x + 26
+        parts.append(f'<text x="{label_x:.1f}" y="{text_y + 4:.1f}" class="point-label">'
+                     f"{_e(side)} · {_e(task_name)} ({_e(score_name)} {score:.0f})</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -- HTML pieces ------------------------------------------------------------------------------------------------
+
+def _signed(value: float, digits: int = 1) -> str:
+    """+1.5 / −1.5 with a real minus sign."""
+    return f"{value:+.{digits}f}".replace("-", "−")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _series_cell(summary: SeriesSummary | None, unit: str) -> str:
+    if summary is None:
+        return '<td class="na">—</td>'
+    flags = []
+    if summary.outliers:
+        flags.append(f'<span class="flag" title="flagged by modified z-score over 3.5; kept in every figure">'
+                     f"{len(summary.outliers)} outlier{'s' * (len(summary.outliers) != 1)}</span>")
+    if summary.unstable and summary.cv is not None:
+        flags.append(f'<span class="flag" title="coefficient of variation over 10 %: the runs vary a lot">'
+                     f"CV {summary.cv:.0%}</span>")
+    return (f'<td><b>{_num(summary.median)}</b> {_e(unit)}<div class="sub">p90 {_num(summary.p90)} · '
+            f"{_num(summary.mean)} ± {_num(summary.sd, 2)} · n {summary.n}</div>{''.join(flags)}</td>")
+
+
+def _ratio_cell(small: SeriesSummary | None, large: SeriesSummary | None, higher_is_better: bool) -> str:
+    if small is None or large is None or small.median <= 0 or large.median <= 0:
+        return '<td class="na">—</td>'
+    ratio = small.median / large.median
+    if higher_is_better:
+        text = f"small decodes {ratio:.2g}× as fast"
+    elif ratio <= 1:
+        text = f"small {1 / ratio:.2g}× faster"
+    else:
+        text = f"small {ratio:.2g}× slower"
+    return f'<td>{_e(text)}<div class="sub">ratio of medians</div></td>'
+
+
+def _score_row(score: ScoreComparison, signatures: Mapping[str, str]) -> str:
+    d = score.difference
+    significant = "sig" if d.excludes_zero else "nsig"
+    signature = signatures.get(score.name, "")
+    title = f' title="{_e(signature)}"' if signature else ""
+    return (f"<tr><th{title}>{_e(score.name)} <span class=\"unit\">mean, 0–100</span></th>"
+            f"<td><b>{score.mean_small:.1f}</b></td><td><b>{score.mean_large:.1f}</b></td>"
+            f'<td class="{significant}"><b>{_signed(d.mean_difference)}</b><div class="sub">95 % CI '
+            f"{_signed(d.low)} to {_signed(d.high)} · {d.n} items, paired bootstrap</div></td></tr>")
+
+
+def _money_cell(value: float | None, currency: str, provenance: str) -> str:
+    if value is None:
+        return '<td class="na">—</td>'
+    marker = "~" if provenance == "estimated" and value else ""
+    return f"<td>{marker}{_num(value)} {_e(currency)}</td>"
+
+
+def _plain_cell(value: float | None, unit: str) -> str:
+    return '<td class="na">—</td>' if value is None else f"<td>{_num(value)} {_e(unit)}</td>"
+
+
+def _figures_table(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
+    rows = ['<table class="figures"><thead><tr><th>figure</th><th class="small">small</th><th class="large">large</th>'
+            "<th>small − large</th></tr></thead><tbody>"]
+    for title, samples, unit, higher in (("time to first token", fig.ttft, "s", False),
+                                          ("decode rate", fig.decode_rate, "tok/s", True),
+                                          ("end-to-end time", fig.end_to_end, "s", False)):
+        rows.append(f"<tr><th>{title} <span class=\"unit\">median</span></th>"
+                    f"{_series_cell(samples.get('small'), unit)}{_series_cell(samples.get('large'), unit)}"
+                    f"{_ratio_cell(samples.get('small'), samples.get('large'), higher)}</tr>")
+    for score in fig.scores:
+        rows.append(_score_row(score, result.metadata.signatures))
+    small_cost, large_cost = task.costs.get("small"), task.costs.get("large")
+    if small_cost or large_cost:
+        rows.append("<tr><th>money <span class=\"unit\">per 100 items</span></th>"
+                    + "".join(_money_cell(c.cost_per_100 if c else None, c.currency if c else "", c.cost_provenance
+                                          if c else "") for c in (small_cost, large_cost)) + "<td></td></tr>")
+        rows.append("<tr><th>energy <span class=\"unit\">per 100 items</span></th>"
+                    + "".join(_plain_cell(c.energy_wh_per_100 if c else None, "Wh") for c in (small_cost, large_cost))
+                    + '<td class="sub">this computer only</td></tr>')
+        rows.append("<tr><th>CPU time <span class=\"unit\">per 100 items</span></th>"
+                    + "".join(_plain_cell(c.cpu_seconds_per_100 if c else None, "CPU-s")
+                              for c in (small_cost, large_cost)) + "<td></td></tr>")
+    if task.judge is not None:
+        judge = task.judge
+        interval = fig.judge_interval
+        ci = f"95 % CI {interval[0] * 100:.0f}–{interval[1] * 100:.0f} % (Wilson)" if interval else ""
+        unread = f" · {judge.unparsed} unparsed, {judge.errors} failed" if judge.unparsed or judge.errors else ""
+        rows.append(f"<tr><th>judge <span class=\"unit\">wins / ties / losses</span></th>"
+                    f"<td>{judge.small_wins} wins</td><td>{judge.large_wins} wins</td>"
+                    f"<td>{judge.ties} ties<div class=\"sub\">large preferred in {judge.large_wins} of "
+                    f"{judge.tally.n}; {_e(ci)}{_e(unread)}</div></td></tr>")
+    failed = {side: task.failed_runs.get(side, 0) for side in SIDES}
+    if any(failed.values()):
+        rows.append(f"<tr><th>failed runs</th><td>{failed['small']}</td><td>{failed['large']}</td><td></td></tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _answer_cell(side: str, item: ItemResult, result: EvalResult) -> str:
+    label = next((info.label for info in result.sides if info.slot == side), side)
+    scores = item.scores.get(side, {})
+    chips = "".join(f'<span class="chip">{_e(name)} {value:.0f}</span>' for name, value in scores.items())
+    notes = "".join(f'<li>{_e(note)}</li>' for note in item.check_notes.get(side, ()))
+    notes_html = f'<ul class="notes">{notes}</ul>' if notes else ""
+    output = item.outputs.get(side, "")
+    body = f'<pre class="answer">{_e(output)}</pre>' if output.strip() else '<p class="na">(empty answer)</p>'
+    return (f'<div class="answer-cell {side}"><div class="answer-head"><b>{_e(side)}</b> · {_e(label)}</div>'
+            f"<div>{chips}</div>{body}{notes_html}</div>")
+
+
+def largest_gaps(task: TaskResult, fig: TaskFigures, count: int = EXAMPLES_PER_TASK) -> list[ItemResult]:
+    """The items whose main score differs most between the sides."""
+    if fig.primary is None:
+        return list(task.items[:count])
+    name = fig.primary.name
+
+    def gap(item: ItemResult) -> float:
+        small, large = item.scores.get("small", {}).get(name), item.scores.get("large", {}).get(name)
+        return -1.0 if small is None or large is None else abs(small - large)
+
+    return sorted(task.items, key=gap, reverse=True)[:count]
+
+
+def _examples(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
+    parts = [f'<h3>Largest gaps{f" in {_e(fig.primary.name)}" if fig.primary else ""}</h3>']
+    judge_words = {"small": "judge preferred the small model", "large": "judge preferred the large model",
+                   "tie": "judge: tie", "unparsed": "judge: verdict unreadable", "error": "judge: failed"}
+    for item in largest_gaps(task, fig):
+        judge = f'<span class="judge">{_e(judge_words.get(item.judge, ""))}</span>' if item.judge else ""
+        reference = (f'<div class="reference"><span class="label">reference</span> {_e(item.reference)}</div>'
+                     if item.reference else "")
+        parts.append(f'<div class="example"><div class="example-head"><code>{_e(item.item_id)}</code>{judge}</div>'
+                     f'<div class="input"><span class="label">input</span> {_e(_short(item.input, MAX_INPUT_CHARS))}'
+                     f"</div>{reference}<div class=\"pair\">{_answer_cell('small', item, result)}"
+                     f"{_answer_cell('large', item, result)}</div></div>")
+    return "".join(parts)
+
+
+def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
+    _, plural = ITEM_NOUNS.get(task.task, ("item", "items"))
+    title = TASK_TITLES.get(task.task, task.task)
+    runs = f"{len(task.items)} {plural} × {task.repeats} repeat{'s' * (task.repeats != 1)}"
+    sides = {info.slot: info for info in result.sides}
+    charts = []
+    if fig.ttft:
+        charts.append(distribution_svg("Time to first token", "seconds", task.ttft, fig.ttft, sides))
+    if fig.decode_rate:
+        charts.append(distribution_svg("Decode rate", "tokens per second", task.decode_rate, fig.decode_rate, sides))
+    return (f'<section class="task" id="task-{_e(task.task)}"><h2>{_e(title)} <span class="sub">set '
+            f"“{_e(task.set_name)}”, {_e(runs)}</span></h2>"
+            f'<p class="verdict">{_e(fig.verdict)}</p>{_figures_table(task, fig, result)}'
+            f'<div class="charts">{"".join(charts)}</div>{_examples(task, fig, result)}</section>')
+
+
+def _metadata(result: EvalResult) -> str:
+    meta = result.metadata
+    rows = [("created", meta.created), ("machine", meta.machine), ("LM Scales", meta.app_version)]
+    for info in result.sides:
+        rows.append((f"{info.slot} side", f"{info.label} — model {info.model}, {info.kind}, {info.host}"))
+    rows += [(key, value) for key, value in meta.parameters.items()]
+    for task in result.tasks:
+        if task.judge is not None:
+            judge = task.judge
+            rows.append((f"judge ({task.task})", f"{judge.model}, prompt {judge.prompt_version}, blind, both orders, "
+                         "temperature 0; a win needs both orders to agree"
+                         + ("; the judge is also a contestant (the large side)" if judge.is_contestant else "")))
+    rows += [(f"signature: {name}", signature) for name, signature in meta.signatures.items()]
+    rows += [("note", note) for note in meta.notes]
+    body = "".join(f"<tr><th>{_e(key)}</th><td><code>{_e(value)}</code></td></tr>" if key.startswith("signature")
+                   else f"<tr><th>{_e(key)}</th><td>{_e(value)}</td></tr>" for key, value in rows)
+    return f'<section class="meta"><h2>How this was measured</h2><table class="meta">{body}</table></section>'
+
+
+CSS = """
+:root { color-scheme: light; --small: #c2561a; --large: #2563a8; --ink: #1d2330; --muted: #5d6778;
+  --line: #dfe3ea; --bg: #f7f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--ink); background: var(--bg); }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 0 0 10px; }
+h2 .sub, .sub { color: var(--muted); font-size: 12.5px; font-weight: normal; }
+h3 { font-size: 15px; margin: 22px 0 8px; }
+.sides { color: var(--muted); margin: 0 0 18px; }
+.sides b.small, th.small { color: var(--small); } .sides b.large, th.large { color: var(--large); }
+section { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 20px 22px; margin: 0 0 22px; }
+.summary ul { margin: 0; padding-left: 20px; } .summary li { margin: 6px 0; }
+.verdict { font-size: 17px; border-left: 4px solid var(--large); padding: 4px 0 4px 12px; margin: 4px 0 16px; }
+table { border-collapse: collapse; width: 100%; }
+table.figures th, table.figures td { text-align: left; vertical-align: top; padding: 7px 10px;
+  border-bottom: 1px solid var(--line); }
+table.figures thead th { font-size: 13px; color: var(--muted); border-bottom: 2px solid var(--line); }
+table.figures tbody th { font-weight: 600; width: 24%; }
+.unit { color: var(--muted); font-weight: normal; font-size: 12px; }
+td.sig b { color: #9b1c1c; } td.nsig b { color: var(--muted); } .na { color: var(--muted); }
+.flag { display: inline-block; margin: 3px 4px 0 0; padding: 0 6px; border-radius: 8px; font-size: 11.5px;
+  background: #fff4d6; color: #7a5300; border: 1px solid #f0d48a; }
+.charts { display: flex; flex-wrap: wrap; gap: 18px; margin-top: 18px; }
+svg.chart { background: #fff; border: 1px solid var(--line); border-radius: 8px; max-width: 100%; height: auto; }
+svg .chart-title { font: 600 14px system-ui, sans-serif; fill: var(--ink); }
+svg .tick { font: 11px system-ui, sans-serif; fill: #5d6778; }
+svg .axis-label { font: 12px system-ui, sans-serif; fill: #5d6778; }
+svg .row-label { font: 600 13px system-ui, sans-serif; }
+svg .point-label { font: 12px system-ui, sans-serif; fill: #1d2330; }
+svg .grid { stroke: #eceff3; stroke-width: 1; }
+svg .box { fill-opacity: 0.16; stroke: none; } svg .median { stroke-width: 2.5; } svg .whisker { stroke-width: 1.4; }
+svg .dot { fill-opacity: 0.75; } svg .dot.outlier { stroke: #b42318; stroke-width: 2; fill-opacity: 1; }
+svg .pair-line { stroke: #9aa3b2; stroke-width: 1.5; stroke-dasharray: 4 3; }
+svg .point { stroke: #fff; stroke-width: 1.5; } svg .leader { stroke-width: 0.8; stroke-opacity: 0.6; }
+.example { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin: 0 0 14px; }
+.example-head { display: flex; justify-content: space-between; margin-bottom: 6px; }
+.judge { font-size: 12.5px; color: var(--muted); }
+.input, .reference { font-size: 13.5px; margin: 4px 0; }
+.label { display: inline-block; min-width: 68px; font-size: 11px; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--muted); }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; margin-top: 10px; }
+.answer-cell { border-radius: 6px; padding: 8px 10px; background: var(--bg); border-top: 3px solid; }
+.answer-cell.small { border-color: var(--small); } .answer-cell.large { border-color: var(--large); }
+.answer-head { font-size: 12.5px; color: var(--muted); margin-bottom: 4px; }
+.answer-head b { color: var(--ink); }
+.chip { display: inline-block; font-size: 11.5px; padding: 0 7px; margin: 0 4px 4px 0; border-radius: 9px;
+  background: #e8edf5; }
+pre.answer { white-space: pre-wrap; word-wrap: break-word; font: 13.5px/1.45 system-ui, sans-serif; margin: 6px 0 0; }
+ul.notes { margin: 6px 0 0; padding-left: 18px; font-size: 12px; color: #9b1c1c; }
+table.meta th { text-align: left; font-weight: 600; width: 22%; padding: 5px 10px 5px 0; vertical-align: top;
+  border-bottom: 1px solid var(--line); }
+table.meta td { padding: 5px 0; border-bottom: 1px solid var(--line); font-size: 13.5px; }
+code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+footer { color: var(--muted); font-size: 12px; text-align: center; }
+@media print { body { background: #fff; } section { break-inside: avoid; } }
+"""
+
+
+def render_report(result: EvalResult, title: str = "LM Scales evaluation") -> str:
+    """The whole report as one HTML document (see the module docstring)."""
+    figures = [(task, task_figures(task)) for task in result.tasks]
+    side_names = " · ".join(f'<b class="{_e(info.slot)}">{_e(info.slot)}</b>: {_e(info.label)}'
+                            for info in result.sides)
+    verdicts = "".join(f"<li><b>{_e(TASK_TITLES.get(task.task, task.task))}.</b> {_e(fig.verdict)}</li>"
+                       for task, fig in figures)
+    sections = "".join(_task_section(task, fig, result) for task, fig in figures)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "img-src data:\">"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+        f'<h1>{_e(title)}</h1><p class="sides">{side_names} · {_e(result.metadata.created)}</p>'
+        f'<section class="summary"><h2>Verdict</h2><ul>{verdicts}</ul></section>'
+        f'<section class="tradeoff"><h2>What size buys</h2>{quality_cost_svg(result, figures)}'
+        '<p class="sub">Each task\'s main score for each side against what 100 items cost in money. The small side '
+        "runs on this computer: no money, but CPU time and energy (see each task's table).</p></section>"
+        f"{sections}{_metadata(result)}"
+        "<footer>Made by LM Scales. Self-contained: no script, nothing loaded from the network.</footer>"
+        "</main></body></html>\n"
+    )

@@ -1,0 +1,122 @@
+"""The HTML report: escaping of untrusted answers, the verdict sentence, and rendering in headless Chromium."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from html import escape
+from pathlib import Path
+
+import pytest
+
+from lmscales.core.quality.report import render_report
+from lmscales.core.quality.results import (
+    EvalResult,
+    ItemResult,
+    JudgeSummary,
+    RunMetadata,
+    SideCost,
+    SideInfo,
+    TaskResult,
+    task_figures,
+)
+from tests.support.eval_sample import sample_result
+
+SIDES = (SideInfo("small", "tiny <i>model</i>", "SmolLM2", "this computer", "local"),
+         SideInfo("large", "big model", "big-1", "127.0.0.1:8080", "remote"))
+META = RunMetadata("2026-11-28 18:00 UTC", "test machine", "0.1.0", {"temperature": "0"}, {})
+
+
+def constant_task(n: int = 60) -> TaskResult:
+    items = tuple(
+        ItemResult(f"t{i}", f"source {i}", "reference", {"small": "a", "large": "b"},
+                   {"small": {"chrF++": 20.0}, "large": {"chrF++": 51.0}})
+        for i in range(n)
+    )
+    return TaskResult(
+        task="translate", set_name="translate", repeats=1, items=items,
+        ttft={"small": (0.1,) * n, "large": (0.7,) * n}, decode_rate={"small": (40.0,) * n, "large": (90.0,) * n},
+        end_to_end={"small": (1.0,) * n, "large": (1.2,) * n},
+        costs={"small": SideCost(0.0, 2.0, 200.0), "large": SideCost(0.05, None, 5.0)},
+        judge=JudgeSummary("judge-model", "v1", False, large_wins=55, ties=3, small_wins=2),
+    )
+
+
+def test_the_verdict_is_one_plain_sentence_with_speed_money_quality_and_judge() -> None:
+    figures = task_figures(constant_task())
+    assert figures.verdict == (
+        "On these 60 sentences the small model is 7.0× faster to the first token, free where the large one costs "
+        "$0.050 per 100 sentences, and scores 31 chrF++ points lower (95 % CI 31–31); the judge prefers the large "
+        "model in 55 of 60 (95 % CI 82–96 %), the small one in 2, with 3 ties."
+    )
+
+
+def test_figures_and_results_export_as_json() -> None:
+    result = sample_result()
+    figures = json.loads(json.dumps(dataclasses.asdict(task_figures(result.tasks[0]))))
+    assert figures["primary"]["name"] == "chrF++"
+    assert figures["primary"]["difference"]["low"] < figures["primary"]["difference"]["high"] < 0
+    assert figures["ttft"]["small"]["n"] == 120
+    exported = json.loads(json.dumps(dataclasses.asdict(result)))
+    assert exported["tasks"][0]["items"][0]["scores"]["large"]["chrF++"] > 0
+
+
+def test_a_difference_whose_interval_includes_zero_is_called_about_the_same() -> None:
+    task = constant_task(4)
+    items = tuple(ItemResult(f"t{i}", "s", "r", {"small": "a", "large": "b"},
+                             {"small": {"chrF++": 50.0 + d}, "large": {"chrF++": 50.0}})
+                  for i, d in enumerate((-3.0, 3.0, -2.0, 2.0)))
+    verdict = task_figures(TaskResult(**{**task.__dict__, "items": items})).verdict
+    assert "scores about the same on chrF++ (+0.0 points" in verdict
+
+
+def test_answers_and_labels_are_escaped() -> None:
+    hostile = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    task = constant_task(3)
+    hostile_item = ItemResult("t<0>", "in <b>put</b>", "ref & co", {"small": hostile, "large": "fine"},
+                              {"small": {"chrF++": 1.0}, "large": {"chrF++": 2.0}})
+    items = (hostile_item, *task.items[1:])
+    html = render_report(EvalResult(SIDES, (TaskResult(**{**task.__dict__, "items": items}),), META))
+    assert "<script" not in html and "<img" not in html and "<i>model" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "tiny &lt;i&gt;model&lt;/i&gt;" in html and "ref &amp; co" in html
+
+
+def test_the_report_is_self_contained() -> None:
+    html = render_report(sample_result())
+    assert not re.search(r"\b(?:src|href)\s*=", html)
+    assert "@import" not in html and "url(" not in html
+    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * html.count("<svg")
+    assert html.count("<svg") == 1 + 2 * 3  # quality against cost, then TTFT and decode rate per task
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)")
+def test_the_report_renders_in_headless_chromium_with_its_verdict_and_charts(tmp_path: Path) -> None:
+    result = sample_result()
+    page = tmp_path / "report.html"
+    page.write_text(render_report(result), encoding="utf-8")
+    assert CHROMIUM is not None
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,2000"]
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([*flags, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                             capture_output=True, text=True, encoding="utf-8", timeout=180, check=True).stdout
+    with tempfile.TemporaryDirectory() as profile:
+        shot = tmp_path / "report.png"
+        subprocess.run([*flags, f"--user-data-dir={profile}", f"--screenshot={shot}", page.as_uri()],
+                       capture_output=True, timeout=180, check=True)
+    # the parsed page still holds every verdict and every chart with its marks
+    for task in result.tasks:
+        assert escape(task_figures(task).verdict, quote=False) in dom
+    assert dom.count("<svg") == 7
+    assert dom.count("<circle") > 2 * sum(len(values) for task in result.tasks for values in task.ttft.values())
+    assert "Quality against cost" in dom and "Time to first token" in dom and "Decode rate" in dom
+    assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
