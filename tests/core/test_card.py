@@ -97,3 +97,26 @@ def test_a_server_on_this_computer_costs_no_money_and_its_cpu_is_not_claimed_to_
     assert card["cpu"].ratio is None
     elsewhere = rows(small_side(), large_side())
     assert elsewhere["cpu"].values[1].text == "0.00 CPU-s"  # an API beyond this computer spends none of its CPU
+
+
+def test_quality_rows_appear_where_the_trial_has_checks_and_scores() -> None:
+    import dataclasses
+
+    from lmscales.core.quality.checks import Check
+    from lmscales.core.quality.scores import Score
+
+    assert "checks" not in rows(small_side(), large_side())  # no quality line where there is none
+    small = dataclasses.replace(small_side(), checks=(Check("language", False, None, ""),
+                                                      Check("not a copy", True, None, ""),
+                                                      Check("length", None, None, "")),
+                                scores=(Score("chrF++", 41.5, "sig"),))
+    large = dataclasses.replace(large_side(), checks=(Check("language", True, None, ""),
+                                                      Check("not a copy", True, None, "")),
+                                scores=(Score("chrF++", 63.0, "sig"),))
+    card = rows(small, large)
+    assert [v.text for v in card["checks"].values] == ["1 of 2", "2 of 2"]  # "cannot tell" is not counted
+    assert card["checks"].better == "large"
+    assert card["checks"].verdict == "small: 1 of 2 passed, large: 2 of 2 passed"
+    score = card["score:chrF++"]
+    assert score.title == "chrF++ against the reference"
+    assert score.verdict == "large: 21.5 points higher" and score.better == "large"

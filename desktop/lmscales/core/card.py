@@ -249,9 +249,61 @@ def _money_verdict(sides: tuple[SideResult, ...], values: tuple[CardValue, ...],
     return ", ".join(parts)
 
 
+# -- quality, where the trial has it -------------------------------------------------------------------------
+def _checks_row(sides: tuple[SideResult, ...]) -> CardRow:
+    """How many of its reference-free checks each answer passed (checks that could not tell are left out)."""
+    counts = []
+    for result in sides:
+        known = [check.passed for check in result.checks if check.passed is not None]
+        counts.append((sum(known), len(known)) if known else None)
+    texts = ["–" if count is None else f"{count[0]} of {count[1]}" for count in counts]
+    fractions = [None if count is None else count[0] / count[1] for count in counts]
+    best = None
+    if len(sides) == 2 and None not in fractions and fractions[0] != fractions[1]:
+        best = sides[0].side if (fractions[0] or 0) > (fractions[1] or 0) else sides[1].side
+    values = tuple(CardValue(result.side, result.label, fraction, text, better=result.side == best)
+                   for result, fraction, text in zip(sides, fractions, texts, strict=True))
+    if len(sides) != 2:
+        verdict = "only one side ran"
+    elif None in fractions:
+        verdict = "no comparison: " + " and ".join(r.label for r, f in zip(sides, fractions, strict=True)
+                                                   if f is None) + " has no checks"
+    elif best is None:
+        verdict = "the same"
+    else:
+        verdict = ", ".join(f"{r.label.lower()}: {t} passed" for r, t in zip(sides, texts, strict=True))
+    return CardRow("checks", "Quality checks passed", values, verdict, None, lower_is_better=False)
+
+
+def _score_row(name: str, sides: tuple[SideResult, ...]) -> CardRow:
+    """A reference score (0-100, higher is better): the difference in points, not a ratio."""
+    found = [next((score.value for score in result.scores if score.name == name), None) for result in sides]
+    best = None
+    if len(sides) == 2 and None not in found and found[0] != found[1]:
+        best = sides[0].side if (found[0] or 0) > (found[1] or 0) else sides[1].side
+    values = tuple(CardValue(result.side, result.label, value, "–" if value is None else f"{value:.1f}",
+                             better=result.side == best) for result, value in zip(sides, found, strict=True))
+    if len(sides) != 2:
+        verdict = "only one side ran"
+    elif None in found:
+        verdict = "no comparison: a side has no score"
+    elif best is None:
+        verdict = "the same"
+    else:
+        winner = next(result for result in sides if result.side == best)
+        verdict = f"{winner.label.lower()}: {abs((found[0] or 0) - (found[1] or 0)):.1f} points higher"
+    return CardRow(f"score:{name}", f"{name} against the reference", values, verdict, None, lower_is_better=False)
+
+
 def card_rows(trial: Trial) -> tuple[CardRow, ...]:
-    """The card's rows for `trial`, in a fixed order; sides in the trial's order (small first)."""
-    return tuple(_row(figure, trial.sides) for figure in FIGURES)
+    """The card's rows for `trial`, in a fixed order; sides in the trial's order (small first). Quality rows
+    (checks passed, reference scores) follow where the trial has them."""
+    rows = [_row(figure, trial.sides) for figure in FIGURES]
+    if any(result.checks for result in trial.sides):
+        rows.append(_checks_row(trial.sides))
+    names = dict.fromkeys(score.name for result in trial.sides for score in result.scores)
+    rows.extend(_score_row(name, trial.sides) for name in names)
+    return tuple(rows)
 
 
 def card_title(trial: Trial) -> str:
