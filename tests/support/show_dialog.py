@@ -77,29 +77,32 @@ def build(name: str) -> QWidget:
     raise SystemExit(f"unknown dialog {name!r}; one of {', '.join(DIALOGS)}")
 
 
+def _needs(widget: QWidget) -> tuple[str, int, int] | None:
+    """What a widget shows, the width it needs for it, and the width it has; None for widgets not checked."""
+    metrics = widget.fontMetrics()
+    if isinstance(widget, QTabBar):
+        return "tabs (scroll arrows)", widget.sizeHint().width(), widget.width() + 1
+    if isinstance(widget, QLineEdit):
+        text = widget.text() or widget.placeholderText()
+        return f"field {text!r}", metrics.horizontalAdvance(text), widget.width() - 8
+    if isinstance(widget, QComboBox) and not widget.isEditable():
+        return f"box {widget.currentText()!r}", widget.minimumSizeHint().width(), widget.width() + 1
+    if isinstance(widget, QAbstractButton) and not isinstance(widget, QCheckBox) and widget.text():
+        return f"button {widget.text()!r}", widget.sizeHint().width(), widget.width() + 1
+    if isinstance(widget, QLabel) and not widget.wordWrap() and widget.text() and widget.pixmap().isNull():
+        return f"label {widget.text()[:40]!r}", widget.sizeHint().width(), widget.width() + 1
+    return None
+
+
 def cut_texts(root: QWidget) -> list[str]:
     """Every visible widget whose own text is wider than the room it has (a cut-off label or field)."""
     cut = []
     for widget in [root, *root.findChildren(QWidget)]:
         if not widget.isVisibleTo(root) or widget.width() <= 0:
             continue
-        metrics = widget.fontMetrics()
-        if isinstance(widget, QTabBar):
-            if widget.sizeHint().width() > widget.width() + 1:
-                cut.append(f"tabs: {widget.sizeHint().width()} > {widget.width()} (scroll arrows)")
-        elif isinstance(widget, QLineEdit):
-            text = widget.text() or widget.placeholderText()
-            if metrics.horizontalAdvance(text) > widget.width() - 8:
-                cut.append(f"field {text!r}: {metrics.horizontalAdvance(text)} > {widget.width() - 8}")
-        elif isinstance(widget, QComboBox) and not widget.isEditable():
-            if widget.minimumSizeHint().width() > widget.width() + 1 and widget.sizeHint().width() > widget.width():
-                cut.append(f"box {widget.currentText()!r}: {widget.sizeHint().width()} > {widget.width()}")
-        elif isinstance(widget, QAbstractButton) and not isinstance(widget, QCheckBox) and widget.text():
-            if widget.sizeHint().width() > widget.width() + 1:
-                cut.append(f"button {widget.text()!r}: {widget.sizeHint().width()} > {widget.width()}")
-        elif isinstance(widget, QLabel) and not widget.wordWrap() and widget.text() and widget.pixmap().isNull():
-            if widget.sizeHint().width() > widget.width() + 1:
-                cut.append(f"label {widget.text()[:40]!r}: {widget.sizeHint().width()} > {widget.width()}")
+        needs = _needs(widget)
+        if needs is not None and needs[1] > needs[2]:
+            cut.append(f"{needs[0]}: needs {needs[1]} px, has {needs[2]}")
     return cut
 
 
