@@ -13,13 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.show_dialog import DIALOGS
+from tests.support.xvfb import xvfb
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("Xvfb", "xwd", "convert", "identify")),
@@ -33,19 +33,8 @@ SCREEN = (3200, 2000)  # room for a dialog at 200 %, as on a high-density screen
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    for number in range(121, 160):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    name = f":{number}"
-    server = subprocess.Popen(["Xvfb", name, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
-    yield name
-    server.terminate()
-    server.wait(timeout=10)
+    with xvfb(SCREEN, first=121) as name:
+        yield name
 
 
 def photograph(display: str, name: str, scale: int, theme: str, tmp_path: Path) -> tuple[dict[str, object], Path]:

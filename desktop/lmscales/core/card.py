@@ -98,28 +98,17 @@ def format_ratio(ratio: float) -> str:
 Reading = tuple[float | None, bool]  # value, estimated
 
 
-def _ttft(result: SideResult) -> Reading:
-    computed = result.metrics
-    if computed is None or not result.ok:
-        return None, False
-    figure = computed.time_to_first_token
-    return figure.value, figure.provenance == "estimated"
+def _timed(name: str) -> Callable[[SideResult], Reading]:
+    """A reader of one of the run's timing figures (`RunMetrics` attribute `name`), for a side that finished."""
 
+    def read(result: SideResult) -> Reading:
+        computed = result.metrics
+        if computed is None or not result.ok:
+            return None, False
+        figure = getattr(computed, name)
+        return figure.value, figure.provenance == "estimated"
 
-def _e2e(result: SideResult) -> Reading:
-    computed = result.metrics
-    if computed is None or not result.ok:
-        return None, False
-    figure = computed.end_to_end
-    return figure.value, figure.provenance == "estimated"
-
-
-def _rate(result: SideResult) -> Reading:
-    computed = result.metrics
-    if computed is None or not result.ok:
-        return None, False
-    figure = computed.decode_rate
-    return figure.value, figure.provenance == "estimated"
+    return read
 
 
 def _is_local(result: SideResult) -> bool:
@@ -184,9 +173,10 @@ class _Figure:
 
 
 FIGURES: tuple[_Figure, ...] = (
-    _Figure("ttft", "Time to first token", _ttft, format_seconds, True, "faster to first token"),
-    _Figure("e2e", "End to end", _e2e, format_seconds, True, "faster end to end"),
-    _Figure("rate", "Tokens per second", _rate, format_rate, False, "more tokens per second"),
+    _Figure("ttft", "Time to first token", _timed("time_to_first_token"), format_seconds, True,
+            "faster to first token"),
+    _Figure("e2e", "End to end", _timed("end_to_end"), format_seconds, True, "faster end to end"),
+    _Figure("rate", "Tokens per second", _timed("decode_rate"), format_rate, False, "more tokens per second"),
     _Figure("cpu", "CPU on this computer", _cpu, format_cpu, True, "less CPU on this computer"),
     _Figure("energy", "Energy on this computer", _energy, format_energy, True, "less energy on this computer"),
     _Figure("network", "Received over the network", _network, format_bytes, True, "fewer bytes over the network"),
