@@ -482,6 +482,7 @@ class MainWindow(QMainWindow):
             self.session.set_engine("large", RemoteEngine(endpoint, options))
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
+            self._welcome_place = False
             pane.set_label(self.session.labels["large"], "remote")
             pane.status.setText(f"Ready: {endpoint.model} at {endpoint.host}.")
         self._update_actions()
