@@ -7,6 +7,7 @@ one-line message on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 from lmscales import __version__
 from lmscales.core import offline, tasks
 from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
-from lmscales.core.events import Message
+from lmscales.core.events import REASONING_EFFORTS, Message
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -113,7 +114,7 @@ def generation_params(args: argparse.Namespace) -> Any:
     from lmscales.core.trial import GenerationParams
 
     return GenerationParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                            seed=args.seed)
+                            seed=args.seed, reasoning_effort=getattr(args, "reasoning_effort", None))
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
@@ -157,9 +158,12 @@ def _summary_line(result: Any) -> str:
         extra = " · cost unknown" if cost.usd is None else f" · cost {cost.format()} ({cost.price.source})"
     elif result.cpu_seconds is not None:
         extra = f" · {result.cpu_seconds:.2f} CPU-s"
+    thinking = f" + {m.reasoning_tokens.format(0)} thinking" if m.reasoning_tokens is not None else ""
+    rate = m.decode_rate.format() if m.decode_rate.value is not None else f"rate n/a ({m.decode_rate.reason})"
+    ignored = "".join(f" · ignores {name} (ran at its default)" for name in result.finished.ignored_parameters)
     return (
-        f"[{result.label.lower()}] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
-        f"{m.output_tokens.format(0)} out · E2E {m.end_to_end.format(2)}{extra}"
+        f"[{result.label.lower()}] TTFT {m.time_to_first_token.format(3)} · {rate} · "
+        f"{m.output_tokens.format(0)} out{thinking} · E2E {m.end_to_end.format(2)}{extra}{ignored}"
     )
 
 
@@ -210,7 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not isinstance(event, SideStreamed):
                 return
             if stream_text and isinstance(event.event, TextDelta):
-                print(event.event.text, end="", flush=True)
+                if event.event.kind == "answer":  # stdout is the answer; the thinking is in --json
+                    print(event.event.text, end="", flush=True)
             elif not args.json and isinstance(event.event, Notice):
                 print(f"[{event.event.message}]", file=sys.stderr, flush=True)
 
@@ -475,6 +480,8 @@ def make_parser(
     run.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS.temperature)
     run.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
     run.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
+    run.add_argument("--reasoning-effort", choices=list(REASONING_EFFORTS), default=None,
+                     help="large side: how hard a model that thinks should think (sent only when given)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     run.set_defaults(handler=cmd_run)
 
@@ -528,7 +535,27 @@ def make_parser(
     return parser
 
 
+def make_output_safe(stdout: Any = None, stderr: Any = None) -> None:
+    """Output that any text can go through. Redirected to a file on Windows, standard output is cp1252,
+    where Japanese or Chinese answers raise UnicodeEncodeError: redirected output is written as UTF-8;
+    a console that is not UTF-8 gets replacement characters instead of a crash."""
+    for stream, is_stdout in ((stdout or sys.stdout, True), (stderr or sys.stderr, False)):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding in {"utf8", "utf8sig"} or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            interactive = stream.isatty()
+        except (OSError, ValueError):
+            interactive = False
+        with contextlib.suppress(OSError, ValueError):  # a closed or unusual stream: leave it as it is
+            if is_stdout and not interactive:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            else:
+                stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> int:
+    make_output_safe()
     args = (parser or make_parser()).parse_args(list(argv))
     try:
         code: int = args.handler(args)

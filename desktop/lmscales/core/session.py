@@ -159,12 +159,17 @@ def offline_refusal(info: EngineInfo, label: str) -> str:
 
 
 def cost_of(prices: PriceTable, info: EngineInfo, finished: Finished) -> Cost | None:
-    """Money, for a side behind an API; a model on this CPU costs none (its CPU-seconds and energy are shown)."""
+    """Money, for a side behind an API, looked up by its host and model; thinking tokens are billed as output.
+    A model on this CPU costs none (its CPU-seconds are shown), and a server on this computer costs $0 (its
+    energy estimate is shown)."""
     if info.kind != "remote":
         return None
-    estimated = "estimated" in (finished.prompt_tokens_provenance, finished.output_tokens_provenance)
-    return prices.cost(info.model, finished.prompt_tokens, finished.output_tokens,
-                       "estimated" if estimated else "measured")
+    provenances = [finished.prompt_tokens_provenance, finished.output_tokens_provenance]
+    if finished.reasoning_tokens:
+        provenances.append(finished.reasoning_tokens_provenance)
+    return prices.cost(info.model, finished.prompt_tokens, finished.billed_output_tokens,
+                       "estimated" if "estimated" in provenances else "measured",
+                       host=info.host, loopback=info.loopback)
 
 
 @dataclass
@@ -396,8 +401,11 @@ class Session:
         cpu_before = engine.cpu_seconds()
         request = GenerationRequest(messages=run.messages[side], max_tokens=run.params.max_tokens,
                                     temperature=run.params.temperature, top_p=run.params.top_p,
-                                    seed=run.params.seed)
+                                    seed=run.params.seed, reasoning_effort=run.params.reasoning_effort)
+        if info.kind == "remote" and not info.loopback:
+            self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []
+        thoughts = 0  # thinking pieces shown (apart from the answer)
         notices: list[str] = []
         finished: Finished | None = None
         error: EngineError | None = None
@@ -410,7 +418,10 @@ class Session:
                 if isinstance(event, TextDelta | Notice):
                     continue  # nothing that arrives after Stop is shown
             if isinstance(event, TextDelta):
-                pieces.append(event.text)
+                if event.kind == "answer":  # thinking is shown apart and is no part of the answer
+                    pieces.append(event.text)
+                else:
+                    thoughts += 1
                 if self.sampler is not None and side in SLOTS:
                     self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
@@ -421,12 +432,15 @@ class Session:
                 finished = event
             elif isinstance(event, EngineError):
                 error = event
-        if finished is not None and stopped.is_set() and len(finished.deltas) > len(pieces):
+        if finished is not None and stopped.is_set() and (len(finished.deltas) > len(pieces)
+                                                          or len(finished.reasoning_deltas) > thoughts):
             # Text arrived after Stop and was not shown: the trial keeps what the user saw, as stopped.
-            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)])
+            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)],
+                                           reasoning_deltas=finished.reasoning_deltas[:thoughts])
         cpu_after = engine.cpu_seconds()
         cpu_seconds = max(0.0, cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
-        resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None)
+        resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None,
+                                    whole_machine=engine.pid is None)
         cost = cost_of(self.prices, info, finished) if finished is not None else None
         text = "".join(pieces)
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
@@ -453,21 +467,30 @@ class Session:
     def _mark(self, engine: Engine) -> ResourceMark | None:
         sampler = self.sampler
         pid = engine.pid
-        if sampler is None or pid is None:
+        info = engine.info
+        on_this_computer = info is not None and info.kind == "remote" and info.loopback
+        if sampler is None or (pid is None and not on_this_computer):
             return None
+        if pid is None:  # a server on this computer: the machine's energy meter still tells what the run cost
+            with self._sampler_lock:
+                return sampler.mark()
         with self._sampler_lock:
             sampler.set_engine_pid(pid)
             return sampler.mark()
 
-    def _summarize(self, start: ResourceMark | None, submitted_at: float | None) -> RunResourceSummary | None:
+    def _summarize(self, start: ResourceMark | None, submitted_at: float | None,
+                   whole_machine: bool = False) -> RunResourceSummary | None:
         sampler = self.sampler
         if sampler is None or start is None:
             return None
         with self._sampler_lock:
             sampler.sample_once()  # the run's last moments are in the summary too
             end = sampler.mark()
-            return sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
-                                         end.timestamp, start, end)
+            summary = sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
+                                            end.timestamp, start, end)
+            if whole_machine:  # a server on this computer: its process is not ours, the machine's use is
+                summary = dataclasses.replace(summary, energy=sampler.machine_energy(summary))
+            return summary
 
 
 def _not_started() -> Finished:

@@ -23,7 +23,15 @@ from typing import Any, Literal, get_args
 from lmscales import __version__
 from lmscales.core import metrics
 from lmscales.core.defaults import GENERATION_DEFAULTS
-from lmscales.core.events import EngineError, EngineInfo, Finished, Message, NativeTimings, Provenance
+from lmscales.core.events import (
+    EngineError,
+    EngineInfo,
+    Finished,
+    Message,
+    NativeTimings,
+    Provenance,
+    ReasoningEffort,
+)
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.quality.checks import Check
 from lmscales.core.quality.scores import Score
@@ -109,6 +117,7 @@ class GenerationParams:
     temperature: float = GENERATION_DEFAULTS.temperature
     top_p: float = GENERATION_DEFAULTS.top_p
     seed: int | None = GENERATION_DEFAULTS.seed
+    reasoning_effort: ReasoningEffort | None = None  # only for models that think; None: the model's default
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -313,6 +322,8 @@ def _finished_to_dict(finished: Finished) -> dict[str, Any]:
     # Times relative to the submit instant (perf_counter values mean nothing in another process).
     out["submitted_at"] = 0.0
     out["deltas"] = [[round(at - base, 6), text] for at, text in finished.deltas]
+    out["reasoning_deltas"] = [[round(at - base, 6), text] for at, text in finished.reasoning_deltas]
+    out["ignored_parameters"] = list(finished.ignored_parameters)
     return out
 
 
@@ -320,6 +331,8 @@ def _finished_from_dict(data: Mapping[str, Any]) -> Finished:
     known = {f.name for f in dataclasses.fields(Finished)}
     values = {k: v for k, v in data.items() if k in known}
     values["deltas"] = tuple((float(at), str(text)) for at, text in data.get("deltas") or ())
+    values["reasoning_deltas"] = tuple((float(at), str(text)) for at, text in data.get("reasoning_deltas") or ())
+    values["ignored_parameters"] = tuple(str(name) for name in data.get("ignored_parameters") or ())
     native = data.get("native")
     values["native"] = NativeTimings(**native) if native else None
     return Finished(**values)
@@ -334,7 +347,7 @@ def _cost_from_dict(data: Mapping[str, Any]) -> Cost:
     price = None
     if data.get("source") is not None and data.get("input_per_million") is not None:
         price = Price(str(data.get("model") or ""), float(data["input_per_million"]),
-                      float(data["output_per_million"]), str(data["source"]))
+                      float(data["output_per_million"]), str(data["source"]), data.get("taken"))
     provenance: Provenance = "estimated" if data.get("provenance") == "estimated" else "measured"
     return Cost(data.get("usd"), provenance, price)
 
