@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmscales.core.card import card_rows, card_text, format_energy
-from tests.support.trials import failed_large, large_side, small_side, trial
+from tests.support.trials import failed_large, large_side, resources, small_side, trial
 
 
 def rows(*sides):  # type: ignore[no-untyped-def]
@@ -95,6 +95,8 @@ def test_a_server_on_this_computer_costs_no_money_and_its_cpu_is_not_claimed_to_
     assert card["money"].verdict == "small: $0 + ~0.30 Wh, large: $0" and card["money"].better is None
     assert card["cpu"].values[1].text == "–" and card["energy"].values[1].text == "–"  # not measured: no claim
     assert card["cpu"].ratio is None
+    measured_here = dataclasses.replace(large_side(usd=0.0), engine=here, resources=resources(66.8))
+    assert rows(small_side(), measured_here)["money"].verdict == "small: $0 + ~0.30 Wh, large: $0 + ~66.8 J"
     elsewhere = rows(small_side(), large_side())
     assert elsewhere["cpu"].values[1].text == "0.00 CPU-s"  # an API beyond this computer spends none of its CPU
 

@@ -225,15 +225,15 @@ def _verdict(figure: _Figure, sides: tuple[SideResult, ...],
 
 
 def _money_verdict(sides: tuple[SideResult, ...], values: tuple[CardValue, ...], fallback: str) -> str:
-    """Money against money plus energy: "large: $0.0004, small: $0 + 0.3 Wh" (a local side's price is its
-    electricity, which the card shows rather than prices)."""
+    """Money against money plus energy: "large: $0.0004, small: $0 + 0.3 Wh" (the price of a model on this
+    computer, a GGUF or a server here, is its electricity, which the card shows rather than prices)."""
     if len(sides) != 2 or any(value.value is None for value in values):
         return fallback
     parts = []
     for result, value in zip(sides, values, strict=True):
         text = f"{result.label.lower()}: {value.text}"
         energy, estimated = _energy(result)
-        if _is_local(result) and energy:
+        if _on_this_computer(result) and energy:
             text += f" + {_mark(estimated)}{format_energy(energy)}"
         parts.append(text)
     return ", ".join(parts)
