@@ -131,7 +131,8 @@ def _cpu(result: SideResult) -> Reading:
     if result.cpu_seconds is not None:
         return result.cpu_seconds, False
     # An API's work happens on someone else's computer: none of this one's engine CPU is spent on it. A server
-    # on this computer does spend it, but in a process the app does not measure: no figure rather than zero.
+    # on this computer does spend it, but in a process the app does not follow (its resource summary is the
+    # small engine's process and the machine's energy): no figure rather than a wrong one.
     return (0.0, False) if _is_elsewhere(result) else (None, False)
 
 
