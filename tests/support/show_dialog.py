@@ -29,7 +29,7 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.settings import Settings
 from lmscales.ui.theme import apply_theme
 
-DIALOGS = ("endpoint", "endpoint-openai", "settings", "settings-general", "trial", "about", "card", "welcome")
+DIALOGS = ("endpoint", "endpoint-openai", "settings", "settings-general", "trial", "about", "eval", "card", "welcome")
 
 
 def build(name: str) -> QWidget:
@@ -58,6 +58,12 @@ def build(name: str) -> QWidget:
         from lmscales.ui.about import AboutDialog
 
         return AboutDialog()
+    if name == "eval":
+        from lmscales.core.session import Session
+        from lmscales.core.trial import GenerationParams
+        from lmscales.ui.eval_dialog import EvalDialog
+
+        return EvalDialog(Session({"small": None, "large": None}), GenerationParams())
     if name == "card":
         from lmscales.ui.result_card import ResultCard
         from tests.support.trials import large_side, small_side, trial
