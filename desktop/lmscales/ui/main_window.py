@@ -495,7 +495,7 @@ class MainWindow(QMainWindow):
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
             self._welcome_place = False
-            pane.set_label(self.session.labels["large"], "remote")
+            pane.set_label(self.session.labels["large"], "remote", endpoint.is_loopback)
             pane.status.setText(f"Ready: {endpoint.model} at {endpoint.host}.")
         self._update_actions()
 

@@ -225,9 +225,11 @@ class SidePane(QFrame):
     def thinking_text(self) -> str:
         return self.thinking_view.toPlainText()
 
-    def set_label(self, label: str, kind: str | None = None) -> None:
-        """The side's name as the user sees it, and where its engine runs ("local" or "remote")."""
-        where = {"local": " · on this CPU", "remote": " · API"}.get(kind or "", "")
+    def set_label(self, label: str, kind: str | None = None, loopback: bool = False) -> None:
+        """The side's name as the user sees it, and where its engine runs ("local": on this CPU; "remote": an API,
+        or a server on this computer when `loopback`)."""
+        where = {"local": " · on this CPU", "remote": " · server on this computer" if loopback else " · API"}.get(
+            kind or "", "")
         self.title.setText(label + where)
         if kind is not None:
             self.metrics.set_kind(kind)
