@@ -92,8 +92,8 @@ def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ig
         winners = [text for text in cells if text.startswith(WINNER_MARK)]
         note = board.notes[key].text()
         # A winner is named with a mark and in words, or the row says the two are about the same.
-        assert (len(winners) == 1 and winners[0].endswith("wins")) or (not winners and note == "≈ same"), cells
-    assert board.cells[("cost", "small")].text() == "$0 · on this CPU"
+        assert (len(winners) == 1 and winners[0].endswith("wins")) or (not winners and "same" in note), cells
+    assert board.cells[("cost", "small")].text().startswith("$0")
 
     with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
         _press(qtbot, presenter, Qt.Key.Key_PageDown)

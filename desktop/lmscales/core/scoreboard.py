@@ -1,19 +1,22 @@
 """The presenter's scoreboard of one trial: a few figures a back row can read, and which side won each.
 
-Rows: time to first token, tokens per second, cost, energy and the quality line. A side wins a figure only
-when both sides have it and they differ by more than timing noise (`SAME`); otherwise the row has no winner,
-never a guessed one. A figure that was estimated carries "~", as everywhere in the app.
+It is the result card's own rows (`lmscales.core.card`: the same figures, words and winners as the window's
+card), cut to what a room can take in: time to first token, tokens per second, cost, energy and the quality
+lines. A side wins a figure only where the card says so (both sides have it and they differ by more than
+timing noise); the card's verdict in words goes beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from lmscales.core.trial import SideResult, Trial
+from lmscales.core.card import card_rows
+from lmscales.core.trial import Trial
 
-SAME = 1.05  # within 5 %: about the same
 WINNER_MARK = "★"
+# card key -> the presenter's key and a short title a back row reads at a glance
+_SHOWN = {"ttft": ("ttft", "First token"), "rate": ("rate", "Speed"), "money": ("cost", "Cost"),
+          "energy": ("energy", "Energy"), "checks": ("quality", "Quality")}
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,10 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    key: str  # "ttft", "rate", "cost", "energy", "quality"
+    key: str  # "ttft", "rate", "cost", "energy", "quality", "score:<name>"
     title: str
     cells: tuple[Cell, ...]  # in the trial's side order
-    note: str = ""  # e.g. "≈ same", "small 3.2× faster"
+    note: str = ""  # the card's verdict, e.g. "small: 4.1× faster to first token"
 
     def cell(self, side: str) -> Cell | None:
         for cell in self.cells:
@@ -45,90 +48,16 @@ class Row:
         return None
 
 
-def _ttft(result: SideResult) -> tuple[float | None, str]:
-    computed = result.metrics
-    if computed is None or computed.time_to_first_token.value is None:
-        return None, "–"
-    value = computed.time_to_first_token.value
-    return value, f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
-
-
-def _rate(result: SideResult) -> tuple[float | None, str]:
-    computed = result.metrics
-    if computed is None or computed.decode_rate.value is None:
-        return None, "–"
-    figure = computed.decode_rate
-    assert figure.value is not None
-    return figure.value, f"{'~' if figure.provenance == 'estimated' else ''}{figure.value:.0f} tok/s"
-
-
-def _cost(result: SideResult) -> tuple[float | None, str]:
-    if result.cost is not None:
-        if result.cost.usd is None:
-            return None, "price unknown"
-        mark = "~" if result.cost.provenance == "estimated" else ""
-        usd = result.cost.usd
-        if usd == 0:
-            return 0.0, "$0"  # a server on this computer: no fee
-        return usd, f"{mark}${usd:.5f}" if usd < 0.01 else f"{mark}${usd:.3f}"
-    if result.engine is not None and result.engine.kind == "local" and result.ok:
-        return 0.0, "$0 · on this CPU"
-    return None, "–"
-
-
-def _energy(result: SideResult) -> tuple[float | None, str]:
-    if result.resources is None or result.resources.energy.value is None:
-        return None, "–" if result.engine is None or result.engine.kind == "local" else "not measured (server)"
-    joules = result.resources.energy.value
-    mark = "~" if result.resources.energy.provenance == "estimated" else ""
-    return joules, f"{mark}{joules:.1f} J" if joules < 360 else f"{mark}{joules / 3600:.2f} Wh"
-
-
-def _quality(result: SideResult) -> tuple[float | None, str]:
-    if result.scores:
-        score = result.scores[0]
-        return score.value, f"{score.name} {score.value:.0f}"
-    judged = [check for check in result.checks if check.passed is not None]
-    if not judged:
-        return None, "–"
-    passed = sum(1 for check in judged if check.passed)
-    return passed / len(judged), f"{passed}/{len(judged)} checks ✓"
-
-
-_ROWS: tuple[tuple[str, str, Callable[[SideResult], tuple[float | None, str]], bool], ...] = (
-    ("ttft", "First token", _ttft, True),
-    ("rate", "Speed", _rate, False),
-    ("cost", "Cost", _cost, True),
-    ("energy", "Energy", _energy, True),
-    ("quality", "Quality", _quality, False),
-)
-_WORDS = {"ttft": "faster to first token", "rate": "faster", "cost": "cheaper", "energy": "less energy",
-          "quality": "better"}
-
-
 def scoreboard(trial: Trial) -> list[Row]:
     """The rows of `trial`'s scoreboard, sides in the trial's order."""
     rows = []
-    for key, title, read, lower_is_better in _ROWS:
-        figures = [(result, *read(result)) for result in trial.sides]
-        present = [(r, v) for r, v, _ in figures if v is not None]
-        winner: str | None = None
-        note = ""
-        if len(present) == 2 and len(figures) == 2:
-            (a, va), (b, vb) = present
-            best = a if (va < vb) == lower_is_better else b
-            low, high = min(va, vb), max(va, vb)
-            if key == "quality" and low > 0 and high / low > SAME:
-                # A score's ratio is no "×" a room should hear: the better side, in words.
-                winner, note = best.side, f"{best.label}: {_WORDS[key]}"
-            elif key == "quality" and low > 0:
-                note = "≈ same"
-            elif low <= 0 < high:
-                winner, note = best.side, f"{best.label}: {_WORDS[key]}"
-            elif low > 0 and high / low > SAME:
-                winner, note = best.side, f"{best.label}: {high / low:.1f}× {_WORDS[key]}"
-            elif low > 0:
-                note = "≈ same"
-        cells = tuple(Cell(result.side, text, value, result.side == winner) for result, value, text in figures)
-        rows.append(Row(key, title, cells, note))
+    for row in card_rows(trial):
+        if row.key in _SHOWN:
+            key, title = _SHOWN[row.key]
+        elif row.key.startswith("score:"):
+            key, title = row.key, row.key.removeprefix("score:")
+        else:
+            continue
+        cells = tuple(Cell(value.side, value.text, value.value, value.better) for value in row.values)
+        rows.append(Row(key, title, cells, row.verdict))
     return rows

@@ -550,7 +550,8 @@ class Presenter(QObject):
         column = self.window.columns.get(side)
         if column is None:
             return
-        where = " · on this CPU" if event.engine.kind == "local" else " · API"
+        info = event.engine
+        where = " · on this CPU" if info.kind == "local" else " · on this computer" if info.loopback else " · API"
         column.title.setText(f"{self.session.labels.get(side, side)}{where} · {event.engine.model}")
         column.badge.setVisible(event.engine.recorded)
 
