@@ -146,6 +146,7 @@ class AnswerColumn(QWidget):
         self.side = side
         self.title = QLabel(side.title())
         self.title.setObjectName(f"answer_title_{side}")
+        self.title.setWordWrap(True)  # a long model name wraps rather than push the column off the screen
         self.badge = QLabel("▶ RECORDED")
         self.badge.setObjectName("badge")
         self.badge.setVisible(False)
@@ -284,6 +285,7 @@ class PresenterWindow(QWidget):
         answers = QHBoxLayout()
         answers.setSpacing(40)
         for side in SLOTS:
+            self.columns[side].setMinimumWidth(1)  # the two columns share the width evenly, whatever they hold
             answers.addWidget(self.columns[side], 1)
         lower = QHBoxLayout()
         lower.setSpacing(40)
