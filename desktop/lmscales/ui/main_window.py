@@ -190,10 +190,12 @@ class MainWindow(QMainWindow):
         store.subscribe("theme", lambda change: self._apply_theme(change.new))
         store.subscribe("price_overrides", lambda change: self._apply_prices(change.new))
         store.subscribe("keep_history", lambda change: self.history.set_keep(change.new.keep_history))
+        store.subscribe("local_engine.watchdog_seconds", lambda change: self._apply_watchdog(change.new))
         self.generation.show_settings(self.settings.settings)
         self._apply_sampler(self.settings.settings)
         self._apply_prices(self.settings.settings)
         self.history.set_keep(self.settings.settings.keep_history)
+        self._apply_watchdog(self.settings.settings)
         self.set_endpoint(None)
         self.panes["small"].model_card.setText("Loading the small model…")
         self.panes["small"].set_label(self.session.labels["small"], "local")
@@ -353,6 +355,10 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
+    def _apply_watchdog(self, settings: Settings) -> None:
+        for loader in self.loaders.values():
+            loader.engine.watchdog_seconds = settings.local_engine.watchdog_seconds
+
     def open_large_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model for the large side", "",
                                               "GGUF models (*.gguf);;All files (*)")
@@ -367,7 +373,8 @@ class MainWindow(QMainWindow):
             self._show_problem("A comparison is running; stop it first, then load again.")
             return False
         if side not in self.loaders:
-            self.loaders[side] = ModelLoader(LocalEngine(), self)
+            self.loaders[side] = ModelLoader(
+                LocalEngine(watchdog_seconds=self.settings.settings.local_engine.watchdog_seconds), self)
             self._watch_loader(side)
         loader = self.loaders[side]
         if not loader.load(path, n_ctx, n_threads):
