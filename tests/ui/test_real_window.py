@@ -120,8 +120,7 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
         xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
         xdo(display, "windowmove", window, "0", "0")
         xdo(display, "windowfocus", "--sync", window)  # no window manager here: focus, not activate
-        time.sleep(2.5)  # the small model loads in its own process
-        shots = {}
+        shots = {}  # the small model may still be loading: send_and_wait presses again until a run starts
         scenarios = [
             ("chat", "ctrl+1", "Explain in two sentences why the sky is blue."),
             ("summarize", "ctrl+2", "The city council voted to turn the old rail yard into a park. The plan keeps "
@@ -165,8 +164,9 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
 
 def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_path: Path) -> None:
     guard_log = tmp_path / "outside.log"
+    data_dir = tmp_path / "data"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
-           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
+           "LMSCALES_DATA_DIR": str(data_dir), "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
            "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
     app = subprocess.Popen(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",
@@ -178,10 +178,11 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
         xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
         xdo(display, "windowmove", window, "0", "0")
         xdo(display, "windowfocus", "--sync", window)
-        time.sleep(2.5)
         type_text(display, "What is the tallest mountain?")
-        xdo(display, "key", "ctrl+Return")
-        time.sleep(3)
+        send_and_wait(display, data_dir, before=0)  # the comparison ran and was kept
+        sides = kept_trials(data_dir)[0]["sides"]
+        assert sides["small"]["text"].strip(), sides  # type: ignore[index]
+        assert sides["large"]["status"] == "skipped", sides  # offline: the remote side was not asked  # type: ignore[index]
         shot = screenshot(display, "offline-dark")
         assert distinct_colours(shot) > 200
         assert app.poll() is None
