@@ -4,6 +4,7 @@ the window turns the user's input into a `TaskInput` and shows the session's eve
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -44,6 +45,8 @@ from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 from lmscales.ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
 
 NO_ENDPOINT = (
     "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "
@@ -494,6 +497,7 @@ class MainWindow(QMainWindow):
         pane.set_label(self.session.labels[side], "local")
         pane.model_card.setText(local_model_card(model))
         pane.status.setText(f"Model loaded in {model.load_seconds:.2f} s.")
+        log.info("%s side: model %s loaded in %.2f s", side, model.display_name, model.load_seconds)
         self._update_actions()
 
     def _on_model_load_failed(self, side: str, message: str) -> None:
