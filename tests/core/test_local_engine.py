@@ -431,3 +431,27 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_the_parent_check_sees_a_process_end() -> None:
+    """The check the engine process runs on its parent, on any platform: true while it runs, false after."""
+    import subprocess
+    import sys
+
+    from lmscales.core.engines.local_worker import parent_alive_check
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        check = parent_alive_check(other.pid)
+        if os.name == "posix":  # there it also compares os.getppid(), which is this process, not `other`
+            assert check() is False
+        else:
+            assert check() is True
+            other.kill()
+            other.wait()
+            assert check() is False
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+    assert parent_alive_check(os.getppid())() is True
