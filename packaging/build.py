@@ -74,6 +74,16 @@ def cli_executable(bundle: Path | None = None) -> Path:
     return bundle / ("lmscales.exe" if WINDOWS else "lmscales")
 
 
+def windowed_executable(bundle: Path | None = None) -> Path | None:
+    """What the Start menu and Finder start: the same program built without a console (None on Linux)."""
+    bundle = bundle or bundle_dir()
+    if MACOS:
+        return bundle / "Contents" / "MacOS" / APP_NAME
+    if WINDOWS:
+        return bundle / f"{APP_NAME}.exe"
+    return None
+
+
 # -- is the bundle older than what it is made of? -----------------------------------------------------------
 def inputs() -> list[Path]:
     """Every file the bundle is made of, and the venv's package folder (installing or removing a package
@@ -192,6 +202,41 @@ def self_test() -> None:
     if result["_exit_code"] != 0 or result.get("ok") is not True:
         sys.stderr.write(result["_stderr"])
         sys.exit(f"build.py: the bundle's self-test failed: {result.get('error')}")
+    windowed = windowed_executable()
+    if windowed is not None:
+        # The windowed build has no console: on Windows its standard output goes nowhere (sys.stdout is None),
+        # so its exit code and its engine child are what show that it works.
+        say(f"self-test: {windowed} self-test (the windowed executable)")
+        result = run_self_test(windowed)
+        spawned = any(Path(child).resolve() == windowed.resolve() for child in result["_children"])
+        say(f"self-test (windowed): exit {result['_exit_code']}, {result['_seconds']} s, engine process from the "
+            f"bundle: {spawned if result['_children'] else 'not checked'}")
+        if result["_exit_code"] != 0:
+            sys.stderr.write(result["_stderr"])
+            sys.exit("build.py: the windowed executable's self-test failed")
+
+
+def remote_test() -> None:
+    """The frozen app's remote side (openai and httpx2 frozen, the bundled price table) against
+    llama-cpp-python's own server on loopback, started from the project's venv."""
+    sys.path.insert(0, str(ROOT / "desktop"))
+    from lmscales.bench.servers import LlamaServer
+
+    model = ROOT / "models" / json.loads((ROOT / "models" / "manifest.json").read_text("utf-8"))["bundled"]["file"]
+    with LlamaServer(model) as server, tempfile.TemporaryDirectory(prefix="lmscales-remote-") as tmp:
+        command = [str(cli_executable()), "run", "--task", "chat", "--side", "remote", "--base-url", server.base_url,
+                   "--model", "gpt-4o-mini", "--max-tokens", "8", "--input", "-", "--json"]
+        say(f"remote test: {' '.join(command[1:])}")
+        result = subprocess.run(command, input="Say hello.", cwd=tmp, env=clean_environment(Path(tmp)),
+                                capture_output=True, text=True, check=False, timeout=300)
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        report = {}
+    say(f"remote test: exit {result.returncode}, ok={report.get('ok')}, output {report.get('output', '')!r}")
+    if result.returncode != 0 or report.get("ok") is not True or not str(report.get("output", "")).strip():
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
+        sys.exit("build.py: the frozen app's remote side failed against llama-cpp-python's server")
 
 
 # -- installers -----------------------------------------------------------------------------------------------
@@ -279,7 +324,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bundle-only", action="store_true", help="stop after the PyInstaller bundle")
     parser.add_argument("--if-stale", action="store_true", help="reuse a bundle newer than all its inputs")
     parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache first")
-    parser.add_argument("--self-test", action="store_true", help="run the bundle's self-test afterwards")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the bundle's self-test afterwards (both executables on Windows and macOS)")
+    parser.add_argument("--remote-test", action="store_true",
+                        help="run the bundle's remote side against llama-cpp-python's server on loopback")
     args = parser.parse_args(argv)
     release = version()
     if args.if_stale and bundle_is_fresh():
@@ -290,6 +338,8 @@ def main(argv: list[str]) -> int:
     say(f"{bundle_dir()}: {tree_size(bundle_dir()) / 1e6:.0f} MB unpacked")
     if args.self_test:
         self_test()
+    if args.remote_test:
+        remote_test()
     if args.bundle_only:
         return 0
     if LINUX:

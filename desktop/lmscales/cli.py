@@ -7,6 +7,7 @@ one-line message on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 from lmscales import __version__
 from lmscales.core import offline, tasks
 from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
-from lmscales.core.events import Message
+from lmscales.core.events import REASONING_EFFORTS, Message
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -113,7 +114,7 @@ def generation_params(args: argparse.Namespace) -> Any:
     from lmscales.core.trial import GenerationParams
 
     return GenerationParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                            seed=args.seed)
+                            seed=args.seed, reasoning_effort=getattr(args, "reasoning_effort", None))
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
@@ -157,28 +158,20 @@ def _summary_line(result: Any) -> str:
         extra = " · cost unknown" if cost.usd is None else f" · cost {cost.format()} ({cost.price.source})"
     elif result.cpu_seconds is not None:
         extra = f" · {result.cpu_seconds:.2f} CPU-s"
+    thinking = f" + {m.reasoning_tokens.format(0)} thinking" if m.reasoning_tokens is not None else ""
+    rate = m.decode_rate.format() if m.decode_rate.value is not None else f"rate n/a ({m.decode_rate.reason})"
+    ignored = "".join(f" · ignores {name} (ran at its default)" for name in result.finished.ignored_parameters)
     return (
-        f"[{result.label.lower()}] TTFT {m.time_to_first_token.format(3)} · {m.decode_rate.format()} · "
-        f"{m.output_tokens.format(0)} out · E2E {m.end_to_end.format(2)}{extra}"
+        f"[{result.label.lower()}] TTFT {m.time_to_first_token.format(3)} · {rate} · "
+        f"{m.output_tokens.format(0)} out{thinking} · E2E {m.end_to_end.format(2)}{extra}{ignored}"
     )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def open_sides(args: argparse.Namespace, sides: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
+    """The engines of the chosen sides, as the command line sets them up (and the endpoint, if any). The caller
+    closes them."""
     from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
-    from lmscales.core.events import Notice, TextDelta
-    from lmscales.core.session import Session, SessionEvent, SideStreamed
 
-    text = _read_input(args.input)
-    try:
-        request_input = task_input(args, text)
-        from lmscales.core.session import build_messages
-
-        build_messages(request_input)  # a clear message for unusable input before any model loads
-    except (tasks.TaskInputError, ValueError) as error:
-        raise CliError(str(error), EXIT_USAGE) from None
-    sides = SIDE_ALIASES[args.side]
-    if args.offline:
-        offline.enable()
     engines: dict[str, Any] = {}
     endpoint = None
     try:
@@ -192,6 +185,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                 engines["large"] = RemoteEngine(endpoint, RemoteOptions(
                     connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
                     context_tokens=args.remote_context))
+    except BaseException:
+        for engine in engines.values():
+            engine.close()
+        raise
+    return engines, endpoint
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from lmscales.core.events import Notice, TextDelta
+    from lmscales.core.session import Session, SessionEvent, SideStreamed, build_messages
+
+    text = _read_input(args.input)
+    try:
+        request_input = task_input(args, text)
+        build_messages(request_input)  # a clear message for unusable input before any model loads
+    except (tasks.TaskInputError, ValueError) as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    sides = SIDE_ALIASES[args.side]
+    if args.offline:
+        offline.enable()
+    engines, endpoint = open_sides(args, sides)
+    try:
         session = Session(engines, prices=_prices(args, endpoint.model if endpoint else None))
         stream_text = not args.json and len(sides) == 1
 
@@ -199,7 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not isinstance(event, SideStreamed):
                 return
             if stream_text and isinstance(event.event, TextDelta):
-                print(event.event.text, end="", flush=True)
+                if event.event.kind == "answer":  # stdout is the answer; the thinking is in --json
+                    print(event.event.text, end="", flush=True)
             elif not args.json and isinstance(event.event, Notice):
                 print(f"[{event.event.message}]", file=sys.stderr, flush=True)
 
@@ -224,6 +240,107 @@ def cmd_run(args: argparse.Namespace) -> int:
         message = result.error.message if result.error is not None else result.skipped
         print(f"error ({result.label.lower()}): {message}", file=sys.stderr)
     return EXIT_FAILED if failed else 0
+
+
+def _judge(args: argparse.Namespace, engines: dict[str, Any]) -> Any:
+    """The judge the command line asks for: none, the large side itself, or a third endpoint."""
+    from lmscales.core.endpoints import Endpoint, env_api_key
+    from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+    from lmscales.core.quality.judge import Judge, JudgeRefused
+
+    if not args.judge:
+        return None
+    try:
+        if args.judge == "large":
+            if "large" not in engines:
+                raise JudgeRefused("--judge large needs the large side (--side both or large).")
+            return Judge.from_engine(engines["large"], is_contestant=True, offline=offline.enabled())
+        if not args.judge_model:
+            raise CliError("A judge endpoint needs --judge-model NAME.", EXIT_USAGE)
+        endpoint = Endpoint(base_url=args.judge, model=args.judge_model, api_key=env_api_key(args.judge))
+        problem = endpoint.problem()
+        if problem:
+            raise CliError(f"Judge: {problem}", EXIT_USAGE)
+        engine = RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout,
+                                                      read_timeout=args.read_timeout))
+        engines["judge"] = engine  # closed with the sides
+        return Judge.from_engine(engine, offline=offline.enabled())
+    except JudgeRefused as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
+    from lmscales.core.history import TrialHistory, default_history_path
+    from lmscales.core.quality.report import render_report
+    from lmscales.core.quality.results import task_figures
+    from lmscales.core.quality.sets import EvalSetError, load_set
+    from lmscales.core.sampler import Sampler
+    from lmscales.core.session import Session
+    from lmscales.core.trial import GenerationParams
+
+    try:
+        evaluation_set = load_set(args.set, smoke=args.smoke)
+    except EvalSetError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    if args.limit:
+        evaluation_set = dataclasses.replace(evaluation_set, items=evaluation_set.items[: args.limit])
+    sides = SIDE_ALIASES[args.side]
+    if args.offline:
+        offline.enable()
+    params = GenerationParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
+                              seed=args.seed)
+    try:
+        plan = EvalPlan(evaluation_set, params, repeats=args.repeats, warmups=args.warmups, sides=sides)
+    except ValueError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    engines, endpoint = open_sides(args, sides)
+    started = time.perf_counter()
+    try:
+        judge = _judge(args, engines)
+        history = TrialHistory.open(None if args.no_history else default_history_path())
+        # A sampler without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds
+        # and energy (measured through RAPL where readable, else estimated) in their trials.
+        session = Session({k: v for k, v in engines.items() if k != "judge"},
+                          prices=_prices(args, endpoint.model if endpoint else None), sampler=Sampler(),
+                          on_trial=history.append)
+
+        def progress(step: EvalProgress) -> None:
+            if not args.quiet:
+                print(f"[{step.done}/{step.total}] {step.message}", file=sys.stderr, flush=True)
+
+        evaluation = Evaluation(session, plan, judge, progress)
+        try:
+            result = evaluation.run()
+        except KeyboardInterrupt:
+            evaluation.cancel()
+            result = evaluation.result()
+    finally:
+        for engine in engines.values():
+            engine.close()
+    seconds = time.perf_counter() - started
+    figures = [task_figures(task) for task in result.tasks]
+    if args.report:
+        path = Path(args.report)
+        try:
+            from lmscales.core.files import write_atomically
+
+            write_atomically(path, render_report(result).encode("utf-8"))
+        except OSError as error:
+            raise CliError(f"Could not write the report to {path}: {error.strerror or error}") from None
+        print(f"report: {path}", file=sys.stderr)
+    if args.json:
+        print_json({"result": dataclasses.asdict(result), "figures": [dataclasses.asdict(f) for f in figures],
+                    "wall_seconds": round(seconds, 1), "trials": [t.id for t in evaluation.trials],
+                    "partial": evaluation.cancelled})
+    else:
+        for figure in figures:
+            print(figure.verdict)
+        print(f"{len(evaluation.trials)} comparisons in {seconds:.0f} s", file=sys.stderr)
+    return 130 if evaluation.cancelled else 0
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
@@ -363,8 +480,43 @@ def make_parser(
     run.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS.temperature)
     run.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
     run.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
+    run.add_argument("--reasoning-effort", choices=list(REASONING_EFFORTS), default=None,
+                     help="large side: how hard a model that thinks should think (sent only when given)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     run.set_defaults(handler=cmd_run)
+
+    evaluate = commands.add_parser("eval", help="repeated A/B runs over an evaluation set, with scores and a report")
+    add_engine_options(evaluate)
+    evaluate.add_argument("--set", required=True,
+                          help="translate, summarize, chat (built in), NAME-smoke for a small subset, or a JSONL file")
+    evaluate.add_argument("--smoke", action="store_true", help="only the set's small built-in subset")
+    evaluate.add_argument("--limit", type=int, help="only the first N items")
+    evaluate.add_argument("--repeats", type=int, default=1, help="runs of every item on every side")
+    evaluate.add_argument("--warmups", type=int, default=1, help="discarded runs before measuring")
+    evaluate.add_argument("--sides", dest="side", choices=["small", "large", "both"], default="both")
+    evaluate.add_argument("--offline", action="store_true", default=argparse.SUPPRESS)
+    evaluate.add_argument("--base-url", help="large side: OpenAI-compatible base URL")
+    evaluate.add_argument("--model", dest="model_name", metavar="NAME", help="large side: model name")
+    evaluate.add_argument("--large-gguf", metavar="PATH", help="large side: a second GGUF file on this CPU")
+    evaluate.add_argument("--large-threads", type=int)
+    evaluate.add_argument("--connect-timeout", type=float, default=10.0)
+    evaluate.add_argument("--read-timeout", type=float, default=60.0)
+    evaluate.add_argument("--remote-context", type=int, default=8192)
+    evaluate.add_argument("--prices", help="a JSON price overrides file")
+    evaluate.add_argument("--price-input", type=float)
+    evaluate.add_argument("--price-output", type=float)
+    evaluate.add_argument("--judge", metavar="large|URL",
+                          help="a blind judge: 'large' (the large side, also a contestant) or a third endpoint's URL")
+    evaluate.add_argument("--judge-model", metavar="NAME", help="the judge endpoint's model")
+    evaluate.add_argument("--max-tokens", type=int, default=128)
+    evaluate.add_argument("--temperature", type=float, default=0.0)
+    evaluate.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
+    evaluate.add_argument("--seed", type=int, default=1)
+    evaluate.add_argument("--no-history", action="store_true", help="do not keep the trials in the history")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress lines")
+    evaluate.add_argument("--json", action="store_true", help="print the results, figures and verdicts as JSON")
+    evaluate.add_argument("--report", metavar="FILE.html", help="write the self-contained HTML report")
+    evaluate.set_defaults(handler=cmd_eval)
 
     models = commands.add_parser("models", help="model files")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -383,7 +535,27 @@ def make_parser(
     return parser
 
 
+def make_output_safe(stdout: Any = None, stderr: Any = None) -> None:
+    """Output that any text can go through. Redirected to a file on Windows, standard output is cp1252,
+    where Japanese or Chinese answers raise UnicodeEncodeError: redirected output is written as UTF-8;
+    a console that is not UTF-8 gets replacement characters instead of a crash."""
+    for stream, is_stdout in ((stdout or sys.stdout, True), (stderr or sys.stderr, False)):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding in {"utf8", "utf8sig"} or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            interactive = stream.isatty()
+        except (OSError, ValueError):
+            interactive = False
+        with contextlib.suppress(OSError, ValueError):  # a closed or unusual stream: leave it as it is
+            if is_stdout and not interactive:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            else:
+                stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> int:
+    make_output_safe()
     args = (parser or make_parser()).parse_args(list(argv))
     try:
         code: int = args.handler(args)

@@ -12,7 +12,7 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/lmscales-dmg.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 # ditto keeps the bundle's symlinks, extended attributes and code signature intact (cp -R may not).
 ditto "$app" "$stage/$(basename "$app")"
-# The app writes a verification stamp beside its model when run from dist/; it is not part of the product.
+# Older builds wrote a verification stamp beside the model when run from dist/; never ship one.
 find "$stage" -name '*.verified' -delete
 ln -s /Applications "$stage/Applications"
 rm -f "$dmg"

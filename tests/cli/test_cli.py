@@ -120,7 +120,7 @@ def test_run_both_sides_against_the_real_server(llama_server: str) -> None:
     assert local["text"].strip() and remote["text"].strip()
     assert remote["engine"]["model"] == "smollm2-server" and remote["engine"]["kind"] == "remote"
     assert remote["metrics"]["output_tokens"]["provenance"] == "estimated"
-    assert remote["cost"]["usd"] is None  # a model with no price: unknown, not zero
+    assert remote["cost"]["usd"] == 0  # a server on this computer: no money, whatever its model is called
     assert remote["finished"]["bytes_received"] > 0
 
 

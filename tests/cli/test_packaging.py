@@ -27,13 +27,15 @@ from PySide6.QtCore import qVersion
 from PySide6.QtGui import QGuiApplication, QImage
 
 from lmscales import __version__
+from lmscales.core.engines import cpu_backends
 from lmscales.ui.about import AboutDialog
 from tests.conftest import TEST_THREADS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 APP_ID = "io.github.lmscales.LMScales"
-BUNDLE_LIMIT_BYTES = 350_000_000
+# 350 MB before llama.cpp shipped one CPU backend per instruction-set level (x86-64: 14 libraries, 19 MB).
+BUNDLE_LIMIT_BYTES = 380_000_000
 
 
 def _load(name: str) -> ModuleType:
@@ -88,6 +90,42 @@ def test_desktop_entry_and_metainfo_agree_with_the_app() -> None:
     assert __version__ in releases, "add a <release> for this version to the metainfo"
     plist = (PACKAGING / "macos" / "Info.plist").read_text(encoding="utf-8")
     assert f"<string>{APP_ID}</string>" in plist
+
+
+# -- CI workflows and macOS targets -----------------------------------------------------------------------------
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def test_macos_deployment_target_matches_the_minimum_system_version() -> None:
+    """What llama.cpp is compiled for (MACOSX_DEPLOYMENT_TARGET) and what the app claims to run on
+    (LSMinimumSystemVersion) must agree, in every workflow that builds for macOS."""
+    import plistlib
+
+    minimum = plistlib.loads((PACKAGING / "macos" / "Info.plist").read_bytes())["LSMinimumSystemVersion"]
+    for workflow in ("installers.yml", "tests.yml"):
+        targets = re.findall(r'MACOSX_DEPLOYMENT_TARGET: "([^"]+)"', (WORKFLOWS / workflow).read_text("utf-8"))
+        assert targets == [minimum], workflow
+
+
+def test_workflows_cover_every_platform_and_both_macos_architectures() -> None:
+    tests = (WORKFLOWS / "tests.yml").read_text(encoding="utf-8")
+    for runner in ("windows-2022", "macos-14", "macos-15-intel", "ubuntu-22.04"):
+        assert runner in tests
+    assert "python dev.py test" in tests
+    installers = (WORKFLOWS / "installers.yml").read_text(encoding="utf-8")
+    for runner in ("windows-2022", "macos-14", "macos-15-intel", "ubuntu-22.04"):
+        assert f"os: {runner}" in installers
+    assert "--self-test --remote-test" in installers  # both executables, and the remote side on loopback
+    # signing and notarisation only where their secrets exist
+    assert "env.MACOS_CERTIFICATE != ''" in installers and "notarytool" in installers
+
+
+def test_workflows_pass_actionlint() -> None:
+    actionlint = Path(sys.executable).with_name("actionlint" + (".exe" if sys.platform == "win32" else ""))
+    assert actionlint.exists(), "actionlint comes with the dev extras (python dev.py setup)"
+    result = subprocess.run([str(actionlint), *sorted(map(str, WORKFLOWS.glob("*.yml")))], capture_output=True,
+                            text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.skipif(not (shutil.which("desktop-file-validate") and shutil.which("appstreamcli")),
@@ -146,6 +184,10 @@ def test_frozen_app_holds_what_it_needs_and_nothing_from_development(bundle: Pat
     assert any(name.endswith("models/LICENSE-SmolLM2-Apache-2.0.txt") for name in names)
     assert any(name.endswith("lmscales/resources/prices.json") for name in names)
     assert any(name.endswith("licenses/LGPL-3.0.txt") for name in names)
+    variants = cpu_backends.backend_folder()
+    if variants is not None:  # a build with CPU variants: all of them ship, beside llama.cpp's libraries
+        shipped = {Path(name).name for name in names if "llama_cpp/lib/" in name and "ggml-cpu-" in name}
+        assert shipped == {path.name for path in variants.glob("*ggml-cpu-*")}
     assert not [name for name in names if re.search(r"QtWebEngine|Qt6Quick|Qt6Qml|Qt6Pdf|/translations/", name)]
     # Nothing of the developer's machine: no venv, no caches, no test or server code (modules are in the
     # PYZ archive; the build's table of contents lists them).

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from lmscales.core import model_files
 from lmscales.core.model_files import ModelFileError, load_manifest, models_dir, verify
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Verification stamps go to a cache folder of the test's own, not the user's."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv(model_files.CACHE_DIR_ENV, str(cache))
+    return cache
 
 
 def test_manifest_describes_the_bundled_model() -> None:
@@ -40,7 +49,7 @@ def test_checksum_mismatch_says_what_to_do(tmp_path: Path) -> None:
     message = str(caught.value)
     assert caught.value.kind == "checksum"
     assert "damaged" in message and model.sha256 in message
-    assert "Delete it and fetch it again" in message and "dev.py setup" in message
+    assert "Delete it and fetch it again" in message and "dev.py setup" in message  # from a checkout
 
 
 def test_size_mismatch(tmp_path: Path) -> None:
@@ -97,3 +106,40 @@ def test_fetch_skips_a_verified_model(tmp_path: Path, bundled_model: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "sha256 verified" in result.stdout
+
+
+def test_a_read_only_install_is_verified_once_and_never_written_to(
+    tmp_path: Path, _own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled model inside a signed .app or under Program Files: nothing may be written beside it,
+    and the 100 MB hash must still not be recomputed on every start."""
+    import hashlib
+
+    content = b"model bytes" * 100
+    (tmp_path / "install").mkdir()
+    folder = _fake_models_dir(tmp_path / "install", content, hashlib.sha256(content).hexdigest())
+    model = load_manifest(folder)
+    before = sorted(path.name for path in folder.iterdir())
+    folder.chmod(0o555)  # read-only (root ignores this; the listing below is what proves it)
+    try:
+        assert verify(model) == model.path
+        assert sorted(path.name for path in folder.iterdir()) == before  # no stamp beside the model
+        stamps = list((_own_cache / "verified").iterdir())
+        assert len(stamps) == 1 and model.file in stamps[0].name
+
+        def no_hashing(path: Path, chunk: int = 0) -> str:
+            raise AssertionError("the model was hashed again")
+
+        monkeypatch.setattr(model_files, "sha256_of", no_hashing)
+        assert verify(model) == model.path  # the stamp in the cache is enough
+    finally:
+        folder.chmod(0o755)
+
+
+def test_the_frozen_app_does_not_tell_users_to_run_dev_py(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_manifest(_fake_models_dir(tmp_path, b"x"))
+    model.path.unlink()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(ModelFileError) as caught:
+        verify(model)
+    assert "dev.py" not in str(caught.value) and "reinstall the app" in str(caught.value)

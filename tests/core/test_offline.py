@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,12 +52,127 @@ def test_guard_refuses_anything_beyond_loopback(guard: None) -> None:
 
 
 def test_guard_comes_off_again() -> None:
-    before = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
+    names = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo")
+    before = (socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto, *map(vars(socket).get, names))
     offline.enable()
-    assert socket.socket.connect is not before[0]
+    assert socket.socket.connect is not before[0] and socket.getnameinfo is not before[-1]
     offline.disable()
+    offline.disable()  # twice is harmless
     assert not offline.enabled()
-    assert (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo) == before
+    assert (socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto,
+            *map(vars(socket).get, names)) == before
+
+
+class _Resolver:
+    """Stands in for the system resolver under the guard: records every host it is asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.real = socket.getaddrinfo
+
+    def getaddrinfo(self, host: object, *args: object, **kwargs: object) -> object:
+        self.asked.append(str(host))
+        return self.real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    def gethostbyaddr(self, host: str) -> object:
+        self.asked.append(host)
+        raise AssertionError("a reverse lookup reached the resolver")
+
+    def getnameinfo(self, sockaddr: tuple[str, int], flags: int) -> tuple[str, str]:
+        self.asked.append(sockaddr[0])
+        assert flags & socket.NI_NUMERICHOST, "a reverse lookup reached the resolver"
+        return sockaddr[0], str(sockaddr[1])
+
+
+def test_only_numeric_loopback_and_localhost_pass_and_no_resolver_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolver = _Resolver()
+    for name in ("getaddrinfo", "gethostbyaddr", "getnameinfo"):
+        monkeypatch.setattr(socket, name, getattr(resolver, name))
+    offline.attempts.clear()
+    offline.enable()
+    try:
+        # names that usually mean loopback are still names: refused, never looked up
+        for name in ("localhost.localdomain", "ip6-localhost", "localhost.", "api.openai.com"):
+            with pytest.raises(offline.OfflineError, match=re.escape(name)):
+                socket.getaddrinfo(name, 80)
+            with pytest.raises(offline.OfflineError):
+                socket.gethostbyname(name)
+        with pytest.raises(offline.OfflineError, match=r"203\.0\.113\.9"):
+            socket.getnameinfo(("203.0.113.9", 443), 0)
+        with pytest.raises(offline.OfflineError):
+            socket.gethostbyaddr("203.0.113.9")
+        assert resolver.asked == []
+        # `localhost` is answered with loopback addresses: the resolver only ever sees numbers
+        addresses = {info[4][0] for info in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}
+        assert "127.0.0.1" in addresses and addresses <= {"127.0.0.1", "::1"}
+        assert socket.getaddrinfo("LOCALHOST", 80, socket.AF_INET)[0][4][0] == "127.0.0.1"
+        assert socket.gethostbyname("localhost") == "127.0.0.1"
+        assert socket.gethostbyaddr("127.0.0.1") == ("localhost", [], ["127.0.0.1"])
+        assert socket.getnameinfo(("127.0.0.1", 8080), 0) == ("127.0.0.1", "8080")
+        assert socket.getaddrinfo("::1", 80, socket.AF_INET6)[0][4][0] == "::1"
+        assert set(resolver.asked) <= {"127.0.0.1", "::1"}
+        assert offline.attempts == ["localhost.localdomain"] * 2 + ["ip6-localhost"] * 2 + ["localhost."] * 2 + [
+            "api.openai.com"] * 2 + ["203.0.113.9"] * 2
+    finally:
+        offline.disable()
+        offline.attempts.clear()
+
+
+def _windows_like_socket_module() -> types.ModuleType:
+    """The `socket` module as CPython has it on Windows: socket objects have no `sendmsg`."""
+    fake = types.ModuleType("socket")
+    fake.__dict__.update({name: value for name, value in vars(socket).items() if not name.startswith("__")})
+
+    class WindowsSocket:
+        family = socket.AF_INET
+        connect, connect_ex, sendto = socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
+
+    fake.socket = WindowsSocket  # type: ignore[attr-defined]
+    return fake
+
+
+def test_guard_works_where_sockets_have_no_sendmsg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows: no socket.socket.sendmsg. Before the fix enable() crashed half-way, after which enabled()
+    said True with nothing guarded, and disable() raised KeyError."""
+    fake = _windows_like_socket_module()
+    assert not hasattr(fake.socket, "sendmsg")
+    original_connect = fake.socket.connect
+    monkeypatch.setattr(offline, "socket", fake)
+    offline.enable()
+    try:
+        assert offline.enabled()
+        assert fake.socket.connect is not original_connect and not hasattr(fake.socket, "sendmsg")
+        with pytest.raises(offline.OfflineError):
+            fake.socket().connect(("203.0.113.7", 443))
+        with pytest.raises(offline.OfflineError):
+            fake.getaddrinfo("api.openai.com", 443)
+    finally:
+        offline.disable()
+        offline.attempts.clear()
+    assert not offline.enabled()
+    assert fake.socket.connect is original_connect and fake.getaddrinfo is socket.getaddrinfo
+
+
+def test_a_failure_half_way_leaves_nothing_patched(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stubborn(types.ModuleType):
+        """A module that refuses one of the patches (as a platform might)."""
+
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "gethostbyaddr" and value is not socket.gethostbyaddr:
+                raise TypeError("read-only attribute")
+            super().__setattr__(name, value)
+
+    fake = Stubborn("socket")
+    fake.__dict__.update({name: value for name, value in vars(_windows_like_socket_module()).items()})
+    original_connect, original_lookup = fake.socket.connect, fake.getaddrinfo
+    monkeypatch.setattr(offline, "socket", fake)
+    with pytest.raises(TypeError):
+        offline.enable()
+    assert not offline.enabled()
+    assert fake.socket.connect is original_connect and fake.getaddrinfo is original_lookup
+    offline.disable()  # nothing to undo, no KeyError
 
 
 def _guarded_run(args: list[str], tmp: Path, stdin: str = "") -> tuple[subprocess.CompletedProcess[str], str]:

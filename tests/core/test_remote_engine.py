@@ -117,7 +117,7 @@ def test_no_usage_means_estimated(fault_server: FaultServer) -> None:
         ("400", "bad_request", "rejected the request (HTTP 400): max_tokens is too large"),
         ("500", "server", "server error (HTTP 500)"),
         ("503", "server", "server error (HTTP 503)"),
-        ("stall", "timeout", "sent nothing for 1 s (read timeout)"),
+        ("stall", "timeout", "sent nothing for 1 s after the request was sent (read timeout"),
     ],
 )
 def test_http_errors(fault_server: FaultServer, mode: str, kind: str, expected: str) -> None:

@@ -26,6 +26,7 @@ from lmscales.core.settings import Settings, load_settings, save_settings, setti
 KEY = "sk" "-proj-Zq8VhT3xK9LmN2pR7sWcY4bD"
 OTHER_KEY = "gsk_f8Jw2QmZx7RtLp9KvN4sHc6Y"  # no sk- prefix: only registration can redact it
 URL = "https://api.openai.com/v1"
+HOST = "https://api.openai.com"  # keys are kept per host
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -93,7 +94,7 @@ def memory_keyring() -> MemoryKeyring:
 def test_a_key_goes_into_the_keyring(memory_keyring: MemoryKeyring) -> None:
     result = store_key(URL + "/", KEY)
     assert result.persisted and "keyring" in result.message and KEY not in result.message
-    assert memory_keyring.passwords == {(SERVICE, URL): KEY}, "keyed by base URL, under the service LM Scales"
+    assert memory_keyring.passwords == {(SERVICE, HOST): KEY}, "keyed by host, under the service LM Scales"
 
     secrets.forget_session_keys()  # as after a restart
     assert load_key(URL) == KEY
@@ -103,6 +104,18 @@ def test_a_key_goes_into_the_keyring(memory_keyring: MemoryKeyring) -> None:
     assert memory_keyring.passwords == {}
     assert load_key(URL) is None
     assert not delete_key(URL)
+
+
+def test_keys_are_per_host_and_an_older_versions_key_is_still_found(memory_keyring: MemoryKeyring) -> None:
+    groq = "https://api.groq.com/openai/v1"
+    memory_keyring.passwords[(SERVICE, URL)] = KEY  # where versions before per-host keys kept it
+    assert load_key(URL) == KEY
+    assert load_key(groq) is None  # another host never gets it
+    assert store_key(groq, OTHER_KEY).persisted
+    assert memory_keyring.passwords[(SERVICE, "https://api.groq.com")] == OTHER_KEY
+    secrets.forget_session_keys()
+    assert load_key(groq) == OTHER_KEY and load_key(URL) == KEY
+    assert delete_key(URL) and load_key(URL) is None  # the older version's key is forgotten too
 
 
 @pytest.mark.parametrize(
@@ -253,4 +266,4 @@ def test_the_key_is_in_no_file_the_app_wrote(tmp_path: Path, memory_keyring: Mem
     for file in written:
         content = file.read_bytes()
         assert KEY.encode() not in content and OTHER_KEY.encode() not in content, file
-    assert memory_keyring.passwords[(SERVICE, URL)] == KEY
+    assert memory_keyring.passwords[(SERVICE, HOST)] == KEY

@@ -101,7 +101,8 @@ def test_local_and_server_side_by_side_in_sequence(engine: LocalEngine, llama_se
     large = trial.side("large")
     assert large is not None and large.engine is not None and large.engine.kind == "remote"
     assert large.engine.host is not None and large.engine.host.startswith("127.0.0.1:")
-    assert large.cost is not None and large.cost.usd is None  # no price for a server's own model name
+    # a server on this computer costs no money, whatever it calls its model
+    assert large.cost is not None and large.cost.usd == 0 and large.cost.on_this_computer
 
 
 def test_chat_sides_keep_their_own_transcripts(engine: LocalEngine) -> None:

@@ -55,7 +55,8 @@ def collect(events: Iterable[Event], on_event: Callable[[Event], None] | None = 
         if on_event is not None:
             on_event(event)
         if isinstance(event, TextDelta):
-            pieces.append(event.text)
+            if event.kind == "answer":  # thinking is no part of the answer
+                pieces.append(event.text)
         elif isinstance(event, Finished):
             finished = event
         elif isinstance(event, EngineError):

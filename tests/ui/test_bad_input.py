@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -65,10 +65,11 @@ def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, win
     qtbot.waitUntil(lambda: len(window.panes["small"].view.answer) > 10, timeout=30_000)
     pid = window.small_engine.pid
     assert pid is not None
-    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).kill()  # SIGKILL where there are signals, TerminateProcess on Windows
     wait_idle(qtbot, window)
     status = window.panes["small"].status.text()
-    assert "local engine crashed (signal 9" in status and "next run starts a new engine" in status
+    killed = "local engine crashed (signal 9" if hasattr(signal, "SIGKILL") else "local engine exited unexpectedly"
+    assert killed in status and "next run starts a new engine" in status
     assert window.panes["small"].view.answer  # the partial answer is kept
     window.generation.max_tokens.setValue(8)
     qtbot.keyClicks(window.tasks.chat_input, "Hello again")
@@ -78,6 +79,7 @@ def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, win
     assert window.small_engine.pid not in (None, pid)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows does not let a file another process holds open be deleted")
 def test_a_model_deleted_while_loaded(qtbot, window: MainWindow, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "copy.gguf"
     shutil.copy(bundled_model, copy)
@@ -88,7 +90,7 @@ def test_a_model_deleted_while_loaded(qtbot, window: MainWindow, bundled_model: 
     qtbot.keyClicks(window.tasks.chat_input, "Still there?")
     window.send(("small",))  # the open file keeps working until the engine has to reopen it
     wait_idle(qtbot, window)
-    os.kill(window.small_engine.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    psutil.Process(window.small_engine.pid).kill()  # type: ignore[arg-type]
     qtbot.waitUntil(lambda: not window.small_engine.alive, timeout=10_000)
     qtbot.keyClicks(window.tasks.chat_input, "And now?")
     window.send(("small",))

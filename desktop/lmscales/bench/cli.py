@@ -26,7 +26,17 @@ def cmd_bench_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _qt_messages_to_stderr() -> None:
+    """Qt's own warnings go to stderr, so that --json output on stdout stays one JSON document."""
+    import sys
+
+    from PySide6.QtCore import qInstallMessageHandler
+
+    qInstallMessageHandler(lambda _kind, _context, message: print(message, file=sys.stderr))
+
+
 def cmd_bench_ui(args: argparse.Namespace) -> int:
+    _qt_messages_to_stderr()
     from lmscales.bench.ui import bench_ui
 
     report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
@@ -41,6 +51,7 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_soak(args: argparse.Namespace) -> int:
+    _qt_messages_to_stderr()
     from lmscales.bench.soak import bench_soak
 
     report = bench_soak(runs=args.runs, max_tokens=args.max_tokens, threads=args.threads)

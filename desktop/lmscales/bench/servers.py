@@ -13,6 +13,12 @@ from pathlib import Path
 from types import TracebackType
 
 SERVER_MODEL = "smollm2-server"
+# `python -m llama_cpp.server`, after loading llama.cpp's CPU backend for this processor: a build with CPU
+# variants (dev.py on x86-64) has none until asked, and llama-cpp-python's server never asks.
+SERVER_BOOT = (
+    "import runpy, sys; from lmscales.core.engines.cpu_backends import ensure_loaded; ensure_loaded(); "
+    "sys.argv[0] = 'llama_cpp.server'; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
 
 
 def free_port() -> int:
@@ -36,7 +42,7 @@ class LlamaServer:
 
     def start(self) -> LlamaServer:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
+            [sys.executable, "-c", SERVER_BOOT, "--model", str(self.model), "--host", "127.0.0.1",
              "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
              "--model_alias", SERVER_MODEL],
             stdout=self._log, stderr=subprocess.STDOUT,

@@ -18,6 +18,7 @@ class GenerationDefaults:
     temperature: float = 0.7
     top_p: float = 0.95
     seed: int | None = 42  # a fixed seed, so runs repeat
+    reasoning_effort: str | None = None  # None: the model's own default (and nothing is sent)
 
 
 GENERATION_DEFAULTS = GenerationDefaults()

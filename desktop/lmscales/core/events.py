@@ -15,6 +15,9 @@ from lmscales.core.defaults import GENERATION_DEFAULTS
 
 Role = Literal["system", "user", "assistant"]
 Provenance = Literal["measured", "estimated"]
+DeltaKind = Literal["answer", "reasoning"]
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+REASONING_EFFORTS: tuple[str, ...] = ("minimal", "low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class GenerationRequest:
     top_p: float = GENERATION_DEFAULTS.top_p
     seed: int | None = GENERATION_DEFAULTS.seed
     stop: tuple[str, ...] = ()
+    reasoning_effort: ReasoningEffort | None = None  # sent only where set: models that think take it
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -43,14 +47,21 @@ class GenerationRequest:
             raise ValueError("top_p must be between 0 and 1")
         if self.temperature < 0.0:
             raise ValueError("temperature must not be negative")
+        if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}")
 
 
 @dataclass(frozen=True)
 class TextDelta:
-    """A piece of generated text; `timestamp` is `time.perf_counter()` in the receiving process."""
+    """A piece of generated text; `timestamp` is `time.perf_counter()` in the receiving process.
+
+    `kind` is "reasoning" for a model's thinking streamed before (or beside) its answer
+    (`delta.reasoning_content` / `delta.reasoning`); it is shown apart and never part of the answer text.
+    """
 
     text: str
     timestamp: float
+    kind: DeltaKind = "answer"
 
 
 @dataclass(frozen=True)
@@ -95,10 +106,30 @@ class Finished:
     trimmed_messages: int = 0
     bytes_received: int | None = None
     chunks: int = 1  # >1: a map-reduce summary over that many chunks of the input
+    # A reasoning model's thinking: its deltas (timestamp, text), and its tokens, counted apart from the
+    # answer's. `output_tokens` stays the answer's count; what was billed is output + reasoning tokens.
+    reasoning_deltas: tuple[tuple[float, str], ...] = ()
+    reasoning_tokens: int = 0
+    reasoning_tokens_provenance: Provenance = "measured"
+    # Request parameters the model did not take (refused, then left out or renamed): the comparison is not
+    # matched on them, and the pane says so.
+    ignored_parameters: tuple[str, ...] = ()
+    # How many network reads carried the streamed text (None where there is no network): 1 means the whole
+    # answer arrived at once, so the gaps between deltas say nothing about the model's speed.
+    stream_reads: int | None = None
 
     @property
     def text(self) -> str:
         return "".join(text for _, text in self.deltas)
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(text for _, text in self.reasoning_deltas)
+
+    @property
+    def billed_output_tokens(self) -> int:
+        """Answer plus reasoning tokens: providers bill the hidden thinking as output."""
+        return self.output_tokens + self.reasoning_tokens
 
 
 @dataclass(frozen=True)
@@ -110,7 +141,7 @@ class EngineError:
         "crashed", "hung", "model", "input_too_long", "busy", "internal", "not_loaded",
         # remote engine
         "auth", "forbidden", "not_found", "bad_request", "rate_limited", "server", "timeout",
-        "dns", "refused", "connection", "incomplete", "malformed",
+        "dns", "refused", "connection", "incomplete", "malformed", "quota", "context_length", "not_sse",
     ]
     message: str
     partial_text: str = ""

@@ -249,7 +249,23 @@ CSV_COLUMNS: tuple[tuple[str, Callable[[Trial, SideResult], Any]], ...] = (
     ("top_p", lambda t, r: t.params.top_p),
     ("seed", lambda t, r: t.params.seed),
     ("recorded", lambda t, r: r.recorded),
+    # a model that thinks; parameters the model did not take; where the rate and the price come from
+    ("time_to_first_any_s", lambda t, r: _optional_figure(r, "time_to_first_any")),
+    ("reasoning_tokens", lambda t, r: r.finished.reasoning_tokens if r.finished else None),
+    ("reasoning_tokens_provenance", lambda t, r: r.finished.reasoning_tokens_provenance if r.finished else None),
+    ("thinking", lambda t, r: r.finished.reasoning_text if r.finished else None),
+    ("reasoning_effort", lambda t, r: t.params.reasoning_effort),
+    ("ignored_parameters", lambda t, r: " ".join(r.finished.ignored_parameters) if r.finished else None),
+    ("decode_rate_basis", lambda t, r: r.metrics.decode_rate.how if r.metrics else None),
+    ("decode_rate_missing_because", lambda t, r: r.metrics.decode_rate.reason or None if r.metrics else None),
+    ("price_taken", lambda t, r: r.cost.price.taken if r.cost and r.cost.price else None),
 )
+
+
+def _optional_figure(result: SideResult, name: str) -> float | None:
+    computed = result.metrics
+    figure = getattr(computed, name) if computed is not None else None
+    return float(figure.value) if figure is not None and figure.value is not None else None
 
 
 def _csv_cell(value: object) -> str:
@@ -292,12 +308,19 @@ def _side_figures(result: SideResult) -> list[tuple[str, str]]:
     computed = result.metrics
     rows: list[tuple[str, str]] = [("Status", result.status)]
     if computed is not None:
+        rate = computed.decode_rate
         rows += [
             ("TTFT", computed.time_to_first_token.format(3)),
-            ("Decode", computed.decode_rate.format(1)),
+            ("Decode", rate.format(1) if rate.value is not None or not rate.reason else f"n/a ({rate.reason})"),
             ("Tokens out", computed.output_tokens.format(0)),
             ("End to end", computed.end_to_end.format(2)),
         ]
+        if computed.reasoning_tokens is not None:
+            rows.append(("Thinking tokens", computed.reasoning_tokens.format(0)))
+        if computed.time_to_first_any is not None:
+            rows.append(("First token (any kind)", computed.time_to_first_any.format(3)))
+    if result.finished is not None and result.finished.ignored_parameters:
+        rows.append(("Ignored (ran at its default)", ", ".join(result.finished.ignored_parameters)))
     if result.cost is not None:
         rows.append(("Cost", result.cost.format()))
     if result.cpu_seconds is not None:

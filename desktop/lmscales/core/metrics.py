@@ -3,10 +3,14 @@
 Pure functions of timestamps and counts, nothing else, so they are tested on synthetic data:
 
 - t0 is when the request was submitted;
-- time to first token (TTFT) = first non-empty text delta - t0;
+- time to first token (TTFT) = first non-empty answer delta - t0 (the headline); a reasoning model thinks
+  first, so the time to its first token of any kind (thinking or answer) is given beside it;
 - end-to-end time (E2E) = last delta - t0;
-- decode rate, the headline tokens/s = (n_out - 1) / (t_last - t_first): the first token is paid for by
-  the prefill, so it is not counted, and the wait before it is not in the denominator. Never n_out / E2E;
+- decode rate, the headline tokens/s = (n - 1) / (t_last - t_first) over the tokens the stream shows (the
+  answer's, plus the thinking's where the thinking is streamed): the first token is paid for by the prefill,
+  so it is not counted, and the wait before it is not in the denominator. Never n_out / E2E. Where the
+  visible stream is too short or arrived in one burst there is no rate: "n/a", with the reason;
+- reasoning tokens are counted apart from answer tokens (from usage where the server reports them);
 - inter-token latency p50/p95 = percentiles of the gaps between successive non-empty deltas;
 - prefill rate = prompt tokens / TTFT (an upper bound on the wait: it includes queueing and transport);
 - characters/s and words/s over the decode interval, counting the text after the first delta: they
@@ -33,6 +37,7 @@ class Figure:
     unit: str
     provenance: Provenance
     how: str
+    reason: str = ""  # why there is no value, where there is none
 
     def format(self, digits: int = 1) -> str:
         if self.value is None:
@@ -56,6 +61,9 @@ class RunMetrics:
     output_chars: int
     native_decode_rate: Figure | None = None
     native_prefill_rate: Figure | None = None
+    time_to_first_any: Figure | None = None  # first token of any kind (thinking or answer)
+    reasoning_tokens: Figure | None = None
+    thinking_time: Figure | None = None  # first to last thinking delta
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"output_chars": self.output_chars}
@@ -72,10 +80,19 @@ class RunMetrics:
             "output_tokens",
             "native_decode_rate",
             "native_prefill_rate",
+            "time_to_first_any",
+            "reasoning_tokens",
+            "thinking_time",
         ):
             figure = getattr(self, name)
             if figure is not None:
-                out[name] = {"value": figure.value, "unit": figure.unit, "provenance": figure.provenance}
+                entry: dict[str, object] = {"value": figure.value, "unit": figure.unit,
+                                            "provenance": figure.provenance}
+                if figure.value is None and figure.reason:
+                    entry["reason"] = figure.reason
+                if name == "decode_rate":
+                    entry["basis"] = figure.how
+                out[name] = entry
         return out
 
 
@@ -111,6 +128,35 @@ def decode_rate(output_tokens: int, deltas: Sequence[tuple[float, str]]) -> floa
         return None
     span = visible[-1][0] - visible[0][0]
     return (output_tokens - 1) / span if span > 0 else None
+
+
+def visible_rate(finished: Finished) -> Figure:
+    """The decode rate over what the stream shows, with its basis, or "n/a" and why.
+
+    Streamed thinking counts (its tokens were generated at the same rate as the answer's); thinking the server
+    only reports in usage does not, since it was never seen arriving.
+    """
+    streamed_thinking = bool(_nonempty(finished.reasoning_deltas))
+    visible = sorted(_nonempty(finished.deltas) + _nonempty(finished.reasoning_deltas))
+    if streamed_thinking:
+        tokens = finished.output_tokens + finished.reasoning_tokens
+        basis = "(answer + thinking tokens - 1) / (last streamed delta - first), thinking and answer both streamed"
+        estimated = "estimated" in (finished.output_tokens_provenance, finished.reasoning_tokens_provenance)
+    else:
+        tokens = finished.output_tokens
+        basis = "(answer tokens - 1) / (last answer delta - first answer delta)"
+        estimated = finished.output_tokens_provenance == "estimated"
+    provenance: Provenance = "estimated" if estimated else "measured"
+    reason = ""
+    if len(visible) < 2 or tokens < 2:
+        reason = "fewer than 2 streamed pieces: too short to measure a rate"
+    elif finished.stream_reads == 1:
+        reason = "every token arrived in one network read: no rate can be measured from the stream"
+    elif visible[-1][0] - visible[0][0] <= 0:
+        reason = "every token arrived at the same instant: no rate can be measured from the stream"
+    if reason:
+        return Figure(None, "tok/s", provenance, basis, reason)
+    return Figure((tokens - 1) / (visible[-1][0] - visible[0][0]), "tok/s", provenance, basis)
 
 
 def inter_token_gaps(deltas: Sequence[tuple[float, str]]) -> list[float]:
@@ -160,12 +206,7 @@ def compute(finished: Finished) -> RunMetrics:
         end_to_end=Figure(
             end_to_end(finished.submitted_at, deltas), "s", "measured", "last text delta minus submit time"
         ),
-        decode_rate=Figure(
-            decode_rate(finished.output_tokens, deltas),
-            "tok/s",
-            tokens_out,
-            "(output tokens - 1) / (last delta - first delta)",
-        ),
+        decode_rate=visible_rate(finished),
         inter_token_p50=Figure(percentile(gaps, 50), "s", "measured", "median gap between deltas"),
         inter_token_p95=Figure(percentile(gaps, 95), "s", "measured", "95th percentile gap between deltas"),
         prefill_rate=Figure(
@@ -195,7 +236,28 @@ def compute(finished: Finished) -> RunMetrics:
             if native
             else None
         ),
+        **_thinking_figures(finished),
     )
+
+
+def _thinking_figures(finished: Finished) -> dict[str, Figure | None]:
+    """TTFT of any kind, thinking tokens and time: only for a run that thought (so other runs stay as they were)."""
+    thinking = _nonempty(finished.reasoning_deltas)
+    if not thinking and not finished.reasoning_tokens:
+        return {}
+    answer = _nonempty(finished.deltas)
+    firsts = [pieces[0][0] for pieces in (thinking, answer) if pieces]
+    first_any = min(firsts) - finished.submitted_at if firsts else None
+    return {
+        "time_to_first_any": Figure(first_any, "s", "measured",
+                                    "first non-empty delta of any kind (thinking or answer) minus submit time"),
+        "reasoning_tokens": Figure(float(finished.reasoning_tokens), "tok", finished.reasoning_tokens_provenance,
+                                   "thinking tokens: usage.completion_tokens_details.reasoning_tokens, or one per "
+                                   "streamed thinking piece (~)"),
+        "thinking_time": Figure(thinking[-1][0] - thinking[0][0] if len(thinking) > 1 else None, "s", "measured",
+                                "last thinking delta minus first",
+                                "" if len(thinking) > 1 else "the thinking was not streamed in pieces"),
+    }
 
 
 def estimate_tokens(text: str) -> int:

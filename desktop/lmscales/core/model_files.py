@@ -20,7 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FETCH_HINT = "Run `python dev.py setup` in the project folder (or `lmscales models fetch`) to download it."
+CACHE_DIR_ENV = "LMSCALES_CACHE"
+SOURCE_FETCH_HINT = "Run `python dev.py setup` in the project folder (or `lmscales models fetch`) to download it."
+FROZEN_FETCH_HINT = "The model is part of LM Scales: reinstall the app (or run `lmscales models fetch`)."
+
+
+def fetch_hint() -> str:
+    """How to get the model back: from a checkout, dev.py; an installed app has no dev.py to run."""
+    return FROZEN_FETCH_HINT if getattr(sys, "frozen", False) else SOURCE_FETCH_HINT
+
+
+def cache_dir() -> Path:
+    """$LMSCALES_CACHE, or the platform's cache folder for LM Scales (the same one dev.py uses)."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lmscales", appauthor=False))
 
 
 class ModelFileError(Exception):
@@ -110,23 +127,29 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def _stamp_path(path: Path) -> Path:
-    return path.with_name(path.name + ".verified")
+    """Where the stamp for the model file at `path` lives: in the user's cache folder, never beside the
+    model, which may sit inside a signed .app or under Program Files (writing there would break the
+    signature, or fail and leave every start hashing 100 MB again)."""
+    resolved = path.resolve()
+    key = hashlib.sha256(str(resolved).encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
+    return cache_dir() / "verified" / f"{resolved.name}-{key}.verified"
 
 
 def verify(model: BundledModel, path: Path | None = None) -> Path:
     """Return the model's path if its size and SHA-256 match the manifest; else `ModelFileError`.
 
-    A verified file leaves a stamp (size, mtime, hash) beside it so later starts skip the 100 MB hash.
+    A verified file leaves a stamp (size, mtime, hash) in the user's cache folder so later starts skip the
+    100 MB hash.
     """
     path = path or model.path
     if not path.exists():
-        raise ModelFileError("missing", f"The bundled model is missing: {path}. {FETCH_HINT}")
+        raise ModelFileError("missing", f"The bundled model is missing: {path}. {fetch_hint()}")
     stat = path.stat()
     if stat.st_size != model.size:
         raise ModelFileError(
             "size",
             f"The bundled model {path} is {stat.st_size:,} bytes, expected {model.size:,}: it is incomplete "
-            f"or a different file. Delete it and fetch it again. {FETCH_HINT}",
+            f"or a different file. Delete it and fetch it again. {fetch_hint()}",
         )
     stamp = _stamp_path(path)
     expected_stamp = f"{stat.st_size} {stat.st_mtime_ns} {model.sha256}"
@@ -140,9 +163,10 @@ def verify(model: BundledModel, path: Path | None = None) -> Path:
         raise ModelFileError(
             "checksum",
             f"The bundled model {path} is damaged: its SHA-256 is {actual}, expected {model.sha256}. "
-            f"Delete it and fetch it again. {FETCH_HINT}",
+            f"Delete it and fetch it again. {fetch_hint()}",
         )
-    with contextlib.suppress(OSError):  # a read-only install: we simply hash again next time
+    with contextlib.suppress(OSError):  # no writable cache: we simply hash again next time
+        stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(expected_stamp, encoding="utf-8")
     return path
 

@@ -571,6 +571,21 @@ class Sampler:
             energy = Figure(estimate, "J", "estimated", f"engine CPU-seconds × {self.watts_per_core:g} W per core")
         return RunResourceSummary(t_start, t_end, count, peak_rss, mean_cpu, cpu_seconds, energy)
 
+    def machine_energy(self, summary: RunResourceSummary) -> Figure:
+        """Energy of the whole machine over a summarised run, for an engine whose process is not ours to watch
+        (a server on this computer): RAPL where it measured, else every core's sampled use × watts per core."""
+        if summary.energy.provenance == "measured":
+            return summary.energy
+        data = self.snapshot()
+        times = data["timestamp"]
+        inside = (times >= summary.t_start) & (times <= summary.t_end)
+        starts = np.maximum(np.concatenate(([_NAN], times[:-1])), summary.t_start)
+        spans = np.where(inside, times - starts, _NAN)
+        cores = data["system_cpu_percent"] / 100.0 * (psutil.cpu_count() or 1)
+        busy = _integrate(cores, spans)
+        return Figure(busy * self.watts_per_core if busy is not None else None, "J", "estimated",
+                      f"whole machine CPU (every process, the server too) × {self.watts_per_core:g} W per core")
+
     # -- thread ---------------------------------------------------------------------------------
     @property
     def running(self) -> bool:

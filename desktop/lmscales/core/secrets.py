@@ -1,8 +1,10 @@
 """API keys: kept in the operating system's keyring, never in the settings file or a log.
 
-A key is stored per endpoint (its base URL, or its preset name when it has no URL yet) under the service
-name "LM Scales". Where no usable keyring exists (a headless Linux without a Secret Service, a keyring
-that is locked or refuses), the key is held in memory for this session only and the caller is told so.
+A key is stored per host (scheme://host[:port] of the endpoint's base URL, or its preset name when it has
+no URL yet) under the service name "LM Scales": a key belongs to one provider and is never offered to
+another. Keys stored by older versions under the whole base URL are still found. Where no usable keyring
+exists (a headless Linux without a Secret Service, a keyring that is locked or refuses), the key is held
+in memory for this session only and the caller is told so.
 
 Every key this module sees is registered as a secret, and `redact` removes registered secrets (and
 anything shaped like an OpenAI-style key) from text; the log filter in `lmscales.core.logs` runs every
@@ -16,6 +18,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import keyring
 import keyring.backend
@@ -70,8 +73,25 @@ class StoreResult:
 
 
 def account(endpoint: str) -> str:
-    """The keyring user name for an endpoint: its base URL without a trailing slash, or a preset name."""
-    return endpoint.strip().rstrip("/")
+    """The keyring user name for an endpoint: scheme://host[:port] of its URL (lower case), or a preset name."""
+    text = endpoint.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        host = parts.hostname.lower()
+        if ":" in host:
+            host = f"[{host}]"
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    return text
+
+
+def _legacy_account(endpoint: str) -> str | None:
+    """Where versions before per-host keys kept this endpoint's key (the whole base URL), if different."""
+    old = endpoint.strip().rstrip("/")
+    return old if old != account(endpoint) else None
 
 
 def _usable_keyring() -> tuple[keyring.backend.KeyringBackend | None, str]:
@@ -123,10 +143,15 @@ def load_key(endpoint: str) -> str | None:
     if key is None:
         backend, _ = _usable_keyring()
         if backend is not None:
-            try:
-                key = backend.get_password(SERVICE, name)
-            except Exception as error:
-                _log.warning("could not read the API key for %s from the keyring: %s", name, _describe(error))
+            for candidate in (name, _legacy_account(endpoint)):
+                if candidate is None:
+                    continue
+                try:
+                    key = backend.get_password(SERVICE, candidate)
+                except Exception as error:
+                    _log.warning("could not read the API key for %s from the keyring: %s", name, _describe(error))
+                if key is not None:
+                    break
     register_secret(key)
     return key
 
@@ -138,12 +163,15 @@ def delete_key(endpoint: str) -> bool:
         found = _session_keys.pop(name, None) is not None
     backend, _ = _usable_keyring()
     if backend is not None:
-        try:
-            if backend.get_password(SERVICE, name) is not None:
-                backend.delete_password(SERVICE, name)
-                found = True
-        except Exception as error:
-            _log.warning("could not delete the API key for %s from the keyring: %s", name, _describe(error))
+        for candidate in (name, _legacy_account(endpoint)):  # an older version's key goes too
+            if candidate is None:
+                continue
+            try:
+                if backend.get_password(SERVICE, candidate) is not None:
+                    backend.delete_password(SERVICE, candidate)
+                    found = True
+            except Exception as error:
+                _log.warning("could not delete the API key for %s from the keyring: %s", name, _describe(error))
     return found
 
 

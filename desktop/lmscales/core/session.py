@@ -39,6 +39,8 @@ from lmscales.core.events import (
     TextDelta,
 )
 from lmscales.core.pricing import Cost, PriceTable
+from lmscales.core.quality.checks import Check, CheckOptions, run_checks
+from lmscales.core.quality.scores import Score, reference_scores
 from lmscales.core.sampler import ResourceMark, RunResourceSummary, Sampler
 from lmscales.core.sampler import Side as SamplerSide
 from lmscales.core.trial import (
@@ -133,18 +135,41 @@ def build_messages(task_input: TaskInput, history: Sequence[tasks.ChatTurn] = ()
                                     task_input.source_lang or tasks.AUTO, system)
 
 
+def judge_answer(task_input: TaskInput, answer: str) -> tuple[tuple[Check, ...], tuple[Score, ...]]:
+    """The reference-free checks of an answer, and its scores against the input's reference where there is one.
+    A failure in a check never costs the answer: it is logged and the checks are left out."""
+    try:
+        checks = run_checks(task_input.task, task_input.prompt_text, answer, CheckOptions(
+            target_language=task_input.target_lang, source_language=task_input.source_lang,
+            summary_length=task_input.summary_length or "paragraph"))
+        scores: tuple[Score, ...] = ()
+        if task_input.reference is not None or task_input.key_facts or task_input.answers:
+            scores = reference_scores(task_input.task, answer, reference=task_input.reference,
+                                      target_language=task_input.target_lang, key_fact_list=task_input.key_facts,
+                                      answers=task_input.answers)
+    except Exception:
+        log.exception("quality checks failed")
+        return (), ()
+    return checks, scores
+
+
 def offline_refusal(info: EngineInfo, label: str) -> str:
     return (f"Offline mode: the {label.lower()} side would contact {info.host or 'a server'}, beyond this computer. "
             "Leave offline mode, or use a server on this computer (Ollama, LM Studio, llama.cpp).")
 
 
 def cost_of(prices: PriceTable, info: EngineInfo, finished: Finished) -> Cost | None:
-    """Money, for a side behind an API; a model on this CPU costs none (its CPU-seconds and energy are shown)."""
+    """Money, for a side behind an API, looked up by its host and model; thinking tokens are billed as output.
+    A model on this CPU costs none (its CPU-seconds are shown), and a server on this computer costs $0 (its
+    energy estimate is shown)."""
     if info.kind != "remote":
         return None
-    estimated = "estimated" in (finished.prompt_tokens_provenance, finished.output_tokens_provenance)
-    return prices.cost(info.model, finished.prompt_tokens, finished.output_tokens,
-                       "estimated" if estimated else "measured")
+    provenances = [finished.prompt_tokens_provenance, finished.output_tokens_provenance]
+    if finished.reasoning_tokens:
+        provenances.append(finished.reasoning_tokens_provenance)
+    return prices.cost(info.model, finished.prompt_tokens, finished.billed_output_tokens,
+                       "estimated" if "estimated" in provenances else "measured",
+                       host=info.host, loopback=info.loopback)
 
 
 @dataclass
@@ -160,6 +185,7 @@ class _Run:
     messages: dict[str, tuple[Message, ...]]
     chat_turn: int
     stopped: dict[str, threading.Event]
+    keep: bool = True
     results: dict[str, SideResult] = field(default_factory=dict)
     done: threading.Event = field(default_factory=threading.Event)
     trial: Trial | None = None
@@ -179,7 +205,7 @@ class Session:
         sampler: Sampler | None = None,
         labels: Mapping[str, str] | None = None,
         is_offline: Callable[[], bool] = offline.enabled,
-        on_trial: Callable[[Trial], None] | None = None,
+        on_trial: Callable[[Trial], object] | None = None,
     ) -> None:
         self.engines: dict[str, Engine | None] = {slot: None for slot in SLOTS}
         self.engines.update(engines or {})
@@ -240,10 +266,11 @@ class Session:
         sides: Iterable[str] | None = None,
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
+        keep: bool = True,
     ) -> str:
         """Start a comparison and return its trial id at once. Sides without a ready engine are left out;
         `TaskInputError` for input the task cannot use, `SessionBusyError` while another one runs,
-        `ValueError` when no chosen side is ready."""
+        `ValueError` when no chosen side is ready. `keep=False`: not handed to `on_trial` (a warm-up run)."""
         if self.running:
             raise SessionBusyError("A comparison is already running; stop it first.")
         params = params or GenerationParams()
@@ -255,7 +282,7 @@ class Session:
         turn = len(self.transcripts[ready[0]]) if task_input.task == "chat" else 0
         run = _Run(
             id=new_trial_id(), input=task_input, params=params, sides=ready, mode=mode, tags=tuple(tags),
-            messages=messages, chat_turn=turn, stopped={side: threading.Event() for side in ready},
+            messages=messages, chat_turn=turn, stopped={side: threading.Event() for side in ready}, keep=keep,
         )
         self._run = run
         self._emit(TrialStarted(run.id, task_input, ready, mode))
@@ -279,9 +306,10 @@ class Session:
         sides: Iterable[str] | None = None,
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
+        keep: bool = True,
     ) -> Trial:
         """Submit and wait for the trial (the CLI, evaluation). Ctrl+C stops the run and is raised again."""
-        self.submit(task_input, params, sides, mode, tags)
+        self.submit(task_input, params, sides, mode, tags, keep)
         try:
             trial = self.wait()
         except KeyboardInterrupt:
@@ -347,7 +375,7 @@ class Session:
                 )
         if complete:
             assert run.trial is not None
-            if self.on_trial is not None:
+            if self.on_trial is not None and run.keep:
                 try:
                     self.on_trial(run.trial)
                 except Exception:
@@ -373,8 +401,11 @@ class Session:
         cpu_before = engine.cpu_seconds()
         request = GenerationRequest(messages=run.messages[side], max_tokens=run.params.max_tokens,
                                     temperature=run.params.temperature, top_p=run.params.top_p,
-                                    seed=run.params.seed)
+                                    seed=run.params.seed, reasoning_effort=run.params.reasoning_effort)
+        if info.kind == "remote" and not info.loopback:
+            self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []
+        thoughts = 0  # thinking pieces shown (apart from the answer)
         notices: list[str] = []
         finished: Finished | None = None
         error: EngineError | None = None
@@ -387,7 +418,10 @@ class Session:
                 if isinstance(event, TextDelta | Notice):
                     continue  # nothing that arrives after Stop is shown
             if isinstance(event, TextDelta):
-                pieces.append(event.text)
+                if event.kind == "answer":  # thinking is shown apart and is no part of the answer
+                    pieces.append(event.text)
+                else:
+                    thoughts += 1
                 if self.sampler is not None and side in SLOTS:
                     self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
@@ -398,21 +432,26 @@ class Session:
                 finished = event
             elif isinstance(event, EngineError):
                 error = event
-        if finished is not None and stopped.is_set() and len(finished.deltas) > len(pieces):
+        if finished is not None and stopped.is_set() and (len(finished.deltas) > len(pieces)
+                                                          or len(finished.reasoning_deltas) > thoughts):
             # Text arrived after Stop and was not shown: the trial keeps what the user saw, as stopped.
-            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)])
+            finished = dataclasses.replace(finished, stop_reason="cancelled", deltas=finished.deltas[: len(pieces)],
+                                           reasoning_deltas=finished.reasoning_deltas[:thoughts])
         cpu_after = engine.cpu_seconds()
         cpu_seconds = max(0.0, cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
-        resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None)
+        resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None,
+                                    whole_machine=engine.pid is None)
         cost = cost_of(self.prices, info, finished) if finished is not None else None
         text = "".join(pieces)
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
                 and finished.stop_reason != "cancelled" and error is None):
             self.transcripts[side].append(tasks.ChatTurn(run.input.text.strip(), text))
+        shown = text if error is None else error.partial_text or text
+        checks, scores = judge_answer(run.input, shown) if finished is not None and error is None else ((), ())
         return SideResult(
-            side=side, label=label, engine=info, text=text if error is None else error.partial_text or text,
+            side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
-            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices),
+            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices), checks=checks, scores=scores,
         )
 
     def _events(self, engine: Engine, info: EngineInfo, run: _Run, side: str,
@@ -428,21 +467,30 @@ class Session:
     def _mark(self, engine: Engine) -> ResourceMark | None:
         sampler = self.sampler
         pid = engine.pid
-        if sampler is None or pid is None:
+        info = engine.info
+        on_this_computer = info is not None and info.kind == "remote" and info.loopback
+        if sampler is None or (pid is None and not on_this_computer):
             return None
+        if pid is None:  # a server on this computer: the machine's energy meter still tells what the run cost
+            with self._sampler_lock:
+                return sampler.mark()
         with self._sampler_lock:
             sampler.set_engine_pid(pid)
             return sampler.mark()
 
-    def _summarize(self, start: ResourceMark | None, submitted_at: float | None) -> RunResourceSummary | None:
+    def _summarize(self, start: ResourceMark | None, submitted_at: float | None,
+                   whole_machine: bool = False) -> RunResourceSummary | None:
         sampler = self.sampler
         if sampler is None or start is None:
             return None
         with self._sampler_lock:
             sampler.sample_once()  # the run's last moments are in the summary too
             end = sampler.mark()
-            return sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
-                                         end.timestamp, start, end)
+            summary = sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
+                                            end.timestamp, start, end)
+            if whole_machine:  # a server on this computer: its process is not ours, the machine's use is
+                summary = dataclasses.replace(summary, energy=sampler.machine_energy(summary))
+            return summary
 
 
 def _not_started() -> Finished:

@@ -23,8 +23,18 @@ from typing import Any, Literal, get_args
 from lmscales import __version__
 from lmscales.core import metrics
 from lmscales.core.defaults import GENERATION_DEFAULTS
-from lmscales.core.events import EngineError, EngineInfo, Finished, Message, NativeTimings, Provenance
+from lmscales.core.events import (
+    EngineError,
+    EngineInfo,
+    Finished,
+    Message,
+    NativeTimings,
+    Provenance,
+    ReasoningEffort,
+)
 from lmscales.core.pricing import Cost, Price
+from lmscales.core.quality.checks import Check
+from lmscales.core.quality.scores import Score
 from lmscales.core.sampler import RunResourceSummary
 from lmscales.core.secrets import redact
 from lmscales.core.tasks import TASKS, SummaryLength, TaskName
@@ -61,6 +71,8 @@ class TaskInput:
     summary_length: SummaryLength | None = None  # summarize
     messages: tuple[Message, ...] | None = None
     reference: str | None = None
+    key_facts: tuple[str, ...] = ()  # summarize: facts a good summary keeps
+    answers: tuple[str, ...] = ()  # chat: accepted short answers
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -83,7 +95,18 @@ class TaskInput:
             summary_length=data.get("summary_length"),
             messages=tuple(Message(m["role"], m["content"]) for m in messages) if messages is not None else None,
             reference=data.get("reference"),
+            key_facts=tuple(data.get("key_facts") or ()),
+            answers=tuple(data.get("answers") or ()),
         )
+
+    @property
+    def prompt_text(self) -> str:
+        """The user's own words: the text, or the last user turn of a whole conversation."""
+        if self.messages:
+            users = [m.content for m in self.messages if m.role == "user"]
+            if users:
+                return users[-1]
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,7 @@ class GenerationParams:
     temperature: float = GENERATION_DEFAULTS.temperature
     top_p: float = GENERATION_DEFAULTS.top_p
     seed: int | None = GENERATION_DEFAULTS.seed
+    reasoning_effort: ReasoningEffort | None = None  # only for models that think; None: the model's default
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -122,6 +146,8 @@ class SideResult:
     resources: RunResourceSummary | None = None
     notices: tuple[str, ...] = ()
     recorded: bool = False  # replayed from a recording, not generated now
+    checks: tuple[Check, ...] = ()  # reference-free quality checks of the answer
+    scores: tuple[Score, ...] = ()  # against the input's reference, where it has one
 
     @property
     def status(self) -> SideStatus:
@@ -168,6 +194,8 @@ class SideResult:
             "resources": _resources_to_dict(self.resources) if self.resources is not None else None,
             "notices": list(self.notices),
             "recorded": self.recorded,
+            "checks": [dataclasses.asdict(check) for check in self.checks],
+            "scores": [dataclasses.asdict(score) for score in self.scores],
         })
         return out
 
@@ -193,6 +221,10 @@ class SideResult:
             resources=_resources_from_dict(resources) if resources else None,
             notices=tuple(data.get("notices") or ()),
             recorded=bool(data.get("recorded", False)),
+            checks=tuple(Check(c["name"], c.get("passed"), c.get("score"), str(c.get("detail", "")))
+                         for c in data.get("checks") or ()),
+            scores=tuple(Score(s["name"], float(s["value"]), str(s.get("signature", "")), str(s.get("detail", "")))
+                         for s in data.get("scores") or ()),
         )
 
 
@@ -290,6 +322,8 @@ def _finished_to_dict(finished: Finished) -> dict[str, Any]:
     # Times relative to the submit instant (perf_counter values mean nothing in another process).
     out["submitted_at"] = 0.0
     out["deltas"] = [[round(at - base, 6), text] for at, text in finished.deltas]
+    out["reasoning_deltas"] = [[round(at - base, 6), text] for at, text in finished.reasoning_deltas]
+    out["ignored_parameters"] = list(finished.ignored_parameters)
     return out
 
 
@@ -297,6 +331,8 @@ def _finished_from_dict(data: Mapping[str, Any]) -> Finished:
     known = {f.name for f in dataclasses.fields(Finished)}
     values = {k: v for k, v in data.items() if k in known}
     values["deltas"] = tuple((float(at), str(text)) for at, text in data.get("deltas") or ())
+    values["reasoning_deltas"] = tuple((float(at), str(text)) for at, text in data.get("reasoning_deltas") or ())
+    values["ignored_parameters"] = tuple(str(name) for name in data.get("ignored_parameters") or ())
     native = data.get("native")
     values["native"] = NativeTimings(**native) if native else None
     return Finished(**values)
@@ -311,7 +347,7 @@ def _cost_from_dict(data: Mapping[str, Any]) -> Cost:
     price = None
     if data.get("source") is not None and data.get("input_per_million") is not None:
         price = Price(str(data.get("model") or ""), float(data["input_per_million"]),
-                      float(data["output_per_million"]), str(data["source"]))
+                      float(data["output_per_million"]), str(data["source"]), data.get("taken"))
     provenance: Provenance = "estimated" if data.get("provenance") == "estimated" else "measured"
     return Cost(data.get("usd"), provenance, price)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import PySide6
 from PySide6.QtCore import QUrl, qVersion
-from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales import __version__
+from lmscales.core import offline
 from lmscales.core.model_files import ModelFileError, load_manifest
 
 QT_SOURCE_URL = "https://download.qt.io/official_releases/qt/"
@@ -88,7 +89,16 @@ def about_facts() -> dict[str, str]:
 
 
 def _link(url: str, text: str | None = None) -> str:
+    """A link; offline, a web address is shown as text to copy, not as a link (a click would open a
+    browser, which offline mode promises not to do). Files on this computer stay links."""
+    if offline.enabled() and not url.startswith("file:"):
+        return f"{html.escape(text)} ({html.escape(url)})" if text and text != url else html.escape(url)
     return f'<a href="{html.escape(url)}">{html.escape(text or url)}</a>'
+
+
+def opens_offline(url: QUrl) -> bool:
+    """Whether offline mode lets a click open `url`: only files on this computer."""
+    return url.isLocalFile()
 
 
 def about_html(facts: dict[str, str]) -> str:
@@ -136,8 +146,11 @@ class AboutDialog(QDialog):
         header.addWidget(icon)
         header.addWidget(title, 1)
         self.text = QTextBrowser()
-        self.text.setOpenExternalLinks(True)
+        self.text.setOpenLinks(False)  # clicks come to _on_anchor_clicked, which checks offline mode
+        self.text.anchorClicked.connect(self._on_anchor_clicked)
         self.text.setHtml(about_html(self.facts))
+        self.offline_note = QLabel("Offline mode: links to the web are off; addresses are shown to copy.")
+        self.offline_note.setVisible(offline.enabled())
         self.text.setMinimumSize(520, 360)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Copy details")
@@ -146,9 +159,16 @@ class AboutDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.offline_note)
         layout.addWidget(buttons)
         buttons.rejected.connect(self.reject)
         self.copy_button.clicked.connect(self._on_copy_clicked)
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if offline.enabled() and not opens_offline(url):
+            self.offline_note.setVisible(True)  # nothing opens beyond this computer
+            return
+        QDesktopServices.openUrl(url)
 
     def details_text(self) -> str:
         return "\n".join(f"{label}: {value}" for label, value in self.facts.items())

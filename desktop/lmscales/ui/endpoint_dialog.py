@@ -1,4 +1,10 @@
-"""Set up the large side: a preset, base URL, model (listed by the server where it can) and API key."""
+"""Set up the large side: a preset, base URL, model (listed by the server where it can) and API key.
+
+The key field belongs to one host: switching the preset (or typing another base URL) puts away the key typed
+for the old host and shows the one known for the new host (typed earlier in this dialog, from the keyring, or
+from the environment where it belongs there), or none. A key is never carried to another host, so it never
+reaches it on "List models" or a run.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, preset
+from lmscales.core import secrets
+from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, env_api_key, preset
 from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions
 from lmscales.ui.bridge import call_in_background
 
@@ -58,7 +65,10 @@ class EndpointDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
 
+        self._keys: dict[str, str] = {}  # host account -> key typed or found for it in this dialog
+        self._key_host = ""
         self.preset.currentIndexChanged.connect(self._on_preset)
+        self.base_url.textChanged.connect(self._sync_key)
         self.fetch_button.clicked.connect(self.fetch_models)
         self.detect_button.clicked.connect(self.detect)
         buttons.accepted.connect(self._on_accept)
@@ -68,6 +78,7 @@ class EndpointDialog(QDialog):
             self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
             self.base_url.setText(current.base_url)
             self.model.setEditText(current.model)
+            self._key_host = secrets.account(current.base_url)
             self.api_key.setText(current.api_key or "")
         else:
             self._on_preset()
@@ -80,21 +91,40 @@ class EndpointDialog(QDialog):
             self.base_url.setText(chosen.base_url)
         if chosen.default_model:
             self.model.setEditText(chosen.default_model)
+        self._sync_key()
+
+    def _sync_key(self) -> None:
+        """The key field follows the host: put away the old host's key, show the new host's (or none)."""
+        base_url = self.base_url.text().strip()
+        host = secrets.account(base_url) if base_url else ""
+        if host == self._key_host:
+            return
+        typed = self.api_key.text().strip()
+        if self._key_host and typed:
+            self._keys[self._key_host] = typed
+        self._key_host = host
+        known = self._keys.get(host) if host else None
+        if known is None and host:
+            known = secrets.load_key(base_url) or env_api_key(base_url)
+        self.api_key.setText(known or "")
+
+    def _key(self) -> str | None:
+        self._sync_key()  # a URL typed a moment ago: never send the previous host's key to it
+        return self.api_key.text().strip() or None
 
     def endpoint(self) -> Endpoint | None:
         base_url = self.base_url.text().strip()
         model = self.model.currentText().strip()
         if not base_url or not model:
             return None
-        return Endpoint(base_url=base_url, model=model, api_key=self.api_key.text().strip() or None,
-                        name=self.preset.currentData())
+        return Endpoint(base_url=base_url, model=model, api_key=self._key(), name=self.preset.currentData())
 
     def fetch_models(self) -> None:
         base_url = self.base_url.text().strip()
         if not base_url:
             self.message.setText("Enter a base URL first.")
             return
-        engine = RemoteEngine(Endpoint(base_url, "-", self.api_key.text().strip() or None),
+        engine = RemoteEngine(Endpoint(base_url, "-", self._key()),
                               RemoteOptions(connect_timeout=3, read_timeout=10))
         self.message.setText("Asking the server for its models…")
         self.fetch_button.setEnabled(False)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import tasks
 from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
+from lmscales.core.events import REASONING_EFFORTS
 from lmscales.core.settings import Settings
 
 RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
@@ -46,6 +47,14 @@ class GenerationPanel(QWidget):
         self.seed.setValue(-1 if GENERATION_DEFAULTS.seed is None else GENERATION_DEFAULTS.seed)
         self.seed.setSpecialValueText("random")
         self.seed.setToolTip("Same seed, same settings, same local answer; remote servers may ignore it")
+        self.reasoning_effort = QComboBox()
+        self.reasoning_effort.addItem("model's default", None)
+        for effort in REASONING_EFFORTS:
+            self.reasoning_effort.addItem(effort, effort)
+        self.reasoning_effort.setToolTip(
+            "How hard a model that thinks (GPT-5, o-series, gpt-oss, DeepSeek R1 ...) should think before it "
+            "answers. Sent only when set; a model that does not take it runs without it, and the pane says so. "
+            "The small model on this CPU does not think and ignores it.")
         self.run_mode = QComboBox()
         for key, label in RUN_MODES.items():
             self.run_mode.addItem(label, key)
@@ -60,7 +69,7 @@ class GenerationPanel(QWidget):
 
         numbers = QHBoxLayout()
         for label, widget in (("Max tokens", self.max_tokens), ("Temperature", self.temperature),
-                              ("Top-p", self.top_p), ("Seed", self.seed)):
+                              ("Top-p", self.top_p), ("Seed", self.seed), ("Thinking", self.reasoning_effort)):
             numbers.addWidget(QLabel(label))
             numbers.addWidget(widget)
         numbers.addStretch(1)
@@ -77,6 +86,7 @@ class GenerationPanel(QWidget):
         for dspin in (self.temperature, self.top_p):
             dspin.valueChanged.connect(self.changed)
         self.run_mode.currentIndexChanged.connect(self.changed)
+        self.reasoning_effort.currentIndexChanged.connect(self.changed)
         self.system_prompt.textChanged.connect(self._on_prompt_edited)
 
     def set_task(self, task: tasks.TaskName) -> None:
@@ -110,6 +120,7 @@ class GenerationPanel(QWidget):
             "temperature": round(self.temperature.value(), 3),
             "top_p": round(self.top_p.value(), 3),
             "seed": None if seed < 0 else seed,
+            "reasoning_effort": self.reasoning_effort.currentData(),
         }
 
     # -- settings ---------------------------------------------------------------------------------------
@@ -120,6 +131,7 @@ class GenerationPanel(QWidget):
         self.temperature.setValue(values.temperature)
         self.top_p.setValue(values.top_p)
         self.seed.setValue(-1 if values.seed is None else values.seed)
+        self.reasoning_effort.setCurrentIndex(max(0, self.reasoning_effort.findData(values.reasoning_effort)))
         self.run_mode.setCurrentIndex(self.run_mode.findData(settings.run_mode))
         for task in tasks.TASKS:
             self.set_prompt(task, settings.system_prompts.for_task(task))
@@ -127,7 +139,7 @@ class GenerationPanel(QWidget):
     def fold_into(self, settings: Settings) -> Settings:
         """`settings` with what the user set in this panel (to be remembered)."""
         fields = self.fields()
-        for name in ("max_tokens", "temperature", "top_p", "seed"):
+        for name in ("max_tokens", "temperature", "top_p", "seed", "reasoning_effort"):
             settings = settings.with_value(f"generation.{name}", fields[name])
         settings = settings.with_value("run_mode", "sequential" if self.sequential else "parallel")
         for task in tasks.TASKS:

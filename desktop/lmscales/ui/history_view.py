@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from lmscales.core.history import TrialHistory
 from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.metrics_strip import TOOLTIPS
+from lmscales.ui.shortcuts import with_shortcut
 
 COLUMNS = ("When", "Task", "Input", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Peak RSS",
            "Mean CPU", "Energy", "Status")
@@ -152,7 +153,8 @@ class HistoryView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(False)
         self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the history, with inputs and answers, as JSON, CSV or Markdown (Ctrl+E)")
+        self.export_button.setToolTip(
+            with_shortcut("Save the history, with inputs and answers, as JSON, CSV or Markdown", "Ctrl+E"))
         self.clear_button = QPushButton("Clear history…")
         self.clear_button.setToolTip("Delete every kept comparison")
         self.title = QLabel()

@@ -8,8 +8,8 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -29,6 +29,7 @@ from lmscales.core.engines.local import LoadedModel, LocalEngine
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.events import TextDelta
 from lmscales.core.history import TrialHistory
+from lmscales.core.logs import log_dir
 from lmscales.core.pricing import PriceTable
 from lmscales.core.sampler import Sampler
 from lmscales.core.session import SLOTS, Session, SessionBusyError, SideStarted
@@ -37,11 +38,13 @@ from lmscales.core.tasks import TaskInputError
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
 from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
+from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.resource_panel import ResourcePanel
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
+from lmscales.ui.shortcuts import native, with_shortcut
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 from lmscales.ui.theme import apply_theme
@@ -104,14 +107,15 @@ class MainWindow(QMainWindow):
         self.settings_toggle.setCheckable(True)
         self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.settings_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.settings_toggle.setToolTip("Max tokens, temperature, top-p, seed, run mode, system prompt (Ctrl+,)")
+        self.settings_toggle.setToolTip(with_shortcut("Max tokens, temperature, top-p, seed, run mode, system prompt",
+                                                      "Ctrl+G"))
         self.send_button = QPushButton("Send to both")
-        self.send_button.setToolTip("Send the same input to both models (Ctrl+Enter)")
+        self.send_button.setToolTip(with_shortcut("Send the same input to both models", "Ctrl+Return"))
         self.send_button.setDefault(True)
         self.local_only_button = QPushButton("Small only")
-        self.local_only_button.setToolTip("Run only the small model (Ctrl+Shift+L)")
+        self.local_only_button.setToolTip(with_shortcut("Run only the small model", "Ctrl+Shift+L"))
         self.remote_only_button = QPushButton("Large only")
-        self.remote_only_button.setToolTip("Run only the large model (Ctrl+Shift+R)")
+        self.remote_only_button.setToolTip(with_shortcut("Run only the large model", "Ctrl+Shift+R"))
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop both sides (Esc)")
         self.hint = QLabel("")
@@ -251,8 +255,12 @@ class MainWindow(QMainWindow):
             self._keepFailed.emit(problem)
 
     # -- menus and shortcuts ---------------------------------------------------------------------------
-    def _action(self, menu_name: str, text: str, shortcut: QKeySequence | None, slot: object) -> QAction:
+    def _action(self, menu_name: str, text: str, shortcut: QKeySequence | None, slot: object,
+                role: QAction.MenuRole = QAction.MenuRole.NoRole) -> QAction:
         action = QAction(text, self)
+        # Explicit roles: Qt's guess from the text would move e.g. "Generation settings panel" into the macOS
+        # application menu. Quit, Settings and About go there on purpose.
+        action.setMenuRole(role)
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.triggered.connect(slot)
@@ -268,7 +276,8 @@ class MainWindow(QMainWindow):
         self._action("&File", "Open GGUF model for the large side…", None, self.open_large_model)
         self._action("&File", "Export history…", QKeySequence("Ctrl+E"), self.history.export_dialog)
         self._menus["&File"].addSeparator()
-        self._action("&File", "Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close)
+        self._action("&File", "Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close,
+                     QAction.MenuRole.QuitRole)
         self.send_action = self._action("&Run", "Send to both", QKeySequence("Ctrl+Return"),
                                         lambda: self.send(SLOTS))
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
@@ -276,17 +285,20 @@ class MainWindow(QMainWindow):
         self._action("&Run", "Large model only", QKeySequence("Ctrl+Shift+R"), lambda: self.send(("large",)))
         self._action("&Run", "Stop", QKeySequence(Qt.Key.Key_Escape), self.stop)
         self._action("&Run", "New chat", QKeySequence(QKeySequence.StandardKey.New), self.new_chat)
+        self._action("&Run", "Evaluate…", QKeySequence("Ctrl+Shift+V"), self.evaluate)
         self._menus["&Run"].addSeparator()
         for index, name in enumerate(("Chat", "Summarize", "Translate"), start=1):
             self._action("&Run", name, QKeySequence(f"Ctrl+{index}"),
                          lambda _=False, i=index - 1: self.tasks.setCurrentIndex(i))
-        self._action("&Settings", "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
+        self._action("&Settings", "Settings…", QKeySequence("Ctrl+,"), self.open_settings,
+                     QAction.MenuRole.PreferencesRole)
         self._action("&Settings", "Generation settings panel", QKeySequence("Ctrl+G"), self.toggle_settings)
         self._action("&Settings", "Large model endpoint…", QKeySequence("Ctrl+Shift+E"), self.configure_endpoint)
         self.offline_action = self._action("&Settings", "Work offline", QKeySequence("Ctrl+Shift+F"),
                                            self._on_offline_toggled)
         self.offline_action.setCheckable(True)
-        self._action("&Help", "About LM Scales", None, self.about)
+        self._action("&Help", "Show log folder", None, self.show_log_folder)  # stays in Help on macOS too
+        self._action("&Help", "About LM Scales", None, self.about, QAction.MenuRole.AboutRole)
 
     # -- actions ---------------------------------------------------------------------------------------
     def task_input(self) -> TaskInput:
@@ -308,7 +320,8 @@ class MainWindow(QMainWindow):
         return GenerationParams(max_tokens=int(fields["max_tokens"]),  # type: ignore[call-overload]
                                 temperature=float(fields["temperature"]),  # type: ignore[arg-type]
                                 top_p=float(fields["top_p"]),  # type: ignore[arg-type]
-                                seed=fields["seed"])  # type: ignore[arg-type]
+                                seed=fields["seed"],  # type: ignore[arg-type]
+                                reasoning_effort=fields["reasoning_effort"])  # type: ignore[arg-type]
 
     def send(self, sides: tuple[str, ...]) -> None:
         if self.running:
@@ -337,6 +350,16 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         self.bridge.cancel()
+
+    def evaluate(self) -> None:
+        """Repeated A/B runs of an evaluation set on both sides, with scores and a report (a modal dialog: the
+        panes show each item as it runs)."""
+        if self.running:
+            self._show_problem("A comparison is running; stop it first.")
+            return
+        dialog = EvalDialog(self.session, self.generation_params(), self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def new_chat(self) -> None:
         self.session.new_chat()
@@ -429,7 +452,8 @@ class MainWindow(QMainWindow):
             pane.show_placeholder(message, button)
             pane.set_label(self.session.labels["large"])
         else:
-            self.session.set_engine("large", RemoteEngine(endpoint, options))
+            self.session.set_engine("large", RemoteEngine(endpoint, options or self.settings.remote_options(),
+                                                          self.settings.parameter_memory))
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
             pane.set_label(self.session.labels["large"], "remote")
@@ -438,6 +462,11 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         show_about(self)
+
+    def show_log_folder(self) -> None:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     # -- reactions -------------------------------------------------------------------------------------
     def _on_task_changed(self) -> None:
@@ -461,7 +490,7 @@ class MainWindow(QMainWindow):
         elif not local_ok and not remote_ok:
             self.hint.setText("Waiting for a model…")
         else:
-            self.hint.setText("Ctrl+Enter sends.")
+            self.hint.setText(f"{native('Ctrl+Return')} sends.")
 
     def _on_side_started(self, side: str, event: SideStarted) -> None:
         self._awaiting_first.add(side)

@@ -21,11 +21,13 @@ from PySide6.QtWidgets import QWidget
 from lmscales.core import offline, secrets
 from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.local import default_threads
+from lmscales.core.engines.remote import ParameterMemory, RemoteOptions
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
-from lmscales.core.settings import EndpointSettings, Settings, SettingsStore, changed, save_settings
+from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.settings_dialog import SettingsDialog
+from lmscales.ui.shortcuts import native
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ def offline_message(endpoint: Endpoint | None) -> str:
     return (
         f"Offline mode: only the small model runs, and LM Scales opens no connection beyond this computer"
         f"{where}.\n\nA large model served on this computer (Ollama, LM Studio, llama.cpp) still works offline. "
-        "Leave offline mode with the button below or Settings › Work offline (Ctrl+Shift+F)."
+        f"Leave offline mode with the button below or Settings › Work offline ({native('Ctrl+Shift+F')})."
     )
 
 
@@ -49,6 +51,7 @@ class SettingsController(QObject):
     modelRequested = Signal(str, object, object)  # GGUF path, context tokens, threads
     modelProblem = Signal(str)  # the small model cannot be found or verified
     keyNote = Signal(str)  # what became of an API key, for the large side's pane
+    parameterRefused = Signal(str, str, str, object)  # host, model, parameter, replacement: from a run's thread
 
     def __init__(self, settings: Settings, path: Path | None = None,
                  session_endpoint: Endpoint | None = None,
@@ -65,12 +68,28 @@ class SettingsController(QObject):
         self.capture_window: Callable[[Settings], Settings] = lambda settings: settings
         self.offline = False
         self.offline_reason: str | None = None
+        # Parameters a model refused, for this session and (through the settings) the next one. A run learns
+        # them on its own thread; the signal brings them to this one before the settings change.
+        self.parameter_memory = ParameterMemory(settings.endpoint.refused(), on_learned=self.parameterRefused.emit)
+        self.parameterRefused.connect(self._keep_refused)
         self.store.subscribe("local_engine", lambda change: self._load_local_engine())
         self.store.subscribe("offline", lambda change: self._on_offline_setting(change.new))
 
     @property
     def settings(self) -> Settings:
         return self.store.current
+
+    def remote_options(self) -> RemoteOptions:
+        """How the large side talks to its API: the timeouts from the settings."""
+        values = self.settings.endpoint
+        return RemoteOptions(connect_timeout=values.connect_timeout, read_timeout=values.read_timeout)
+
+    def _keep_refused(self, host: str, model: str, parameter: str, replacement: object) -> None:
+        entry = refused_entry(host, model, parameter, replacement if isinstance(replacement, str) else None)
+        same = refused_entry(host, model, parameter, None)  # "host|model|parameter|"
+        kept = tuple(e for e in self.settings.endpoint.refused_parameters if not e.startswith(same))
+        self.store.replace(self.settings.with_value("endpoint.refused_parameters", (*kept, entry)))
+        self.save()
 
     # -- applying ----------------------------------------------------------------------------------
     def apply(self, settings: Settings, first: bool = False) -> None:
@@ -171,8 +190,8 @@ class SettingsController(QObject):
         if not accepted or endpoint is None:
             return
         try:
-            saved = EndpointSettings(preset=endpoint.name, base_url=endpoint.base_url, model=endpoint.model,
-                                     configured=True)
+            saved = self.settings.endpoint.replace(preset=endpoint.name, base_url=endpoint.base_url,
+                                                   model=endpoint.model, configured=True)
         except ValueError as error:
             self.notice.emit(f"That endpoint cannot be used: {error}")
             return

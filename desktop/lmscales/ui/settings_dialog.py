@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import settings as schema
+from lmscales.core.pricing import STALE_AFTER_DAYS, PriceTable
 from lmscales.core.settings import PriceOverride, SettingInfo, Settings, SettingValueError
 
 SECTION_TITLES = {
@@ -39,7 +40,7 @@ SECTION_TITLES = {
     "sampler": "Graphs",
     "endpoint": "Large model",
 }
-SKIPPED = {"price_overrides", "endpoint.configured"}
+SKIPPED = {"price_overrides", "endpoint.configured", "endpoint.refused_parameters"}
 AUTO = -1  # spin box value shown as "auto" for optional numbers
 
 
@@ -176,6 +177,12 @@ class SettingsDialog(QDialog):
         row.addWidget(remove)
         row.addStretch(1)
         prices_layout.addLayout(row)
+        prices_layout.addWidget(QLabel("Known prices, by provider: where each comes from and how old it is "
+                                       f"(older than {STALE_AFTER_DAYS} days: stale, check the provider's page). "
+                                       "A server on this computer costs $0; OpenRouter's come from its models "
+                                       "endpoint when you use it."))
+        self.known_prices = known_prices_table(PriceTable.load())
+        prices_layout.addWidget(self.known_prices)
         tabs.addTab(prices_page, "Prices")
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -226,3 +233,22 @@ class SettingsDialog(QDialog):
     def _on_endpoint(self) -> None:
         self.endpoint_requested = True
         self._on_accept()
+
+
+def known_prices_table(table: PriceTable) -> QTableWidget:
+    """A read-only table of every known price: provider host, model, $/M in and out, source, age."""
+    rows = table.entries()
+    widget = QTableWidget(len(rows), 6)
+    widget.setObjectName("known_prices")
+    widget.setHorizontalHeaderLabels(["Provider", "Model", "Input $/M", "Output $/M", "Source", "Age"])
+    widget.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for row, (host, price) in enumerate(rows):
+        age = price.age_days()
+        shown_age = "?" if age is None else f"{age} d" + (" (stale)" if price.stale() else "")
+        for column, value in enumerate((price.provider or host, price.model, f"{price.input_per_million:g}",
+                                        f"{price.output_per_million:g}", price.source, shown_age)):
+            item = QTableWidgetItem(value)
+            item.setToolTip(price.describe())
+            widget.setItem(row, column, item)
+    widget.resizeColumnsToContents()
+    return widget

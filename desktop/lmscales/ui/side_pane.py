@@ -1,5 +1,9 @@
 """One side of the comparison: a model card, the streaming answer, stop and copy, and its metrics.
 
+A model that thinks gets a "Thinking" section above its answer: collapsed by default, with its own token
+count and time, filled as the thinking streams (or saying the model kept it to itself, where only the
+usage counted it).
+
 The pane takes the session bridge and its slot in `__init__` and subscribes to the session's events for that
 slot; it never touches threads or engines. What it shows at the end comes from the side's `SideResult`.
 """
@@ -14,13 +18,17 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from lmscales.core import metrics
 from lmscales.core.events import EngineError, Notice, TextDelta
+from lmscales.core.metrics import RunMetrics
 from lmscales.core.session import SideStarted, TrialStarted
 from lmscales.core.tasks import ChatTurn
 from lmscales.core.trial import SideResult
@@ -57,6 +65,24 @@ class SidePane(QFrame):
         self.stop_button.setToolTip("Stop this side (Esc stops both)")
         self.stop_button.setEnabled(False)
 
+        self.thinking_toggle = QToolButton()
+        self.thinking_toggle.setObjectName(f"thinking_{side}")
+        self.thinking_toggle.setCheckable(True)
+        self.thinking_toggle.setChecked(False)
+        self.thinking_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.thinking_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.thinking_toggle.setToolTip("What the model thought before it answered (not part of the answer). "
+                                        "Its tokens are counted apart and billed as output.")
+        self.thinking_view = QPlainTextEdit()
+        self.thinking_view.setReadOnly(True)
+        self.thinking_view.setMaximumHeight(self.fontMetrics().height() * 8)
+        self.thinking_view.setVisible(False)
+        self.thinking_toggle.setVisible(False)
+        self.thinking_toggle.toggled.connect(self._on_thinking_toggled)
+        self._thinking_pieces = 0
+        self._thinking_first: float | None = None
+        self._thinking_last: float | None = None
+
         self.view = StreamingView()
         self.placeholder_text = QLabel()
         self.placeholder_text.setWordWrap(True)
@@ -74,6 +100,7 @@ class SidePane(QFrame):
         self.stack.addWidget(placeholder)
 
         self.metrics = MetricsStrip("local" if side == "small" else "remote")
+        self.quality = QualityLine()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setObjectName(f"status_{side}")
@@ -88,8 +115,11 @@ class SidePane(QFrame):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.model_card)
+        layout.addWidget(self.thinking_toggle)
+        layout.addWidget(self.thinking_view)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.metrics)
+        layout.addWidget(self.quality)
         layout.addWidget(self.status)
         self.setStyleSheet(f"#pane_{side} {{ border-top: 3px solid {color}; }}")
 
@@ -127,10 +157,12 @@ class SidePane(QFrame):
 
     def begin(self, prefix_markdown: str = "") -> None:
         self.hide_placeholder()
+        self.quality.clear()
         self._submitted_at = time.perf_counter()
         self._first_at = None
         self._chunks = 0
         self.metrics.clear()
+        self._clear_thinking()
         self.status.setText("Waiting for the first token…")
         self.view.begin(prefix_markdown)
         self._live.start()
@@ -139,7 +171,40 @@ class SidePane(QFrame):
         self.view.begin(prefix_markdown)
         self.view.finish()
         self.metrics.clear()
+        self._clear_thinking()
         self.status.setText("")
+
+    # -- thinking ----------------------------------------------------------------------------------------
+    def _clear_thinking(self) -> None:
+        self._thinking_pieces = 0
+        self._thinking_first = self._thinking_last = None
+        self.thinking_view.clear()
+        self.thinking_toggle.setChecked(False)
+        self.thinking_toggle.setVisible(False)
+        self.thinking_view.setVisible(False)
+
+    def _on_thinking_toggled(self, expanded: bool) -> None:
+        self.thinking_toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.thinking_view.setVisible(expanded and not self.thinking_toggle.isHidden())
+
+    def _show_thinking_header(self, tokens: str, seconds: float | None, note: str = "") -> None:
+        when = f" · {seconds:.2f} s" if seconds is not None else ""
+        self.thinking_toggle.setText(f"Thinking · {tokens} tok{when}{note}")
+        self.thinking_toggle.setVisible(True)
+        self.thinking_view.setVisible(self.thinking_toggle.isChecked())
+
+    def _add_thinking(self, deltas: list[TextDelta]) -> None:
+        if self._thinking_first is None:
+            self._thinking_first = deltas[0].timestamp
+        self._thinking_last = deltas[-1].timestamp
+        self._thinking_pieces += len(deltas)
+        cursor = self.thinking_view.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText("".join(delta.text for delta in deltas))
+        self._show_thinking_header(f"~{self._thinking_pieces}", self._thinking_last - self._thinking_first)
+
+    def thinking_text(self) -> str:
+        return self.thinking_view.toPlainText()
 
     def set_label(self, label: str, kind: str | None = None) -> None:
         """The side's name as the user sees it, and where its engine runs ("local" or "remote")."""
@@ -179,11 +244,19 @@ class SidePane(QFrame):
     def _on_deltas(self, side: str, deltas: list[TextDelta]) -> None:
         if side != self.side:
             return
+        thoughts = [delta for delta in deltas if delta.kind == "reasoning"]
+        answer = [delta for delta in deltas if delta.kind != "reasoning"]
+        if thoughts:
+            self._add_thinking(thoughts)
+            if self._first_at is None:
+                self.status.setText("Thinking…")
+        if not answer:
+            return
         if self._first_at is None:
-            self._first_at = deltas[0].timestamp
+            self._first_at = answer[0].timestamp
             self.status.setText("Streaming…")
-        self._chunks += len(deltas)
-        self.view.add("".join(delta.text for delta in deltas))
+        self._chunks += len(answer)
+        self.view.add("".join(delta.text for delta in answer))
 
     def _on_notice(self, side: str, notice: Notice) -> None:
         if side == self.side:
@@ -211,13 +284,34 @@ class SidePane(QFrame):
         if result.error is not None:
             return self.fail(result.error)
         computed = result.metrics
-        if result.cost is not None:
-            last: str | None = result.cost.format()
+        if result.cost is not None and result.cost.on_this_computer:
+            energy = result.resources.energy if result.resources is not None else None
+            shown = energy.format(0) if energy is not None and energy.value is not None else "energy n/a"
+            last: str | None = f"$0 · {shown}"
+        elif result.cost is not None:
+            last = result.cost.format()
         else:
             last = f"{result.cpu_seconds:.2f} s" if result.cpu_seconds is not None else "n/a"
         if computed is not None:
             self.metrics.show_final(computed, last)
+            self._settle_thinking(result, computed)
+        self.quality.show_result(result)
         return self.view_finish(result_note(result))
+
+    def _settle_thinking(self, result: SideResult, computed: RunMetrics) -> None:
+        finished = result.finished
+        if finished is None or computed.reasoning_tokens is None:
+            return
+        tokens = computed.reasoning_tokens.format(0).replace(" tok", "")
+        seconds = computed.thinking_time.value if computed.thinking_time is not None else None
+        if not finished.reasoning_deltas:
+            self.thinking_view.setPlainText("The model thought before it answered but did not show its thinking; "
+                                            "only the server's usage counted it.")
+            self._show_thinking_header(tokens, None, " (not shown by the model)")
+        else:
+            if not self.thinking_text():  # a result shown from the history: fill it from the trial
+                self.thinking_view.setPlainText(finished.reasoning_text)
+            self._show_thinking_header(tokens, seconds)
 
     def view_finish(self, note: str) -> str:
         answer = self.view.finish()
@@ -239,6 +333,49 @@ class SidePane(QFrame):
 STOP_NOTES = {"stop": "Done.", "length": "Reached max tokens.", "cancelled": "Stopped."}
 
 
+class QualityLine(QWidget):
+    """A small line of the answer's quality checks under the metrics: ✓ or ✗ and the check's name, never colour
+    alone, each with a tooltip saying what was checked and what was found; then any reference scores."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel("checks")
+        self.title.setToolTip("Quality checks that need no reference answer, run on every answer. They catch "
+                              "obvious failures (wrong language, a copy of the input, a loop); passing them does "
+                              "not make an answer right.")
+        self._layout.addWidget(self.title)
+        self.labels: list[QLabel] = []
+        self._layout.addStretch(1)
+        self.clear()
+
+    def clear(self) -> None:
+        for label in self.labels:
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self.labels = []
+        self.setVisible(False)
+
+    def show_result(self, result: SideResult) -> None:
+        self.clear()
+        items: list[tuple[str, str]] = []
+        for check in result.checks:
+            mark = "–" if check.passed is None else "✓" if check.passed else "✗"
+            items.append((f"{mark} {check.name}", check.detail))
+        for score in result.scores:
+            items.append((f"{score.name} {score.value:.0f}", f"{score.detail} ({score.signature})".strip()))
+        for text, tip in items:
+            label = QLabel(text)
+            label.setToolTip(tip)
+            self._layout.insertWidget(self._layout.count() - 1, label)
+            self.labels.append(label)
+        self.setVisible(bool(items))
+
+    def text(self) -> str:
+        return " · ".join(label.text() for label in self.labels)
+
+
 def result_note(result: SideResult) -> str:
     """The status line under a finished side: how it ended, where the price came from, what was adapted."""
     finished = result.finished
@@ -247,8 +384,17 @@ def result_note(result: SideResult) -> str:
     if finished.stop_reason == "cancelled" and not finished.deltas and result.notices:
         return result.notices[-1]
     note = STOP_NOTES[finished.stop_reason]
-    if result.cost is not None:
-        note += f" Price: {result.cost.price.source}." if result.cost.price else " No price known for this model."
+    for parameter in finished.ignored_parameters:
+        note += (f" This model ignores {parameter}: it ran at its default, so the two sides are not matched on "
+                 f"{parameter}.")
+    cost = result.cost
+    if cost is not None and cost.on_this_computer:
+        note += " Served on this computer: no money is paid; the energy the machine spent is shown instead."
+    elif cost is not None:
+        note += f" Price: {cost.price.describe()}." if cost.price else " No price known for this model."
+    rate = metrics.compute(finished).decode_rate
+    if rate.value is None and rate.reason and finished.deltas:
+        note += f" No decode rate: {rate.reason}."
     if finished.trimmed_messages:
         note += f" {finished.trimmed_messages} old messages were left out to fit the context."
     if finished.chunks > 1:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import tasks
 from lmscales.core.metrics import estimate_tokens
 from lmscales.core.textfiles import read_text_file
+from lmscales.ui.shortcuts import native, with_shortcut
 
 
 class TextInput(QPlainTextEdit):
@@ -73,9 +74,9 @@ class TaskPanel(QTabWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         # Chat
-        self.chat_input = TextInput("Type a message. Ctrl+Enter sends it to both models.")
+        self.chat_input = TextInput(f"Type a message. {native('Ctrl+Return')} sends it to both models.")
         self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.setToolTip("Forget both sides' conversations (Ctrl+N)")
+        self.new_chat_button.setToolTip(with_shortcut("Forget both sides' conversations", "Ctrl+N"))
         chat = QWidget()
         chat_layout = QVBoxLayout(chat)
         chat_layout.addWidget(self.chat_input)
@@ -87,7 +88,7 @@ class TaskPanel(QTabWidget):
         # Summarize
         self.summary_input = TextInput("Paste text to summarize, or open or drop a .txt / .md file.", accept_files=True)
         self.open_file_button = QPushButton("Open file…")
-        self.open_file_button.setToolTip("Open a .txt or .md file (Ctrl+O)")
+        self.open_file_button.setToolTip(with_shortcut("Open a .txt or .md file", "Ctrl+O"))
         self.summary_length = QComboBox()
         lengths = (("sentence", "One sentence"), ("paragraph", "Short paragraph"), ("bullets", "Bullet points"))
         for key, label in lengths:
@@ -127,9 +128,9 @@ class TaskPanel(QTabWidget):
         self.addTab(chat, "Chat")
         self.addTab(summarize, "Summarize")
         self.addTab(translate, "Translate")
-        self.setTabToolTip(0, "Multi-turn chat (Ctrl+1)")
-        self.setTabToolTip(1, "Summarize a text, of any length (Ctrl+2)")
-        self.setTabToolTip(2, f"Translate between {len(tasks.LANGUAGES)} languages (Ctrl+3)")
+        self.setTabToolTip(0, with_shortcut("Multi-turn chat", "Ctrl+1"))
+        self.setTabToolTip(1, with_shortcut("Summarize a text, of any length", "Ctrl+2"))
+        self.setTabToolTip(2, with_shortcut(f"Translate between {len(tasks.LANGUAGES)} languages", "Ctrl+3"))
         self._inputs = {"chat": self.chat_input, "summarize": self.summary_input, "translate": self.translate_input}
 
         self.currentChanged.connect(self._on_tab_changed)

@@ -36,8 +36,26 @@ def _dark_palette() -> QPalette:
     return palette
 
 
+def _follow_system(app: QApplication) -> None:
+    """Re-apply the theme when the system's appearance changes (QStyleHints.colorSchemeChanged), as long as
+    the chosen theme is "system". Connected once per application."""
+    hints = QGuiApplication.styleHints()
+    if hints is None or app.property("lmscalesFollowsSystem"):
+        return
+
+    def on_color_scheme_changed(_scheme: Qt.ColorScheme) -> None:
+        if app.property("lmscalesTheme") == "system":
+            apply_theme(app, "system")
+
+    hints.colorSchemeChanged.connect(on_color_scheme_changed)
+    app.setProperty("lmscalesFollowsSystem", True)
+
+
 def apply_theme(app: QApplication, mode: str = "system") -> bool:
-    """Apply "light", "dark" or "system"; returns whether the dark palette is in use."""
+    """Apply "light", "dark" or "system" ("system" also follows later changes of the system's appearance);
+    returns whether the dark palette is in use."""
+    app.setProperty("lmscalesTheme", mode)
+    _follow_system(app)
     fusion = QStyleFactory.create("Fusion")
     if fusion is not None:
         app.setStyle(fusion)

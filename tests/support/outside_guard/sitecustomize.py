@@ -10,7 +10,7 @@ _LOG = os.environ.get("LMSCALES_GUARD_LOG")
 
 def _loopback(host):
     name = str(host).strip("[]").split("%")[0]
-    if name.lower() in {"localhost", "localhost.localdomain"}:
+    if name.lower() == "localhost":  # other names mean loopback only once a resolver says so
         return True
     try:
         return ipaddress.ip_address(name).is_loopback

@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-from lmscales.core import gguf, model_files
+from lmscales.core import gguf, model_files, offline
 from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
@@ -60,15 +60,32 @@ class LoadError(Exception):
     """A model could not be loaded; `str(error)` is for the user. The previous model is still loaded."""
 
 
+# Windows reports a native crash as the exception's NTSTATUS code (unsigned; some runtimes give it signed).
+WINDOWS_CRASH_CODES = {
+    0xC0000005: "access violation",
+    0xC000001D: "illegal instruction: this processor lacks an instruction set llama.cpp was built for",
+    0xC0000096: "privileged instruction",
+    0xC00000FD: "stack overflow",
+    0xC0000409: "stack buffer overrun",
+    0xC0000374: "heap corruption",
+    0xC0000094: "integer division by zero",
+}
+
+
 def describe_exit(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
+    if exitcode is not None and exitcode < 0 and -exitcode < 256:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = "unknown"
+        if name == "SIGILL":
+            name += ", illegal instruction: this processor lacks an instruction set llama.cpp was built for"
         return f"local engine crashed (signal {-exitcode}, {name})"
     if exitcode is None:
         return "local engine stopped unexpectedly"
+    crash = WINDOWS_CRASH_CODES.get(exitcode & 0xFFFFFFFF)
+    if crash is not None:
+        return f"local engine crashed ({crash}, exception code 0x{exitcode & 0xFFFFFFFF:08X})"
     return f"local engine exited unexpectedly (exit code {exitcode})"
 
 
@@ -134,7 +151,7 @@ class LocalEngine:
         self._cancel_upto = self._mp.RawValue("q", self._cancelled_through)
         process = self._mp.Process(
             target=local_worker.main,
-            args=(child_conn, self._cancel_upto, os.getpid()),
+            args=(child_conn, self._cancel_upto, offline.enabled(), os.getpid()),
             name="lmscales-local-engine",
             daemon=True,
         )

@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from lmscales.core import offline
 from lmscales.core.context import ContextOverflowError, fit_messages
+from lmscales.core.engines import cpu_backends
 from lmscales.core.engines.stops import StopFilter
 from lmscales.core.events import GenerationRequest, Message
 
@@ -38,6 +40,22 @@ MIN_P = 0.05
 REPEAT_PENALTY = 1.0  # as llama.cpp server and OpenAI-style APIs: no hidden penalty on one side only
 
 
+def llama_options(path: str, n_ctx: int, n_threads: int) -> dict[str, Any]:
+    """What `Llama(...)` gets. The small side is "on this CPU", so nothing goes to a GPU: no layers, and no
+    op offload (on macOS llama-cpp-python builds Metal in, and with op_offload on, prompt batches of 32
+    tokens or more run on the GPU even with n_gpu_layers=0, so TTFT and CPU-seconds would measure the GPU)."""
+    return {
+        "model_path": path,
+        "n_ctx": n_ctx,
+        "n_threads": n_threads,
+        "n_threads_batch": n_threads,
+        "n_gpu_layers": 0,
+        "op_offload": False,
+        "offload_kqv": False,
+        "verbose": False,
+    }
+
+
 class _Model:
     """One loaded Llama plus what is needed to format, count and stream."""
 
@@ -45,13 +63,8 @@ class _Model:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        self.llama = Llama(
-            model_path=path,
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            verbose=False,
-        )
+        cpu_backends.ensure_loaded()  # once per process: the best CPU code this processor can run
+        self.llama = Llama(**llama_options(path, n_ctx, n_threads))
         self.path = path
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -255,9 +268,13 @@ def watch_parent(alive: Callable[[], bool], interval: float = PARENT_CHECK_SECON
     return thread
 
 
-def main(conn: Connection, cancel_upto: Any, parent_pid: int | None = None) -> None:
-    """Child entry point: serve commands until told to stop, the pipe closes or the parent dies."""
+def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_pid: int | None = None) -> None:
+    """Child entry point: serve commands until told to stop, the pipe closes or the parent dies. `offline_mode`:
+    the parent was offline when it started this process, so the same guard goes on here (a spawned child
+    starts with an unpatched socket module)."""
     watch_parent(parent_alive_check(parent_pid if parent_pid is not None else os.getppid()))
+    if offline_mode:
+        offline.enable()
     # The parent may go away mid-reply: nothing to tell anyone then, and no traceback.
     with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError):
         _serve(conn, cancel_upto)

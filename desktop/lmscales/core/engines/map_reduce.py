@@ -74,7 +74,8 @@ def summarize(
             pieces: list[str] = []
             for event in engine.generate(request):
                 if isinstance(event, TextDelta):
-                    pieces.append(event.text)
+                    if event.kind == "answer":  # a part's thinking is no part of its summary
+                        pieces.append(event.text)
                 elif isinstance(event, EngineError):
                     yield EngineError(event.kind, f"Part {index + 1} of {len(plan.chunks)}: {event.message}")
                     return

@@ -142,7 +142,8 @@ def collect_text(engine: Generates, request: GenerationRequest) -> tuple[str, En
     parts: list[str] = []
     for event in engine.generate(request):
         if isinstance(event, TextDelta):
-            parts.append(event.text)
+            if event.kind == "answer":  # a judge that thinks: only its answer holds the verdict
+                parts.append(event.text)
         elif isinstance(event, Finished):
             return "".join(parts) or event.text, None
         elif isinstance(event, EngineError):

@@ -45,6 +45,7 @@ from lmscales.core.settings.schema import (
     Theme,
     changed,
     describe,
+    refused_entry,
 )
 from lmscales.core.settings.store import SettingsChange, SettingsStore, Subscriber
 
@@ -76,6 +77,7 @@ __all__ = [
     "from_dict",
     "load_settings",
     "migrate",
+    "refused_entry",
     "save_settings",
     "settings_path",
     "to_dict",

@@ -42,6 +42,7 @@ from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TaskName
 
 RunMode = Literal["parallel", "sequential"]
 Theme = Literal["system", "light", "dark"]
+ReasoningChoice = Literal["minimal", "low", "medium", "high"]
 
 
 def _check_base_url(value: str) -> str | None:
@@ -67,6 +68,30 @@ def _check_not_blank(value: str) -> str | None:
 _DEFAULT_PRESET = PRESETS[0]
 
 
+def _load_strings(raw: Any, path: str, problems: list[str]) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise InvalidValue("must be a list of strings")
+    kept = []
+    for item in raw:
+        if isinstance(item, str):
+            kept.append(item)
+        else:
+            problems.append(f"{path}: {item!r} is not a string, left out")
+    return tuple(kept)
+
+
+def _normalize_strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidValue("must be a sequence of strings")
+    items = tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise InvalidValue("must be a sequence of strings")
+    return items
+
+
+_STRINGS = Codec("list of strings", _load_strings, list, _normalize_strings)
+
+
 @dataclass(frozen=True)
 class EndpointSettings(Section):
     preset: str = field(
@@ -87,9 +112,36 @@ class EndpointSettings(Section):
         default=False,
         metadata=meta("Whether the large side has been set up; until then the app calls no API at all."),
     )
+    connect_timeout: float = field(
+        default=10.0,
+        metadata=meta("Seconds to wait for a connection to the API before giving up.", minimum=0.5, maximum=600.0),
+    )
+    read_timeout: float = field(
+        default=60.0,
+        metadata=meta("Seconds the API may send nothing (before the first token or between two) before the run "
+                      "stops with a read timeout.", minimum=1.0, maximum=3600.0),
+    )
+    refused_parameters: tuple[str, ...] = field(
+        default=(),
+        metadata=meta("Request parameters a model refused, kept so the next run asks right the first time: "
+                      "'host|model|parameter|replacement' (no replacement: left out).", codec=_STRINGS),
+    )
 
     def to_endpoint(self, api_key: str | None = None) -> Endpoint:
         return Endpoint(base_url=self.base_url, model=self.model, api_key=api_key, name=self.preset)
+
+    def refused(self) -> dict[tuple[str, str], dict[str, str | None]]:
+        """`refused_parameters` as a `ParameterMemory` takes them: {(host, model): {parameter: replacement}}."""
+        out: dict[tuple[str, str], dict[str, str | None]] = {}
+        for entry in self.refused_parameters:
+            host, model, parameter, replacement = [*entry.split("|"), "", "", "", ""][:4]
+            if host and model and parameter:
+                out.setdefault((host, model), {})[parameter] = replacement or None
+        return out
+
+
+def refused_entry(host: str, model: str, parameter: str, replacement: str | None) -> str:
+    return f"{host}|{model}|{parameter}|{replacement or ''}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +163,12 @@ class GenerationSettings(Section):
         default=GENERATION_DEFAULTS.seed,
         metadata=meta("Random seed sent to both sides, so runs repeat; empty for a fresh seed each run.",
                       minimum=0, maximum=MAX_SEED),
+    )
+    reasoning_effort: ReasoningChoice | None = field(
+        default=None,
+        metadata=meta("How hard a model that thinks (GPT-5, o-series, gpt-oss, ...) should think; empty sends "
+                      "nothing (the model's own default). A model that does not take it runs without it, and the "
+                      "pane says so."),
     )
 
 

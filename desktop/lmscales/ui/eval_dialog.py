@@ -1,0 +1,213 @@
+"""Evaluate…: repeated A/B runs of an evaluation set from the window, with progress, Stop, and the report.
+
+The evaluation runs through the window's own session (so the panes show each item as it streams and every
+item's trial lands in the history), on a worker thread; progress comes back through a queued signal. Stopping
+keeps what was measured: the partial results are summarised and can be saved as a report like whole ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmscales.core import offline
+from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
+from lmscales.core.files import write_atomically
+from lmscales.core.quality.judge import Judge, JudgeRefused
+from lmscales.core.quality.report import render_report
+from lmscales.core.quality.results import EvalResult, task_figures
+from lmscales.core.quality.sets import EvalSetError, load_set
+from lmscales.core.session import Session
+from lmscales.core.trial import GenerationParams
+
+SETS = (("Translation (63 sentences)", "translate"), ("Summaries (20 texts)", "summarize"),
+        ("Chat (44 prompts)", "chat"), ("Translation, quick (6)", "translate-smoke"),
+        ("Summaries, quick (4)", "summarize-smoke"), ("Chat, quick (6)", "chat-smoke"))
+
+
+class _Relay(QObject):
+    progressed = Signal(object)  # EvalProgress
+    finished = Signal(object)  # EvalResult, or an Exception
+
+
+class EvalDialog(QDialog):
+    def __init__(self, session: Session, params: GenerationParams, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Evaluate both sides")
+        self.session = session
+        self.params = params
+        self.evaluation: Evaluation | None = None
+        self.outcome: EvalResult | None = None
+        self._thread: threading.Thread | None = None
+        self._relay = _Relay(self)
+        self._relay.progressed.connect(self._on_progress)
+        self._relay.finished.connect(self._on_finished)
+
+        self.set_choice = QComboBox()
+        for title, name in SETS:
+            self.set_choice.addItem(title, name)
+        self.set_choice.addItem("A set of my own (JSONL)…", "")
+        self.set_choice.setCurrentIndex(3)
+        self.custom_path: str | None = None
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, 20)
+        self.repeats.setValue(2)
+        self.repeats.setToolTip("How often each item runs on each side; the spread of the figures needs more than one")
+        self.judge_choice = QComboBox()
+        self.judge_choice.addItem("No judge", "none")
+        self.judge_choice.addItem("The large side (judge is also a contestant)", "large")
+        self.judge_choice.setToolTip("A blind judge compares the two answers in both orders; a win counts only when "
+                                     "both orders agree. The small model is never the judge.")
+        form = QFormLayout()
+        form.addRow("Set", self.set_choice)
+        form.addRow("Repeats", self.repeats)
+        form.addRow("Judge", self.judge_choice)
+        form.addRow("Parameters", QLabel(f"max {params.max_tokens} tokens, temperature {params.temperature:g}, "
+                                         f"seed {params.seed} (from Generation settings); one warm-up discarded"))
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel("Both sides get the same items and parameters, one side after the other.")
+        self.status.setWordWrap(True)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop now; what was measured so far is kept")
+        self.stop_button.setEnabled(False)
+        self.save_button = QPushButton("Save report…")
+        self.save_button.setEnabled(False)
+        self.close_button = QPushButton("Close")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.stop_button, self.save_button, self.close_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.verdict, 1)
+        layout.addLayout(buttons)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("x") * 90)
+
+        self.set_choice.activated.connect(self._on_set_chosen)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button.clicked.connect(self.save_dialog)
+        self.close_button.clicked.connect(self.close)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _on_set_chosen(self) -> None:
+        if self.set_choice.currentData() == "":
+            path, _ = QFileDialog.getOpenFileName(self, "An evaluation set", "", "JSON Lines (*.jsonl);;All files (*)")
+            self.custom_path = path or None
+
+    def _judge(self) -> Judge | None:
+        if self.judge_choice.currentData() != "large":
+            return None
+        engine = self.session.engines.get("large")
+        if engine is None:
+            raise JudgeRefused("The large side is not set up, so it cannot judge.")
+        return Judge.from_engine(engine, is_contestant=True, offline=offline.enabled())
+
+    def start(self) -> None:
+        if self.running or self.session.running:
+            self.status.setText("A comparison is running; wait for it or stop it first.")
+            return
+        spec = self.set_choice.currentData() or self.custom_path
+        if not spec:
+            self.status.setText("Choose a set first.")
+            return
+        try:
+            evaluation_set = load_set(spec)
+            plan = EvalPlan(evaluation_set, self.params, repeats=self.repeats.value())
+            judge = self._judge()
+        except (EvalSetError, JudgeRefused, ValueError) as error:
+            self.status.setText(f"⚠ {error}")
+            return
+        self.evaluation = Evaluation(self.session, plan, judge, self._relay.progressed.emit)
+        self.outcome = None
+        self.verdict.setText("")
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.save_button.setEnabled(False)
+        self.status.setText("Starting…")
+        evaluation = self.evaluation
+
+        def work() -> None:
+            try:
+                outcome: object = evaluation.run()
+            except Exception as error:  # shown in the dialog, never lost
+                outcome = error
+            self._relay.finished.emit(outcome)
+
+        self._thread = threading.Thread(target=work, name="evaluation", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.evaluation is not None:
+            self.evaluation.cancel()
+            self.status.setText("Stopping; what was measured so far is kept…")
+
+    def _on_progress(self, step: EvalProgress) -> None:
+        self.progress.setRange(0, max(1, step.total))
+        self.progress.setValue(step.done)
+        self.status.setText(f"{step.done} of {step.total}: {step.message}")
+
+    def _on_finished(self, outcome: object) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        if isinstance(outcome, Exception):
+            self.status.setText(f"⚠ The evaluation failed: {outcome}")
+            return
+        assert isinstance(outcome, EvalResult)
+        self.outcome = outcome
+        partial = self.evaluation is not None and self.evaluation.cancelled
+        sentences = [task_figures(task).verdict for task in outcome.tasks if task.items]
+        self.verdict.setText("\n\n".join(sentences) or "Nothing was measured before the stop.")
+        self.save_button.setEnabled(bool(sentences))
+        count = len(self.evaluation.trials) if self.evaluation is not None else 0
+        self.status.setText(("Stopped: partial results. " if partial else "Done. ")
+                            + f"{count} comparisons, each kept in the history.")
+
+    def save(self, path: str | Path) -> Path:
+        if self.outcome is None:
+            raise ValueError("There is no result to save yet.")
+        return write_atomically(Path(path), render_report(self.outcome).encode("utf-8"))
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the report", "lmscales-report.html", "HTML (*.html)")
+        if not path:
+            return
+        try:
+            written = self.save(path)
+        except OSError as error:
+            self.status.setText(f"⚠ Could not save the report: {error.strerror or error}")
+            return
+        self.status.setText(f"Report saved to {written}.")
+
+    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # Qt override
+        if self.running:
+            self.stop()
+        super().closeEvent(event)

@@ -1,0 +1,123 @@
+"""What the large side's pane shows for today's models and a real network's faults (the fault server plays
+the model): thinking in its own collapsed section, parameters a model ignores, $0 on this computer, a captive
+portal, a rate that cannot be measured, a stale price."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.engines.remote import RemoteOptions
+from lmscales.core.events import EngineInfo, Finished
+from lmscales.core.pricing import Cost, Price
+from lmscales.core.settings import Settings
+from lmscales.core.trial import SideResult
+from lmscales.ui.main_window import MainWindow
+from lmscales.ui.side_pane import result_note
+from tests.conftest import wait_idle
+from tests.support.fault_server import THOUGHTS, WORDS, FaultServer
+
+
+@pytest.fixture
+def large_only(qtbot, tmp_path: Path) -> Iterator[tuple[MainWindow, FaultServer]]:  # type: ignore[no-untyped-def]
+    """A window whose small side has no model: only the large side (the fault server) runs."""
+    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    with FaultServer() as server:
+        yield window, server
+    window.settings.set_offline(False, remember=False)
+
+
+def ask(qtbot, window: MainWindow, server: FaultServer, mode: str) -> None:  # type: ignore[no-untyped-def]
+    window.set_endpoint(Endpoint(server.url(mode), "fault-model"), RemoteOptions(read_timeout=2))
+    window.tasks.chat_input.setPlainText("Hi")
+    window.send(("large",))
+    wait_idle(qtbot, window, timeout=20_000)
+
+
+def test_thinking_has_its_own_collapsed_section_with_count_and_time(qtbot, large_only) -> None:  # type: ignore[no-untyped-def]
+    window, server = large_only
+    ask(qtbot, window, server, "reasoning")
+    pane = window.panes["large"]
+    assert pane.view.answer == "".join(WORDS)
+    assert pane.thinking_text() == "".join(THOUGHTS)
+    assert not pane.thinking_toggle.isHidden() and pane.thinking_view.isHidden()  # collapsed by default
+    header = pane.thinking_toggle.text()
+    assert header.startswith("Thinking · 40 tok · ") and header.endswith(" s")
+    pane.thinking_toggle.click()
+    assert not pane.thinking_view.isHidden()
+    assert "+ 40 thinking" in pane.metrics.text()
+    assert "First token of any kind" in pane.metrics.labels["ttft"].toolTip()
+    # a server on this computer: no money, its energy instead
+    assert "$0 ·" in pane.metrics.labels["cost"].text()
+    assert "Served on this computer" in pane.status.text()
+
+
+def test_hidden_thinking_is_counted_and_said(qtbot, large_only) -> None:  # type: ignore[no-untyped-def]
+    window, server = large_only
+    ask(qtbot, window, server, "hiddenreasoning")
+    pane = window.panes["large"]
+    assert "494 tok" in pane.thinking_toggle.text() and "not shown by the model" in pane.thinking_toggle.text()
+    assert "+ 494 thinking" in pane.metrics.text()
+
+
+def test_an_ignored_parameter_is_said_and_remembered(qtbot, large_only) -> None:  # type: ignore[no-untyped-def]
+    window, server = large_only
+    ask(qtbot, window, server, "notemp")
+    status = window.panes["large"].status.text()
+    assert "This model ignores temperature: it ran at its default" in status
+    kept = window.settings.settings.endpoint.refused_parameters
+    assert any(entry.endswith("|fault-model|temperature|") for entry in kept)
+    trial = window.history_store.list()[-1]
+    large = next(side for side in trial.sides if side.side == "large")
+    assert large.finished is not None and large.finished.ignored_parameters == ("temperature",)
+    # the trial's JSON (history, exports, run --json) carries it too
+    assert large.to_dict()["finished"]["ignored_parameters"] == ["temperature"]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("html", "an HTML page titled 'Hotel Wi-Fi - Please log in'"),
+    ("quota", "check your plan and billing"),
+    ("burst", "No decode rate: every token arrived in one network read"),
+])
+def test_what_the_pane_says_for_each_fault(qtbot, large_only, mode: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    window, server = large_only
+    ask(qtbot, window, server, mode)
+    assert expected in window.panes["large"].status.text()
+
+
+def test_a_stale_price_is_marked() -> None:
+    finished = Finished(prompt_tokens=10, prompt_tokens_provenance="measured", output_tokens=5,
+                        output_tokens_provenance="measured", submitted_at=0.0, deltas=((0.1, "a"), (0.2, "b")),
+                        stop_reason="stop")
+    price = Price("gpt-4o", 2.5, 10.0, "https://example.com/pricing", "2025-01-01")
+    result = SideResult(side="large", label="Large", engine=EngineInfo("remote", "gpt-4o", 8192, "api.openai.com",
+                                                                        loopback=False),
+                        text="ab", started_at="", finished=finished, cost=Cost(0.0001, "measured", price))
+    note = result_note(result)
+    assert "Price: https://example.com/pricing, read 2025-01-01" in note and "stale" in note
+
+
+def test_settings_show_timeouts_thinking_and_where_prices_come_from(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.ui.settings_dialog import SettingsDialog
+
+    settings = Settings().with_value("endpoint.read_timeout", 7.5).with_value("generation.reasoning_effort", "low")
+    window = MainWindow(LocalEngine(), settings=settings, settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", "m"))
+    large = window.session.engines["large"]
+    assert large is not None and large.options.read_timeout == 7.5  # type: ignore[attr-defined]
+    assert window.generation_params().reasoning_effort == "low"
+    dialog = SettingsDialog(window.settings.settings, "", window)
+    qtbot.addWidget(dialog)
+    for path in ("endpoint.connect_timeout", "endpoint.read_timeout", "generation.reasoning_effort"):
+        assert path in dialog.fields, path
+    table = dialog.known_prices
+    rows = {table.item(r, 1).text(): [table.item(r, c).text() for c in range(6)] for r in range(table.rowCount())}
+    provider, _, inp, out, source, age = rows["gpt-5-mini"]
+    assert (provider, inp, out) == ("OpenAI", "0.25", "2")
+    assert source.startswith("https://developers.openai.com/") and age.endswith(" d")
