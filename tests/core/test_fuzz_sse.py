@@ -4,6 +4,7 @@ server): valid streams cut at any boundary read the same as whole; arbitrary and
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from hypothesis import given
@@ -40,7 +41,7 @@ VALID = _stream(WORDS)
 
 def _cut(data: bytes, points: list[int]) -> list[bytes]:
     edges = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
-    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def _run(server: FaultServer, pieces: list[bytes]) -> tuple[str, Finished | None, EngineError | None]:
