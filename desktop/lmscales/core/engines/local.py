@@ -151,7 +151,8 @@ class LocalEngine:
         self._cancel_upto = self._mp.RawValue("q", self._cancelled_through)
         process = self._mp.Process(
             target=local_worker.main,
-            args=(child_conn, self._cancel_upto, offline.enabled(), os.getpid()),
+            args=(child_conn, self._cancel_upto, offline.enabled()),
+            kwargs={"parent_pid": os.getpid()},  # the child watches this process and ends when it is gone
             name="lmscales-local-engine",
             daemon=True,
         )

@@ -272,7 +272,8 @@ def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_
     """Child entry point: serve commands until told to stop, the pipe closes or the parent dies. `offline_mode`:
     the parent was offline when it started this process, so the same guard goes on here (a spawned child
     starts with an unpatched socket module)."""
-    watch_parent(parent_alive_check(parent_pid if parent_pid is not None else os.getppid()))
+    if parent_pid is not None:  # always, as a spawned child; not when a test calls this in a thread
+        watch_parent(parent_alive_check(parent_pid))
     if offline_mode:
         offline.enable()
     # The parent may go away mid-reply: nothing to tell anyone then, and no traceback.
