@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from lmscales.core import tasks
@@ -74,7 +77,17 @@ def test_task_input_errors_are_clear() -> None:
         tasks.translate_messages("hello", "xx")
     with pytest.raises(tasks.TaskInputError, match="both French"):
         tasks.translate_messages("bonjour", "fr", "fr")
-    assert len(tasks.LANGUAGES) >= 20
+
+
+def test_every_language_the_readme_promises_can_be_asked_for() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    promise = re.search(r"Translate \((\d+) languages", readme)
+    assert promise is not None
+    assert len(tasks.LANGUAGES) == int(promise.group(1)) == 31
+    for code, name in tasks.LANGUAGES.items():
+        source = "fr" if code == "en" else "en"
+        messages = tasks.translate_messages("Good morning.", code, source)
+        assert name in " ".join(m.content for m in messages), code
 
 
 def test_stop_filter_holds_back_partial_stop_strings() -> None:

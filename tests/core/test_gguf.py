@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,23 @@ def test_synthetic_file_reads(tmp_path: Path) -> None:
     assert info.parameter_count == 4
     assert info.license == "mit"
     assert not info.has_chat_template
+
+
+@pytest.mark.parametrize("length", [2**63, 2**64 - 1, 10**9])
+def test_a_damaged_length_in_a_skipped_array_is_a_clear_error(tmp_path: Path, length: int) -> None:
+    """Found by tests/core/test_fuzz_gguf.py: a string length inside a long (skipped) array was used as a seek
+    distance as it stood, and a huge one raised OSError or OverflowError instead of a GGUFError."""
+
+    def string(text: str) -> bytes:
+        return struct.pack("<Q", len(text)) + text.encode()
+
+    tokens = [string(f"t{i}") for i in range(100)]
+    tokens[50] = struct.pack("<Q", length) + b"t50"
+    header = (b"GGUF" + struct.pack("<IQQ", 3, 0, 2)
+              + string("general.architecture") + struct.pack("<I", 8) + string("llama")
+              + string("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, len(tokens)) + b"".join(tokens))
+    path = tmp_path / "damaged.gguf"
+    path.write_bytes(header + b"\0" * 64)
+    with pytest.raises(GGUFError) as caught:
+        read_info(path)
+    assert caught.value.kind == "truncated" and "damaged.gguf is truncated" in str(caught.value)

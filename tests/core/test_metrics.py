@@ -33,8 +33,12 @@ def test_decode_rate_excludes_first_token_and_the_wait_before_it() -> None:
     deltas = [(11.0 + 0.1 * i, "x") for i in range(11)]
     m = metrics.compute(finished(deltas, 11))
     assert m.decode_rate.value == pytest.approx(10.0)
-    naive = 11 / m.end_to_end.value  # type: ignore[operator]
-    assert naive == pytest.approx(5.5)  # what we must not report
+    assert m.end_to_end.value == pytest.approx(2.0)
+    # Four more seconds of waiting before the first token change the end-to-end time, not the rate.
+    later = metrics.compute(finished([(t + 4.0, text) for t, text in deltas], 11))
+    assert later.end_to_end.value == pytest.approx(6.0)
+    assert later.time_to_first_token.value == pytest.approx(5.0)
+    assert later.decode_rate.value == pytest.approx(10.0)
 
 
 def test_decode_rate_needs_two_tokens() -> None:

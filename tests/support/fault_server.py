@@ -4,6 +4,10 @@ The first path segment picks the behaviour: `http://127.0.0.1:PORT/<mode>/v1/...
 (401, 404, 429, 500, stalls, cut streams, malformed chunks), for a stream with `usage`, and for "scripted":
 each chat completion streams the next reply a test put in `server.scripted_replies` (a judge answering fixed
 verdicts); everything else is tested against llama-cpp-python's real server.
+
+"raw" is for fuzzing: each chat completion answers 200 with an event-stream body made of exactly the pieces
+of the next list in `server.raw_bodies`, each sent as its own HTTP chunk (so the test picks both the bytes and
+where they are cut).
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._error(500, "too late")
         if mode == "slowstart":
             time.sleep(0.6)
+        if mode == "raw":
+            return self._raw_body()
         if mode == "scripted":
             if not self.server.scripted_replies:
                 return self._error(500, "the test scripted no reply for this request")
@@ -130,6 +136,17 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
         return None
 
+    def _raw_body(self) -> None:
+        if not self.server.raw_bodies:
+            return self._error(500, "the test gave no raw body for this request")
+        pieces = self.server.raw_bodies.popleft()
+        self._start_stream()
+        for piece in pieces:
+            if piece:  # an empty HTTP chunk would end the body
+                self._write_chunk(piece)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        return None
 
     # -- today's models and a real network's faults (issue 11) -------------------------------------------
     def _openai_error(self, status: int, message: str, code: str, param: str | None = None,
@@ -237,6 +254,7 @@ class FaultServer(ThreadingHTTPServer):
         self.retry_after = "1"
         self.stall_seconds = 3.0
         self.scripted_replies: deque[str] = deque()  # mode "scripted": the replies, in order
+        self.raw_bodies: deque[list[bytes]] = deque()  # mode "raw": each body's pieces, in order
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def handle_error(self, request: object, client_address: object) -> None:

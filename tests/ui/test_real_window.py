@@ -80,6 +80,16 @@ def kept_trials(data_dir: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+def wait_for_log(log_dir: Path, text: str, timeout: float = 120.0) -> None:
+    """Wait until the app's log file says `text` (e.g. that a model has loaded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(text in path.read_text(errors="replace") for path in log_dir.glob("*.log*")):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the app's log did not say {text!r} within {timeout:.0f} s")
+
+
 def send_and_wait(display: str, data_dir: Path, before: int, timeout: float = 120.0) -> None:
     """Ctrl+Enter until a comparison starts (the model may still be loading), then wait until it is kept."""
     deadline = time.monotonic() + timeout
@@ -110,7 +120,7 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
         xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
         xdo(display, "windowmove", window, "0", "0")
         xdo(display, "windowfocus", "--sync", window)  # no window manager here: focus, not activate
-        time.sleep(2.5)  # the small model loads in its own process
+        wait_for_log(tmp_path / "logs", "small side: model")  # a send before that runs the large side only
         shots = {}
         scenarios = [
             ("chat", "ctrl+1", "Explain in two sentences why the sky is blue."),
@@ -155,8 +165,9 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
 
 def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_path: Path) -> None:
     guard_log = tmp_path / "outside.log"
+    data_dir = tmp_path / "data"
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
-           "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
+           "LMSCALES_DATA_DIR": str(data_dir), "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
            "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
     app = subprocess.Popen(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",
@@ -168,10 +179,13 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
         xdo(display, "windowsize", window, str(SIZE[0]), str(SIZE[1] - 40))
         xdo(display, "windowmove", window, "0", "0")
         xdo(display, "windowfocus", "--sync", window)
-        time.sleep(2.5)
+        wait_for_log(tmp_path / "logs", "small side: model")
         type_text(display, "What is the tallest mountain?")
-        xdo(display, "key", "ctrl+Return")
-        time.sleep(3)
+        send_and_wait(display, data_dir, before=0)  # the comparison ran and was kept
+        sides = kept_trials(data_dir)[0]["sides"]
+        assert sides["small"]["text"].strip(), sides  # type: ignore[index]
+        # offline: the remote side was not asked (left out of the comparison, or kept as skipped)
+        assert "large" not in sides or sides["large"]["status"] == "skipped", sides  # type: ignore[index,operator]
         shot = screenshot(display, "offline-dark")
         assert distinct_colours(shot) > 200
         assert app.poll() is None

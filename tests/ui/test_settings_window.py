@@ -120,23 +120,38 @@ def test_the_api_key_never_reaches_a_file(
         assert KEY not in path.read_text(errors="replace"), path
 
 
-def test_crash_reporter_logs_redacts_and_keeps_going(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_crash_reporter_logs_redacts_and_keeps_going(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test, whatever install() does
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     log_file = setup_logging(tmp_path / "logs")
     reporter = CrashReporter(show_dialog=False)
+    reporter.install()
     secrets.register_secret(KEY)
     try:
         try:
             raise RuntimeError(f"the server said no to {KEY}")
         except RuntimeError:
             kind, error, traceback = sys.exc_info()
-        with qtbot.waitSignal(reporter.reported, timeout=2_000) as caught:
-            reporter._hook(kind, error, traceback)  # type: ignore[arg-type]
+        with qtbot.waitSignal(reporter.reported, timeout=5_000) as caught:
+            sys.excepthook(kind, error, traceback)  # what Python calls for an uncaught error on the GUI thread
+
+        def worker() -> None:
+            raise ValueError(f"a worker failed with {KEY}")
+
+        # An uncaught error on a worker thread goes through threading.excepthook and reaches the GUI thread.
+        with qtbot.waitSignal(reporter.reported, timeout=5_000) as from_worker:
+            thread = threading.Thread(target=worker)
+            thread.start()
+            thread.join()
     finally:
         close_logging()
     text = caught.args[0]
     assert "RuntimeError" in text and str(log_file) in text and KEY not in text
+    assert "ValueError" in from_worker.args[0] and KEY not in from_worker.args[0]
     logged = log_file.read_text()
-    assert "Traceback" in logged and "RuntimeError" in logged and KEY not in logged
+    assert "Traceback" in logged and "RuntimeError" in logged and "ValueError" in logged and KEY not in logged
 
 
 def test_endpoint_dialog_offers_local_servers_and_checks_what_is_typed(qtbot, fault_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]

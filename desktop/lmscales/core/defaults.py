@@ -30,6 +30,9 @@ MAX_SEED = 2**31 - 1
 
 # The local model's context window, in tokens (prompt and output together).
 DEFAULT_N_CTX = 4096
+# The local engine's watchdog: no answer from its process for this long during a run means it hangs. The
+# longest silence of a healthy run is the prompt evaluation of a full context on a slow CPU.
+DEFAULT_WATCHDOG_SECONDS = 120.0
 
 # Resource sampling.
 DEFAULT_RATE_HZ = 4.0

@@ -138,7 +138,7 @@ class EngineError:
 
     kind: Literal[
         # local engine
-        "crashed", "model", "input_too_long", "busy", "internal", "not_loaded",
+        "crashed", "hung", "model", "input_too_long", "busy", "internal", "not_loaded",
         # remote engine
         "auth", "forbidden", "not_found", "bad_request", "rate_limited", "server", "timeout",
         "dns", "refused", "connection", "incomplete", "malformed", "quota", "context_length", "not_sse",

@@ -125,12 +125,23 @@ class _Reader:
             return [self.value(item_type) for _ in range(count)]
         raise GGUFError("corrupt", f"{self._name} is damaged: unknown metadata type {value_type}.")
 
+    def skip(self, count: int) -> None:
+        """Move `count` bytes on, which must lie within the file (a damaged length must not seek anywhere)."""
+        target = self._handle.tell() + count
+        if target > self._size:
+            raise GGUFError(
+                "truncated",
+                f"{self._name} is truncated: its header needs byte {target:,} but the file has {self._size:,}. "
+                "The download or copy was probably interrupted; get the file again.",
+            )
+        self._handle.seek(target)
+
     def skip_array(self, item_type: int, count: int) -> None:
         if item_type in _SCALARS:
-            self._handle.seek(struct.calcsize(_SCALARS[item_type]) * count, os.SEEK_CUR)
+            self.skip(struct.calcsize(_SCALARS[item_type]) * count)
         elif item_type == _STRING:
             for _ in range(count):
-                self._handle.seek(self.scalar("<Q"), os.SEEK_CUR)
+                self.skip(self.scalar("<Q"))
         else:
             for _ in range(count):
                 self.value(item_type)
@@ -153,8 +164,20 @@ def _tensor_bytes(ggml_type: int, elements: int) -> int | None:
 
 
 def read_info(path: str | os.PathLike[str]) -> GGUFInfo:
-    """Facts of the GGUF at `path`, or `GGUFError` with a message for the user."""
-    file = Path(path)
+    """Facts of the GGUF at `path`, or `GGUFError` with a message for the user (and never another error:
+    the header is untrusted input, see tests/core/test_fuzz_gguf.py)."""
+    name = Path(path).name or str(path)
+    try:
+        return _read_info(Path(path))
+    except GGUFError:
+        raise
+    except (OverflowError, ValueError, RecursionError, MemoryError, struct.error) as error:
+        raise GGUFError("corrupt", f"{name} is damaged: its header cannot be read ({type(error).__name__}).") from None
+    except OSError as error:
+        raise GGUFError("unreadable", f"{name} could not be read: {error.strerror or error}.") from None
+
+
+def _read_info(file: Path) -> GGUFInfo:
     name = file.name or str(file)
     if not file.exists():
         raise GGUFError("missing", f"Model file not found: {file}. Check the path or pick the file again.")

@@ -4,6 +4,7 @@ the window turns the user's input into a `TaskInput` and shows the session's eve
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -52,6 +53,8 @@ from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 from lmscales.ui.theme import apply_theme
 from lmscales.ui.welcome import Welcome
+
+log = logging.getLogger(__name__)
 
 NO_ENDPOINT = (
     "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "
@@ -221,10 +224,12 @@ class MainWindow(QMainWindow):
         store.subscribe("price_overrides", lambda change: self._apply_prices(change.new))
         store.subscribe("keep_history", lambda change: self.history.set_keep(change.new.keep_history))
         store.subscribe("show_welcome", lambda change: self._show_welcome())
+        store.subscribe("local_engine.watchdog_seconds", lambda change: self._apply_watchdog(change.new))
         self.generation.show_settings(self.settings.settings)
         self._apply_sampler(self.settings.settings)
         self._apply_prices(self.settings.settings)
         self.history.set_keep(self.settings.settings.keep_history)
+        self._apply_watchdog(self.settings.settings)
         self.set_endpoint(None)
         self.panes["small"].model_card.setText("Loading the small model…")
         self.panes["small"].set_label(self.session.labels["small"], "local")
@@ -437,6 +442,10 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
+    def _apply_watchdog(self, settings: Settings) -> None:
+        for loader in self.loaders.values():
+            loader.engine.watchdog_seconds = settings.local_engine.watchdog_seconds
+
     def open_large_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model for the large side", "",
                                               "GGUF models (*.gguf);;All files (*)")
@@ -451,7 +460,8 @@ class MainWindow(QMainWindow):
             self._show_problem("A comparison is running; stop it first, then load again.")
             return False
         if side not in self.loaders:
-            self.loaders[side] = ModelLoader(LocalEngine(), self)
+            self.loaders[side] = ModelLoader(
+                LocalEngine(watchdog_seconds=self.settings.settings.local_engine.watchdog_seconds), self)
             self._watch_loader(side)
         loader = self.loaders[side]
         if not loader.load(path, n_ctx, n_threads):
@@ -584,6 +594,7 @@ class MainWindow(QMainWindow):
         pane.set_label(self.session.labels[side], "local")
         pane.model_card.setText(local_model_card(model))
         pane.status.setText(f"Model loaded in {model.load_seconds:.2f} s.")
+        log.info("%s side: model %s loaded in %.2f s", side, model.display_name, model.load_seconds)
         self._update_actions()
 
     def _on_model_load_failed(self, side: str, message: str) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -29,7 +30,7 @@ from typing import Any
 import psutil
 
 from lmscales.core import gguf, model_files, offline
-from lmscales.core.defaults import DEFAULT_N_CTX
+from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.events import (
@@ -41,8 +42,13 @@ from lmscales.core.events import (
     TextDelta,
 )
 
+log = logging.getLogger(__name__)
+
 _POLL_SECONDS = 0.05
 _LOAD_TIMEOUT_SECONDS = 300.0
+# What a loaded model needs beyond its file: the KV cache, compute buffers, the runtime. Errs high.
+_LOAD_OVERHEAD = 1.25
+_LOAD_MARGIN_BYTES = 256 * 1024 * 1024
 
 
 def default_threads() -> int:
@@ -96,18 +102,36 @@ class _ChildGone(Exception):
     pass
 
 
+def available_memory() -> int:
+    """Bytes the OS can give a new model without swapping."""
+    return int(psutil.virtual_memory().available)
+
+
+def memory_needed(info: gguf.GGUFInfo) -> int:
+    """A generous estimate of what loading `info` takes (file mapped in, KV cache and buffers)."""
+    return int(info.file_size * _LOAD_OVERHEAD) + _LOAD_MARGIN_BYTES
+
+
 class LocalEngine:
     """Drives one child process. One generation at a time; `cancel` and `pid` are safe from any thread."""
 
-    def __init__(self, n_ctx: int = DEFAULT_N_CTX, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+        watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
+        free_memory: Callable[[], int] = available_memory,
+    ) -> None:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
+        self.watchdog_seconds = watchdog_seconds
+        self._free_memory = free_memory  # injectable: tests play a small machine
         self._mp = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._cancel_upto: Any = None
         self._ids = itertools.count(1)
-        self._current_id = 0
+        self._issued_id = 0
         self._cancelled_through = 0  # survives a child restart, unlike the shared value
         self._busy = threading.Lock()
         self.model: LoadedModel | None = None
@@ -128,6 +152,7 @@ class LocalEngine:
         process = self._mp.Process(
             target=local_worker.main,
             args=(child_conn, self._cancel_upto, offline.enabled()),
+            kwargs={"parent_pid": os.getpid()},  # the child watches this process and ends when it is gone
             name="lmscales-local-engine",
             daemon=True,
         )
@@ -194,12 +219,62 @@ class LocalEngine:
                 )
             self._load_in_child(path)
 
+    def _unload_in_child(self) -> None:
+        self._send(("unload",))
+        reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
+        if reply[0] != "unloaded":
+            raise _ChildGone(f"unexpected reply {reply[0]!r} to unload")
+
+    def _must_close_first(self, info: gguf.GGUFInfo) -> bool:
+        """True when the new model and the loaded one cannot both fit in memory: the old one goes first."""
+        if self.model is None or not self.alive:
+            return False
+        free, needed = self._free_memory(), memory_needed(info)
+        if free >= needed:
+            return False
+        log.info("%s MB free, about %s MB needed for %s: closing %s before loading it", free >> 20, needed >> 20,
+                 Path(info.path).name, Path(self.model.info.path).name)
+        return True
+
+    def _recover_after_failed_load(self, closed_first: bool) -> str:
+        """After a load failed: the previous model running again if at all possible; says what the user has."""
+        previous = self.model
+        if previous is None:
+            return ""
+        name = Path(previous.info.path).name
+        if not self.alive:  # the child died or hung during the load: a fresh one with the old model
+            if self._process is not None:
+                self._process.kill()
+            self._reap()
+            try:
+                self._restart()
+            except (_ChildGone, LoadError, TimeoutError):
+                self.model = None
+                return f" The previous model ({name}) could not be started again; open a model to go on."
+            return self._still_loaded()
+        if not closed_first:
+            return self._still_loaded()
+        try:
+            self._load_in_child(previous.info.path, previous.n_ctx, previous.n_threads)
+        except (_ChildGone, LoadError, TimeoutError):
+            if self._process is not None:
+                self._process.kill()
+            self._reap()
+            self.model = None
+            return (f" The previous model ({name}) had been closed to make room and could not be loaded again; "
+                    "open a model to go on.")
+        return (f" There was not enough free memory for both, so the previous model ({name}) was closed first; "
+                "it has been loaded again.")
+
     # -- public API --------------------------------------------------------------------------
     def load(
         self, path: str | os.PathLike[str], n_ctx: int | None = None, n_threads: int | None = None
     ) -> LoadedModel:
         """Load a GGUF (with a new context size or thread count, if given); on any failure raise `LoadError`
-        and keep the previous model, context and threads working."""
+        and keep the previous model, context and threads working.
+
+        When free memory cannot hold the new model beside the old one, the old one is closed first (peak
+        memory is then one model, not two); if the new one then fails, the old one is loaded again."""
         with self._busy:
             try:
                 info = gguf.read_info(path)
@@ -208,28 +283,28 @@ class LocalEngine:
             resolved = str(Path(path).resolve())
             n_ctx = n_ctx or self.n_ctx
             n_threads = n_threads or self.n_threads
+            closed_first = False
             try:
                 if not self.alive:  # a crashed child: a fresh one, without reloading the old model first
                     self._reap()
                     self._spawn()
+                elif self._must_close_first(dataclasses.replace(info, path=resolved)):
+                    self._unload_in_child()
+                    closed_first = True
                 seconds = self._load_in_child(resolved, n_ctx, n_threads)
             except LoadError as error:
                 raise LoadError(
                     f"llama.cpp could not load {Path(path).name} (architecture '{info.architecture}'): "
                     f"{error or 'no reason given'}. This llama.cpp build may not support that model, or "
-                    "the file is damaged." + self._still_loaded()
+                    "the file is damaged." + self._recover_after_failed_load(closed_first)
                 ) from None
             except (_ChildGone, TimeoutError) as error:
                 reason = str(error) or f"no answer within {_LOAD_TIMEOUT_SECONDS:.0f} s"
                 if self._process is not None:
                     self._process.kill()
                 self._reap()
-                try:
-                    self._restart()
-                except (_ChildGone, LoadError):
-                    self.model = None
                 raise LoadError(
-                    f"Loading {Path(path).name} failed: {reason}." + self._still_loaded()
+                    f"Loading {Path(path).name} failed: {reason}." + self._recover_after_failed_load(closed_first)
                 ) from None
             self.n_ctx, self.n_threads = n_ctx, n_threads
             self.model = LoadedModel(
@@ -275,19 +350,23 @@ class LocalEngine:
         return float(times.user + times.system)
 
     def cancel(self) -> None:
-        self._cancelled_through = self._current_id
+        """Stop every run issued so far, started or not."""
+        issued = self._issued_id
+        self._cancelled_through = issued
         shared = self._cancel_upto
         if shared is not None:
-            shared.value = self._current_id
+            shared.value = issued
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
-        return one_at_a_time(self._busy, "local", lambda: self._generate(request))
+        # The run's identity exists from this call on, not from the worker's first step of the generator, so
+        # a cancel() in between applies to this run (and not to the one before it).
+        generation_id = next(self._ids)
+        self._issued_id = generation_id
+        return one_at_a_time(self._busy, "local", lambda: self._generate(request, generation_id))
 
-    def _generate(self, request: GenerationRequest) -> Iterator[Event]:
+    def _generate(self, request: GenerationRequest, generation_id: int) -> Iterator[Event]:
         submitted_at = time.perf_counter()
         deltas: list[tuple[float, str]] = []
-        generation_id = next(self._ids)
-        self._current_id = generation_id  # from here on, cancel() applies to this run, even during a restart
         try:
             self._restart()
         except LoadError as error:
@@ -305,7 +384,11 @@ class LocalEngine:
         try:
             self._send(("generate", generation_id, request))
             while True:
-                message = self._receive()
+                try:
+                    message = self._receive(deadline=time.monotonic() + self.watchdog_seconds)
+                except TimeoutError:
+                    yield self._hung(deltas)
+                    return
                 kind = message[0]
                 if len(message) > 1 and message[1] != generation_id:
                     continue  # a late reply of a run we already gave up on
@@ -336,6 +419,20 @@ class LocalEngine:
                 f"{gone}. The partial answer is kept; the next run starts a new engine.",
                 partial_text="".join(t for _, t in deltas),
             )
+
+    def _hung(self, deltas: list[tuple[float, str]]) -> EngineError:
+        """The watchdog: the child said nothing for `watchdog_seconds` during a run. It is killed (a stopped
+        or deadlocked process cannot be asked to quit); the next run starts a new one with the same model."""
+        if self._process is not None:
+            self._process.kill()
+        self._reap()
+        log.warning("local engine gave no answer for %.0f s during a run; killed", self.watchdog_seconds)
+        return EngineError(
+            "hung",
+            f"The local engine stopped responding (no answer for {self.watchdog_seconds:.0f} s), so it was "
+            "stopped. The partial answer is kept; the next run starts a new engine.",
+            partial_text="".join(t for _, t in deltas),
+        )
 
     def close(self) -> None:
         process = self._process

@@ -8,14 +8,21 @@ Cancel is a shared integer: the parent writes the id of the generation to stop, 
 it (a) in a llama.cpp abort callback while the prompt is evaluated, and (b) before each new token.
 The abort callback runs in Python once per graph node, so it is installed only for the prompt and
 removed at the first token, where the per-token check takes over at no cost.
+
+A child whose parent dies must not live on (it holds hundreds of MB and a CPU core or more): a watcher
+thread checks on the parent a few times a second, in every phase, including a model load or a prompt
+evaluation busy in native code (ctypes releases the GIL there), and ends the process quietly.
 """
 
 from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import ctypes
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -106,6 +113,9 @@ class _LogTail:
         return "; ".join(dict.fromkeys(wanted))[-400:]
 
 
+_NO_TIMINGS = {"prompt_eval_ms": 0.0, "prompt_tokens": 0, "eval_ms": 0.0, "eval_tokens": 0}
+
+
 def _native_timings(llama: Any) -> dict[str, float]:
     import llama_cpp
 
@@ -131,6 +141,11 @@ def _generate(
 
     def cancelled() -> bool:
         return bool(cancel_upto.value >= generation_id)
+
+    if cancelled():  # stopped before this process took the run up: no prefill at all
+        send(("finished", generation_id, {"prompt_tokens": 0, "output_tokens": 0, "stop_reason": "cancelled",
+                                          "native": _NO_TIMINGS, "trimmed_messages": 0}))
+        return
 
     try:
         fitted = fit_messages(
@@ -211,12 +226,62 @@ def _generate(
     )
 
 
-def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False) -> None:
-    """Child entry point: serve commands until told to stop or the pipe closes. `offline_mode`: the parent
-    was offline when it started this process, so the same guard goes on here (a spawned child starts with
-    an unpatched socket module)."""
+PARENT_CHECK_SECONDS = 0.25
+
+
+def parent_alive_check(parent_pid: int) -> Callable[[], bool]:
+    """A cheap test of whether the process that started this one still runs.
+
+    On POSIX an orphan is adopted by another process, so `os.getppid()` changes the moment the parent dies;
+    elsewhere (Windows keeps the original id) psutil asks whether that pid still runs the same process
+    (it compares creation times, so a reused pid does not fool it)."""
+    import psutil
+
+    try:
+        parent: psutil.Process | None = psutil.Process(parent_pid)
+    except psutil.Error:
+        parent = None
+
+    def alive() -> bool:
+        if os.name == "posix" and os.getppid() != parent_pid:
+            return False
+        if parent is None:
+            return True  # cannot tell; the pipe's EOF still ends an idle child
+        try:
+            return bool(parent.is_running())
+        except psutil.Error:
+            return False
+
+    return alive
+
+
+def watch_parent(alive: Callable[[], bool], interval: float = PARENT_CHECK_SECONDS) -> threading.Thread:
+    """End this process, quietly and at once, when `alive()` turns false."""
+
+    def watch() -> None:
+        while alive():
+            time.sleep(interval)
+        os._exit(0)  # no cleanup to do for anyone: the parent is gone, and native code may be mid-call
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_pid: int | None = None) -> None:
+    """Child entry point: serve commands until told to stop, the pipe closes or the parent dies. `offline_mode`:
+    the parent was offline when it started this process, so the same guard goes on here (a spawned child
+    starts with an unpatched socket module)."""
+    if parent_pid is not None:  # always, as a spawned child; not when a test calls this in a thread
+        watch_parent(parent_alive_check(parent_pid))
     if offline_mode:
         offline.enable()
+    # The parent may go away mid-reply: nothing to tell anyone then, and no traceback.
+    with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError):
+        _serve(conn, cancel_upto)
+
+
+def _serve(conn: Connection, cancel_upto: Any) -> None:
     log = _LogTail()
     model: _Model | None = None
     while True:
@@ -227,6 +292,12 @@ def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False) -> None
         kind = command[0]
         if kind == "shutdown":
             break
+        if kind == "unload":  # the parent needs the memory for a model that cannot fit beside this one
+            if model is not None:
+                model.close()
+                model = None
+            conn.send(("unloaded",))
+            continue
         if kind == "load":
             _, path, n_ctx, n_threads = command
             log.lines.clear()

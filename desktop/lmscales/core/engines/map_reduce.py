@@ -67,6 +67,9 @@ def summarize(
                 f"{f' (round {plan.round_number})' if plan.round_number > 1 else ''}…",
                 time.perf_counter(),
             )
+            if stop_requested():  # a Stop in answer to that notice: the part is not even started
+                yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
+                return
             request = dataclasses.replace(base, messages=plan.map_messages(index), max_tokens=map_tokens)
             pieces: list[str] = []
             for event in engine.generate(request):
@@ -94,6 +97,9 @@ def summarize(
             yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
             return
         yield Notice(f"Combining the {chunks} partial summaries…", time.perf_counter())
+        if stop_requested():
+            yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
+            return
     for event in engine.generate(dataclasses.replace(base, messages=final)):
         if isinstance(event, Finished):
             yield dataclasses.replace(event, submitted_at=submitted_at, chunks=chunks)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from lmscales.core.defaults import (
     DEFAULT_N_CTX,
     DEFAULT_RATE_HZ,
+    DEFAULT_WATCHDOG_SECONDS,
     DEFAULT_WATTS_PER_CORE,
     DEFAULT_WINDOW_S,
     GENERATION_DEFAULTS,
@@ -204,6 +205,12 @@ class LocalEngineSettings(Section):
     )
     model_path: Path | None = field(
         default=None, metadata=meta("A GGUF file to run locally; empty for the bundled SmolLM2-135M.")
+    )
+    watchdog_seconds: float = field(
+        default=DEFAULT_WATCHDOG_SECONDS,
+        metadata=meta("Seconds without any answer from the local engine during a run before it is called hung, "
+                      "stopped and started again. Long enough for the slowest prompt evaluation.",
+                      minimum=5, maximum=3600),
     )
 
 
