@@ -202,8 +202,8 @@ def test_frozen_app_holds_what_it_needs_and_nothing_from_development(bundle: Pat
 @pytest.mark.timeout(1800)
 @needs_bundle
 def test_frozen_app_talks_to_an_openai_compatible_server(bundle: Path, llama_server: str, tmp_path: Path) -> None:
-    """The remote side from the bundle: openai and httpx2 frozen, the bundled price table found. (The server
-    answers to any model name; asking for one in the price table makes the run look its price up.)"""
+    """The remote side from the bundle: openai and httpx2 frozen, the price lookup working (the server answers
+    to any model name; a server on this computer costs no money even under a priced model's name)."""
     env = build.clean_environment(tmp_path)
     result = subprocess.run(
         [str(build.cli_executable(bundle)), "run", "--task", "chat", "--side", "remote", "--base-url", llama_server,
@@ -213,4 +213,6 @@ def test_frozen_app_talks_to_an_openai_compatible_server(bundle: Path, llama_ser
     assert result.returncode == 0, result.stdout + result.stderr
     large = json.loads(result.stdout)["sides"]["large"]
     assert large["status"] in ("done", "length") and large["text"].strip()
-    assert large["cost"]["source"].startswith("bundled table"), large["cost"]
+    # A server on this computer costs no money, whatever its model is called (the bundled table itself is
+    # checked in the bundle by the test above).
+    assert large["cost"]["usd"] == 0.0 and "on this computer" in large["cost"]["source"], large["cost"]

@@ -268,8 +268,9 @@ def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.Mo
         window.settings.apply_endpoint()
         assert not window.panes["large"].placeholder_shown
         qtbot.keyClicks(window.tasks.chat_input, "Hello")
-        window.send(("large",))
-        qtbot.waitUntil(lambda: not window.running, timeout=20_000)
+        # Wait for the trial's end as the window hears it: the session may be idle before its events arrive.
+        with qtbot.waitSignal(window.bridge.trialEnded, timeout=20_000):
+            window.send(("large",))
         remote = window.panes["large"]
         assert window.settings.offline and remote.placeholder_shown
         text = remote.placeholder_text.text()

@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QKeySequence
 
 from lmscales.core import offline
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.settings import Settings
-from lmscales.ui import about, theme
+from lmscales.ui import about
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.shortcuts import native
 from tests.conftest import free_port
@@ -62,24 +61,39 @@ def test_menu_roles_are_explicit(bare_window: MainWindow) -> None:
     assert any(action.menuRole() == QAction.MenuRole.NoRole for action in help_menu.actions())
 
 
-def test_the_theme_follows_the_systems_appearance(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    hints = QGuiApplication.styleHints()
-    assert hints is not None
-    previous = app.property("lmscalesDark")
-    try:
-        monkeypatch.setattr(theme, "system_is_dark", lambda: False)
-        assert theme.apply_theme(app, "system") is False
-        monkeypatch.setattr(theme, "system_is_dark", lambda: True)  # the user switches macOS/Windows to dark
-        hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
-        assert app.property("lmscalesDark") is True
-        theme.apply_theme(app, "light")  # a chosen theme is kept whatever the system does
-        hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
-        assert app.property("lmscalesDark") is False
-    finally:
-        monkeypatch.undo()
-        theme.apply_theme(app, "light" if not previous else "dark")
+THEME_SCRIPT = """
+import sys
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QLabel
+from lmscales.ui import theme
+
+app = QApplication([])
+label = QLabel("styled")
+label.setStyleSheet("color: palette(text);")
+hints = QGuiApplication.styleHints()
+theme.system_is_dark = lambda: False
+assert theme.apply_theme(app, "system") is False
+theme.system_is_dark = lambda: True  # the user switches macOS/Windows to dark
+hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+assert app.property("lmscalesDark") is True, "system change not followed"
+theme.apply_theme(app, "light")  # a chosen theme is kept whatever the system does
+hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+assert app.property("lmscalesDark") is False, "a chosen theme was overridden"
+print("ok")
+"""
+
+
+def test_the_theme_follows_the_systems_appearance() -> None:
+    """In a fresh process: re-applying the palette to every widget of an app that has run the whole suite
+    would test the suite's leftovers, not the theme."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", THEME_SCRIPT], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
 
 
 def test_about_opens_no_web_link_offline(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

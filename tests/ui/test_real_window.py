@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from tests.conftest import SERVER_MODEL
+from tests.support.xvfb import xvfb
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,19 +36,8 @@ SIZE = (1600, 1000)
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    for number in range(91, 120):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    name = f":{number}"
-    server = subprocess.Popen(["Xvfb", name, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
-    yield name
-    server.terminate()
-    server.wait(timeout=10)
+    with xvfb(SIZE, first=91) as name:
+        yield name
 
 
 def xdo(display: str, *args: str) -> str:

@@ -26,6 +26,23 @@ from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_lo
 from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions
 from lmscales.ui.bridge import call_in_background
 
+WIDEST_URL = "https://api.together.xyz/v1 · meta-llama/Llama-3.3-70B-Instruct-Turbo"
+# What each service's keys look like, for the key field's placeholder.
+KEY_HINTS = {"OpenAI": "needed: sk-…", "OpenRouter": "needed: sk-or-…", "Groq": "needed: gsk_…",
+             "Together": "needed: your Together API key"}
+
+
+def key_placeholder(preset_name: str) -> str:
+    """The key field's hint for a preset: what its keys look like, "not needed" only for a local server."""
+    chosen = preset(preset_name)
+    if chosen.name in KEY_HINTS:
+        return KEY_HINTS[chosen.name]
+    if chosen.needs_key:
+        return f"needed: your {chosen.name} API key"
+    if chosen.is_loopback:
+        return "not needed for a server on this computer"
+    return "only if the server asks for one"
+
 
 class EndpointDialog(QDialog):
     def __init__(self, current: Endpoint | None, parent: QWidget | None = None) -> None:
@@ -68,6 +85,7 @@ class EndpointDialog(QDialog):
         self._keys: dict[str, str] = {}  # host account -> key typed or found for it in this dialog
         self._key_host = ""
         self.preset.currentIndexChanged.connect(self._on_preset)
+        self.preset.currentIndexChanged.connect(self._show_key_placeholder)
         self.base_url.textChanged.connect(self._sync_key)
         self.fetch_button.clicked.connect(self.fetch_models)
         self.detect_button.clicked.connect(self.detect)
@@ -84,6 +102,9 @@ class EndpointDialog(QDialog):
             self._on_preset()
         if current is None or not current.model:
             self.detect()  # offer a server already running on this computer (loopback only, 0.3 s)
+        self._show_key_placeholder()
+        # Wide enough for a full URL and model name at any scaling: measured in this font, not in pixels.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 12 + WIDEST_URL))
 
     def _on_preset(self) -> None:
         chosen = preset(self.preset.currentData())
@@ -111,6 +132,9 @@ class EndpointDialog(QDialog):
     def _key(self) -> str | None:
         self._sync_key()  # a URL typed a moment ago: never send the previous host's key to it
         return self.api_key.text().strip() or None
+
+    def _show_key_placeholder(self) -> None:
+        self.api_key.setPlaceholderText(key_placeholder(self.preset.currentData()))
 
     def endpoint(self) -> Endpoint | None:
         base_url = self.base_url.text().strip()

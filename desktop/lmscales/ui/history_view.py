@@ -2,6 +2,9 @@
 
 The table is a model over `TrialHistory`, the JSON Lines file of trials the session appends to; it is
 reloaded at start, so comparisons outlive the app. Export carries inputs and answers, not only figures.
+
+Double-clicking a row opens that comparison again (`TrialDialog`): its input and both answers, read-only and
+marked with its date, its result card, and "Send again", which re-runs it with the same parameters.
 """
 
 from __future__ import annotations
@@ -12,21 +15,30 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from lmscales.core.history import TrialHistory
+from lmscales.core.tasks import LANGUAGES
 from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.metrics_strip import TOOLTIPS
+from lmscales.ui.result_card import ResultCard
 from lmscales.ui.shortcuts import with_shortcut
+from lmscales.ui.theme import SIDE_COLORS
 
 COLUMNS = ("When", "Task", "Input", "Side", "Model", "TTFT", "tok/s", "Tokens", "E2E", "Cost / CPU", "Peak RSS",
            "Mean CPU", "Energy", "Status")
@@ -136,8 +148,89 @@ class HistoryModel(QAbstractTableModel):
         return None
 
 
+def trial_when(trial: Trial) -> str:
+    return trial.created_at.replace("T", " ")[:16]
+
+
+def trial_facts(trial: Trial) -> str:
+    """The task, its options and the parameters a comparison ran with, in one line."""
+    task_input, params = trial.input, trial.params
+    parts = [trial.task.capitalize()]
+    if task_input.task == "translate":
+        source = LANGUAGES.get(task_input.source_lang or "", "detected language")
+        parts.append(f"{source} → {LANGUAGES.get(task_input.target_lang or '', task_input.target_lang or '?')}")
+    if task_input.task == "summarize" and task_input.summary_length:
+        parts.append(task_input.summary_length)
+    if trial.chat_turn:
+        parts.append(f"turn {trial.chat_turn + 1} of a chat")
+    parts.append(f"max {params.max_tokens} tokens, temperature {params.temperature:g}, top-p {params.top_p:g}, "
+                 f"seed {'random' if params.seed is None else params.seed}")
+    parts.append(trial.mode)
+    return " · ".join(parts)
+
+
+class TrialDialog(QDialog):
+    """A past comparison, read-only: the input, each side's answer, the card; "Send again" asks for a re-run."""
+
+    sendAgainRequested = Signal(object)  # Trial
+
+    def __init__(self, trial: Trial, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.trial = trial
+        self.setWindowTitle(f"Comparison of {trial_when(trial)} (read-only)")
+        header = QLabel(f"<b>{trial_when(trial)}</b> · {trial_facts(trial)} · <i>read-only</i>")
+        header.setTextFormat(Qt.TextFormat.RichText)
+        header.setWordWrap(True)
+        self.input_view = QPlainTextEdit(trial.input.text)
+        self.input_view.setReadOnly(True)
+        self.input_view.setMaximumHeight(self.fontMetrics().height() * 6)
+        self.answers: dict[str, QTextBrowser] = {}
+        answers = QSplitter(Qt.Orientation.Horizontal)
+        for result in trial.sides:
+            box = QGroupBox(f"{result.label} · {result.model} · {result.status}")
+            box.setStyleSheet(f"QGroupBox {{ color: {SIDE_COLORS.get(result.side, 'palette(text)')}; "
+                              "font-weight: 600; }")
+            view = QTextBrowser()
+            view.setStyleSheet("font-weight: normal;")
+            view.setOpenExternalLinks(False)
+            view.setMarkdown(result.text or f"*({result.skipped or 'no answer'})*")
+            box_layout = QVBoxLayout(box)
+            box_layout.addWidget(view)
+            if result.error is not None:
+                problem = QLabel(f"⚠ {result.error.message}")
+                problem.setWordWrap(True)
+                problem.setStyleSheet("font-weight: normal;")
+                box_layout.addWidget(problem)
+            self.answers[result.side] = view
+            answers.addWidget(box)
+        self.card = ResultCard()
+        self.card.show_trial(trial)
+        self.card.setMinimumHeight(self.card.full_height())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.send_again_button = buttons.addButton("Send again", QDialogButtonBox.ButtonRole.ActionRole)
+        self.send_again_button.setToolTip("Run this input again on the same sides, with the same parameters")
+        buttons.rejected.connect(self.reject)
+        self.send_again_button.clicked.connect(self._on_send_again)
+        input_label = QLabel("Input")
+        input_label.setStyleSheet("font-weight: 600;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(header)
+        layout.addWidget(input_label)
+        layout.addWidget(self.input_view)
+        layout.addWidget(answers, 1)
+        layout.addWidget(self.card)
+        layout.addWidget(buttons)
+        metrics = self.fontMetrics()
+        self.resize(metrics.averageCharWidth() * 130, metrics.height() * 44)
+
+    def _on_send_again(self) -> None:
+        self.sendAgainRequested.emit(self.trial)
+        self.accept()
+
+
 class HistoryView(QWidget):
     problem = Signal(str)
+    sendAgainRequested = Signal(object)  # Trial, from a reopened comparison
     _appended = Signal(object)  # Trial or None (cleared), from whichever thread appended
 
     def __init__(self, history: TrialHistory | None = None, parent: QWidget | None = None) -> None:
@@ -167,6 +260,8 @@ class HistoryView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.table)
+        self.table.setToolTip("Double-click a row to see that comparison again")
+        self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.export_button.clicked.connect(self.export_dialog)
         self.clear_button.clicked.connect(self.confirm_clear)
         self._appended.connect(self._on_appended)
@@ -191,6 +286,18 @@ class HistoryView(QWidget):
     def _update_title(self) -> None:
         where = "kept between sessions" if self.history.keep and self.history.path else "this session only"
         self.title.setText(f"<b>History</b> · {len(self.history)} comparisons ({where})")
+
+    def open_row(self, row: int) -> TrialDialog | None:
+        """Show the comparison of a table row again (non-modal, so several can be open side by side)."""
+        trial = self.model.trial_at(row)
+        if trial is None:
+            return None
+        dialog = TrialDialog(trial, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sendAgainRequested.connect(self.sendAgainRequested)
+        dialog.card.problem.connect(self.problem)
+        dialog.show()
+        return dialog
 
     def row_count(self) -> int:
         return self.model.rowCount()

@@ -42,12 +42,14 @@ from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.resource_panel import ResourcePanel
+from lmscales.ui.result_card import ResultCard
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.shortcuts import native, with_shortcut
 from lmscales.ui.side_pane import SidePane
 from lmscales.ui.task_inputs import TaskPanel
 from lmscales.ui.theme import apply_theme
+from lmscales.ui.welcome import Welcome
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,11 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.resources, "Resources")
         self.bottom.addTab(self.history, "History")
         self.bottom.setTabToolTip(0, "What each side costs this machine, live")
+        self.card = ResultCard()
+        self.bottom.addTab(self.card, "Result")
+        self.bottom.setTabToolTip(self.bottom.indexOf(self.card),
+                                  "The latest comparison, figure by figure: which way the scales tip")
+        self.welcome = Welcome()
 
         send_row = QHBoxLayout()
         send_row.addWidget(self.settings_toggle)
@@ -176,6 +183,14 @@ class MainWindow(QMainWindow):
         self.panes["large"].setupRequested.connect(self._on_remote_setup)
         self._watch_loader("small")
         self.history.problem.connect(self._show_problem)
+        self.history.sendAgainRequested.connect(self.send_again)
+        self.card.problem.connect(self._show_problem)
+        self.welcome.apiRequested.connect(self.configure_endpoint)
+        self.welcome.serverRequested.connect(self.configure_endpoint)
+        self.welcome.ggufRequested.connect(self.open_large_model)
+        self.welcome.exampleRequested.connect(lambda: self.tasks.load_example())
+        self.welcome.closed.connect(self.close_welcome)
+        self._welcome_place = False  # the large side is not set up (no offline note): the welcome's place
         self.resources.problem.connect(self._show_problem)
         self._keepFailed.connect(self._show_problem)
         self._pending_endpoint: tuple[Endpoint | None, RemoteOptions | None, tuple[str, str] | None] | None = None
@@ -198,6 +213,7 @@ class MainWindow(QMainWindow):
         store.subscribe("price_overrides", lambda change: self._apply_prices(change.new))
         store.subscribe("keep_history", lambda change: self.history.set_keep(change.new.keep_history))
         store.subscribe("local_engine.watchdog_seconds", lambda change: self._apply_watchdog(change.new))
+        store.subscribe("show_welcome", lambda change: self._show_welcome())
         self.generation.show_settings(self.settings.settings)
         self._apply_sampler(self.settings.settings)
         self._apply_prices(self.settings.settings)
@@ -348,6 +364,36 @@ class MainWindow(QMainWindow):
         mode: RunMode = "sequential" if self.generation.sequential else "parallel"
         return self.bridge.submit(task_input, params, sides, mode)
 
+    def send_again(self, trial: Trial) -> None:
+        """Run a past comparison's input again, with its parameters, on the sides it ran on that are ready."""
+        if self.running:
+            self._show_problem("A comparison is running; send again when it has finished.")
+            return
+        wanted = tuple(result.side for result in trial.sides if result.skipped is None) or \
+            tuple(result.side for result in trial.sides)
+        ready = tuple(side for side in wanted if self.session.available(side))
+        if not ready:
+            self._show_problem("The sides of that comparison are not ready now.")
+            return
+        try:
+            self.submit(trial.input, trial.params, ready)
+        except (SessionBusyError, ValueError) as error:
+            self._show_problem(str(error))
+            return
+        left_out = [self.session.labels.get(side, side) for side in wanted if side not in ready]
+        if left_out:
+            self._show_problem(f"Sent again without the {' and '.join(left_out).lower()} side (not ready now).")
+        self._update_actions()
+
+    def close_welcome(self) -> None:
+        """Close the welcome for good: the setting remembers it (Settings › General brings it back)."""
+        self.settings.store.replace(self.settings.settings.with_value("show_welcome", False))
+        self.settings.save()
+
+    def _show_welcome(self) -> None:
+        shown = self._welcome_place and self.settings.settings.show_welcome
+        self.panes["large"].set_welcome(self.welcome if shown else None)
+
     def stop(self) -> None:
         self.bridge.cancel()
 
@@ -450,13 +496,16 @@ class MainWindow(QMainWindow):
             pane.model_card.setText("<i>off</i>" if placeholder else "<i>not set up</i>")
             message, button = placeholder or (NO_ENDPOINT, "Set up the large model…")
             pane.show_placeholder(message, button)
+            self._welcome_place = placeholder is None
+            self._show_welcome()
             pane.set_label(self.session.labels["large"])
         else:
             self.session.set_engine("large", RemoteEngine(endpoint, options or self.settings.remote_options(),
                                                           self.settings.parameter_memory))
             pane.model_card.setText(remote_model_card(endpoint))
             pane.hide_placeholder()
-            pane.set_label(self.session.labels["large"], "remote")
+            self._welcome_place = False
+            pane.set_label(self.session.labels["large"], "remote", endpoint.is_loopback)
             pane.status.setText(f"Ready: {endpoint.model} at {endpoint.host}.")
         self._update_actions()
 
@@ -510,6 +559,10 @@ class MainWindow(QMainWindow):
 
     def _on_trial_ended(self, trial: Trial) -> None:
         self.bottom.setTabText(1, f"History ({len(self.history_store)})")
+        self.resources.end_run()
+        self.card.show_trial(trial)
+        if self.bottom.currentWidget() is not self.history:
+            self.bottom.setCurrentWidget(self.card)
         if self._pending_endpoint is not None:
             self.set_endpoint(*self._pending_endpoint)
         self._update_actions()

@@ -3,6 +3,10 @@
 Four plots (CPU, memory, tokens/s of both sides, network), created once and fed with `setData` from the
 sampler's ring buffers by one timer. The x axis is seconds before now. Each run leaves markers on the time
 axis (request sent, first token, finished) in its side's colour, so a user sees where the CPU went.
+
+A one-second translation is a thin spike in a 60-second view, so beside the rolling views there is "last
+run": the graphs zoomed to the latest comparison, from the first request sent to the last side finished
+(with a small margin), its x axis in seconds since the request was sent.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from lmscales.ui.theme import SIDE_COLORS
 REFRESH_MS = 250  # while a run streams
 IDLE_REFRESH_MS = 500  # while nothing runs: the graphs still move, at half the drawing cost
 WINDOWS_S = (30, 60, 120)
+LAST_RUN = 0.0  # the window box's value for the "last run" view
 RATES_HZ = (1.0, 4.0, 10.0, 20.0)
 MARKER_STYLES = {"sent": Qt.PenStyle.DotLine, "first token": Qt.PenStyle.DashLine, "finished": Qt.PenStyle.SolidLine}
 GREY = "#8a8f98"
@@ -110,13 +115,22 @@ class ResourcePanel(QWidget):
         self.network.setToolTip("Bytes received per second on all of this machine's interfaces: the large "
                                 "side's answer arrives here; the small side needs none.")
         self._markers: list[_Marker] = []
+        self.last_run_view = False
+        self._run_start: float | None = None  # perf_counter of the latest comparison's first "sent"
+        self._run_end: float | None = None  # ... and of its last "finished" (None while it runs)
+        self._run_open = False
 
         self.pause_box = QCheckBox("Pause")
         self.pause_box.setToolTip("Freeze the graphs (sampling goes on)")
         self.window_combo = QComboBox()
         for seconds in WINDOWS_S:
             self.window_combo.addItem(f"last {seconds} s", float(seconds))
+        self.window_combo.addItem("last run", LAST_RUN)
+        self.window_combo.setItemData(self.window_combo.count() - 1,
+                                      "The latest comparison, from request sent to last side finished",
+                                      Qt.ItemDataRole.ToolTipRole)
         self.window_combo.setCurrentIndex(self.window_combo.findData(self.window_s))
+        self.window_combo.setToolTip("How much of the past the graphs show: a rolling window, or the last run")
         self.rate_combo = QComboBox()
         for hz in RATES_HZ:
             self.rate_combo.addItem(f"{hz:g} Hz", hz)
@@ -126,14 +140,13 @@ class ResourcePanel(QWidget):
         self.summary.setToolTip(ENGINE_CPU_TOOLTIP)
         # One legend for all four plots, as a label: overlay legends repaint with every curve update.
         swatch = "<span style='color:{}'>&#9632;</span> {}"
-        self.legend = QLabel("  ".join((
+        self._legend_swatches = "  ".join((
             swatch.format(SIDE_COLORS["small"], "small model (engine process)"),
             swatch.format(SIDE_COLORS["large"], "large model (tokens, network)"),
             swatch.format(GREY, "this app"),
             swatch.format(AMBER, "whole system"),
-            "<span style='opacity:0.7'>· x: seconds ago · markers: dotted sent, dashed first token, solid "
-            "finished</span>",
-        )))
+        ))
+        self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.csv_button = QPushButton("Samples CSV…")
         self.png_button = QPushButton("Graphs PNG…")
@@ -191,6 +204,29 @@ class ResourcePanel(QWidget):
             line.setToolTip(f"{side}: {kind}")
             plot.addItem(line, ignoreBounds=True)
             self._markers.append(_Marker(side, kind, when, line))
+        if kind == "sent":
+            if not self._run_open:  # the first request of a new comparison
+                self._run_open = True
+                self._run_start, self._run_end = when, None
+            elif self._run_start is None or when < self._run_start:
+                self._run_start = when
+        elif kind == "finished" and self._run_open:
+            self._run_end = when if self._run_end is None else max(self._run_end, when)
+
+    def end_run(self) -> None:
+        """The comparison has ended (every side): the next "sent" starts the next one."""
+        self._run_open = False
+
+    def last_run_range(self, now: float | None = None) -> tuple[float, float] | None:
+        """The latest comparison's span in perf_counter time, sent → finished (now, while it runs), with a
+        margin of 5 % of the run or 0.25 s, whichever is more; None before the first comparison."""
+        if self._run_start is None:
+            return None
+        end = self._run_end if self._run_end is not None and not self._run_open else None
+        if end is None:
+            end = max(self._run_end or self._run_start, time.perf_counter() if now is None else now)
+        margin = max(0.25, 0.05 * (end - self._run_start))
+        return self._run_start - margin, end + margin
 
     @property
     def marker_count(self) -> int:
@@ -203,8 +239,15 @@ class ResourcePanel(QWidget):
         data = self.sampler.snapshot()
         times = data["timestamp"]
         now = time.perf_counter()
-        x = times - now
-        keep = x >= -self.window_s
+        span = self.last_run_range(now) if self.last_run_view else None
+        origin = now if span is None else (self._run_start or now)  # x = 0: now, or the last run's first request
+        x = times - origin
+        if span is None:
+            keep = x >= -self.window_s
+        else:
+            keep = (times >= span[0]) & (times <= span[1])
+            for plot in (self.cpu, self.memory, self.tokens, self.network):
+                plot.setXRange(span[0] - origin, span[1] - origin, padding=0)
         x = x[keep]
 
         def series(name: str, scale: float = 1.0) -> np.ndarray:
@@ -229,7 +272,7 @@ class ResourcePanel(QWidget):
                         plot.removeItem(marker.line)
                 self._markers.remove(marker)
             else:
-                marker.line.setPos(position)
+                marker.line.setPos(marker.at - origin)
         self._update_summary()
         self.updates += 1
 
@@ -253,12 +296,22 @@ class ResourcePanel(QWidget):
         self.paused = paused
 
     def _on_window_changed(self) -> None:
-        self.window_s = float(self.window_combo.currentData())
-        if self.sampler.window_s < self.window_s:  # the samples must reach back as far as the graphs do
-            self.sampler.set_window(self.window_s)
-        for plot in (self.cpu, self.memory, self.tokens, self.network):
-            plot.setXRange(-self.window_s, 0, padding=0)
+        chosen = float(self.window_combo.currentData())
+        self.last_run_view = chosen == LAST_RUN
+        if not self.last_run_view:
+            self.window_s = chosen
+            if self.sampler.window_s < self.window_s:  # the samples must reach back as far as the graphs do
+                self.sampler.set_window(self.window_s)
+            for plot in (self.cpu, self.memory, self.tokens, self.network):
+                plot.setXRange(-self.window_s, 0, padding=0)
+        axis = "seconds since the last run's request" if self.last_run_view else "seconds ago"
+        self.legend.setText(f"{self._legend_swatches}  <span style='opacity:0.7'>· x: {axis} · markers: dotted "
+                            "sent, dashed first token, solid finished</span>")
         self.refresh()
+
+    def show_last_run(self, on: bool = True) -> None:
+        """Zoom the graphs to the latest comparison (or back to the rolling window chosen before)."""
+        self.window_combo.setCurrentIndex(self.window_combo.findData(LAST_RUN if on else self.window_s))
 
     def show_window(self, seconds: float) -> None:
         """Show the last `seconds` of history (the setting); the sampler keeps at least that much."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,9 +45,31 @@ SKIPPED = {"price_overrides", "endpoint.configured", "endpoint.refused_parameter
 AUTO = -1  # spin box value shown as "auto" for optional numbers
 
 
+# Settings whose name alone reads badly as a label; every other label is made from the field's name.
+LABELS = {
+    "rate_hz": "Sample rate (Hz)",
+    "n_ctx": "Context size (tokens)",
+    "top_p": "Top-p",
+    "model_path": "Model file (GGUF)",
+    "watts_per_core": "Watts per core",
+    "window_seconds": "Graph window (seconds)",
+}
+# Words written as people write them, wherever they appear in a field's name.
+ACRONYMS = {"url": "URL", "api": "API", "cpu": "CPU", "gguf": "GGUF", "hz": "Hz", "id": "ID", "http": "HTTP",
+            "llm": "LLM", "png": "PNG", "csv": "CSV", "json": "JSON", "rss": "RSS", "ttft": "TTFT"}
+
+
 def _label(path: str) -> str:
-    return path.rsplit(".", 1)[-1].replace("_", " ").capitalize().replace("Rate hz", "Sample rate (Hz)").replace(
-        "N ctx", "Context size (tokens)").replace("Top p", "Top-p")
+    """A human label for a setting's dotted path: "endpoint.base_url" → "Base URL", "api_key" → "API key"."""
+    name = path.rsplit(".", 1)[-1]
+    if name in LABELS:
+        return LABELS[name]
+    words = [ACRONYMS.get(word, word) for word in name.split("_") if word]
+    if not words:
+        return name
+    first = words[0]
+    words[0] = first if first in ACRONYMS.values() else first.capitalize()
+    return " ".join(words)
 
 
 class _Field:
@@ -194,7 +217,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(tabs)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        self.resize(640, 480)
+        # Sized by the font, not in pixels, so the forms fit at any scaling and font size.
+        metrics = self.fontMetrics()
+        every_tab = tabs.tabBar().sizeHint().width() + 4 * metrics.averageCharWidth()  # no scroll arrows
+        self.resize(self.sizeHint().expandedTo(QSize(max(every_tab, metrics.averageCharWidth() * 84),
+                                                     metrics.height() * 30)))
+        self.tabs = tabs
 
     def _add_price_row(self, model: str, input_price: float, output_price: float) -> None:
         row = self.prices.rowCount()

@@ -94,6 +94,8 @@ class SidePane(QFrame):
         placeholder_layout.addWidget(self.placeholder_text)
         placeholder_layout.addWidget(self.placeholder_button, 0, Qt.AlignmentFlag.AlignHCenter)
         placeholder_layout.addStretch(2)
+        self._placeholder_layout = placeholder_layout
+        self.welcome: QWidget | None = None
         self.stack = QStackedWidget()
         self.stack.setMinimumHeight(self.fontMetrics().height() * 6)
         self.stack.addWidget(self.view)
@@ -151,6 +153,23 @@ class SidePane(QFrame):
     def hide_placeholder(self) -> None:
         self.stack.setCurrentIndex(0)
 
+    def set_welcome(self, welcome: QWidget | None) -> None:
+        """Show `welcome` in the placeholder instead of its message (a first start), or the message again."""
+        if welcome is not None and welcome is not self.welcome:
+            self._placeholder_layout.insertWidget(1, welcome)
+        if self.welcome is not None and welcome is None:
+            self.welcome.hide()
+        self.welcome = welcome if welcome is not None else self.welcome
+        shown = welcome is not None
+        if welcome is not None:
+            welcome.show()
+        self.placeholder_text.setVisible(not shown)
+        self.placeholder_button.setVisible(not shown)
+
+    @property
+    def welcome_shown(self) -> bool:
+        return self.placeholder_shown and self.welcome is not None and not self.welcome.isHidden()
+
     @property
     def placeholder_shown(self) -> bool:
         return self.stack.currentIndex() == 1
@@ -206,9 +225,11 @@ class SidePane(QFrame):
     def thinking_text(self) -> str:
         return self.thinking_view.toPlainText()
 
-    def set_label(self, label: str, kind: str | None = None) -> None:
-        """The side's name as the user sees it, and where its engine runs ("local" or "remote")."""
-        where = {"local": " · on this CPU", "remote": " · API"}.get(kind or "", "")
+    def set_label(self, label: str, kind: str | None = None, loopback: bool = False) -> None:
+        """The side's name as the user sees it, and where its engine runs ("local": on this CPU; "remote": an API,
+        or a server on this computer when `loopback`)."""
+        where = {"local": " · on this CPU", "remote": " · server on this computer" if loopback else " · API"}.get(
+            kind or "", "")
         self.title.setText(label + where)
         if kind is not None:
             self.metrics.set_kind(kind)

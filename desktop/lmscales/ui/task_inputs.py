@@ -1,6 +1,12 @@
-"""The task picker and each task's own input: Chat, Summarize (paste, open or drop a file), Translate."""
+"""The task picker and each task's own input: Chat, Summarize (paste, open or drop a file), Translate.
+
+Each task has a "Try an example" button that fills its input with the bundled sample for that task
+(`resources/samples/`), so a first comparison is one click and Ctrl+Enter away.
+"""
 
 from __future__ import annotations
+
+from importlib import resources
 
 from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -55,6 +61,20 @@ class TextInput(QPlainTextEdit):
             super().dropEvent(event)
 
 
+def example_text(task: tasks.TaskName) -> str:
+    """The bundled example input of a task (loaded through importlib.resources: checkout, wheel or bundle)."""
+    sample = resources.files("lmscales.resources").joinpath("samples").joinpath(f"{task}_en.txt")
+    return sample.read_text(encoding="utf-8").strip()
+
+
+def _example_button(task: tasks.TaskName) -> QPushButton:
+    button = QPushButton("Try an example")
+    button.setObjectName(f"example_{task}")
+    button.setToolTip({"chat": "Fill in an example question", "summarize": "Fill in an example news text to "
+                       "summarize", "translate": "Fill in an example sentence to translate"}[task])
+    return button
+
+
 def _language_combo(with_auto: bool) -> QComboBox:
     combo = QComboBox()
     if with_auto:
@@ -83,6 +103,8 @@ class TaskPanel(QTabWidget):
         chat_row = QHBoxLayout()
         chat_row.addWidget(QLabel("Each side keeps its own conversation history."))
         chat_row.addStretch(1)
+        self.example_buttons = {task: _example_button(task) for task in tasks.TASKS}
+        chat_row.addWidget(self.example_buttons["chat"])
         chat_row.addWidget(self.new_chat_button)
         chat_layout.addLayout(chat_row)
         # Summarize
@@ -104,6 +126,7 @@ class TaskPanel(QTabWidget):
         summarize_row.addWidget(self.summary_length)
         summarize_row.addStretch(1)
         summarize_row.addWidget(self.summary_size)
+        summarize_row.addWidget(self.example_buttons["summarize"])
         summarize_layout.addLayout(summarize_row)
         # Translate
         self.translate_input = TextInput("Type or paste text to translate.")
@@ -123,6 +146,7 @@ class TaskPanel(QTabWidget):
         translate_row.addWidget(QLabel("into"))
         translate_row.addWidget(self.target_language)
         translate_row.addStretch(1)
+        translate_row.addWidget(self.example_buttons["translate"])
         translate_layout.addLayout(translate_row)
 
         self.addTab(chat, "Chat")
@@ -141,6 +165,8 @@ class TaskPanel(QTabWidget):
         self.open_file_button.clicked.connect(self.open_file)
         self.swap_button.clicked.connect(self.swap_languages)
         self.new_chat_button.clicked.connect(self.newChatRequested)
+        for task, button in self.example_buttons.items():
+            button.clicked.connect(lambda _=False, t=task: self.load_example(t))
         self._update_size()
 
     def _on_tab_changed(self, _index: int) -> None:
@@ -174,6 +200,14 @@ class TaskPanel(QTabWidget):
             return tasks.summarize_messages(text, self.summary_length.currentData(), system_prompt)
         return tasks.translate_messages(text, self.target_language.currentData(),
                                         self.source_language.currentData(), system_prompt)
+
+    def load_example(self, task: tasks.TaskName | None = None) -> None:
+        """Fill a task's input (the current one by default) with its bundled example, and show that task."""
+        chosen = task or self.current_task
+        self.set_task(chosen)
+        box = self._inputs[chosen]
+        box.setPlainText(example_text(chosen))
+        box.setFocus()
 
     def _update_size(self) -> None:
         text = self.summary_input.toPlainText()

@@ -56,9 +56,11 @@ def apply_theme(app: QApplication, mode: str = "system") -> bool:
     returns whether the dark palette is in use."""
     app.setProperty("lmscalesTheme", mode)
     _follow_system(app)
-    fusion = QStyleFactory.create("Fusion")
-    if fusion is not None:
-        app.setStyle(fusion)
+    current = app.style()
+    if current is None or current.name().lower() != "fusion":  # a new style object only when it changes
+        fusion = QStyleFactory.create("Fusion")
+        if fusion is not None:
+            app.setStyle(fusion)
     dark = system_is_dark() if mode == "system" else mode == "dark"
     app.setPalette(_dark_palette() if dark else QApplication.style().standardPalette())
     app.setProperty("lmscalesDark", dark)

@@ -310,6 +310,11 @@ class Settings(Section):
         metadata=meta("Keep every comparison (input, answers and figures) in the history file, so it is still "
                       "there after a restart. Off: the history lasts for this session only."),
     )
+    show_welcome: bool = field(
+        default=True,
+        metadata=meta("Show the welcome in the large side's pane (ways to set up a second side, examples to try) "
+                      "while no large model is set up. Closing the welcome turns this off."),
+    )
 
     def price_override(self, model: str) -> PriceOverride | None:
         for price in self.price_overrides:
