@@ -314,6 +314,7 @@ def test_busy_engine_refuses_a_second_generation(engine: LocalEngine) -> None:
     list(first)
 
 
+@pytest.mark.timeout(1200)  # a dozen generations on a fresh engine: slow on a loaded 2-core machine, not hung
 def test_map_reduce_summary_of_a_text_longer_than_the_context(bundled_model: Path) -> None:
     from lmscales.core.engines import map_reduce
     from lmscales.core.events import Notice
