@@ -254,11 +254,6 @@ class Session:
         run = self._run
         return run is not None and not run.done.is_set()
 
-    @property
-    def current_trial_id(self) -> str | None:
-        run = self._run
-        return run.id if run is not None and not run.done.is_set() else None
-
     def submit(
         self,
         task_input: TaskInput,
