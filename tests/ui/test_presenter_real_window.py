@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SERVER_MODEL
-from tests.ui.test_real_window import distinct_colours, kept_trials, screenshot, xdo
+from tests.ui.test_real_window import app_output, distinct_colours, kept_trials, screenshot, start_app, xdo
 
 pytestmark = [
     pytest.mark.slow,
@@ -69,17 +69,31 @@ def take_screen(display: str, window: str) -> None:
     xdo(display, "windowfocus", "--sync", window)
 
 
-def step_and_wait(display: str, window: str, data_dir: Path, before: int, timeout: float = 180.0) -> None:
+def diagnosis(display: str, app: subprocess.Popen[str], log_dir: Path) -> str:
+    """What a failed step leaves to read in CI, where the screenshot is out of reach: is the app alive, which
+    windows show, which one has the keyboard, and the end of its log (the presenter logs every problem it shows)."""
+    focused = xdo(display, "getwindowfocus")
+    logs = "".join(path.read_text("utf-8", errors="replace") for path in sorted(log_dir.glob("*.log*")))
+    return (f"app exit code: {app.poll()}; visible windows: {visible_names(display, app.pid)}; keyboard focus: "
+            f"{focused} {xdo(display, 'getwindowname', focused) if focused else ''!r}\n--- log tail ---\n"
+            f"{logs[-4000:]}\n--- output tail ---\n{app_output(log_dir.parent / 'app-output-1.txt')[-2000:]}")
+
+
+def step_and_wait(display: str, app: subprocess.Popen[str], window: str, data_dir: Path, before: int,
+                  timeout: float = 180.0) -> None:
     """Space until the step starts (while the small model loads the presenter says so and does nothing; while
-    a step runs, Space does nothing either), then wait until the comparison is kept."""
+    a step runs, Space does nothing either), then wait until the comparison is kept. The keyboard focus is
+    checked before each press: without a window manager nothing keeps it on the presenter."""
     deadline = time.monotonic() + timeout
     pressed = 0.0
     while len(kept_trials(data_dir)) <= before:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or app.poll() is not None:
             screenshot(display, f"presenter-failed-step-{before + 1}")
-            raise AssertionError(f"no comparison was kept within {timeout:.0f} s (see the failed-step screenshot)")
-        if time.monotonic() - pressed > 10:
-            xdo(display, "windowfocus", "--sync", window)
+            raise AssertionError(f"no comparison was kept within {timeout:.0f} s (see the failed-step screenshot): "
+                                 + diagnosis(display, app, data_dir.parent / "logs"))
+        if time.monotonic() - pressed > 5:
+            if xdo(display, "getwindowfocus") != window:
+                take_screen(display, window)
             xdo(display, "key", "space")
             pressed = time.monotonic()
         time.sleep(0.2)
@@ -92,10 +106,10 @@ def launch(display: str, llama_server: str, tmp_path: Path, scale: str) -> tuple
            "LMSCALES_DATA_DIR": str(data_dir), "LMSCALES_LOG_DIR": str(tmp_path / "logs"),
            "QT_SCALE_FACTOR": scale}
     env.pop("OPENAI_API_KEY", None)
-    app = subprocess.Popen(
+    app = start_app(
         [sys.executable, "-m", "lmscales", "--threads", "1", "--base-url", llama_server, "--remote-model",
          SERVER_MODEL, "--theme", "dark", "demo", "run", "translation"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env, tmp_path / f"app-output-{scale}.txt",
     )
     return app, data_dir
 
@@ -114,7 +128,7 @@ def test_a_scenario_in_presenter_mode_driven_by_keys(full_hd: str, llama_server:
         take_screen(full_hd, presenter)
         time.sleep(0.5)
         take_screen(full_hd, presenter)
-        step_and_wait(full_hd, presenter, data_dir, before=0)
+        step_and_wait(full_hd, app, presenter, data_dir, before=0)
         dark = screenshot(full_hd, f"presenter-dark-{percent}")
         xdo(full_hd, "key", "t")
         time.sleep(0.8)
@@ -123,7 +137,7 @@ def test_a_scenario_in_presenter_mode_driven_by_keys(full_hd: str, llama_server:
             assert distinct_colours(shot) > 30, f"{shot.name} looks blank"
         steps = 3 if scale == "1" else 1  # the whole scenario once; at 200 % the first step is enough
         for index in range(1, steps):
-            step_and_wait(full_hd, presenter, data_dir, before=index)
+            step_and_wait(full_hd, app, presenter, data_dir, before=index)
         if scale == "1":
             screenshot(full_hd, "presenter-light-100-last-step")
             xdo(full_hd, "key", "n")  # the notes window, for a second screen
@@ -145,7 +159,7 @@ def test_a_scenario_in_presenter_mode_driven_by_keys(full_hd: str, llama_server:
         if app.poll() is None:
             app.send_signal(signal.SIGTERM)
             app.wait(timeout=10)
-    output = app.stdout.read() if app.stdout else ""
+    output = app_output(tmp_path / f"app-output-{scale}.txt")
     assert "Traceback" not in output, output[-3000:]
     trials = kept_trials(data_dir)
     assert len(trials) == steps

@@ -72,6 +72,17 @@ def type_text(display: str, text: str) -> None:
     xdo(display, "type", "--delay", "2", text)
 
 
+def start_app(args: list[str], env: dict[str, str], output: Path) -> subprocess.Popen[str]:
+    """The app with its terminal output in a file: a pipe nobody reads until the end fills up (64 KB of Qt
+    warnings is enough) and then blocks the app's GUI thread on its next write."""
+    with output.open("w", encoding="utf-8") as sink:
+        return subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+
+
+def app_output(output: Path) -> str:
+    return output.read_text("utf-8", errors="replace") if output.exists() else ""
+
+
 def kept_trials(data_dir: Path) -> list[dict[str, object]]:
     """The comparisons the app kept in its history file (what a user finds again after a restart)."""
     path = data_dir / "history.jsonl"
@@ -110,10 +121,10 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
            "LMSCALES_DATA_DIR": str(data_dir),
            "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "QT_SCALE_FACTOR": os.environ.get("QT_SCALE_FACTOR", "1")}
     env.pop("OPENAI_API_KEY", None)
-    app = subprocess.Popen(
+    app = start_app(
         [sys.executable, "-m", "lmscales", "--threads", "1", "--base-url", llama_server, "--remote-model",
          SERVER_MODEL, "--theme", "light"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env, tmp_path / "app-output.txt",
     )
     try:
         window = wait_for_window(display, app.pid)
@@ -159,7 +170,7 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
         if app.poll() is None:
             app.send_signal(signal.SIGTERM)
             app.wait(timeout=10)
-    output = app.stdout.read() if app.stdout else ""
+    output = app_output(tmp_path / "app-output.txt")
     assert "Traceback" not in output, output[-3000:]
 
 
@@ -169,10 +180,10 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "LMSCALES_CONFIG_DIR": str(tmp_path),
            "LMSCALES_DATA_DIR": str(data_dir), "LMSCALES_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(GUARD),
            "LMSCALES_GUARD_LOG": str(guard_log), "OPENAI_API_KEY": "sk" "-real-window-SECRET-0123456789"}
-    app = subprocess.Popen(
+    app = start_app(
         [sys.executable, "-m", "lmscales", "--offline", "--threads", "1", "--base-url", "https://api.openai.com/v1",
          "--remote-model", "gpt-4o-mini", "--theme", "dark"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env, tmp_path / "app-output.txt",
     )
     try:
         window = wait_for_window(display, app.pid)

@@ -14,6 +14,7 @@ notes window, Esc or F11 leave presenter mode. Leaving never stops a run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ THEMES: dict[str, dict[str, str]] = {
               "small": "#00695a", "large": "#4a22c9", "panel": "#f2f2f2"},
 }
 KEY_HINT = "Space / PgDn next · PgUp back · S stop · N notes · T theme · E export · Esc leave"
+
+log = logging.getLogger(__name__)
 
 
 class StepStrip(QWidget):
@@ -453,7 +456,9 @@ class Presenter(QObject):
             self.enter()
 
     def _show_problem(self, message: str) -> None:
-        """In the room's view too: the main window's status bar is hidden behind presenter mode."""
+        """In the room's view too: the main window's status bar is hidden behind presenter mode (and in the log,
+        for whoever looks into a demo that did not go as planned)."""
+        log.info("presenter: %s", message)
         self.window.hint.setText(f"⚠ {message}")
         self._hint_reset.start()
 
