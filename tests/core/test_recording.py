@@ -250,3 +250,75 @@ def test_a_trial_of_the_real_model_replays_within_20_ms_of_its_recorded_deltas(
     assert max(abs(e - x) for e, x in zip(emitted, expected, strict=True)) <= TOLERANCE_S
     assert replayed.sides[0].text == recorded.text and replayed.sides[0].recorded
     assert offline.attempts == [] and len(guarded) == created_before
+
+
+def _sample_at(timestamp: float, cpu: float, tokens: float) -> ResourceSample:
+    return ResourceSample(timestamp=timestamp, engine_pid=None, engine_cpu_percent=cpu, engine_cpu_cores=cpu / 50,
+                          engine_rss_bytes=2e8 + cpu, engine_threads=4, gui_cpu_percent=3.0, gui_rss_bytes=1e8,
+                          system_cpu_percent=cpu + 5, system_cpu_per_core=(cpu, cpu + 1), memory_used_bytes=4e9,
+                          memory_total_bytes=8e9, net_recv_bytes_per_s=10 * tokens, small_tokens_per_s=tokens,
+                          large_tokens_per_s=tokens / 2, power_watts=math.nan, power_provenance="estimated")
+
+
+def test_a_recording_plays_the_samples_of_each_trial_at_the_recorded_pace(tmp_path: Path) -> None:
+    # Samples every 0.25 s from 100.0 to 120.0 on the recording machine's clock; the trial ran 110.0 → 112.0.
+    samples = [_sample_at(100.0 + i * 0.25, cpu=float(i), tokens=float(i % 7)) for i in range(81)]
+    original = recording.from_trials([_recorded_trial()], samples, spans=[(110.0, 112.0)])
+    loaded = recording.load(recording.save(original, tmp_path / "talk.lmsrec.json"))
+    assert loaded.spans == ((10.0, 12.0),)  # on the samples' clock, relative to the first sample, as they are
+    found = loaded.samples_of(loaded.trials[0])
+    assert found is not None
+    chosen, request_at = found
+    assert request_at == 10.0
+    # From the lead-in (5 s before the request) to 1 s after the end: 5.0 s .. 13.0 s.
+    assert [s.timestamp for s in chosen] == [5.0 + i * 0.25 for i in range(33)]
+
+    # ×2: the sample taken 1 s after the request is due 0.5 s after the replay's request (at 500.0 here);
+    # the lead-in is due at once; every value is the recorded one.
+    playback = recording.SamplePlayback(chosen, request_at, started_at=500.0, speed=2.0)
+    lead_in = playback.advance(500.0)
+    assert [s.timestamp for s in lead_in] == [500.0 + (5.0 + i * 0.25 - 10.0) / 2 for i in range(21)]
+    assert [s.timestamp for s in playback.advance(500.49)] == [500.125, 500.25, 500.375]
+    one_second_after = playback.advance(500.5)
+    assert [s.engine_cpu_percent for s in one_second_after] == [chosen[24].engine_cpu_percent]
+    assert chosen[24].timestamp == 11.0
+    assert not playback.done
+    playback.advance(501.5)
+    assert playback.done and len(playback.played) == len(chosen)
+    data = playback.snapshot()
+    for name in ("engine_cpu_percent", "small_tokens_per_s", "large_tokens_per_s", "net_recv_bytes_per_s",
+                 "engine_rss_bytes", "system_cpu_percent"):
+        assert list(data[name]) == [getattr(s, name) for s in chosen], name
+    assert data["system_cpu_per_core"].shape == (len(chosen), 2)
+    assert list(data["timestamp"]) == [500.0 + (s.timestamp - 10.0) / 2 for s in chosen]
+    assert playback.latest() is not None and playback.latest().engine_cpu_percent == chosen[-1].engine_cpu_percent  # type: ignore[union-attr]
+
+
+def test_a_recording_without_spans_has_no_samples_to_play_and_bad_spans_are_named(tmp_path: Path) -> None:
+    samples = [_sample_at(100.0 + i, cpu=1.0, tokens=1.0) for i in range(3)]
+    path = recording.save(recording.from_trials([_recorded_trial()], samples), tmp_path / "old.lmsrec.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["spans"]  # as written before spans were kept
+    path.write_text(json.dumps(data), encoding="utf-8")
+    old = recording.load(path)
+    assert old.spans == () and old.samples_of(old.trials[0]) is None
+    for bad, message in (([[3.0, 1.0]], "not two increasing numbers"), ([], "one time span per trial"),
+                         ([["a", 2]], "not two increasing numbers")):
+        path.write_text(json.dumps({**data, "spans": bad}), encoding="utf-8")
+        with pytest.raises(RecordingError, match=message):
+            recording.load(path)
+
+
+def test_the_collector_keeps_a_live_trials_time_on_the_samplers_clock() -> None:
+    live = _recorded_trial()
+    small = live.sides[0]
+    assert small.finished is not None
+    live_small = SideResult(**{**small.__dict__, "finished": Finished(**{**small.finished.__dict__,
+                                                                         "submitted_at": 1234.5})})
+    collector = recording.Collector()
+    collector.add_trial(Trial(**{**live.__dict__, "sides": (live_small, live.sides[1])}), ended_at=1236.0)
+    collector.add_sample(_sample_at(1230.0, cpu=1.0, tokens=0.0))
+    made = collector.recording()
+    # The large side's stored submit (0.0) is no instant on this clock; the small side's is.
+    assert made.spans == ((1234.5, 1236.0),)
+    assert made.to_dict()["spans"] == [[4.5, 6.0]]

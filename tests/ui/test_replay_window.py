@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -118,3 +119,51 @@ def test_replay_plays_a_whole_recording_under_a_banner_with_no_model(  # type: i
         assert window.panes[side].recorded_badge.isVisible()
     assert len(window.history_store) == kept + 1 and all(s.recorded for s in window.history_store.list()[-1].sides)
     assert window.session.engines["large"] is None  # the slots are as they were
+
+
+def test_a_replay_draws_its_recorded_samples_in_the_graphs_then_live_again(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, llama_server: str, tmp_path: Path
+) -> None:
+    # The live run is sampled as it streams (a sample per batch of text), so its recording holds samples of it.
+    window.sampler.sample_once()
+    sample_live = window.bridge.deltasReady.connect(lambda _side, _deltas: window.sampler.sample_once())
+    recorded = _record_live_run(qtbot, window, llama_server, tmp_path / "talk.lmsrec.json")
+    window.bridge.deltasReady.disconnect(sample_live)
+    found = recorded.samples_of(recorded.trials[0])
+    assert found is not None and len(found[0]) >= 3, "the recording holds no samples of its trial"
+    window.presenter.enter()
+    panel, graph = window.resources, window.presenter.window.graph
+    seen: list[int] = []
+
+    def check(_count: int) -> None:
+        # Whenever recorded samples join, both graphs draw exactly the samples played so far: none of the
+        # live sampler's, which keeps sampling this machine meanwhile.
+        window.sampler.sample_once()
+        playback = window.replay.playback
+        assert playback is not None and panel.source is playback and graph.source is playback
+        panel.refresh()
+        graph.refresh()
+        played = playback.played
+        for curve, name, scale in (("engine_cpu", "engine_cpu_percent", 1.0),
+                                   ("small_tokens", "small_tokens_per_s", 1.0),
+                                   ("large_tokens", "large_tokens_per_s", 1.0),
+                                   ("net", "net_recv_bytes_per_s", 1e-3), ("engine_rss", "engine_rss_bytes", 1e-6)):
+            drawn = panel.curves[curve].yData
+            expected = np.array([getattr(sample, name) for sample in played]) * scale
+            np.testing.assert_array_equal(drawn, expected, err_msg=curve)
+        for side in ("small", "large"):
+            expected = np.nan_to_num(np.array([getattr(s, f"{side}_tokens_per_s") for s in played]), nan=0.0)
+            np.testing.assert_array_equal(graph.curves[side].yData, expected, err_msg=side)
+        seen.append(len(played))
+
+    window.replay.samplesPlayed.connect(check)
+    window.set_endpoint(None)
+    with qtbot.waitSignal(window.replay.playbackEnded, timeout=30_000):
+        window.replay_menu.replay(recorded, speed=2.0)
+    window.replay.samplesPlayed.disconnect(check)
+    assert seen and seen[-1] == len(found[0])  # every recorded sample of the trial was drawn
+    assert panel.source is window.sampler and graph.source is window.sampler  # live again
+    window.sampler.sample_once()
+    panel.refresh()
+    assert len(panel.curves["engine_cpu"].yData) == len(window.sampler.snapshot()["timestamp"])
+    window.presenter.leave()

@@ -4,7 +4,10 @@ A recording is a JSON file (documented in docs/scenarios.md, "Recordings"), vers
 are the history's own `Trial.to_dict`, which already stores each delta's time relative to its side's submit,
 so a replay streams at the recorded pace and shows the recorded figures. Resource samples are stored with
 times relative to the first one. `machine` describes the computer the recording was made on, in words a
-REPLAY banner can show (operating system, architecture, CPU count; never a host or user name).
+REPLAY banner can show (operating system, architecture, CPU count; never a host or user name). `spans` gives each
+trial's time on the samples' clock (request sent to last side finished), so a replay plays the samples of its
+trial into the graphs (`SamplePlayback`) at the recorded pace, instead of the live figures of the replaying
+machine.
 
 A file that is not JSON, cut off, of another format or of a newer version raises `RecordingError` with a
 message for the user.
@@ -17,20 +20,28 @@ import json
 import math
 import os
 import platform
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from lmscales import __version__
 from lmscales.core.files import write_atomically
-from lmscales.core.sampler import ResourceSample
+from lmscales.core.sampler import SCALAR_SERIES, ResourceSample
 from lmscales.core.trial import TaskInput, Trial, TrialFormatError, now_iso
 
 FORMAT = "lmscales-recording"
 VERSION = 1
 SUFFIX = ".lmsrec.json"
+PRE_ROLL_S = 5.0  # recorded seconds of samples before a trial's request that a replay shows (the graph's lead-in)
+POST_ROLL_S = 1.0  # ... and after its last side finished
+
+Span = tuple[float, float]  # (request sent, last side finished) on the samples' clock, in seconds
 
 
 class RecordingError(ValueError):
@@ -58,6 +69,7 @@ class Recording:
     machine: str = field(default_factory=this_machine)
     app_version: str = __version__
     title: str = ""  # the scenario's title, where it was recorded from one
+    spans: tuple[Span | None, ...] = ()  # per trial (same order), on the samples' clock; None: not known
 
     @property
     def banner(self) -> str:
@@ -77,6 +89,27 @@ class Recording:
                 return trial
         return None
 
+    def _span_per_trial(self) -> tuple[Span | None, ...]:
+        return (self.spans + (None,) * len(self.trials))[: len(self.trials)]
+
+    def span(self, trial: Trial) -> Span | None:
+        for index, kept in enumerate(self.trials):
+            if kept is trial or kept.id == trial.id:
+                return self.spans[index] if index < len(self.spans) else None
+        return None
+
+    def samples_of(self, trial: Trial) -> tuple[tuple[ResourceSample, ...], float] | None:
+        """The samples recorded while `trial` ran (from `PRE_ROLL_S` before its request to `POST_ROLL_S` after
+        it ended) and the instant of its request on the same clock; None when the recording cannot tell (no
+        samples, or a trial of unknown time)."""
+        span = self.span(trial)
+        if span is None or not self.samples:
+            return None
+        start, end = span
+        chosen = tuple(sample for sample in self.samples
+                       if start - PRE_ROLL_S <= sample.timestamp <= end + POST_ROLL_S)
+        return (chosen, start) if chosen else None
+
     def to_dict(self) -> dict[str, Any]:
         base = self.samples[0].timestamp if self.samples else 0.0
         return {
@@ -88,6 +121,8 @@ class Recording:
             "title": self.title,
             "trials": [trial.to_dict() for trial in self.trials],
             "samples": [_sample_to_dict(sample, base) for sample in self.samples],
+            "spans": [None if span is None else [round(span[0] - base, 6), round(span[1] - base, 6)]
+                      for span in self._span_per_trial()],
         }
 
     @classmethod
@@ -115,7 +150,8 @@ class Recording:
             raise RecordingError(f"{source}: a resource sample is missing or has a bad field: {error}") from None
         return cls(trials=tuple(trials), samples=samples, created_at=str(data.get("created_at", "")),
                    machine=str(data.get("machine") or "an unknown machine"),
-                   app_version=str(data.get("app_version", "")), title=str(data.get("title") or ""))
+                   app_version=str(data.get("app_version", "")), title=str(data.get("title") or ""),
+                   spans=_spans_from(data.get("spans"), len(trials), source))
 
 
 def save(recording: Recording, path: str | Path) -> Path:
@@ -147,8 +183,37 @@ def load(path: str | Path) -> Recording:
     return Recording.from_dict(data, path.name)
 
 
-def from_trials(trials: Iterable[Trial], samples: Sequence[ResourceSample] = (), title: str = "") -> Recording:
-    return Recording(trials=tuple(trials), samples=tuple(samples), title=title)
+def from_trials(trials: Iterable[Trial], samples: Sequence[ResourceSample] = (), title: str = "",
+                spans: Sequence[Span | None] = ()) -> Recording:
+    return Recording(trials=tuple(trials), samples=tuple(samples), title=title, spans=tuple(spans))
+
+
+def _spans_from(raw: Any, count: int, source: str) -> tuple[Span | None, ...]:
+    """The file's spans; a file without them (written before they were kept) replays with no recorded samples
+    in the graphs."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) != count:
+        raise RecordingError(f"{source}: 'spans' must list one time span per trial.")
+    spans: list[Span | None] = []
+    for item in raw:
+        if item is None:
+            spans.append(None)
+            continue
+        if (not isinstance(item, list) or len(item) != 2
+                or not all(isinstance(v, int | float) and math.isfinite(v) for v in item) or item[1] < item[0]):
+            raise RecordingError(f"{source}: a trial's time span is not two increasing numbers: {item!r}.")
+        spans.append((float(item[0]), float(item[1])))
+    return tuple(spans)
+
+
+def live_span(trial: Trial, ended_at: float) -> Span | None:
+    """A live trial's time on the sampler's clock (perf_counter): from its first request (each finished side's
+    submit instant; the resource summary's start) to `ended_at`, the moment it was kept."""
+    starts = [side.finished.submitted_at for side in trial.sides if side.finished is not None and not side.recorded]
+    starts += [side.resources.t_start for side in trial.sides if side.resources is not None and not side.recorded]
+    starts = [start for start in starts if start > 0 and start <= ended_at]
+    return (min(starts), ended_at) if starts else None
 
 
 class Collector:
@@ -158,9 +223,12 @@ class Collector:
 
     def __init__(self, max_samples: int = 20_000) -> None:
         self.trials: list[Trial] = []
+        self.spans: list[Span | None] = []
         self.samples: deque[ResourceSample] = deque(maxlen=max_samples)
 
-    def add_trial(self, trial: Trial) -> None:
+    def add_trial(self, trial: Trial, ended_at: float | None = None) -> None:
+        """`ended_at`: when the trial ended on the sampler's clock (now, by default: it is kept as it ends)."""
+        self.spans.append(live_span(trial, time.perf_counter() if ended_at is None else ended_at))
         self.trials.append(trial)
 
     def add_sample(self, sample: ResourceSample) -> None:
@@ -169,10 +237,68 @@ class Collector:
     def recording(self, title: str = "") -> Recording:
         """A recording of the trials so far (a `RecordingError` when there is none yet), with the samples taken
         from a little before the first of them."""
-        trials = [trial for trial in self.trials if not all(side.recorded for side in trial.sides)]
-        if not trials:
+        kept = [(trial, span) for trial, span in zip(self.trials, self.spans, strict=False)
+                if not all(side.recorded for side in trial.sides)]
+        if not kept:
             raise RecordingError("Nothing to record yet: run a comparison first.")
-        return Recording(trials=tuple(trials), samples=tuple(self.samples), title=title)
+        return Recording(trials=tuple(trial for trial, _ in kept), samples=tuple(self.samples), title=title,
+                         spans=tuple(span for _, span in kept))
+
+
+class SamplePlayback:
+    """The recorded samples of one replayed trial, played onto this machine's clock: the sample taken at the
+    trial's request is due at `started_at` (the replay's own request), the others `speed` times faster or
+    slower around it, so the graphs and the text keep the recorded pace together. The values stay the recorded
+    ones at any speed. The lead-in (samples before the request) is due at once, in the graphs' past.
+
+    `advance(now)` moves the samples that are due into `snapshot()`, in the sampler's format, which is what
+    the graphs draw from instead of the live sampler while the replay runs. Not thread-safe: one thread
+    (the GUI's) advances and draws."""
+
+    def __init__(self, samples: Sequence[ResourceSample], request_at: float, started_at: float,
+                 speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.recorded = tuple(samples)
+        ordered = sorted(self.recorded, key=lambda sample: sample.timestamp)
+        self._pending = deque(
+            dataclasses.replace(sample, timestamp=started_at + (sample.timestamp - request_at) / speed)
+            for sample in ordered)
+        self.played: list[ResourceSample] = []
+        self._snapshot: dict[str, npt.NDArray[Any]] = _snapshot_of([])
+
+    @property
+    def done(self) -> bool:
+        return not self._pending
+
+    def advance(self, now: float) -> list[ResourceSample]:
+        """The samples due by `now` (they join the snapshot), oldest first."""
+        due = []
+        while self._pending and self._pending[0].timestamp <= now:
+            due.append(self._pending.popleft())
+        if due:
+            self.played.extend(due)
+            self._snapshot = _snapshot_of(self.played)
+        return due
+
+    def snapshot(self) -> dict[str, npt.NDArray[Any]]:
+        return {name: values.copy() for name, values in self._snapshot.items()}
+
+    def latest(self) -> ResourceSample | None:
+        return self.played[-1] if self.played else None
+
+
+def _snapshot_of(samples: Sequence[ResourceSample]) -> dict[str, npt.NDArray[Any]]:
+    """Samples as `Sampler.snapshot()` gives them: one array per series, oldest first."""
+    out: dict[str, npt.NDArray[Any]] = {
+        name: np.array([getattr(sample, name) for sample in samples], dtype=np.float64) for name in SCALAR_SERIES}
+    width = max((len(sample.system_cpu_per_core) for sample in samples), default=0)
+    per_core = np.full((len(samples), width), np.nan)
+    for row, sample in enumerate(samples):
+        per_core[row, : len(sample.system_cpu_per_core)] = sample.system_cpu_per_core
+    out["system_cpu_per_core"] = per_core
+    out["power_measured"] = np.array([sample.power_provenance == "measured" for sample in samples], dtype=np.bool_)
+    return out
 
 
 # -- resource samples ---------------------------------------------------------------------------------------

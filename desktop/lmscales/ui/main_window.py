@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         self.presenter.session_trials = lambda: self.recorder.trials
         self.history = HistoryView(self.history_store)
         self.resources = ResourcePanel(self.sampler)
+        # A replay shows its recorded samples in both graphs, not this machine's live ones.
+        self.replay.graph_targets = [self.resources.set_source, self.presenter.window.graph.set_source]
         self.bottom = QTabWidget()
         self.bottom.addTab(self.resources, "Resources")
         self.bottom.addTab(self.history, "History")

@@ -22,8 +22,29 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut
-from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QShortcut,
+    QWindow,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from lmscales.core.extrapolation import million_answers
 from lmscales.core.history import default_history_path, export_trials
@@ -32,6 +53,7 @@ from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scoreboard import WINNER_MARK, scoreboard
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.ui.resource_panel import SampleSource
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.streaming_view import StreamingView
 
@@ -48,27 +70,105 @@ KEY_HINT = "Space / PgDn next · PgUp back · S stop · N notes · T theme · E 
 log = logging.getLogger(__name__)
 
 
+class FitLabel(QLabel):
+    """A line of large type that shrinks to fit its width (never below `smallest_px`) and wraps only if it
+    still does not fit there: a long title takes one line, not two of the screen's few."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # it adapts to its width
+        self.largest_px = 24
+        self.smallest_px = 16
+        self.text_px = 0
+
+    def set_sizes(self, largest_px: int, smallest_px: int) -> None:
+        self.largest_px, self.smallest_px = largest_px, min(smallest_px, largest_px)
+        self.fit()
+
+    def setText(self, text: str) -> None:  # Qt override: new words, new fit
+        super().setText(text)
+        self.fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        self.ensurePolished()
+        room = self.contentsRect().width()
+        font = QFont(self.font())
+        px = self.largest_px
+        while px > self.smallest_px:
+            font.setPixelSize(px)
+            if QFontMetrics(font).horizontalAdvance(self.text()) <= room:
+                break
+            px -= 1
+        font.setPixelSize(px)
+        self.setWordWrap(QFontMetrics(font).horizontalAdvance(self.text()) > room)
+        if px != self.text_px:
+            self.text_px = px
+            # Its own style sheet: the presenter's sets every label's size, and a widget's own sheet wins.
+            self.setStyleSheet(f"font-size: {px}px;")
+
+
 class StepStrip(QWidget):
-    """Where the talk is: every step's number and title, the current one marked ▶ and framed, done ones ✓."""
+    """Where the talk is: every step's number and title, the current one marked ▶ and framed, done ones ✓.
+    Where the titles do not fit the width (many steps, a small or 200 % screen) the other steps show their number
+    only; the current one keeps its title."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("strip")
+        # The strip takes the width it is given, never more: its labels adapt (see `fit`).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.labels: list[QLabel] = []
+        self._titles: list[str] = []
+        self._current = -1
+        self.compact = False
 
     def show_steps(self, titles: Sequence[str], current: int) -> None:
+        self._titles, self._current = list(titles), current
+        self._build(compact=False)
+        self.fit()
+
+    def _text(self, index: int, compact: bool) -> str:
+        mark = "▶ " if index == self._current else "✓ " if index < self._current else ""
+        if compact and index != self._current:
+            return f"{mark}{index + 1}"
+        return f"{mark}{index + 1} · {self._titles[index]}"
+
+    def fit(self) -> None:
+        """Full titles where they fit the strip's width, else numbers only beside the current step's title."""
+        if not self.labels or self.width() <= 0:
+            return
+        spacing = max(0, self._layout.spacing())
+        for label in self.labels:
+            label.ensurePolished()  # the presenter's style sheet sets their size
+        full = sum(label.fontMetrics().horizontalAdvance(self._text(index, False)) + 24
+                   for index, label in enumerate(self.labels)) + spacing * len(self.labels)
+        compact = full > self.width()
+        if compact != self.compact:
+            for index, label in enumerate(self.labels):
+                label.setText(self._text(index, compact))
+            self.compact = compact
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self.fit()
+
+    def _build(self, compact: bool) -> None:
         while self._layout.count():  # the labels and the stretch after them
             item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.labels = []
-        for index, title in enumerate(titles):
-            mark = "▶ " if index == current else "✓ " if index < current else ""
-            label = QLabel(f"{mark}{index + 1} · {title}", self)
-            label.setObjectName("step_current" if index == current else "step")
+        self.compact = compact
+        for index in range(len(self._titles)):
+            label = QLabel(self._text(index, compact), self)
+            label.setObjectName("step_current" if index == self._current else "step")
             label.setWordWrap(False)
             self._layout.addWidget(label)
             label.show()
@@ -94,6 +194,7 @@ class ScoreboardView(QWidget):
         self.cells: dict[tuple[str, str], QLabel] = {}
         self.notes: dict[str, QLabel] = {}
         self.headers: dict[str, QLabel] = {}
+        self.titles: list[QLabel] = []
         self.show_notes = True  # the ratio in words; left out when the window is narrow (the ★ and "wins" stay)
 
     def set_notes_shown(self, shown: bool) -> None:
@@ -108,6 +209,7 @@ class ScoreboardView(QWidget):
             if widget is not None:
                 widget.deleteLater()
         self.cells, self.notes, self.headers = {}, {}, {}
+        self.titles = []
 
     def show_trial(self, trial: Trial) -> None:
         # Every label is made with its parent: a parentless label made visible would be a window of its own
@@ -123,6 +225,7 @@ class ScoreboardView(QWidget):
             title = QLabel(row.title, self)
             title.setObjectName("score_title")
             self.grid.addWidget(title, row_index, 0)
+            self.titles.append(title)
             title.show()
             for column, cell in enumerate(row.cells, start=1):
                 text = f"{WINNER_MARK} {cell.text} wins" if cell.better else cell.text
@@ -142,14 +245,29 @@ class ScoreboardView(QWidget):
     def text(self) -> str:
         return "\n".join(label.text() for label in self.cells.values())
 
+    def needed_width(self, with_notes: bool) -> int:
+        """The width the board's columns take at their natural size (the words in the last column only
+        `with_notes`): what the window checks before it shows the notes."""
+        def widest(labels: Sequence[QLabel]) -> int:
+            for label in labels:
+                label.ensurePolished()  # the presenter's style sheet sets the type size
+            return max((label.sizeHint().width() for label in labels), default=0)
+
+        kept = [widest(self.titles)]
+        kept += [widest([header, *(label for (_key, side), label in self.cells.items() if side == name)])
+                 for name, header in self.headers.items()]
+        if with_notes:
+            kept.append(widest(list(self.notes.values())))
+        margins = self.grid.contentsMargins()
+        return sum(kept) + self.grid.horizontalSpacing() * max(0, len(kept) - 1) + margins.left() + margins.right()
+
 
 class AnswerColumn(QWidget):
     def __init__(self, side: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.side = side
-        self.title = QLabel(side.title())
+        self.title = FitLabel(side.title())
         self.title.setObjectName(f"answer_title_{side}")
-        self.title.setWordWrap(True)  # a long model name wraps rather than push the column off the screen
         self.badge = QLabel("▶ RECORDED")
         self.badge.setObjectName("badge")
         self.badge.setVisible(False)
@@ -161,14 +279,66 @@ class AnswerColumn(QWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys are the presenter's, not the text's
         self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         head = QHBoxLayout()
-        head.addWidget(self.title)
+        head.addWidget(self.title, 1)
         head.addWidget(self.badge)
-        head.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
+        self.largest_px = 24
+        self.smallest_px = 16
+        self.text_px = 24
+        self._fitting = False
+        # Refit when the text grows (streaming, the Markdown at the end) or the box changes size.
+        self.view.document().documentLayout().documentSizeChanged.connect(lambda _size: self._schedule_fit())
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.fit_text)
+
+    def set_text_sizes(self, largest_px: int, smallest_px: int) -> None:
+        """The answer's type: `largest_px` while it fits its box, smaller (never below `smallest_px`) when a long
+        answer would otherwise run off the bottom of the screen."""
+        self.largest_px, self.smallest_px = largest_px, min(smallest_px, largest_px)
+        self._set_px(largest_px)
+        self._schedule_fit()
+
+    def _set_px(self, px: int) -> None:
+        self.text_px = px
+        font = self.view.font()
+        font.setPixelSize(px)
+        self.view.setFont(font)
+        self.view.document().setDefaultFont(font)
+
+    def _schedule_fit(self) -> None:
+        if not self._fitting:
+            self._fit_timer.start()
+
+    def overflows(self) -> bool:
+        document = self.view.document()
+        document.setTextWidth(self.view.viewport().width())
+        return document.size().height() > self.view.viewport().height()
+
+    def fit_text(self) -> None:
+        """Shrink the type a step at a time until the answer fits (a longer answer only ever shrinks it while it
+        streams); at the smallest size the end of the answer stays in view."""
+        if self.view.viewport().height() <= 0:
+            return
+        self._fitting = True
+        try:
+            while self.text_px > self.smallest_px and self.overflows():
+                self._set_px(max(self.smallest_px, self.text_px - max(1, round(self.text_px * 0.08))))
+        finally:
+            self._fitting = False
+        if self.overflows():
+            bar = self.view.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override: a bigger box takes bigger type again
+        super().resizeEvent(event)
+        self._set_px(self.largest_px)
+        self._schedule_fit()
 
 
 class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
@@ -177,6 +347,7 @@ class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
     def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sampler = sampler
+        self.source: SampleSource = sampler  # a replay's recorded samples while one plays (`set_source`)
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
@@ -207,10 +378,16 @@ class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
         self.curves["small"].setPen(pg.mkPen(colors["small"], width=4))
         self.curves["large"].setPen(pg.mkPen(colors["large"], width=4, style=Qt.PenStyle.DashLine))
 
+    def set_source(self, source: SampleSource | None) -> None:
+        self.source = self.sampler if source is None else source
+        self.refresh()
+
     def refresh(self) -> None:
-        data = self.sampler.snapshot()
+        data = self.source.snapshot()
         times = data.get("timestamp")
         if times is None or len(times) == 0:
+            for curve in self.curves.values():
+                curve.setData([], [])
             return
         x = times - times[-1]
         for side, curve in self.curves.items():
@@ -271,9 +448,8 @@ class PresenterWindow(QWidget):
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setVisible(False)
-        self.title = QLabel("LM Scales")
+        self.title = FitLabel("LM Scales")
         self.title.setObjectName("title")
-        self.title.setWordWrap(True)
         self.strip = StepStrip()
         self.columns = {side: AnswerColumn(side) for side in SLOTS}
         self.board = ScoreboardView()
@@ -284,6 +460,8 @@ class PresenterWindow(QWidget):
         self.extrapolation.setVisible(False)
         self.hint = QLabel(KEY_HINT)
         self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)  # a problem or a saved file's path can be longer than the screen is wide
+        self.banner.setWordWrap(True)
 
         answers = QHBoxLayout()
         answers.setSpacing(40)
@@ -292,11 +470,16 @@ class PresenterWindow(QWidget):
             answers.addWidget(self.columns[side], 1)
         lower = QHBoxLayout()
         lower.setSpacing(40)
+        self.lower_row = lower
         lower.addWidget(self.board, 3)
         lower.addWidget(self.graph, 2)
         layout = QVBoxLayout(self)
+        # The window is the screen: its parts share what it has and it never grows past it (the default
+        # constraint would make the window as wide as its widest row, off the right edge of the screen).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(48, 24, 48, 16)
         layout.setSpacing(14)
+        self.main_layout = layout
         layout.addWidget(self.banner)
         layout.addWidget(self.title)
         layout.addWidget(self.strip)
@@ -338,23 +521,23 @@ class PresenterWindow(QWidget):
         c = THEMES[self.theme]
         base = self.base_px()
         self.graph.apply_theme(c, base)
+        self.graph.setMinimumWidth(base * 12)  # room for its axis, title and legend at this type size
         self.setStyleSheet(f"""
             #presenter {{ background: {c['bg']}; }}
             #presenter QLabel {{ color: {c['fg']}; font-size: {base}px; }}
-            #presenter #title {{ font-size: {round(base * 1.9)}px; font-weight: 800; }}
+            #presenter #title {{ font-weight: 800; }}
             #presenter #banner {{ font-size: {round(base * 1.2)}px; font-weight: 800; color: {c['bg']};
                                   background: {c['accent']}; padding: 6px 14px; }}
             #presenter #step {{ color: {c['muted']}; font-size: {round(base * 0.85)}px; padding: 2px 8px; }}
             #presenter #step_current {{ font-size: {round(base * 0.85)}px; font-weight: 800; padding: 2px 8px;
                                         border: 3px solid {c['accent']}; }}
-            #presenter #answer_title_small {{ color: {c['small']}; font-size: {round(base * 1.3)}px;
+            #presenter #answer_title_small {{ color: {c['small']};
                                               font-weight: 800; }}
-            #presenter #answer_title_large {{ color: {c['large']}; font-size: {round(base * 1.3)}px;
+            #presenter #answer_title_large {{ color: {c['large']};
                                               font-weight: 800; }}
             #presenter #badge {{ font-weight: 800; border: 2px solid {c['fg']}; padding: 0 6px; }}
             #presenter #answer_status {{ color: {c['muted']}; font-size: {round(base * 0.8)}px; }}
-            #presenter #answer {{ background: {c['panel']}; color: {c['fg']}; font-size: {round(base * 1.05)}px;
-                                 border: 1px solid {c['muted']}; }}
+            #presenter #answer {{ background: {c['panel']}; color: {c['fg']}; border: 1px solid {c['muted']}; }}
             #presenter #score_title {{ color: {c['muted']}; font-size: {round(base * 1.15)}px; }}
             #presenter #score {{ font-size: {round(base * 1.3)}px; }}
             #presenter #score_win {{ font-size: {round(base * 1.3)}px; font-weight: 800;
@@ -367,12 +550,23 @@ class PresenterWindow(QWidget):
             #presenter #extrapolation {{ font-size: {base}px; border: 2px dashed {c['muted']}; padding: 6px; }}
             #presenter #hint {{ color: {c['muted']}; font-size: {round(base * 0.7)}px; }}
         """)
+        self.title.set_sizes(round(base * 1.9), round(base * 1.3))
+        for column in self.columns.values():
+            column.set_text_sizes(round(base * 1.05), round(base * 0.75))
+            column.title.set_sizes(round(base * 1.3), round(base * 0.95))
+        self.strip.fit()
+        self.fit_board()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override: type follows the window
         super().resizeEvent(event)
-        self.graph.setMinimumWidth(round(self.width() * 0.28))
-        self.board.set_notes_shown(self.width() >= 1200)
         self._restyle()
+
+    def fit_board(self) -> None:
+        """The scoreboard's notes (the ratio in words) only where they fit beside the graph; the ★ and "wins"
+        always show."""
+        margins = self.main_layout.contentsMargins()
+        room = (self.width() - margins.left() - margins.right() - self.lower_row.spacing() - self.graph.minimumWidth())
+        self.board.set_notes_shown(self.board.needed_width(with_notes=True) <= room)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override: closing is leaving, never stopping
         event.ignore()
@@ -404,6 +598,7 @@ class Presenter(QObject):
         self.replay_previous: Callable[[], bool] | None = None
         self.last_trial: Trial | None = None
         self._themed = False
+        self._claiming = False  # entered, and no presenter key pressed yet (see `_on_focus_window_changed`)
         self._hint_reset = QTimer(self)
         self._hint_reset.setSingleShot(True)
         self._hint_reset.setInterval(6000)
@@ -416,6 +611,12 @@ class Presenter(QObject):
         self.window.themeToggled.connect(self.toggle_theme)
         self.window.notesRequested.connect(self.show_notes)
         self.window.exportRequested.connect(self._on_export)
+        for signal in (self.window.nextRequested, self.window.previousRequested, self.window.stopRequested,
+                       self.window.themeToggled, self.window.notesRequested, self.window.exportRequested):
+            signal.connect(self._end_claim)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._on_focus_window_changed)
         self.session_trials: Callable[[], Sequence[Trial]] = lambda: [self.last_trial] if self.last_trial else []
         bridge.trialStarted.connect(self._on_trial_started)
         bridge.sideStarted.connect(self._on_side_started)
@@ -435,13 +636,44 @@ class Presenter(QObject):
             self.window.apply_theme("dark" if app is not None and app.property("lmscalesDark") else "light")
             self._themed = True
         self._show_strip()
+        owner_screen = self.owner.screen() if self.owner is not None else None
+        screen = owner_screen or QGuiApplication.primaryScreen()
+        if screen is not None:
+            # The whole screen even where nothing applies "full screen" (X without a window manager, a kiosk);
+            # a window manager that does puts it there anyway.
+            self.window.setGeometry(screen.geometry())
         self.window.showFullScreen()
-        self.window.activateWindow()
+        self._claiming = True
+        self._take_keyboard()
+        QTimer.singleShot(0, self._take_keyboard)  # again once the window system has mapped it
         self.window.graph.timer.start()
         self.entered.emit(True)
 
+    def _take_keyboard(self) -> None:
+        """A presenter's clicker sends its keys to whatever has the keyboard: from the moment presenter mode is
+        entered, that is the presenter window (itself, not a child that might eat Space)."""
+        if not self.active:
+            return
+        self.window.raise_()
+        self.window.activateWindow()
+        self.window.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    def _on_focus_window_changed(self, focused: QWindow | None) -> None:
+        """Until the presenter's first key, the main window (hidden under the full-screen presenter on the same
+        screen) does not keep the keyboard: it can take it late, when the window system maps it after the
+        presenter at start-up, and Space would then do nothing the room can see."""
+        if not (self._claiming and self.active and focused is not None and self.owner is not None):
+            return
+        if focused is self.owner.windowHandle() and self.owner.screen() is self.window.screen():
+            log.info("presenter: the main window took the keyboard; giving it back to the presenter")
+            QTimer.singleShot(0, self._take_keyboard)
+
+    def _end_claim(self) -> None:
+        self._claiming = False
+
     def leave(self) -> None:
         """Back to the main window; a run in progress goes on (its result is in the panes)."""
+        self._claiming = False
         self.window.graph.timer.stop()
         self.window.hide()
         self.notes.hide()
@@ -588,6 +820,7 @@ class Presenter(QObject):
     def _on_trial_ended(self, trial: Trial) -> None:
         self.last_trial = trial
         self.window.board.show_trial(trial)
+        self.window.fit_board()
         step = self.current_step
         if step is not None and step.extrapolate == "million_answers" and not self.replay_next:
             self.show_extrapolation(trial)

@@ -7,24 +7,31 @@ panes, the history and the exports treat a replay like any trial (marked recorde
 The fallback: while a recording is loaded (`use_recording`), a live run whose large side fails for want of the
 network (no connection, DNS, timeout, refused by offline mode, a 429 or a 5xx) and whose step the recording
 holds gets a "Play the recorded answer" button in the large pane.
+
+While a whole recorded trial replays, the graphs (the resource panel, the presenter's graph) draw the samples
+recorded during that trial, played at the replay's pace (`SamplePlayback`), not this machine's live figures;
+they go back to live when the trial's samples have played. A fallback replays one side of a live comparison,
+so its graphs stay live (the other side ran here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.replay import SPEEDS, ReplayEngine
-from lmscales.core.recording import SUFFIX, Collector, Recording, RecordingError
+from lmscales.core.recording import SUFFIX, Collector, Recording, RecordingError, SamplePlayback
 from lmscales.core.recording import load as load_recording
 from lmscales.core.recording import save as save_recording
 from lmscales.core.session import Session, SessionBusyError, TrialStarted
 from lmscales.core.trial import SideResult, TaskInput, Trial
+from lmscales.ui.resource_panel import SampleSource
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.side_pane import SidePane
 
@@ -32,6 +39,7 @@ from lmscales.ui.side_pane import SidePane
 # an unknown model) where a replay would hide a problem they must fix.
 FALLBACK_ERRORS = frozenset({"dns", "refused", "connection", "timeout", "rate_limited", "server", "incomplete"})
 PLAY_RECORDED = "Play the recorded answer"
+PLAYBACK_TICK_MS = 50  # how often recorded samples that are due join the graphs (the sampler takes 4 a second)
 
 
 def may_fall_back(result: SideResult) -> bool:
@@ -47,6 +55,8 @@ class ReplayController(QObject):
     problem = Signal(str)
     replayStarted = Signal(object)  # the recorded Trial being played
     replayEnded = Signal(object)  # the replayed Trial, as the session made it
+    samplesPlayed = Signal(int)  # how many recorded samples just joined the graphs
+    playbackEnded = Signal()  # the graphs are live again
 
     def __init__(self, session: Session, bridge: SessionBridge, panes: Mapping[str, SidePane],
                  parent: QObject | None = None) -> None:
@@ -59,6 +69,13 @@ class ReplayController(QObject):
         self._live_input: TaskInput | None = None
         self._saved: dict[str, Engine | None] | None = None
         self._playing: Trial | None = None
+        # Where recorded samples go while a trial replays: each graph's `set_source` (None: live again).
+        self.graph_targets: list[Callable[[SampleSource | None], None]] = []
+        self.playback: SamplePlayback | None = None
+        self._playback_trial_over = False
+        self._playback_timer = QTimer(self)
+        self._playback_timer.setInterval(PLAYBACK_TICK_MS)
+        self._playback_timer.timeout.connect(self._advance_playback)
         bridge.trialStarted.connect(self._on_trial_started)
         bridge.sideEnded.connect(self._on_side_ended)
         bridge.trialEnded.connect(self._on_trial_ended)
@@ -72,9 +89,10 @@ class ReplayController(QObject):
         self.recording = recording
 
     # -- playing -----------------------------------------------------------------------------------------
-    def play(self, recorded: Trial, sides: Sequence[str] | None = None) -> bool:
-        """Play `recorded`'s `sides` (default: every side it has an answer or an error for) through the session.
-        False, with a `problem`, when a comparison is running."""
+    def play(self, recorded: Trial, sides: Sequence[str] | None = None, recording: Recording | None = None) -> bool:
+        """Play `recorded`'s `sides` (default: every side it has an answer or an error for) through the session,
+        and, when every side is played, `recording`'s samples of that trial into the graphs. False, with a
+        `problem`, when a comparison is running."""
         chosen = tuple(side for side in (sides or [r.side for r in recorded.sides])
                        if (result := recorded.side(side)) is not None and result.skipped is None
                        and side in self.session.engines)
@@ -96,8 +114,42 @@ class ReplayController(QObject):
             self._restore()
             self.problem.emit(str(error))
             return False
+        whole = set(chosen) >= {result.side for result in recorded.sides if result.skipped is None}
+        if recording is not None and whole:
+            self._start_playback(recording, recorded)
         self.replayStarted.emit(recorded)
         return True
+
+    # -- the recorded samples ----------------------------------------------------------------------------
+    def _start_playback(self, recording: Recording, recorded: Trial) -> None:
+        self._end_playback()
+        # Nothing recorded for it: empty graphs say so better than this machine's figures would.
+        samples, request_at = recording.samples_of(recorded) or ((), 0.0)
+        self.playback = SamplePlayback(samples, request_at, time.perf_counter(), self.speed)
+        self._playback_trial_over = False
+        for target in self.graph_targets:
+            target(self.playback)
+        self._advance_playback()  # the lead-in is due at once
+        self._playback_timer.start()
+
+    def _advance_playback(self) -> None:
+        playback = self.playback
+        if playback is None:
+            return
+        due = playback.advance(time.perf_counter())
+        if due:
+            self.samplesPlayed.emit(len(due))
+        if playback.done and self._playback_trial_over:
+            self._end_playback()
+
+    def _end_playback(self) -> None:
+        self._playback_timer.stop()
+        if self.playback is None:
+            return
+        self.playback = None
+        for target in self.graph_targets:
+            target(None)
+        self.playbackEnded.emit()
 
     def _restore(self) -> None:
         saved, self._saved, self._playing = self._saved, None, None
@@ -134,6 +186,11 @@ class ReplayController(QObject):
         if self._saved is None:
             return
         self._restore()
+        if self.playback is not None:
+            self._playback_trial_over = True
+            # Stopped: what was not played would be figures of a run that did not happen here.
+            if self.playback.done or any(side.status == "stopped" for side in trial.sides):
+                self._end_playback()
         self.replayEnded.emit(trial)
 
 
@@ -176,7 +233,7 @@ class ReplayPlayer(QObject):
     def next_trial(self) -> bool:
         if self.index + 1 >= len(self.recording.trials):
             return False
-        if not self.controller.play(self.recording.trials[self.index + 1]):
+        if not self.controller.play(self.recording.trials[self.index + 1], recording=self.recording):
             return False
         self.index += 1
         return True
@@ -184,7 +241,7 @@ class ReplayPlayer(QObject):
     def previous_trial(self) -> bool:
         if self.index < 1:
             return False
-        if not self.controller.play(self.recording.trials[self.index - 1]):
+        if not self.controller.play(self.recording.trials[self.index - 1], recording=self.recording):
             return False
         self.index -= 1
         return True

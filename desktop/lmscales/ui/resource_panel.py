@@ -7,6 +7,9 @@ axis (request sent, first token, finished) in its side's colour, so a user sees 
 A one-second translation is a thin spike in a 60-second view, so beside the rolling views there is "last
 run": the graphs zoomed to the latest comparison, from the first request sent to the last side finished
 (with a small margin), its x axis in seconds since the request was sent.
+
+The graphs draw from a `SampleSource`: the live sampler, or, while a recording is replayed, the recording's own
+samples played at its pace (`set_source`, see `lmscales.ui.replay`), so a replay shows the recorded figures.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -33,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core.files import write_atomically
-from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, Sampler
+from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, ResourceSample, Sampler
 from lmscales.ui.theme import SIDE_COLORS
 
 REFRESH_MS = 250  # while a run streams
@@ -68,6 +73,14 @@ def _fit_y(plot: pg.PlotItem, arrays: list[np.ndarray | None]) -> None:
             plot.setYRange(0, target, padding=0)
 
 
+class SampleSource(Protocol):
+    """What graphs draw from: `Sampler` (live) or `lmscales.core.recording.SamplePlayback` (a replay)."""
+
+    def snapshot(self) -> dict[str, npt.NDArray[Any]]: ...
+
+    def latest(self) -> ResourceSample | None: ...
+
+
 @dataclass
 class _Marker:
     side: str
@@ -82,6 +95,7 @@ class ResourcePanel(QWidget):
     def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sampler = sampler
+        self.source: SampleSource = sampler
         self.paused = False
         self.window_s = 60.0
         self.updates = 0
@@ -187,6 +201,11 @@ class ResourcePanel(QWidget):
     def start(self) -> None:
         self.timer.start()
 
+    def set_source(self, source: SampleSource | None) -> None:
+        """Draw from `source` (a replay's recorded samples) instead of the live sampler; None: live again."""
+        self.source = self.sampler if source is None else source
+        self.refresh()
+
     def set_active(self, active: bool) -> None:
         """Redraw at 4 Hz while a run streams, at 2 Hz when idle (drawing is most of what watching costs)."""
         self.timer.setInterval(REFRESH_MS if active else IDLE_REFRESH_MS)
@@ -236,7 +255,7 @@ class ResourcePanel(QWidget):
     def refresh(self) -> None:
         if self.paused:
             return
-        data = self.sampler.snapshot()
+        data = self.source.snapshot()
         times = data["timestamp"]
         now = time.perf_counter()
         span = self.last_run_range(now) if self.last_run_view else None
@@ -277,7 +296,7 @@ class ResourcePanel(QWidget):
         self.updates += 1
 
     def _update_summary(self) -> None:
-        sample = self.sampler.latest()
+        sample = self.source.latest()
         if sample is None:
             return
         parts = []
