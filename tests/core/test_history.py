@@ -196,9 +196,9 @@ def test_api_keys_never_reach_the_file_or_an_export(tmp_path: Path) -> None:
 
 
 def test_export_picks_the_format_from_the_suffix_and_refuses_others(tmp_path: Path) -> None:
-    for suffix in (".json", ".csv", ".md"):
+    for suffix in (".json", ".csv", ".md", ".html"):
         assert export_trials([trial()], tmp_path / f"x{suffix}").exists()
-    with pytest.raises(ValueError, match=r"must end in \.json, \.csv or \.md"):
+    with pytest.raises(ValueError, match=r"must end in \.json, \.csv, \.md or \.html"):
         export_trials([trial()], tmp_path / "x.xlsx")
 
 

@@ -5,6 +5,7 @@ the talk; a replay shows its banner."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -107,13 +108,19 @@ def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ig
     assert window.history_store.list()[-1].input.text == "Name two colours."
     wait_idle(qtbot, window)
 
-    # After the talk: the scoreboard as a PNG, the comparisons of this window as Markdown.
-    image, markdown = presenter.export_artifacts(tmp_path / "talk")
+    # After the talk: the scoreboard as a PNG, the comparisons of this window as an HTML report and Markdown.
+    image, html, markdown = presenter.export_artifacts(tmp_path / "talk")
     picture = QImage(str(image))
     assert not picture.isNull() and picture.width() > 200
     assert len({picture.pixel(x, y) for x in range(0, picture.width(), 7) for y in range(0, picture.height(), 7)}) > 2
     text = markdown.read_text("utf-8")
     assert text.count("Name two colours.") >= 2 and "Good morning." in text
+    page = html.read_text("utf-8")
+    assert page.count('<section class="trial"') == 3 and page.count("Name two colours.") == 2
+    for trial in window.recorder.trials:
+        for result in trial.sides:
+            assert escape(result.text, quote=True) in page  # every answer, as text
+    assert '<span class="badge">' not in page  # nothing was replayed from a recording
 
 
 def test_escape_leaves_presenter_mode_without_stopping_and_s_stops(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ The screenshots land in artifacts/screenshots/presenter-*.png: look at them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,11 +49,15 @@ def full_hd() -> Iterator[str]:
 
 
 def wait_for(display: str, pid: int, name: str, timeout: float = 60) -> str:
+    """The app's visible window whose title matches `name` (a regular expression). Each hit is checked against
+    its title: while a window is being mapped `xdotool search --name` has answered with another of the app's
+    windows (the main window, for the presenter: focused and photographed in its place)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         windows = xdo(display, "search", "--onlyvisible", "--pid", str(pid), "--name", name).split()
-        if windows:
-            return windows[-1]
+        named = [window for window in windows if re.search(name, xdo(display, "getwindowname", window))]
+        if named:
+            return named[-1]
         time.sleep(0.2)
     raise AssertionError(f"no window named {name!r} appeared")
 

@@ -6,6 +6,7 @@ history and every export; File → Replay… plays a whole recording under a REP
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,10 @@ def test_a_failed_large_side_offers_the_recorded_answer_marked_recorded_everywhe
     assert exported["trials"][-1]["sides"]["large"]["recorded"] is True
     assert "recorded" in window.history.export(tmp_path / "h.csv").read_text("utf-8").splitlines()[0]
     assert "(recorded)" in window.history.export(tmp_path / "h.md").read_text("utf-8")
+    html = window.history.export(tmp_path / "h.html").read_text("utf-8")
+    last = html[html.rindex('<section class="trial"'):]
+    assert last.count('<span class="badge">recorded</span>') == 3  # the heading, the figures, the answer
+    assert escape(recorded_large.text, quote=True) in last
 
 
 def test_an_error_of_the_users_own_setup_offers_no_recording(  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from lmscales.core.files import write_atomically
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
+from lmscales.core.trial_report import render_trials
 
 HISTORY_FILE = "history.jsonl"
 # Spreadsheets run a cell that starts with one of these as a formula; answers and server errors are not trusted.
@@ -369,15 +370,20 @@ def to_markdown(trials: Iterable[Trial]) -> str:
     return "\n".join(out) + "\n"
 
 
+def to_html(trials: Iterable[Trial]) -> str:
+    return render_trials(tuple(trials), "LM Scales comparisons")
+
+
 def export_trials(trials: Iterable[Trial], path: str | os.PathLike[str]) -> Path:
-    """Write `trials` to `path` in the format its suffix names (.json, .csv or .md)."""
+    """Write `trials` to `path` in the format its suffix names (.json, .csv, .md or .html)."""
     target = Path(path)
-    renderers: dict[str, Callable[[Iterable[Trial]], str]] = {".json": to_json, ".csv": to_csv, ".md": to_markdown}
+    renderers: dict[str, Callable[[Iterable[Trial]], str]] = {
+        ".json": to_json, ".csv": to_csv, ".md": to_markdown, ".html": to_html, ".htm": to_html}
     render = renderers.get(target.suffix.lower())
     if render is None:
         raise ValueError(
             f"Cannot export the history to {target.name!r}: "
-            "the file name must end in .json, .csv or .md to choose the format."
+            "the file name must end in .json, .csv, .md or .html to choose the format."
         )
     write_atomically(target, render(tuple(trials)).encode("utf-8"))
     return target

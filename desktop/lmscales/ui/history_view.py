@@ -321,7 +321,7 @@ class HistoryView(QWidget):
             self.problem.emit("No comparisons to export yet.")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export history", "lmscales-history.md",
-                                              "Markdown (*.md);;CSV (*.csv);;JSON (*.json)")
+                                              "Markdown (*.md);;HTML report (*.html);;CSV (*.csv);;JSON (*.json)")
         if not path:
             return
         try:

@@ -5,7 +5,7 @@ mode opens `PresenterWindow` (full screen) over the main window, which keeps run
 presenter window shows each side's answer in large type, a scoreboard (first token, speed, cost, energy,
 quality) with a ★ and the words "wins" on the better side of each figure, one simple graph (tokens/s per
 side), and, with a scenario, a strip of the steps and a separate notes window with the talking points.
-After the talk, E saves the scoreboard as a PNG and the window's comparisons as Markdown.
+After the talk, E saves the scoreboard as a PNG and the window's comparisons as an HTML report and as Markdown.
 
 Keys (a presenter's clicker sends PageDown/PageUp): Space or PageDown runs the next step (or plays the next
 recorded trial in a replay), PageUp goes back one step, S stops the run, T switches light/dark, N shows the
@@ -827,8 +827,8 @@ class Presenter(QObject):
 
     # -- after the talk ---------------------------------------------------------------------------------------
     def export_artifacts(self, folder: Path) -> list[Path]:
-        """The current scoreboard as a PNG and this window's comparisons as Markdown, into `folder`.
-        `ValueError` when nothing has run yet; `OSError` when the folder cannot be written."""
+        """The current scoreboard as a PNG and this window's comparisons as an HTML report and as Markdown, into
+        `folder`. `ValueError` when nothing has run yet; `OSError` when the folder cannot be written."""
         trials = list(self.session_trials())
         if self.last_trial is None or not trials:
             raise ValueError("Nothing to export yet: run a step first.")
@@ -843,7 +843,7 @@ class Presenter(QObject):
         image = folder / "scoreboard.png"
         if not pixmap.save(str(image), "PNG"):
             raise OSError(f"Cannot write {image}")
-        return [image, export_trials(trials, folder / "session.md")]
+        return [image, export_trials(trials, folder / "session.html"), export_trials(trials, folder / "session.md")]
 
     def _on_export(self) -> None:
         folder = default_history_path().parent / "demos" / datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -329,16 +329,24 @@ def _figures_table(task: TaskResult, fig: TaskFigures, result: EvalResult) -> st
     return "".join(rows)
 
 
+def answer_block(side: str, label: str, output: str, scores: Mapping[str, float] | None = None,
+                 notes: Sequence[str] = (), badge: str = "", problem: str = "") -> str:
+    """One side's answer as the report shows it: the side and its label (and a `badge`, e.g. "recorded"), score
+    chips, the answer as escaped text (or the `problem` that left it without one), failed checks' notes."""
+    chips = "".join(f'<span class="chip">{_e(name)} {value:.0f}</span>' for name, value in (scores or {}).items())
+    items = "".join(f'<li>{_e(note)}</li>' for note in notes)
+    notes_html = f'<ul class="notes">{items}</ul>' if items else ""
+    badge_html = f' <span class="badge">{_e(badge)}</span>' if badge else ""
+    problem_html = f'<p class="problem">{_e(problem)}</p>' if problem else ""
+    body = f'<pre class="answer">{_e(output)}</pre>' if output.strip() else '<p class="na">(empty answer)</p>'
+    return (f'<div class="answer-cell {_e(side)}"><div class="answer-head"><b>{_e(side)}</b> · {_e(label)}'
+            f"{badge_html}</div><div>{chips}</div>{problem_html}{body}{notes_html}</div>")
+
+
 def _answer_cell(side: str, item: ItemResult, result: EvalResult) -> str:
     label = next((info.label for info in result.sides if info.slot == side), side)
-    scores = item.scores.get(side, {})
-    chips = "".join(f'<span class="chip">{_e(name)} {value:.0f}</span>' for name, value in scores.items())
-    notes = "".join(f'<li>{_e(note)}</li>' for note in item.check_notes.get(side, ()))
-    notes_html = f'<ul class="notes">{notes}</ul>' if notes else ""
-    output = item.outputs.get(side, "")
-    body = f'<pre class="answer">{_e(output)}</pre>' if output.strip() else '<p class="na">(empty answer)</p>'
-    return (f'<div class="answer-cell {side}"><div class="answer-head"><b>{_e(side)}</b> · {_e(label)}</div>'
-            f"<div>{chips}</div>{body}{notes_html}</div>")
+    return answer_block(side, label, item.outputs.get(side, ""), item.scores.get(side, {}),
+                        item.check_notes.get(side, ()))
 
 
 def largest_gaps(task: TaskResult, fig: TaskFigures, count: int = EXAMPLES_PER_TASK) -> list[ItemResult]:
@@ -456,6 +464,9 @@ svg .point { stroke: #fff; stroke-width: 1.5; } svg .leader { stroke-width: 0.8;
   background: #e8edf5; }
 pre.answer { white-space: pre-wrap; word-wrap: break-word; font: 13.5px/1.45 system-ui, sans-serif; margin: 6px 0 0; }
 ul.notes { margin: 6px 0 0; padding-left: 18px; font-size: 12px; color: #9b1c1c; }
+.badge { display: inline-block; font-size: 11px; font-weight: 700; letter-spacing: .05em; text-transform: uppercase;
+  padding: 0 6px; border: 1.5px solid var(--ink); border-radius: 4px; color: var(--ink); }
+.problem { color: #9b1c1c; font-size: 13.5px; margin: 6px 0 0; }
 table.meta th { text-align: left; font-weight: 600; width: 22%; padding: 5px 10px 5px 0; vertical-align: top;
   border-bottom: 1px solid var(--line); }
 table.meta td { padding: 5px 0; border-bottom: 1px solid var(--line); font-size: 13.5px; }
@@ -473,19 +484,26 @@ def render_report(result: EvalResult, title: str = "LM Scales evaluation") -> st
     verdicts = "".join(f"<li><b>{_e(TASK_TITLES.get(task.task, task.task))}.</b> {_e(fig.verdict)}</li>"
                        for task, fig in figures)
     sections = "".join(_task_section(task, fig, result) for task, fig in figures)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "img-src data:\">"
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+    return html_page(title, (
         f'<h1>{_e(title)}</h1><p class="sides">{side_names} · {_e(result.metadata.created)}</p>'
         f'<section class="summary"><h2>Verdict</h2><ul>{verdicts}</ul></section>'
         f'<section class="tradeoff"><h2>What size buys</h2>{quality_cost_svg(result, figures)}'
         '<p class="sub">Each task\'s main score for each side against what 100 items cost in money. The small side '
         "runs on this computer: no money, but CPU time and energy (see each task's table).</p></section>"
         f"{sections}{_metadata(result)}"
+    ))
+
+
+def html_page(title: str, body: str, css: str = "") -> str:
+    """A whole self-contained document around `body` (already HTML): the report's style (plus `css`), a policy
+    that lets it load nothing, and the footer that says so."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "img-src data:\">"
+        f"<title>{_e(title)}</title><style>{CSS}{css}</style></head><body><main>{body}"
         "<footer>Made by LM Scales. Self-contained: no script, nothing loaded from the network.</footer>"
         "</main></body></html>\n"
     )
