@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from lmscales.core import recording, scenario
 from lmscales.core.endpoints import Endpoint
@@ -175,3 +176,28 @@ def test_a_replay_in_presenter_mode_shows_its_banner_and_the_recorded_answers(  
     assert presenter.window.columns["small"].view.answer == original.text
     assert presenter.window.columns["small"].badge.isVisible()
     assert presenter.window.board.headers["small"].text().endswith("· recorded")
+
+
+def test_entering_gives_the_presenter_the_keyboard_and_it_keeps_it_until_its_first_key(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    presenter = _enter(qtbot, window)
+    assert presenter.window.geometry() == window.screen().geometry()  # the screen, whatever the window system does
+    # The main window, under the presenter on the same screen, takes the keyboard late (as it can at start-up,
+    # when the window system maps it after the presenter): the presenter takes it back, so Space works.
+    focus: list[object] = []
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.focusWindowChanged.connect(focus.append)
+    window.activateWindow()
+    main, room = window.windowHandle(), presenter.window.windowHandle()
+    qtbot.waitUntil(lambda: main in focus and focus[-1] == room and focus.index(main) < len(focus) - 1)
+    assert presenter.window.isActiveWindow()
+    _press(qtbot, presenter, Qt.Key.Key_T)  # the presenter's first key: from now on the user decides
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert window.isActiveWindow() and presenter.window.isVisible()
+    app.focusWindowChanged.disconnect(focus.append)
+    presenter.leave()

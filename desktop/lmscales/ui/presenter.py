@@ -664,7 +664,7 @@ class Presenter(QObject):
         presenter at start-up, and Space would then do nothing the room can see."""
         if not (self._claiming and self.active and focused is not None and self.owner is not None):
             return
-        if focused is self.owner.windowHandle() and self.owner.screen() is self.window.screen():
+        if focused == self.owner.windowHandle() and self.owner.screen() == self.window.screen():
             log.info("presenter: the main window took the keyboard; giving it back to the presenter")
             QTimer.singleShot(0, self._take_keyboard)
 
