@@ -58,14 +58,15 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     from lmscales.bench.ui import bench_ui
 
     report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
-                      threads=args.threads)
+                      threads=args.threads, competing_processes=args.competing)
     if args.json:
         print_json(report)
     else:
         both, fast = report["both_sides_streaming"], report["fast_stream"]
         print(f"both sides streaming: p99 stall {both['p99_stall_ms']} ms, longest {both['longest_stall_ms']} ms; "
-              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms")
-    return 0
+              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms; "
+              f"goals {'met' if report['goals']['met'] else 'NOT met'}")
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
 def cmd_bench_soak(args: argparse.Namespace) -> int:
@@ -77,8 +78,9 @@ def cmd_bench_soak(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print(f"{report['runs']} runs in {report['seconds']} s; RSS growth GUI {report['gui_rss_growth_percent']} %, "
-              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}")
-    return 0 if report["goals"]["met"] else EXIT_FAILED
+              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}; "
+              f"goals {'met' if report['goals']['met'] else 'NOT met'}")
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
 def add_commands(commands: Any) -> None:
@@ -107,10 +109,13 @@ def add_commands(commands: Any) -> None:
     ui.add_argument("--max-tokens", type=int, default=160)
     ui.add_argument("--flood-seconds", type=float, default=2.0)
     ui.add_argument("--json", action="store_true")
+    ui.add_argument("--competing", type=int, default=0, metavar="N", help="run N CPU-bound processes throughout")
+    ui.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     ui.set_defaults(handler=cmd_bench_ui)
     soak = bench_commands.add_parser("soak", help="many local runs through the window: leaks and failures")
     add_engine_options(soak)
     soak.add_argument("--runs", type=int, default=100)
     soak.add_argument("--max-tokens", type=int, default=32)
     soak.add_argument("--json", action="store_true")
+    soak.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     soak.set_defaults(handler=cmd_bench_soak)
