@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +89,52 @@ class RunOutcome:
     output_tokens: int = 0
     stop_reason: str = "length"
     cached_prompt_tokens: int = 0
+
+
+class _TextWorker:
+    """Turns sampled tokens into text on its own thread: piece, incremental UTF-8, stop strings, batches out.
+    `stopped_after`: the number of tokens up to the one that completed a stop string; `error`: what `emit`
+    raised (the pipe closed), for the decode loop to raise in turn."""
+
+    def __init__(self, piece: Callable[[int], bytes], stop: Sequence[str], batcher: DeltaBatcher) -> None:
+        self.tokens: queue.SimpleQueue[tuple[float, int] | None] = queue.SimpleQueue()
+        self.stopped_after: int | None = None
+        self.error: BaseException | None = None
+        self._piece, self._stops, self._batcher = piece, StopFilter(stop), batcher
+        self._thread = threading.Thread(target=self._work, name="engine-text", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        """No more tokens: the rest of the text (held back by the decoder or a possible stop string) goes out."""
+        self.tokens.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops, batcher, seen, made = self._stops, self._batcher, 0, 0.0
+        ended = False
+        try:
+            while (item := self.tokens.get()) is not None:
+                if self.stopped_after is not None:
+                    continue  # decoded past the stop string: not part of the answer
+                made, token = item
+                seen += 1
+                text = stops.feed(decoder.decode(self._piece(token)))
+                if text:
+                    batcher.add(made, text)
+                if stops.stopped:
+                    self.stopped_after = seen
+            ended = True
+            tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
+            if tail:
+                batcher.add(max(made, time.perf_counter()), tail)
+            batcher.flush()
+        except BaseException as error:  # the pipe closed under us: the decode loop stops and raises it
+            self.error = error
+            while not ended and self.tokens.get() is not None:  # let finish() return
+                pass
 
 
 class LlamaLoop:
@@ -190,7 +238,12 @@ class LlamaLoop:
     ) -> RunOutcome:
         """Evaluate the prompt, then sample and decode until end of generation, a stop string, `max_tokens`
         or `cancelled()`; pieces go to `emit` in batches. Raises `Aborted` when a cancel interrupted the
-        prompt and `DecodeError` when llama.cpp failed."""
+        prompt and `DecodeError` when llama.cpp failed.
+
+        The text of each token (piece, UTF-8, stop strings, batching, the pipe) is made on a second thread
+        while this one is inside the next `llama_decode` (ctypes lets go of the GIL there), so none of that
+        work is on the path from one token to the next. A stop string found there is seen here before the
+        next token is drawn; the one token that may have been decoded past it stays out of the answer."""
         lib = self._lib
         outcome = RunOutcome()
         kept = self._keep(prompt, reuse)
@@ -198,36 +251,35 @@ class LlamaLoop:
         self._decode(prompt[kept:])
         on_first_token()
         sampler = self._sampler(sampling)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = StopFilter(stop)
-        batcher = DeltaBatcher(emit)
+        text = _TextWorker(self.piece, stop, DeltaBatcher(emit))
+        text.start()
         perf_counter, is_eog, vocab, ctx = time.perf_counter, lib.llama_vocab_is_eog, self.vocab, self.ctx
-        sample = lib.llama_sampler_sample
+        sample, put, produced = lib.llama_sampler_sample, text.tokens.put, 0
         try:
             while True:
                 if cancelled():
                     outcome.stop_reason = "cancelled"
                     break
+                if text.stopped_after is not None or text.error is not None:
+                    break
                 token = sample(sampler, ctx, -1)
+                made = perf_counter()
                 if is_eog(vocab, token):
                     outcome.stop_reason = "stop"
                     break
-                outcome.output_tokens += 1
-                text = stops.feed(decoder.decode(self.piece(token)))
-                if text:
-                    batcher.add(perf_counter(), text)
-                if stops.stopped:
-                    outcome.stop_reason = "stop"
-                    break
-                if outcome.output_tokens >= max_tokens:
+                produced += 1
+                put((made, token))
+                if produced >= max_tokens:
                     break
                 self._decode_one(token)
         finally:
             lib.llama_sampler_free(sampler)
-        tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
-        if tail:
-            batcher.add(perf_counter(), tail)
-        batcher.flush()
+            text.finish()
+        if text.error is not None:
+            raise text.error
+        if text.stopped_after is not None:
+            outcome.stop_reason, produced = "stop", text.stopped_after
+        outcome.output_tokens = produced
         return outcome
 
     # -- measuring threads ----------------------------------------------------------------------------------
