@@ -220,3 +220,11 @@ def test_the_engine_runs_below_the_gui_on_posix_and_windows() -> None:
     windows = _FakeProcess(0x20)  # NORMAL_PRIORITY_CLASS
     lower_priority(windows, windows=True)
     assert windows.calls == [0x4000]  # BELOW_NORMAL_PRIORITY_CLASS
+
+
+def test_a_child_stamp_stays_between_the_request_and_the_arrival() -> None:
+    from lmscales.core.engines.local import child_stamp
+
+    assert child_stamp(10.5, 10.0, 11.0) == 10.5  # a shared clock: the child's own time
+    assert child_stamp(3.0, 10.0, 11.0) == 10.0  # a clock behind ours: never before the request
+    assert child_stamp(99.0, 10.0, 11.0) == 11.0  # ahead: never after it was seen here

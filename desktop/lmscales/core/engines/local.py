@@ -78,6 +78,13 @@ def default_threads() -> int:
     return usable_cores()
 
 
+def child_stamp(made: float, submitted_at: float, arrived: float) -> float:
+    """The engine process's time stamp of a piece of text, in this process's `perf_counter` (a system-wide
+    clock on Linux, macOS and Windows alike), kept between the submit and the arrival: a clock that is not
+    shared after all can never make a token come before its request or after it was seen."""
+    return min(max(made, submitted_at), arrived)
+
+
 class LoadError(Exception):
     """A model could not be loaded; `str(error)` is for the user. The previous model is still loaded."""
 
@@ -439,8 +446,7 @@ class LocalEngine:
                 if kind == "deltas":
                     arrived = time.perf_counter()
                     for made, text in message[2]:
-                        # The child's stamp, kept within what this process saw (clocks are system-wide).
-                        delta = TextDelta(text, min(max(made, submitted_at), arrived))
+                        delta = TextDelta(text, child_stamp(made, submitted_at, arrived))
                         deltas.append((delta.timestamp, text))
                         arrivals.append(arrived)
                         yield delta
