@@ -171,7 +171,7 @@ def test_the_load_probe_on_this_machine_reads_a_figure() -> None:
         probe.stop()
 
 
-# -- the decode loop's pure parts ----------------------------------------------------------------------------------------
+# -- the decode loop's pure parts ---------------------------------------------------------------------------------
 def test_common_prefix() -> None:
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
     assert common_prefix([], [1]) == 0
@@ -197,7 +197,7 @@ def test_deltas_leave_at_once_then_in_batches_by_count_or_time() -> None:
     assert [text for batch in sent for _, text in batch] == ["a", "0", "1", "2", "x", "y", "z", "tail"]
 
 
-# -- priority ---------------------------------------------------------------------------------------------------------------
+# -- priority -------------------------------------------------------------------------------------------------------
 class _FakeProcess:
     def __init__(self, value: int) -> None:
         self.value = value
