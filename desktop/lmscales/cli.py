@@ -49,17 +49,37 @@ def _bundled_model_path() -> Path:
         raise CliError(str(error)) from None
 
 
-def open_engine(model: str | None, threads: int | None, n_ctx: int) -> Any:
+def open_engine(model: str | None, threads: int | None, n_ctx: int, **options: Any) -> Any:
+    """The local engine with `model` (default: the bundled one) loaded. With no thread count given, the counts
+    come from the model file's measured table, measured first (a few seconds, once per model) if need be."""
     from lmscales.core.engines.local import LoadError, LocalEngine
+    from lmscales.core.threads import ThreadStore
 
     path = Path(model) if model else _bundled_model_path()
-    engine = LocalEngine(n_ctx=n_ctx, n_threads=threads)
+    engine = LocalEngine(n_ctx=n_ctx, n_threads=threads, **options)
     try:
         engine.load(path)
     except LoadError as error:
         engine.close()
         raise CliError(str(error)) from None
+    if threads is None:
+        def progress(done: int, total: int) -> None:
+            if done == 1:
+                say("Measuring the best thread count for this model (a few seconds, once per model)…")
+
+        try:
+            choice = engine.choose_threads(ThreadStore(), progress=progress)
+        except LoadError as error:
+            say(f"{error} Going on with {engine.n_threads} threads.")
+        else:
+            if choice is not None:
+                say(f"Small model: {choice.reason}; {choice.threads_batch} for prompts.")
     return engine
+
+
+def say(message: str) -> None:
+    """A note for the person at the terminal, on stderr (stdout may be JSON for a script)."""
+    print(message, file=sys.stderr)
 
 
 def _read_input(source: str | None) -> str:
@@ -424,7 +444,8 @@ def _no_gui(args: argparse.Namespace) -> int:
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
-    parser.add_argument("--threads", type=int, help="llama.cpp threads (default: physical cores)")
+    parser.add_argument("--threads", type=int,
+                        help="llama.cpp threads (default: measured once per model file, the fastest within 3 %%)")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
 
 

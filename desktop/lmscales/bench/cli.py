@@ -5,25 +5,43 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lmscales.cli import EXIT_FAILED, add_engine_options, open_engine, print_json
+from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, open_engine, print_json
+
+
+def _thread_counts(text: str | None, usable: int) -> list[int] | None:
+    if text is None:
+        return None
+    if text == "all":
+        return list(range(1, usable + 1))
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CliError(f"--thread-counts takes numbers separated by commas, or 'all': {text!r}", EXIT_USAGE) from None
+    if not counts or min(counts) < 1:
+        raise CliError("--thread-counts: each count must be 1 or more", EXIT_USAGE)
+    return counts
+
+
+def _wait_policy(name: str) -> str | None:
+    return None if name == "default" else name
 
 
 def cmd_bench_engine(args: argparse.Namespace) -> int:
-    from lmscales.bench.engine import bench_engine
+    from lmscales.bench.engine import bench_engine, describe
 
-    engine = open_engine(args.gguf, args.threads, args.n_ctx)
+    engine = open_engine(args.gguf, args.threads, args.n_ctx, adapt_threads=not args.no_adapt,
+                         wait_policy=_wait_policy(args.wait_policy), low_priority=not args.no_low_priority)
     try:
-        report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens)
+        report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens,
+                              thread_counts=_thread_counts(args.thread_counts, engine.usable_cores),
+                              competing_processes=args.competing, chat=not args.no_chat)
     finally:
         engine.close()
     if args.json:
         print_json(report)
     else:
-        print(
-            f"end-to-end decode {report['end_to_end_decode_rate']:.1f} tok/s, native "
-            f"{report['native_decode_rate']:.1f} tok/s, ratio {report['ratio']:.3f}"
-        )
-    return 0
+        print(describe(report))
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
 def _qt_messages_to_stderr() -> None:
@@ -40,14 +58,15 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     from lmscales.bench.ui import bench_ui
 
     report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
-                      threads=args.threads)
+                      threads=args.threads, competing_processes=args.competing)
     if args.json:
         print_json(report)
     else:
         both, fast = report["both_sides_streaming"], report["fast_stream"]
         print(f"both sides streaming: p99 stall {both['p99_stall_ms']} ms, longest {both['longest_stall_ms']} ms; "
-              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms")
-    return 0
+              f"fast stream: {fast['chars_per_second']:,} chars/s, longest stall {fast['longest_stall_ms']} ms; "
+              f"goals {'met' if report['goals']['met'] else 'NOT met'}")
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
 def cmd_bench_soak(args: argparse.Namespace) -> int:
@@ -59,8 +78,9 @@ def cmd_bench_soak(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print(f"{report['runs']} runs in {report['seconds']} s; RSS growth GUI {report['gui_rss_growth_percent']} %, "
-              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}")
-    return 0 if report["goals"]["met"] else EXIT_FAILED
+              f"engine {report['engine_rss_growth_percent']} %; failures {len(report['failures'])}; "
+              f"goals {'met' if report['goals']['met'] else 'NOT met'}")
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
 def add_commands(commands: Any) -> None:
@@ -71,6 +91,17 @@ def add_commands(commands: Any) -> None:
     engine.add_argument("--runs", type=int, default=3)
     engine.add_argument("--max-tokens", type=int, default=256)
     engine.add_argument("--json", action="store_true")
+    engine.add_argument("--thread-counts", metavar="N,N|all",
+                        help="measure these thread counts (default: the chosen one; 'all': 1 to the usable cores)")
+    engine.add_argument("--competing", type=int, default=0, metavar="N",
+                        help="run N CPU-bound processes throughout (a browser tab, a build)")
+    engine.add_argument("--no-adapt", action="store_true",
+                        help="keep the thread count even when other processes keep cores busy")
+    engine.add_argument("--wait-policy", choices=["passive", "default", "active"], default="passive",
+                        help="OpenMP's wait policy in the engine process (default: passive, the app's)")
+    engine.add_argument("--no-low-priority", action="store_true", help="run the engine at the GUI's priority")
+    engine.add_argument("--no-chat", action="store_true", help="leave out the 5-turn chat with and without reuse")
+    engine.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     engine.set_defaults(handler=cmd_bench_engine)
     ui = bench_commands.add_parser("ui", help="the window's event-loop stalls and pane throughput, offscreen")
     add_engine_options(ui)
@@ -78,10 +109,13 @@ def add_commands(commands: Any) -> None:
     ui.add_argument("--max-tokens", type=int, default=160)
     ui.add_argument("--flood-seconds", type=float, default=2.0)
     ui.add_argument("--json", action="store_true")
+    ui.add_argument("--competing", type=int, default=0, metavar="N", help="run N CPU-bound processes throughout")
+    ui.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     ui.set_defaults(handler=cmd_bench_ui)
     soak = bench_commands.add_parser("soak", help="many local runs through the window: leaks and failures")
     add_engine_options(soak)
     soak.add_argument("--runs", type=int, default=100)
     soak.add_argument("--max-tokens", type=int, default=32)
     soak.add_argument("--json", action="store_true")
+    soak.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     soak.set_defaults(handler=cmd_bench_soak)

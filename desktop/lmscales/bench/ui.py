@@ -19,6 +19,7 @@ import psutil
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from lmscales.bench.engine import competing
 from lmscales.bench.servers import SERVER_MODEL, LlamaServer
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.events import EngineInfo, Event, Finished, GenerationRequest, TextDelta
@@ -204,12 +205,32 @@ def _fast_stream(app: QApplication, window: MainWindow, seconds: float, rate: fl
     }
 
 
+# One frame at 60 Hz for nearly every stall; no stall a user would see as a hitch.
+GOALS = {"p99_stall_ms": 16.0, "longest_stall_ms": 100.0, "watching_cost_percent": 3.0}
+
+
 def bench_ui(
     runs: int = 2,
     max_tokens: int = 160,
     flood_seconds: float = 2.0,
     threads: int | None = None,
     watch_seconds: float = 8.0,
+    competing_processes: int = 0,
+) -> dict[str, Any]:
+    """The window's event-loop stalls while both sides stream with the graphs on, its throughput on a fast
+    stream, and what watching costs, with `competing_processes` CPU-bound processes running throughout."""
+    with competing(competing_processes):
+        report = _bench_ui(runs, max_tokens, flood_seconds, threads, watch_seconds)
+    report["competing_processes"] = competing_processes
+    return report
+
+
+def _bench_ui(
+    runs: int,
+    max_tokens: int,
+    flood_seconds: float,
+    threads: int | None,
+    watch_seconds: float,
 ) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication([])
@@ -238,11 +259,12 @@ def bench_ui(
         "fast_stream": fast,
         "unpaced_flood": unpaced,
         "goals": {
-            "p99_stall_ms": 50,
-            "longest_stall_ms": 200,
-            "watching_cost_at_4_hz_percent_of_core": 3,
-            "met": both["p99_stall_ms"] < 50 and both["longest_stall_ms"] < 200
-            and watching["at_4_hz_watching_cost_percent_of_core"] < 3,
+            "p99_stall_ms": GOALS["p99_stall_ms"],
+            "longest_stall_ms": GOALS["longest_stall_ms"],
+            "watching_cost_at_4_hz_percent_of_core": GOALS["watching_cost_percent"],
+            "met": both["p99_stall_ms"] <= GOALS["p99_stall_ms"]
+            and both["longest_stall_ms"] <= GOALS["longest_stall_ms"]
+            and watching["at_4_hz_watching_cost_percent_of_core"] < GOALS["watching_cost_percent"],
         },
         "graphs_on_during_streaming": True,
         "definitions": {

@@ -53,7 +53,8 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class TextDelta:
-    """A piece of generated text; `timestamp` is `time.perf_counter()` in the receiving process.
+    """A piece of generated text; `timestamp` is `time.perf_counter()` when it was made (the local engine's
+    child stamps it there; a remote stream's arrival is its making, as far as this computer can know).
 
     `kind` is "reasoning" for a model's thinking streamed before (or beside) its answer
     (`delta.reasoning_content` / `delta.reasoning`); it is shown apart and never part of the answer text.
@@ -117,6 +118,13 @@ class Finished:
     # How many network reads carried the streamed text (None where there is no network): 1 means the whole
     # answer arrived at once, so the gaps between deltas say nothing about the model's speed.
     stream_reads: int | None = None
+    # The local engine: prompt tokens whose KV cache was kept from the previous run (a chat's earlier turns)
+    # rather than evaluated again, and the threads this run decoded with (they follow the machine's load).
+    cached_prompt_tokens: int = 0
+    threads: int | None = None
+    # The local engine stamps each delta in its own process as the token is made (`deltas`); these are the
+    # same deltas' arrival times in this process, kept for the benchmark that compares the two. Not saved.
+    delta_arrivals: tuple[float, ...] = ()
 
     @property
     def text(self) -> str:

@@ -1,4 +1,5 @@
-"""Writing files so that a crash never leaves half of one: a private temporary file, then `os.replace`."""
+"""Where LM Scales keeps its data, and writing files so that a crash never leaves half of one: a private
+temporary file, then `os.replace`."""
 
 from __future__ import annotations
 
@@ -27,3 +28,16 @@ def write_atomically(target: Path, data: bytes) -> Path:
             os.unlink(temporary)
         raise
     return target
+
+
+APP_DIR_NAME = "LM Scales"
+
+
+def data_dir() -> Path:
+    """The platform's data folder for LM Scales (LMSCALES_DATA_DIR overrides it)."""
+    override = os.environ.get("LMSCALES_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lmscales.core.files import write_atomically
+from lmscales.core.files import data_dir, write_atomically
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
 from lmscales.core.trial_report import render_trials
@@ -49,12 +49,7 @@ def endpoint_host(url_or_host: str) -> str:
 
 def default_history_path() -> Path:
     """history.jsonl in the platform's data folder (LMSCALES_DATA_DIR overrides it)."""
-    override = os.environ.get("LMSCALES_DATA_DIR")
-    if override:
-        return Path(override) / HISTORY_FILE
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("LM Scales", appauthor=False)) / HISTORY_FILE
+    return data_dir() / HISTORY_FILE
 
 
 @dataclass(frozen=True)
@@ -257,6 +252,8 @@ CSV_COLUMNS: tuple[tuple[str, Callable[[Trial, SideResult], Any]], ...] = (
     ("thinking", lambda t, r: r.finished.reasoning_text if r.finished else None),
     ("reasoning_effort", lambda t, r: t.params.reasoning_effort),
     ("ignored_parameters", lambda t, r: " ".join(r.finished.ignored_parameters) if r.finished else None),
+    ("cached_prompt_tokens", lambda t, r: r.finished.cached_prompt_tokens if r.finished else None),
+    ("threads_used", lambda t, r: r.finished.threads if r.finished else None),
     ("decode_rate_basis", lambda t, r: r.metrics.decode_rate.how if r.metrics else None),
     ("decode_rate_missing_because", lambda t, r: r.metrics.decode_rate.reason or None if r.metrics else None),
     ("price_taken", lambda t, r: r.cost.price.taken if r.cost and r.cost.price else None),

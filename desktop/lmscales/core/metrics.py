@@ -12,7 +12,8 @@ Pure functions of timestamps and counts, nothing else, so they are tested on syn
   visible stream is too short or arrived in one burst there is no rate: "n/a", with the reason;
 - reasoning tokens are counted apart from answer tokens (from usage where the server reports them);
 - inter-token latency p50/p95 = percentiles of the gaps between successive non-empty deltas;
-- prefill rate = prompt tokens / TTFT (an upper bound on the wait: it includes queueing and transport);
+- prefill rate = evaluated prompt tokens / TTFT (an upper bound on the wait: it includes queueing and
+  transport; prompt tokens whose KV cache a chat's earlier turn left are not evaluated again, so not counted);
 - characters/s and words/s over the decode interval, counting the text after the first delta: they
   compare fairly across tokenizers, where tokens do not.
 
@@ -195,9 +196,10 @@ def compute(finished: Finished) -> RunMetrics:
     deltas = finished.deltas
     gaps = inter_token_gaps(deltas)
     ttft = time_to_first_token(finished.submitted_at, deltas)
+    # Only the prompt tokens that were evaluated: those kept in the cache from a chat's earlier turns cost nothing.
+    evaluated = finished.prompt_tokens - finished.cached_prompt_tokens
     prefill = (  # a map-reduce summary's TTFT includes every map step: no prefill rate to speak of
-        finished.prompt_tokens / ttft if ttft and ttft > 0 and finished.prompt_tokens > 0 and finished.chunks == 1
-        else None
+        evaluated / ttft if ttft and ttft > 0 and evaluated > 0 and finished.chunks == 1 else None
     )
     tokens_out = finished.output_tokens_provenance
     native = finished.native

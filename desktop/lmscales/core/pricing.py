@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lmscales.core.events import EngineInfo, Provenance
+from lmscales.core.files import data_dir
 
 log = logging.getLogger(__name__)
 
@@ -242,16 +242,6 @@ def _parse_providers(data: Mapping[str, Any], source: str | None = None) -> dict
 
 
 # -- OpenRouter's live prices -------------------------------------------------------------------------------
-def data_dir() -> Path:
-    """The platform's data folder for LM Scales (LMSCALES_DATA_DIR overrides it)."""
-    override = os.environ.get("LMSCALES_DATA_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("LM Scales", appauthor=False))
-
-
 def parse_openrouter_models(data: Any, fetched: str) -> dict[str, Price]:
     """`GET /api/v1/models` → prices per million tokens. Prices there are USD per token, as strings; a
     negative one (a router whose price depends on the model it picks) is no price."""

@@ -324,6 +324,7 @@ def _finished_to_dict(finished: Finished) -> dict[str, Any]:
     out["deltas"] = [[round(at - base, 6), text] for at, text in finished.deltas]
     out["reasoning_deltas"] = [[round(at - base, 6), text] for at, text in finished.reasoning_deltas]
     out["ignored_parameters"] = list(finished.ignored_parameters)
+    del out["delta_arrivals"]  # a benchmark's detail, in this process's clock
     return out
 
 

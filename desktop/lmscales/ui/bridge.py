@@ -12,19 +12,24 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from lmscales.core.engines.local import LoadError, LocalEngine
+from lmscales.core.threads import ThreadPolicy, model_key
 
 
 class ModelLoader(QObject):
-    """Loads GGUF files into one local engine off the GUI thread; the window shows the outcome."""
+    """Loads GGUF files into one local engine off the GUI thread, then takes the thread counts from the model's
+    measured table (measuring it first, with progress, the first time); the window shows the outcome."""
 
     loaded = Signal(object)  # LoadedModel
     loadFailed = Signal(str)
     busyChanged = Signal(bool)
+    progress = Signal(str)  # "Measuring threads: 2 of 4…", or a measurement's failure
+    threadsChosen = Signal(object)  # LoadedModel, after a measurement or a new preference
     _ended = Signal()
 
     def __init__(self, engine: LocalEngine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.policy: ThreadPolicy | None = None  # None: the threads stay as set (tests, benches)
         self._thread: threading.Thread | None = None
         self._busy = False  # only touched on the GUI thread
         self._ended.connect(self._on_ended)
@@ -33,15 +38,65 @@ class ModelLoader(QObject):
     def busy(self) -> bool:
         return self._busy
 
-    def load(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> bool:
+    def _start(self, work: Callable[[], None], name: str) -> bool:
         if self._busy:
             return False
         self._busy = True
         self.busyChanged.emit(True)
-        self._thread = threading.Thread(target=self._load, args=(path, n_ctx, n_threads), name="engine-load",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
         self._thread.start()
         return True
+
+    def load(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> bool:
+        """Load `path`; with no thread count given, the threads come from the measured table (`policy`)."""
+        def work() -> None:
+            model = self.engine.load(path, n_ctx, n_threads)
+            if n_threads is None:
+                self._choose(again=False)
+                model = self.engine.model or model
+            self.loaded.emit(model)
+
+        return self._start(work, "engine-load")
+
+    def measure_again(self) -> bool:
+        """Measure the loaded model's thread table again ("Re-measure" in the settings)."""
+        def work() -> None:
+            if self._choose(again=True) and self.engine.model is not None:
+                self.threadsChosen.emit(self.engine.model)
+
+        return self._start(work, "engine-measure")
+
+    def choose(self) -> bool:
+        """Pick from the stored table again (a new preference); no measurement."""
+        def work() -> None:
+            policy = self.policy
+            if policy is not None and self.engine.choose_threads(policy.store, policy.preference,
+                                                                 measure=False) is not None:
+                self.threadsChosen.emit(self.engine.model)
+
+        return self._start(work, "engine-threads")
+
+    def _choose(self, again: bool) -> bool:
+        policy = self.policy
+        if policy is None:
+            return False
+
+        def progress(done: int, total: int) -> None:
+            self.progress.emit(f"Measuring the best thread count for this model: {done} of {total}…")
+
+        if again or (policy.measure and policy.store.get(self._key()) is None):
+            self.progress.emit("Measuring the best thread count for this model (a few seconds, once per model)…")
+        try:
+            choice = self.engine.choose_threads(policy.store, policy.preference, measure=policy.measure,
+                                                again=again, progress=progress)
+        except LoadError as error:
+            self.progress.emit(f"⚠ {error} The threads stay at {self.engine.n_threads}.")
+            return False
+        return choice is not None
+
+    def _key(self) -> str:
+        model = self.engine.model
+        return model_key(model.info.path, self.engine.usable_cores) if model is not None else ""
 
     def wait(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
@@ -51,9 +106,9 @@ class ModelLoader(QObject):
         self._busy = False
         self.busyChanged.emit(False)
 
-    def _load(self, path: str, n_ctx: int | None, n_threads: int | None) -> None:
+    def _run(self, work: Callable[[], None]) -> None:
         try:
-            self.loaded.emit(self.engine.load(path, n_ctx, n_threads))
+            work()
         except LoadError as error:
             self.loadFailed.emit(str(error))
         except Exception as error:

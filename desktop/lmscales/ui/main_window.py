@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -34,8 +35,9 @@ from lmscales.core.pricing import PriceTable
 from lmscales.core.recording import Collector
 from lmscales.core.sampler import Sampler
 from lmscales.core.session import SLOTS, Session, SessionBusyError, SideStarted
-from lmscales.core.settings import Settings
+from lmscales.core.settings import LocalEngineSettings, Settings
 from lmscales.core.tasks import TaskInputError
+from lmscales.core.threads import Preference, ThreadPolicy, ThreadStore, describe_threads
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
 from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
@@ -64,10 +66,13 @@ NO_ENDPOINT = (
 
 def local_model_card(model: LoadedModel) -> str:
     info = model.info
+    threads = model.threads_reason or describe_threads(model.n_threads)
+    if model.n_threads_batch and model.n_threads_batch != model.n_threads:
+        threads += f", {model.n_threads_batch} for prompts"
     return (
         f"<b>{model.display_name}</b> · {info.parameters_label} parameters · {info.quantization} · "
         f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
-        f"{model.n_threads} thread{'s' if model.n_threads != 1 else ''}"
+        f"{threads}"
     )
 
 
@@ -216,6 +221,9 @@ class MainWindow(QMainWindow):
             endpoint, placeholder=placeholder))
         self.settings.modelRequested.connect(lambda path, n_ctx, threads: self.load_model(path, n_ctx, threads))
         self.settings.modelProblem.connect(self._on_model_problem)
+        self.settings.threadsSettingChanged.connect(self._apply_threads)
+        self.settings.measureRequested.connect(self.measure_threads)
+        self.settings.thread_table = lambda: self.small_engine.thread_table
         self.settings.keyNote.connect(self.panes["large"].status.setText)
         # Each part listens for the settings it uses.
         store = self.settings.store
@@ -232,6 +240,8 @@ class MainWindow(QMainWindow):
         self._apply_prices(self.settings.settings)
         self.history.set_keep(self.settings.settings.keep_history)
         self._apply_watchdog(self.settings.settings)
+        self._thread_store = ThreadStore()
+        self._apply_threads(self.settings.settings.local_engine, choose=False)
         self.set_endpoint(None)
         self.panes["small"].model_card.setText("Loading the small model…")
         self.panes["small"].set_label(self.session.labels["small"], "local")
@@ -266,6 +276,8 @@ class MainWindow(QMainWindow):
     def _watch_loader(self, side: str) -> None:
         loader = self.loaders[side]
         loader.loaded.connect(lambda model, s=side: self._on_model_loaded(s, model))
+        loader.progress.connect(self.panes[side].status.setText)
+        loader.threadsChosen.connect(lambda model, s=side: self._on_threads_chosen(s, model))
         loader.loadFailed.connect(lambda message, s=side: self._on_model_load_failed(s, message))
         loader.busyChanged.connect(lambda _busy: self._update_actions())
 
@@ -327,6 +339,7 @@ class MainWindow(QMainWindow):
                      QAction.MenuRole.PreferencesRole)
         self._action("&Settings", "Generation settings panel", QKeySequence("Ctrl+G"), self.toggle_settings)
         self._action("&Settings", "Large model endpoint…", QKeySequence("Ctrl+Shift+E"), self.configure_endpoint)
+        self._action("&Settings", "Measure the small model's threads again", None, self.measure_threads)
         self.offline_action = self._action("&Settings", "Work offline", QKeySequence("Ctrl+Shift+F"),
                                            self._on_offline_toggled)
         self.offline_action.setCheckable(True)
@@ -444,6 +457,45 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
+    def _apply_threads(self, values: LocalEngineSettings, choose: bool = True) -> None:
+        """The threads settings into every local engine: a number set by hand, or the measured table's choice
+        by the preference; the adaptation to load and the prompt cache from the next run on."""
+        policy = ThreadPolicy(self._thread_store, cast(Preference, values.threads_preference), values.measure_threads)
+        for side, loader in self.loaders.items():
+            engine = loader.engine
+            engine.reuse_prompt_cache = values.reuse_prompt_cache
+            engine.adapt_threads = values.adapt_threads
+            loader.policy = None if values.threads else policy
+            if not choose or engine.model is None:
+                continue
+            if values.threads:
+                engine.set_threads(values.threads, reason=f"{describe_threads(values.threads)} (set in the settings)")
+                self._on_threads_chosen(side, engine.model)
+            else:
+                loader.choose()
+
+    def measure_threads(self) -> None:
+        """Measure the small model's thread table again (from the settings, or the Run menu)."""
+        if self.running:
+            self._show_problem("A comparison is running; measure the threads when it has finished.")
+            return
+        loader = self.loaders["small"]
+        if loader.engine.model is None:
+            self._show_problem("No small model is loaded: nothing to measure.")
+            return
+        if loader.policy is None:
+            self._show_problem("The threads are set by hand in the settings; clear that number to use the "
+                               "measured table.")
+            return
+        if not loader.measure_again():
+            self._show_problem("The small model is busy loading; measure again when it is ready.")
+
+    def _on_threads_chosen(self, side: str, model: LoadedModel | None) -> None:
+        if model is None:
+            return
+        self.panes[side].model_card.setText(local_model_card(model))
+        self.panes[side].status.setText(f"Threads: {model.threads_reason or describe_threads(model.n_threads)}.")
+
     def _apply_watchdog(self, settings: Settings) -> None:
         for loader in self.loaders.values():
             loader.engine.watchdog_seconds = settings.local_engine.watchdog_seconds
@@ -465,6 +517,7 @@ class MainWindow(QMainWindow):
             self.loaders[side] = ModelLoader(
                 LocalEngine(watchdog_seconds=self.settings.settings.local_engine.watchdog_seconds), self)
             self._watch_loader(side)
+            self._apply_threads(self.settings.settings.local_engine, choose=False)
         loader = self.loaders[side]
         if not loader.load(path, n_ctx, n_threads):
             self._show_problem("That model is busy loading; wait for it, then load again.")

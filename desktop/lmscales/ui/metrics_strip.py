@@ -79,12 +79,12 @@ class MetricsStrip(QWidget):
         self._set("tokens", f"~{chunks}")
         self._set("e2e", f"{elapsed:.1f} s…")
 
-    def show_final(self, metrics: RunMetrics, last: str | None) -> None:
+    def show_final(self, metrics: RunMetrics, last: str | None, ttft_note: str = "") -> None:
         self._set("ttft", _fmt(metrics.time_to_first_token, 2))
         first_any = metrics.time_to_first_any
         self.labels["ttft"].setToolTip(TOOLTIPS["ttft"] + (
             f"\n\nFirst token of any kind (thinking included): {_fmt(first_any, 2)}." if first_any is not None
-            else ""))
+            else "") + (f"\n\n{ttft_note}" if ttft_note else ""))
         rate = metrics.decode_rate
         self._set("rate", _fmt(rate, 1, unit=False))
         self.labels["rate"].setToolTip(TOOLTIPS["rate"] + f"\n\nThis run: {rate.how}."

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import QWidget
 
 from lmscales.core import offline, secrets
 from lmscales.core.endpoints import Endpoint, env_api_key
-from lmscales.core.engines.local import default_threads
 from lmscales.core.engines.remote import ParameterMemory, RemoteOptions
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
+from lmscales.core.threads import ThreadTable
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.settings_dialog import SettingsDialog
 from lmscales.ui.shortcuts import native
@@ -50,6 +50,8 @@ class SettingsController(QObject):
     endpointChanged = Signal(object, object)  # Endpoint or None; (placeholder text, button text) or None
     modelRequested = Signal(str, object, object)  # GGUF path, context tokens, threads
     modelProblem = Signal(str)  # the small model cannot be found or verified
+    measureRequested = Signal()  # "Measure again" in the settings
+    threadsSettingChanged = Signal(object)  # LocalEngineSettings: threads, their choice, adaptation, the cache
     keyNote = Signal(str)  # what became of an API key, for the large side's pane
     parameterRefused = Signal(str, str, str, object)  # host, model, parameter, replacement: from a run's thread
 
@@ -66,13 +68,20 @@ class SettingsController(QObject):
         self.dialog_parent = dialog_parent
         # What the user changed in the window itself (generation panel, prompts), folded in before saving.
         self.capture_window: Callable[[Settings], Settings] = lambda settings: settings
+        # The small model's measured thread table, for the settings to show (the window knows the engine).
+        self.thread_table: Callable[[], ThreadTable | None] = lambda: None
         self.offline = False
         self.offline_reason: str | None = None
         # Parameters a model refused, for this session and (through the settings) the next one. A run learns
         # them on its own thread; the signal brings them to this one before the settings change.
         self.parameter_memory = ParameterMemory(settings.endpoint.refused(), on_learned=self.parameterRefused.emit)
         self.parameterRefused.connect(self._keep_refused)
-        self.store.subscribe("local_engine", lambda change: self._load_local_engine())
+        # A new file or context size takes a reload; threads, their choice and the cache apply to the next run.
+        self.store.subscribe(("local_engine.model_path", "local_engine.n_ctx"),
+                             lambda change: self._load_local_engine())
+        self.store.subscribe(("local_engine.threads", "local_engine.threads_preference", "local_engine.adapt_threads",
+                              "local_engine.reuse_prompt_cache", "local_engine.measure_threads"),
+                             lambda change: self.threadsSettingChanged.emit(change.new.local_engine))
         self.store.subscribe("offline", lambda change: self._on_offline_setting(change.new))
 
     @property
@@ -107,7 +116,7 @@ class SettingsController(QObject):
 
     def _load_local_engine(self) -> None:
         values = self.settings.local_engine
-        threads = values.threads or default_threads()
+        threads = values.threads  # None: from the measured table once loaded
         path = str(values.model_path) if values.model_path else None
         if path is None:
             try:
@@ -168,7 +177,7 @@ class SettingsController(QObject):
         return f"No API key is set for {endpoint.host}."
 
     def open_dialog(self) -> None:
-        dialog = SettingsDialog(self.capture(), self.key_note(), self.dialog_parent)
+        dialog = SettingsDialog(self.capture(), self.key_note(), self.dialog_parent, self.thread_table())
         accepted = dialog.exec()
         dialog.deleteLater()
         if not accepted or dialog.result_settings is None:
@@ -179,6 +188,8 @@ class SettingsController(QObject):
         self.save()
         if dialog.endpoint_requested:
             self.configure_endpoint()
+        if dialog.measure_requested:
+            self.measureRequested.emit()
 
     def configure_endpoint(self) -> None:
         dialog = EndpointDialog(self.endpoint() or (self.settings.endpoint.to_endpoint()

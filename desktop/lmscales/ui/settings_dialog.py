@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import settings as schema
 from lmscales.core.pricing import STALE_AFTER_DAYS, PriceTable
 from lmscales.core.settings import PriceOverride, SettingInfo, Settings, SettingValueError
+from lmscales.core.threads import ThreadTable
 
 SECTION_TITLES = {
     "": "General",
@@ -152,12 +153,14 @@ class _Field:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, current: Settings, key_note: str, parent: QWidget | None = None) -> None:
+    def __init__(self, current: Settings, key_note: str, parent: QWidget | None = None,
+                 thread_table: ThreadTable | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.current = current
         self.result_settings: Settings | None = None
         self.endpoint_requested = False
+        self.measure_requested = False
         self.fields: dict[str, _Field] = {}
         tabs = QTabWidget()
         forms: dict[str, QFormLayout] = {}
@@ -182,6 +185,16 @@ class SettingsDialog(QDialog):
             button.clicked.connect(self._on_endpoint)
             endpoint_form.addRow(self.key_note)
             endpoint_form.addRow(button)
+        engine_form = forms.get("local_engine")
+        if engine_form is not None:
+            self.threads_table = measured_threads_table(thread_table)
+            engine_form.addRow(QLabel(threads_caption(thread_table)))
+            engine_form.addRow(self.threads_table)
+            measure = QPushButton("Measure again")
+            measure.setToolTip("Measure decode and prompt rates for each thread count on the loaded model (a few "
+                               "seconds); the settings close and the small pane shows the progress.")
+            measure.clicked.connect(self._on_measure)
+            engine_form.addRow(measure)
         self.prices = QTableWidget(0, 3)
         self.prices.setHorizontalHeaderLabels(["Model", "Input $/M tokens", "Output $/M tokens"])
         self.prices.setToolTip(schema.Settings.__dataclass_fields__["price_overrides"].metadata["description"])
@@ -258,9 +271,45 @@ class SettingsDialog(QDialog):
             return
         self.accept()
 
+    def _on_measure(self) -> None:
+        self.measure_requested = True
+        self._on_accept()
+
     def _on_endpoint(self) -> None:
         self.endpoint_requested = True
         self._on_accept()
+
+
+def threads_caption(table: ThreadTable | None) -> str:
+    if table is None:
+        return "Threads: not measured yet for this model (it is measured when the model loads)."
+    fastest, efficient = table.choose("fastest"), table.choose("efficient")
+    return (f"Measured on {table.measured_at.replace('T', ' ')} for {table.model}, {table.usable_cores} usable "
+            f"cores. Fastest: {fastest.threads} for decoding, {fastest.threads_batch} for prompts; most efficient: "
+            f"{efficient.threads} and {efficient.threads_batch}. A number in Threads above overrides both.")
+
+
+def measured_threads_table(table: ThreadTable | None) -> QTableWidget:
+    """The measured figures per thread count, as the settings show them."""
+    headers = ["Threads", "Decode tok/s", "Prompt tok/s", "CPU-s / 100 tok (decode)", "CPU-s / 100 tok (prompt)",
+               "J / 100 tok (decode, package)"]
+    rows = table.rows if table is not None else ()
+    widget = QTableWidget(len(rows), len(headers))
+    widget.setObjectName("threads_table")
+    widget.setHorizontalHeaderLabels(headers)
+    widget.verticalHeader().setVisible(False)
+    widget.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for r, row in enumerate(rows):
+        joules = f"{row.decode_joules_per_100:.1f}" if row.decode_joules_per_100 is not None else "n/a"
+        for c, text in enumerate((str(row.threads), f"{row.decode_rate:.1f}", f"{row.prefill_rate:.0f}",
+                                  f"{row.decode_cpu_per_100:.2f}", f"{row.prefill_cpu_per_100:.2f}", joules)):
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            widget.setItem(r, c, item)
+    widget.resizeColumnsToContents()
+    widget.setMaximumHeight(widget.horizontalHeader().height() + widget.verticalHeader().defaultSectionSize()
+                            * max(2, len(rows)) + 2 * widget.frameWidth())
+    return widget
 
 
 def known_prices_table(table: PriceTable) -> QTableWidget:

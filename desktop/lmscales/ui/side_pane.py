@@ -344,7 +344,7 @@ class SidePane(QFrame):
         else:
             last = f"{result.cpu_seconds:.2f} s" if result.cpu_seconds is not None else "n/a"
         if computed is not None:
-            self.metrics.show_final(computed, last)
+            self.metrics.show_final(computed, last, prompt_cache_note(result))
             self._settle_thinking(result, computed)
         self.quality.show_result(result)
         return self.view_finish(result_note(result))
@@ -425,6 +425,24 @@ class QualityLine(QWidget):
 
     def text(self) -> str:
         return " · ".join(label.text() for label in self.labels)
+
+
+def prompt_cache_note(result: SideResult) -> str:
+    """For the TTFT tooltip: how much of the prompt was not evaluated again (a chat's earlier turns kept in the
+    KV cache), and the threads the run used."""
+    finished = result.finished
+    if finished is None or result.engine is None or result.engine.kind != "local":
+        return ""
+    parts = []
+    if finished.cached_prompt_tokens:
+        evaluated = finished.prompt_tokens - finished.cached_prompt_tokens
+        parts.append(f"{finished.cached_prompt_tokens:,} of the {finished.prompt_tokens:,} prompt tokens came from the "
+                     f"cache (the conversation so far); {evaluated:,} were evaluated.")
+    elif finished.prompt_tokens:
+        parts.append(f"All {finished.prompt_tokens:,} prompt tokens were evaluated (nothing from the cache).")
+    if finished.threads:
+        parts.append(f"Threads this run: {finished.threads}.")
+    return " ".join(parts)
 
 
 def result_note(result: SideResult) -> str:

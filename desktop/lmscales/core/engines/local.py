@@ -5,8 +5,14 @@ child, not the app; the child's CPU and memory are measured apart from the GUI's
 `Llama` object, which is not thread-safe, has exactly one owner. "spawn" works the same on Linux, macOS,
 Windows and in a frozen app.
 
-The parent stamps each delta with `time.perf_counter()` as it arrives, so every metric includes the cost
-of the process boundary: what the user sees is what is measured.
+The child stamps each token's text with `time.perf_counter()` (a system-wide clock on every platform) as
+it is made and sends the pieces in small batches (`llama_loop`); the parent keeps those stamps, bounded by
+the submit instant and the arrival, so the rates do not depend on pipe latency. The arrivals are kept too,
+for the benchmark that compares the two.
+
+Threads: a measured table per model file (`threads.ThreadTable`) gives the decode and prompt thread counts;
+at the start of each run they are cut to the cores other processes leave idle (`threads.LoadProbe`). The
+child runs below the GUI's priority, with OpenMP's idle threads sleeping rather than spinning.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from lmscales.core import gguf, model_files, offline
 from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
+from lmscales.core.engines.local_worker import RunOptions
 from lmscales.core.events import (
     EngineError,
     Event,
@@ -40,6 +47,20 @@ from lmscales.core.events import (
     GenerationRequest,
     NativeTimings,
     TextDelta,
+)
+from lmscales.core.sampler import RaplMeter
+from lmscales.core.threads import (
+    LoadProbe,
+    Preference,
+    ThreadChoice,
+    ThreadRow,
+    ThreadStore,
+    ThreadTable,
+    counts_to_measure,
+    describe_threads,
+    model_key,
+    threads_for_run,
+    usable_cores,
 )
 
 log = logging.getLogger(__name__)
@@ -52,8 +73,16 @@ _LOAD_MARGIN_BYTES = 256 * 1024 * 1024
 
 
 def default_threads() -> int:
-    """Physical cores: llama.cpp gains nothing from hyper-threads and loses to their contention."""
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    """Before anything is measured: the cores this process may use (physical, within its affinity and
+    cgroup quota); llama.cpp gains nothing from hyper-threads and loses to their contention."""
+    return usable_cores()
+
+
+def child_stamp(made: float, submitted_at: float, arrived: float) -> float:
+    """The engine process's time stamp of a piece of text, in this process's `perf_counter` (a system-wide
+    clock on Linux, macOS and Windows alike), kept between the submit and the arrival: a clock that is not
+    shared after all can never make a token come before its request or after it was seen."""
+    return min(max(made, submitted_at), arrived)
 
 
 class LoadError(Exception):
@@ -96,6 +125,8 @@ class LoadedModel:
     n_ctx: int
     n_threads: int
     display_name: str
+    n_threads_batch: int | None = None
+    threads_reason: str = ""  # "1 thread (measured fastest)"; empty: as set
 
 
 class _ChildGone(Exception):
@@ -121,10 +152,23 @@ class LocalEngine:
         n_threads: int | None = None,
         watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
         free_memory: Callable[[], int] = available_memory,
+        n_threads_batch: int | None = None,
+        reuse_prompt_cache: bool = True,
+        adapt_threads: bool = True,
+        wait_policy: str | None = "passive",
+        low_priority: bool = True,
     ) -> None:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
+        self.n_threads_batch = n_threads_batch or self.n_threads
+        self.threads_reason = ""  # for the model card: "1 thread (measured fastest)"
+        self.thread_table: ThreadTable | None = None
         self.watchdog_seconds = watchdog_seconds
+        self.reuse_prompt_cache = reuse_prompt_cache
+        self.adapt_threads = adapt_threads
+        self.wait_policy, self.low_priority = wait_policy, low_priority
+        self.usable_cores = usable_cores()
+        self.load_probe = LoadProbe(lambda: self.pid)
         self._free_memory = free_memory  # injectable: tests play a small machine
         self._mp = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
@@ -152,7 +196,8 @@ class LocalEngine:
         process = self._mp.Process(
             target=local_worker.main,
             args=(child_conn, self._cancel_upto, offline.enabled()),
-            kwargs={"parent_pid": os.getpid()},  # the child watches this process and ends when it is gone
+            # The child watches this process and ends when it is gone.
+            kwargs={"parent_pid": os.getpid(), "wait_policy": self.wait_policy, "low_priority": self.low_priority},
             name="lmscales-local-engine",
             daemon=True,
         )
@@ -306,6 +351,8 @@ class LocalEngine:
                 raise LoadError(
                     f"Loading {Path(path).name} failed: {reason}." + self._recover_after_failed_load(closed_first)
                 ) from None
+            if n_threads != self.n_threads:  # a new count asked for: both phases, until a measurement says more
+                self.n_threads_batch, self.threads_reason = n_threads, ""
             self.n_ctx, self.n_threads = n_ctx, n_threads
             self.model = LoadedModel(
                 info=dataclasses.replace(info, path=resolved),
@@ -313,6 +360,8 @@ class LocalEngine:
                 n_ctx=n_ctx,
                 n_threads=n_threads,
                 display_name=model_files.display_name(resolved, info.name),
+                n_threads_batch=self.n_threads_batch,
+                threads_reason=self.threads_reason,
             )
             return self.model
 
@@ -325,7 +374,7 @@ class LocalEngine:
             kind="local",
             model=model.display_name,
             context_tokens=model.n_ctx,
-            threads=model.n_threads,
+            threads=self.n_threads,
             path=model.info.path,
             quantization=model.info.quantization,
             parameters=model.info.parameters_label,
@@ -381,8 +430,10 @@ class LocalEngine:
         if self._cancelled_through >= generation_id:  # stopped while the engine was restarting
             yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled")
             return
+        options = self._run_options()
+        arrivals: list[float] = []
         try:
-            self._send(("generate", generation_id, request))
+            self._send(("generate", generation_id, request, options))
             while True:
                 try:
                     message = self._receive(deadline=time.monotonic() + self.watchdog_seconds)
@@ -392,10 +443,13 @@ class LocalEngine:
                 kind = message[0]
                 if len(message) > 1 and message[1] != generation_id:
                     continue  # a late reply of a run we already gave up on
-                if kind == "delta":
-                    delta = TextDelta(message[2], time.perf_counter())
-                    deltas.append((delta.timestamp, delta.text))
-                    yield delta
+                if kind == "deltas":
+                    arrived = time.perf_counter()
+                    for made, text in message[2]:
+                        delta = TextDelta(text, child_stamp(made, submitted_at, arrived))
+                        deltas.append((delta.timestamp, text))
+                        arrivals.append(arrived)
+                        yield delta
                 elif kind == "finished":
                     info = message[2]
                     yield Finished(
@@ -408,6 +462,9 @@ class LocalEngine:
                         stop_reason=info["stop_reason"],
                         native=NativeTimings(**info["native"]),
                         trimmed_messages=info["trimmed_messages"],
+                        cached_prompt_tokens=info["cached_prompt_tokens"],
+                        threads=info["threads"],
+                        delta_arrivals=tuple(arrivals),
                     )
                     return
                 elif kind == "error":
@@ -419,6 +476,111 @@ class LocalEngine:
                 f"{gone}. The partial answer is kept; the next run starts a new engine.",
                 partial_text="".join(t for _, t in deltas),
             )
+
+    def _run_options(self) -> RunOptions:
+        """This run's thread counts: the chosen ones, cut to the cores other processes leave idle."""
+        threads, batch = self.n_threads, self.n_threads_batch
+        if self.adapt_threads:
+            self.load_probe.start()
+            busy = self.load_probe.busy_elsewhere()
+            threads = threads_for_run(threads, self.usable_cores, busy)
+            batch = threads_for_run(batch, self.usable_cores, busy)
+        return RunOptions(reuse_cache=self.reuse_prompt_cache, threads=threads, threads_batch=batch)
+
+    def measure_threads(
+        self,
+        counts: list[int] | None = None,
+        decode_tokens: int = 48,
+        repeats: int = 2,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ThreadTable:
+        """Decode and prompt-evaluation rates, CPU-seconds (and joules where RAPL can be read) per 100 tokens
+        for each thread count, on the loaded model: a few seconds. The best of `repeats` rounds per count
+        (noise only slows a run down); rounds go through all counts in turn, so a passing disturbance does not
+        hit one count only. `progress(done, total)` after each measurement."""
+        if self.model is None:
+            raise LoadError("No local model is loaded.")
+        counts = counts or counts_to_measure(self.usable_cores)
+        rapl = RaplMeter()
+        best: dict[int, ThreadRow] = {}
+        total, done = len(counts) * repeats, 0
+        with self._busy:
+            try:
+                self._restart()
+                for warm_up in ((64, 0), (0, 16)):  # page the weights in, start the threads
+                    self._send(("measure", counts[-1], *warm_up))
+                    self._measure_reply()
+                for _round in range(repeats):
+                    for n in counts:
+                        row = self._measure_one(n, decode_tokens, rapl)
+                        best[n] = best[n].better_of(row) if n in best else row
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+            except (_ChildGone, TimeoutError) as error:
+                if self._process is not None:
+                    self._process.kill()
+                self._reap()
+                raise LoadError(f"Measuring the threads failed: {error or 'no answer'}.") from None
+        return ThreadTable(rows=tuple(best[n] for n in counts), measured_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           model=self.model.display_name, usable_cores=self.usable_cores)
+
+    def choose_threads(
+        self,
+        store: ThreadStore,
+        preference: Preference = "fastest",
+        measure: bool = True,
+        again: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ThreadChoice | None:
+        """Take the thread counts from the loaded model file's measured table: the stored one, or (when there is
+        none and `measure`, or `again`) a new measurement, which is then stored. None: nothing measured, the
+        counts stay as they are. Thread counts apply per run, so no reload is needed."""
+        if self.model is None:
+            return None
+        key = model_key(self.model.info.path, self.usable_cores)
+        table = None if again else store.get(key)
+        if table is None and (measure or again):
+            table = self.measure_threads(progress=progress)
+            try:
+                store.put(key, table)
+            except OSError as error:  # still used for this session
+                log.warning("could not store the thread measurements: %s", error)
+        if table is None:
+            return None
+        choice = table.choose(preference)
+        self.thread_table = table
+        self.set_threads(choice.threads, choice.threads_batch, choice.reason)
+        return choice
+
+    def set_threads(self, threads: int, threads_batch: int | None = None, reason: str = "") -> None:
+        """The decode and prompt-evaluation thread counts from the next run on (the model stays loaded)."""
+        self.n_threads = threads
+        self.n_threads_batch = threads_batch or threads
+        self.threads_reason = reason or describe_threads(threads)
+        if self.model is not None:
+            self.model = dataclasses.replace(self.model, n_threads=self.n_threads, n_threads_batch=self.n_threads_batch,
+                                             threads_reason=self.threads_reason)
+
+    def _measure_reply(self) -> dict[str, float]:
+        reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
+        if reply[0] != "measured":
+            raise LoadError(str(reply[1]))
+        figures: dict[str, float] = reply[1]
+        return figures
+
+    def _measure_one(self, n: int, decode_tokens: int, rapl: RaplMeter) -> ThreadRow:
+        """Prompt evaluation and decode are sent as two commands, so the package energy of each is read
+        around it alone."""
+        energy: list[float | None] = []
+        figures: dict[str, float] = {}
+        for prompt, decode in ((128, 0), (0, decode_tokens)):
+            before = rapl.read() if rapl.available else None
+            self._send(("measure", n, prompt, decode))
+            figures.update(self._measure_reply())
+            after = rapl.read() if rapl.available else None
+            energy.append(rapl.joules_between(before, after) if before and after else None)
+        return ThreadRow.from_figures(figures, decode_joules=energy[1], prefill_joules=energy[0])
 
     def _hung(self, deltas: list[tuple[float, str]]) -> EngineError:
         """The watchdog: the child said nothing for `watchdog_seconds` during a run. It is killed (a stopped
@@ -435,6 +597,7 @@ class LocalEngine:
         )
 
     def close(self) -> None:
+        self.load_probe.stop()
         process = self._process
         if process is None:
             return

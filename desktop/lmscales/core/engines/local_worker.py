@@ -16,7 +16,6 @@ evaluation busy in native code (ctypes releases the GIL there), and ends the pro
 
 from __future__ import annotations
 
-import codecs
 import collections
 import contextlib
 import ctypes
@@ -25,19 +24,15 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from lmscales.core import offline
 from lmscales.core.context import ContextOverflowError, fit_messages
 from lmscales.core.engines import cpu_backends
-from lmscales.core.engines.stops import StopFilter
+from lmscales.core.engines.llama_loop import Aborted, DecodeError, LlamaLoop, Sampling
 from lmscales.core.events import GenerationRequest, Message
-
-# Sampling beyond the shared request fields: llama.cpp's own server defaults, the same for every local run.
-TOP_K = 40
-MIN_P = 0.05
-REPEAT_PENALTY = 1.0  # as llama.cpp server and OpenAI-style APIs: no hidden penalty on one side only
 
 
 def llama_options(path: str, n_ctx: int, n_threads: int) -> dict[str, Any]:
@@ -56,6 +51,12 @@ def llama_options(path: str, n_ctx: int, n_threads: int) -> dict[str, Any]:
     }
 
 
+MEASURE_TEXT = (
+    "The lighthouse keeper climbed the stairs at dusk, checked the lamp, wiped the salt from the glass and wrote "
+    "the weather in the log: wind from the west, a heavy swell, two ships passing to the north before dark."
+)
+
+
 class _Model:
     """One loaded Llama plus what is needed to format, count and stream."""
 
@@ -65,6 +66,7 @@ class _Model:
 
         cpu_backends.ensure_loaded()  # once per process: the best CPU code this processor can run
         self.llama = Llama(**llama_options(path, n_ctx, n_threads))
+        self.loop = LlamaLoop(self.llama)
         self.path = path
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -88,6 +90,11 @@ class _Model:
             add_bos = True
         tokens: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens
+
+    def measure_prompt(self, tokens: int = 128) -> list[int]:
+        """A fixed prompt of about `tokens` tokens for measuring prompt evaluation (ordinary English prose)."""
+        text = (MEASURE_TEXT + " ") * (1 + tokens // 60)
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:tokens])
 
     def close(self) -> None:
         self.llama.close()
@@ -128,10 +135,21 @@ def _native_timings(llama: Any) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How the parent wants this run done, beside the request: whether the KV cache of the previous run's
+    shared prefix may be reused, and the thread counts for this run (they adapt to the machine's load)."""
+
+    reuse_cache: bool = True
+    threads: int = 1
+    threads_batch: int = 1
+
+
 def _generate(
     model: _Model,
     generation_id: int,
     request: GenerationRequest,
+    options: RunOptions,
     cancel_upto: Any,
     send: Callable[[tuple[Any, ...]], None],
 ) -> None:
@@ -142,9 +160,13 @@ def _generate(
     def cancelled() -> bool:
         return bool(cancel_upto.value >= generation_id)
 
+    def finished(**figures: Any) -> None:
+        send(("finished", generation_id, {"prompt_tokens": 0, "output_tokens": 0, "native": _NO_TIMINGS,
+                                          "trimmed_messages": 0, "cached_prompt_tokens": 0,
+                                          "threads": options.threads, **figures}))
+
     if cancelled():  # stopped before this process took the run up: no prefill at all
-        send(("finished", generation_id, {"prompt_tokens": 0, "output_tokens": 0, "stop_reason": "cancelled",
-                                          "native": _NO_TIMINGS, "trimmed_messages": 0}))
+        finished(stop_reason="cancelled")
         return
 
     try:
@@ -162,68 +184,31 @@ def _generate(
     abort_callback = llama_cpp.ggml_abort_callback(abort)
     no_callback = llama_cpp.ggml_abort_callback()
     ctx = llama._ctx.ctx
+    llama_cpp.llama_set_n_threads(ctx, options.threads, options.threads_batch)
     llama_cpp.llama_set_abort_callback(ctx, abort_callback, None)
     llama_cpp.llama_perf_context_reset(ctx)
-    llama.reset()  # type: ignore[no-untyped-call]  # no prompt-cache reuse: every run pays its own prefill, so TTFT is comparable
-    # No seed asked for: a fresh one each run (llama-cpp-python would keep the previous run's seed).
-    llama.set_seed(request.seed if request.seed is not None else random.randrange(2**31))
-
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    stops = StopFilter(request.stop)
-    vocab = llama._model.vocab
-    n_out = 0
-    stop_reason = "length"
-    first = True
+    # No seed asked for: a fresh one each run.
+    sampling = Sampling(request.temperature, request.top_p,
+                        request.seed if request.seed is not None else random.randrange(2**31))
     try:
-        for token in llama.generate(
-            prompt,
-            top_k=TOP_K,
-            top_p=request.top_p,
-            min_p=MIN_P,
-            temp=request.temperature,
-            repeat_penalty=REPEAT_PENALTY,
-        ):
-            if first:
-                llama_cpp.llama_set_abort_callback(ctx, no_callback, None)
-                first = False
-            if cancelled():
-                stop_reason = "cancelled"
-                break
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                stop_reason = "stop"
-                break
-            n_out += 1
-            text = stops.feed(decoder.decode(llama.detokenize([token])))
-            if text:
-                send(("delta", generation_id, text))
-            if stops.stopped:
-                stop_reason = "stop"
-                break
-            if n_out >= request.max_tokens:
-                break
-    except RuntimeError as error:  # llama_decode returned 2: aborted during the prompt
-        if not cancelled():
-            send(("error", generation_id, "internal", f"llama.cpp failed: {error}", ""))
-            return
-        stop_reason = "cancelled"
+        outcome = model.loop.run(
+            prompt, sampling, request.max_tokens, request.stop, options.reuse_cache, cancelled,
+            emit=lambda pieces: send(("deltas", generation_id, pieces)),
+            # The abort callback runs in Python once per graph node: only while the prompt is evaluated.
+            on_first_token=lambda: llama_cpp.llama_set_abort_callback(ctx, no_callback, None),
+        )
+    except Aborted:
+        finished(prompt_tokens=len(prompt), stop_reason="cancelled", native=_native_timings(llama),
+                 trimmed_messages=fitted.dropped_messages)
+        return
+    except DecodeError as error:
+        send(("error", generation_id, "internal", f"llama.cpp failed: {error}", ""))
+        return
     finally:
         llama_cpp.llama_set_abort_callback(ctx, no_callback, None)
-    tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
-    if tail:
-        send(("delta", generation_id, tail))
-    send(
-        (
-            "finished",
-            generation_id,
-            {
-                "prompt_tokens": len(prompt),
-                "output_tokens": n_out,
-                "stop_reason": stop_reason,
-                "native": _native_timings(llama),
-                "trimmed_messages": fitted.dropped_messages,
-            },
-        )
-    )
+    finished(prompt_tokens=len(prompt), output_tokens=outcome.output_tokens, stop_reason=outcome.stop_reason,
+             native=_native_timings(llama), trimmed_messages=fitted.dropped_messages,
+             cached_prompt_tokens=outcome.cached_prompt_tokens)
 
 
 PARENT_CHECK_SECONDS = 0.25
@@ -268,12 +253,38 @@ def watch_parent(alive: Callable[[], bool], interval: float = PARENT_CHECK_SECON
     return thread
 
 
-def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_pid: int | None = None) -> None:
+def lower_priority(process: Any = None, windows: bool | None = None) -> None:
+    """Run below the GUI: the window must never wait for the model. POSIX: nice +5 (the scheduler then gives the
+    GUI about three times the engine's share of a contended core); Windows: the below-normal priority class.
+    `process` and `windows` are for tests (this process, and this platform, by default)."""
+    import psutil
+
+    windows = os.name == "nt" if windows is None else windows
+    with contextlib.suppress(psutil.Error, OSError):
+        me = process if process is not None else psutil.Process()
+        if windows:
+            me.nice(getattr(psutil, "BELOW_NORMAL_PRIORITY_CLASS", 0x4000))  # the constant exists on Windows only
+        else:
+            me.nice(min(19, me.nice() + ENGINE_NICE))
+
+
+ENGINE_NICE = 5
+
+
+def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_pid: int | None = None,
+         wait_policy: str | None = None, low_priority: bool = False) -> None:
     """Child entry point: serve commands until told to stop, the pipe closes or the parent dies. `offline_mode`:
     the parent was offline when it started this process, so the same guard goes on here (a spawned child
-    starts with an unpatched socket module)."""
+    starts with an unpatched socket module). `wait_policy`: OpenMP's, set before llama.cpp (and its OpenMP
+    runtime) loads; "passive" makes idle worker threads sleep instead of spinning on a core that another
+    process, or another of our threads, needs. `low_priority`: only in a process of its own (on Linux a nice
+    value belongs to the calling thread and is inherited by the threads it starts, llama.cpp's among them)."""
     if parent_pid is not None:  # always, as a spawned child; not when a test calls this in a thread
         watch_parent(parent_alive_check(parent_pid))
+    if wait_policy:
+        os.environ["OMP_WAIT_POLICY"] = wait_policy
+    if low_priority:
+        lower_priority()
     if offline_mode:
         offline.enable()
     # The parent may go away mid-reply: nothing to tell anyone then, and no traceback.
@@ -312,11 +323,23 @@ def _serve(conn: Connection, cancel_upto: Any) -> None:
             model = new_model
             conn.send(("loaded", {"load_seconds": time.perf_counter() - started}))
         elif kind == "generate":
-            _, generation_id, request = command
+            _, generation_id, request, options = command
             if model is None:
                 conn.send(("error", generation_id, "not_loaded", "No model is loaded.", ""))
                 continue
-            _generate(model, generation_id, request, cancel_upto, conn.send)
+            _generate(model, generation_id, request, options, cancel_upto, conn.send)
+        elif kind == "measure":  # one thread count's prefill and decode rates (the parent reads energy around it)
+            _, threads, prompt_tokens, decode_tokens = command
+            if model is None:
+                conn.send(("measure_error", "No model is loaded."))
+                continue
+            try:
+                prompt = model.measure_prompt(prompt_tokens or 16)
+                figures = model.loop.measure(threads, prompt, decode_tokens)
+            except DecodeError as error:
+                conn.send(("measure_error", f"llama.cpp failed: {error}"))
+                continue
+            conn.send(("measured", figures))
     if model is not None:
         model.close()
     conn.close()

@@ -39,6 +39,7 @@ from lmscales.core.settings.fields import (
 )
 from lmscales.core.settings.migrations import SCHEMA_VERSION
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TaskName
+from lmscales.core.threads import PREFERENCES
 
 RunMode = Literal["parallel", "sequential"]
 Theme = Literal["system", "light", "dark"]
@@ -196,7 +197,29 @@ class SystemPrompts(Section):
 class LocalEngineSettings(Section):
     threads: int | None = field(
         default=None,
-        metadata=meta("CPU threads llama.cpp uses; empty for one per physical core.", minimum=1, maximum=1024),
+        metadata=meta("CPU threads llama.cpp decodes with; empty: chosen by measurement (the table below).",
+                      minimum=1, maximum=1024),
+    )
+    threads_preference: str = field(
+        default="fastest",
+        metadata=meta("How the measured table picks the threads: 'fastest' takes the fewest threads within 3 % "
+                      "of the best rate; 'efficient' the fewest CPU-seconds per 100 tokens.",
+                      choices=PREFERENCES),
+    )
+    measure_threads: bool = field(
+        default=True,
+        metadata=meta("Measure decode and prompt rates for each thread count the first time a model file is "
+                      "loaded (a few seconds, kept for next time)."),
+    )
+    adapt_threads: bool = field(
+        default=True,
+        metadata=meta("At the start of each run, use no more threads than there are idle cores: a thread that "
+                      "shares its core with another busy program stalls all the others."),
+    )
+    reuse_prompt_cache: bool = field(
+        default=True,
+        metadata=meta("Keep the computed prompt of a chat's earlier turns (the KV cache), so the next turn "
+                      "evaluates only its new tokens, as llama.cpp's server does."),
     )
     n_ctx: int = field(
         default=DEFAULT_N_CTX,
