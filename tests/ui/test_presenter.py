@@ -201,3 +201,34 @@ def test_entering_gives_the_presenter_the_keyboard_and_it_keeps_it_until_its_fir
     assert window.isActiveWindow() and presenter.window.isVisible()
     app.focusWindowChanged.disconnect(focus.append)
     presenter.leave()
+
+
+def test_space_while_the_small_model_loads_runs_the_step_once_it_has_loaded(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, bundled_model: Path
+) -> None:
+    window.presenter.load_scenario(TWO_STEPS)
+    presenter = _enter(qtbot, window)
+    assert window.load_model(str(bundled_model))  # loading again, as at start-up
+    assert window.loaders["small"].busy
+    _press(qtbot, presenter, Qt.Key.Key_Space)  # a clicker's press is not lost
+    assert presenter.window.hint.text() == "⚠ Step 1 starts as soon as the small model has loaded."
+    with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
+        pass
+    assert presenter.window.strip.current_text() == "▶ 1 · Colours"
+    assert window.history_store.list()[-1].input.text == "Name two colours."
+
+
+def test_a_step_waiting_for_a_model_that_fails_to_load_does_not_run(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.presenter.load_scenario(TWO_STEPS)
+    presenter = _enter(qtbot, window)
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with qtbot.waitSignal(window.loaders["small"].loadFailed, timeout=60_000):
+        assert window.load_model(str(broken))
+        _press(qtbot, presenter, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.loaders["small"].busy)
+    assert presenter.window.hint.text().startswith("⚠ The small model did not load (")
+    assert presenter.window.hint.text().endswith("); the step did not run.")
+    assert not window.running and presenter.step_index == -1

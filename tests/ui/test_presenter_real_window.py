@@ -77,11 +77,15 @@ def focused(display: str) -> str:
     return xdo(display, "getwindowfocus")
 
 
+def log_text(log_dir: Path) -> str:
+    return "".join(path.read_text("utf-8", errors="replace") for path in sorted(log_dir.glob("*.log*")))
+
+
 def diagnosis(display: str, app: subprocess.Popen[str], log_dir: Path) -> str:
     """What a failed step leaves to read in CI, where the screenshot is out of reach: is the app alive, which
     windows show, which one has the keyboard, and the end of its log (the presenter logs every problem it shows)."""
     focus = focused(display)
-    logs = "".join(path.read_text("utf-8", errors="replace") for path in sorted(log_dir.glob("*.log*")))
+    logs = log_text(log_dir)
     shown = xdo(display, "search", "--onlyvisible", "--pid", str(app.pid), "--name", "LM Scales").split()
     windows = [f"{window} {xdo(display, 'getwindowname', window)!r} {geometry(display, window)}" for window in shown]
     return (f"app exit code: {app.poll()}; visible windows: {windows}; keyboard focus: "
@@ -91,22 +95,20 @@ def diagnosis(display: str, app: subprocess.Popen[str], log_dir: Path) -> str:
 
 def step_and_wait(display: str, app: subprocess.Popen[str], window: str, data_dir: Path, before: int,
                   timeout: float = 180.0) -> None:
-    """Space until the step starts (while the small model loads the presenter says so and does nothing; while
-    a step runs, Space does nothing either), then wait until the comparison is kept. Nothing here gives the
-    presenter the keyboard: it takes it when entered and keeps it (no window manager runs to help)."""
+    """One Space, as a presenter's clicker sends it, then wait until the comparison is kept (a press while the
+    small model loads starts the step once it has loaded). Nothing here gives the presenter the keyboard: it
+    takes it when entered and keeps it (no window manager runs to help)."""
+    logs = data_dir.parent / "logs"
+    assert focused(display) == window, "the presenter lost the keyboard: " + diagnosis(display, app, logs)
+    xdo(display, "key", "space")
     deadline = time.monotonic() + timeout
-    pressed = 0.0
     while len(kept_trials(data_dir)) <= before:
         if time.monotonic() > deadline or app.poll() is not None:
             screenshot(display, f"presenter-failed-step-{before + 1}")
-            raise AssertionError(f"no comparison was kept within {timeout:.0f} s (see the failed-step screenshot): "
-                                 + diagnosis(display, app, data_dir.parent / "logs"))
-        if time.monotonic() - pressed > 5:
-            assert focused(display) == window, "the presenter lost the keyboard: " + diagnosis(
-                display, app, data_dir.parent / "logs")
-            xdo(display, "key", "space")
-            pressed = time.monotonic()
+            raise AssertionError(f"no comparison was kept within {timeout:.0f} s of one Space (see the failed-step "
+                                 "screenshot): " + diagnosis(display, app, logs))
         time.sleep(0.2)
+    assert f"presenter: step {before + 1} of 3 started" in log_text(logs)
     time.sleep(0.8)  # the scoreboard is drawn once the trial has reached the window
 
 

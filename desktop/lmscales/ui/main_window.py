@@ -197,6 +197,11 @@ class MainWindow(QMainWindow):
         self.panes["small"].setupRequested.connect(self.open_model)
         self.panes["large"].setupRequested.connect(self._on_remote_setup)
         self._watch_loader("small")
+        # Space in presenter mode while the small model loads runs the step once it is ready (after the window
+        # has taken the loaded model: busy goes false after `loaded`, or after `loadFailed`).
+        self.presenter.small_loading = lambda: self.loaders["small"].busy
+        self.loaders["small"].loadFailed.connect(self.presenter.drop_queued)
+        self.loaders["small"].busyChanged.connect(lambda busy: None if busy else self.presenter.run_queued())
         self.history.problem.connect(self._show_problem)
         self.history.sendAgainRequested.connect(self.send_again)
         self.card.problem.connect(self._show_problem)

@@ -599,6 +599,8 @@ class Presenter(QObject):
         self.last_trial: Trial | None = None
         self._themed = False
         self._claiming = False  # entered, and no presenter key pressed yet (see `_on_focus_window_changed`)
+        self._queued: int | None = None  # the step to run once the small model has loaded
+        self.small_loading: Callable[[], bool] = lambda: False  # the window says when its small model loads
         self._hint_reset = QTimer(self)
         self._hint_reset.setSingleShot(True)
         self._hint_reset.setInterval(6000)
@@ -672,8 +674,10 @@ class Presenter(QObject):
         self._claiming = False
 
     def leave(self) -> None:
-        """Back to the main window; a run in progress goes on (its result is in the panes)."""
+        """Back to the main window; a run in progress goes on (its result is in the panes); a step waiting for
+        the model to load does not start behind the presenter's back."""
         self._claiming = False
+        self._queued = None
         self.window.graph.timer.stop()
         self.window.hide()
         self.notes.hide()
@@ -746,8 +750,14 @@ class Presenter(QObject):
             self.problem.emit("Still running: S stops it.")
             return False
         step = self.scenario.steps[index]
+        if "small" in step.sides and self.small_loading():
+            # A clicker's Space is not lost while the model loads (or its threads are measured): the step starts
+            # as soon as the model is ready.
+            self._queued = index
+            self.problem.emit(f"Step {index + 1} starts as soon as the small model has loaded.")
+            return False
         if "small" in step.sides and not self.session.available("small"):
-            self.problem.emit("The small model is not ready yet (still loading?); press Space again in a moment.")
+            self.problem.emit("The small model is not loaded: open one in the main window (File), then Space.")
             return False
         sides = tuple(side for side in step.sides if self.session.available(side))
         if not sides:
@@ -762,7 +772,20 @@ class Presenter(QObject):
         except ValueError as error:
             self.problem.emit(str(error))
             return False
+        log.info("presenter: step %d of %d started: %s", index + 1, len(self.scenario.steps), step.title)
         return True
+
+    def run_queued(self) -> None:
+        """The small model is ready: run the step Space asked for while it loaded (if presenter mode is on)."""
+        index, self._queued = self._queued, None
+        if index is not None and self.active and self.scenario is not None and index < len(self.scenario.steps):
+            self.run_step(index)
+
+    def drop_queued(self, message: str) -> None:
+        """The small model did not load: the step that waited for it does not run."""
+        if self._queued is not None:
+            self._queued = None
+            self.problem.emit(f"The small model did not load ({message}); the step did not run.")
 
     @property
     def current_step(self) -> Step | None:
