@@ -20,7 +20,7 @@ from lmscales.core.events import EngineError, EngineInfo, Finished, TextDelta
 from lmscales.core.extrapolation import million_answers
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.recording import RecordingError
-from lmscales.core.sampler import ResourceSample
+from lmscales.core.sampler import ResourceSample, Sampler
 from lmscales.core.session import Session, SessionEvent, SideStreamed
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
 
@@ -322,3 +322,18 @@ def test_the_collector_keeps_a_live_trials_time_on_the_samplers_clock() -> None:
     # The large side's stored submit (0.0) is no instant on this clock; the small side's is.
     assert made.spans == ((1234.5, 1236.0),)
     assert made.to_dict()["spans"] == [[4.5, 6.0]]
+
+
+def test_a_replay_counts_no_tokens_into_this_machines_sampler() -> None:
+    sampler = Sampler()
+    trial = _recorded_trial()
+    session = Session({result.side: ReplayEngine(result, 4.0) for result in trial.sides},  # type: ignore[misc]
+                      sampler=sampler)
+    streams = Streams()
+    session.subscribe(streams)
+    session.run(trial.input, trial.params, ["small", "large"])
+    for side in ("small", "large"):
+        last = streams.deltas[side][-1].timestamp
+        assert len(streams.deltas[side]) >= 4
+        # Live, this would read the replay's ×4 pace as this machine's tokens per second.
+        assert sampler.tokens_per_second(side, now=last) == 0.0  # type: ignore[arg-type]

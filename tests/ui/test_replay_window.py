@@ -115,7 +115,7 @@ def test_replay_plays_a_whole_recording_under_a_banner_with_no_model(  # type: i
     with qtbot.waitSignal(player.finished, timeout=30_000):
         pass
     banner = window.replay_menu.banner
-    assert banner.isVisible() and banner.label.text().startswith("⏵ REPLAY of ")
+    assert banner.isVisible() and banner.label.text().startswith("▶ REPLAY of ")
     assert recorded.machine in banner.label.text() and "×4" in banner.label.text()
     for side in ("small", "large"):
         original = recorded.trials[0].side(side)

@@ -417,7 +417,9 @@ class Session:
                     pieces.append(event.text)
                 else:
                     thoughts += 1
-                if self.sampler is not None and side in SLOTS:
+                # A replayed side's tokens are not this machine's work (and come at ×2 or ×4): the graphs show the
+                # recording's own samples instead.
+                if self.sampler is not None and side in SLOTS and not info.recorded:
                     self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
             elif isinstance(event, Notice):

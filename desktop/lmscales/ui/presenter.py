@@ -388,11 +388,15 @@ class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
         if times is None or len(times) == 0:
             for curve in self.curves.values():
                 curve.setData([], [])
+            self.setYRange(0, 10, padding=0)
             return
         x = times - times[-1]
+        peak = 0.0
         for side, curve in self.curves.items():
             values = np.nan_to_num(data[f"{side}_tokens_per_s"], nan=0.0)
             curve.setData(x, values, skipFiniteCheck=True)
+            peak = max(peak, float(values.max()))
+        self.setYRange(0, max(10.0, peak * 1.1), padding=0)  # from zero: a rate is never negative
 
 
 class PresenterNotes(QWidget):
@@ -514,8 +518,10 @@ class PresenterWindow(QWidget):
         self._restyle()
 
     def base_px(self) -> int:
-        """The body text size: it follows the window (1080 px high: 24 px), never below 14 px."""
-        return max(14, round(min(self.height() / 45, self.width() / 80)))
+        """The body text size: it follows the window (1080 px high: 24 px), never below 12 px. The type is in
+        proportion down to 540 px (a 1080p screen at 200 %: the 1080p layout at twice the pixels); a larger floor
+        there would not leave the scoreboard its height."""
+        return max(12, round(min(self.height() / 45, self.width() / 80)))
 
     def _restyle(self) -> None:
         c = THEMES[self.theme]
@@ -526,7 +532,7 @@ class PresenterWindow(QWidget):
             #presenter {{ background: {c['bg']}; }}
             #presenter QLabel {{ color: {c['fg']}; font-size: {base}px; }}
             #presenter #title {{ font-weight: 800; }}
-            #presenter #banner {{ font-size: {round(base * 1.2)}px; font-weight: 800; color: {c['bg']};
+            #presenter #banner {{ font-size: {base}px; font-weight: 800; color: {c['bg']};
                                   background: {c['accent']}; padding: 6px 14px; }}
             #presenter #step {{ color: {c['muted']}; font-size: {round(base * 0.85)}px; padding: 2px 8px; }}
             #presenter #step_current {{ font-size: {round(base * 0.85)}px; font-weight: 800; padding: 2px 8px;

@@ -212,7 +212,7 @@ class ReplayBanner(QToolBar):
 
     def show_recording(self, recording: Recording, speed: float) -> None:
         pace = "" if speed == 1.0 else f" · ×{speed:g} speed"
-        self.label.setText(f"⏵ {recording.banner}{pace} — recorded figures, no model, no network")
+        self.label.setText(f"▶ {recording.banner}{pace} — recorded figures, no model, no network")
         self.setVisible(True)
 
 
