@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
@@ -232,3 +233,18 @@ def test_a_step_waiting_for_a_model_that_fails_to_load_does_not_run(  # type: ig
     assert presenter.window.hint.text().startswith("⚠ The small model did not load (")
     assert presenter.window.hint.text().endswith("); the step did not run.")
     assert not window.running and presenter.step_index == -1
+
+
+def test_closing_the_main_window_deletes_the_presenters_windows_on_the_gui_thread(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    # Top-level windows are nobody's children: left to the garbage collector, they were destroyed in whatever
+    # thread collected them (Qt warned "Timers cannot be started from another thread" from a stream's reader).
+    presenter = _enter(qtbot, window)
+    presenter.show_notes()
+    room, notes = presenter.window, presenter.notes
+    window.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(room) and not shiboken6.isValid(notes))
+    assert presenter.disposed and not presenter.active
+    presenter.toggle()  # F11 after the close: nothing to show, nothing raised
+    window.bridge.deltasReady.emit("small", [])  # a run's late events reach no deleted widget

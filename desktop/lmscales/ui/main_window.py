@@ -686,4 +686,6 @@ class MainWindow(QMainWindow):
         self.settings.save_on_close()
         self.resources.stop()
         self.sampler.stop()
+        self.replay.graph_targets = [self.resources.set_source]
+        self.presenter.dispose()
         super().closeEvent(event)

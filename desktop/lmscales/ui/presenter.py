@@ -626,19 +626,21 @@ class Presenter(QObject):
         if isinstance(app, QGuiApplication):
             app.focusWindowChanged.connect(self._on_focus_window_changed)
         self.session_trials: Callable[[], Sequence[Trial]] = lambda: [self.last_trial] if self.last_trial else []
-        bridge.trialStarted.connect(self._on_trial_started)
-        bridge.sideStarted.connect(self._on_side_started)
-        bridge.deltasReady.connect(self._on_deltas)
-        bridge.noticed.connect(lambda side, notice: self._status(side, notice.message))
-        bridge.sideEnded.connect(self._on_side_ended)
-        bridge.trialEnded.connect(self._on_trial_ended)
+        self._followed = ((bridge.trialStarted, self._on_trial_started), (bridge.sideStarted, self._on_side_started),
+                          (bridge.deltasReady, self._on_deltas), (bridge.noticed, self._on_notice),
+                          (bridge.sideEnded, self._on_side_ended), (bridge.trialEnded, self._on_trial_ended))
+        for signal, slot in self._followed:
+            signal.connect(slot)
+        self.disposed = False
 
     @property
     def active(self) -> bool:
-        return self.window.isVisible()
+        return not self.disposed and self.window.isVisible()
 
     # -- entering and leaving ----------------------------------------------------------------------------
     def enter(self) -> None:
+        if self.disposed:
+            return
         if not self._themed:  # first time: the app's own light or dark, in high contrast
             app = QApplication.instance()
             self.window.apply_theme("dark" if app is not None and app.property("lmscalesDark") else "light")
@@ -691,6 +693,24 @@ class Presenter(QObject):
             self.owner.activateWindow()
         self.entered.emit(False)
 
+    def dispose(self) -> None:
+        """The main window closes: its presenter and notes windows (top-level, so not its children) go with it,
+        deleted here on the GUI thread. Left to Python's garbage collector they would be destroyed in whatever
+        thread collects them (a stream's reader, say), and a widget destroyed off the GUI thread warns or
+        crashes."""
+        if self.disposed:
+            return
+        self.disposed = True
+        self._queued = None
+        self._claiming = False
+        for signal, slot in self._followed:  # a run that ends after the close has no presenter to show it
+            signal.disconnect(slot)
+        self.window.graph.timer.stop()
+        self._hint_reset.stop()
+        for window in (self.window, self.notes):
+            window.hide()
+            window.deleteLater()
+
     def toggle(self) -> None:
         if self.active:
             self.leave()
@@ -712,6 +732,8 @@ class Presenter(QObject):
         self.notes.show()
 
     def set_banner(self, text: str) -> None:
+        if self.disposed:
+            return
         self.window.banner.setText(text)
         self.window.banner.setVisible(bool(text))
 
@@ -828,6 +850,9 @@ class Presenter(QObject):
         if column is not None and deltas:
             column.view.add("".join(getattr(delta, "text", "") for delta in deltas))
             column.status.setText("Streaming…")
+
+    def _on_notice(self, side: str, notice: object) -> None:
+        self._status(side, str(getattr(notice, "message", notice)))
 
     def _status(self, side: str, message: str) -> None:
         column = self.window.columns.get(side)
