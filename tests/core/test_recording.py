@@ -8,6 +8,7 @@ import json
 import math
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,14 +54,20 @@ def _recorded_trial() -> Trial:
 
 
 class Streams:
+    """Every delta the session reports, and when it was seen here (a replay may be late on a busy machine,
+    never early)."""
+
     def __init__(self) -> None:
         self.deltas: dict[str, list[TextDelta]] = {}
+        self.seen: dict[str, list[float]] = {}
         self.lock = threading.Lock()
 
     def __call__(self, event: SessionEvent) -> None:
         if isinstance(event, SideStreamed) and isinstance(event.event, TextDelta):
+            seen = time.perf_counter()
             with self.lock:
                 self.deltas.setdefault(event.side, []).append(event.event)
+                self.seen.setdefault(event.side, []).append(seen)
 
 
 @pytest.fixture
@@ -117,6 +124,9 @@ def test_a_replay_streams_at_the_recorded_pace_offline_and_opens_no_socket(
         assert len(emitted) == len(expected)
         worst = max(abs(e - x) for e, x in zip(emitted, expected, strict=True))
         assert worst <= TOLERANCE_S, f"{side} at ×{speed}: a delta {worst * 1000:.1f} ms off its recorded time"
+        # Shown at its recorded time or later (a loaded machine wakes late), never before it.
+        assert all(seen >= delta.timestamp for seen, delta in zip(streams.seen[side], streams.deltas[side],
+                                                                   strict=True))
         result = replayed.side(side)
         assert result is not None and result.recorded and result.engine is not None and result.engine.recorded
         assert result.text == recorded.text

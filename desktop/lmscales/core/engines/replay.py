@@ -3,8 +3,10 @@
 `ReplayEngine(side_result)` implements the `Engine` protocol, so the session runs it like any other engine and
 the trial it produces is a real trial, marked `recorded` (its `info.recorded` is True; the session copies that
 onto the `SideResult`). Each delta is emitted when its recorded time (relative to submit, divided by `speed`)
-comes, against one fixed start, so waiting never accumulates drift; the `TextDelta` carries the instant it was
-actually emitted. The final `Finished` carries the recorded offsets (not divided by `speed`), so every figure
+comes, against one fixed start, so waiting never accumulates drift; the `TextDelta` carries that due instant,
+not the moment a busy machine got round to emitting it: the recorded pace is what the replay shows, and a
+late wake-up (tens of ms on a loaded 2-core machine) neither shifts the later deltas nor the figures. The
+final `Finished` carries the recorded offsets (not divided by `speed`), so every figure
 computed from it (TTFT, tokens/s, counts) is the recorded one even at ×2 or ×4. The session also takes the
 side's recorded CPU-seconds, resource summary and cost from `recorded` (no process of this machine runs it).
 
@@ -87,7 +89,7 @@ class ReplayEngine:
                 break
             if self._cancelled.is_set():
                 break
-            yield TextDelta(text, time.perf_counter())
+            yield TextDelta(text, due)
             shown += 1
         cancelled = shown < len(offsets)
         yield dataclasses.replace(
