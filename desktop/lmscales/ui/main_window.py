@@ -41,6 +41,7 @@ from lmscales.core.threads import Preference, ThreadPolicy, ThreadStore, describ
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
 from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
+from lmscales.ui import gc_guard
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
@@ -99,6 +100,9 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        app = QApplication.instance()
+        if app is not None:  # cycles (Qt objects among them) are collected on this thread, never a worker's
+            gc_guard.install(app)
         self.setWindowTitle("LM Scales")
         self.sampler = sampler or Sampler()
         self.endpoint: Endpoint | None = None
