@@ -39,9 +39,9 @@ from lmscales.core.settings import LocalEngineSettings, Settings
 from lmscales.core.tasks import TaskInputError
 from lmscales.core.threads import Preference, ThreadPolicy, ThreadStore, describe_threads
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
+from lmscales.ui import gc_guard
 from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
-from lmscales.ui import gc_guard
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_view import HistoryView
