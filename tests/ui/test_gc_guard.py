@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from typing import ClassVar
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
@@ -15,7 +16,7 @@ from lmscales.ui import gc_guard
 class _Cyclic:
     """Garbage in a reference cycle, holding a Qt object; records the thread that finally destroys it."""
 
-    destroyed_on: list[str] = []
+    destroyed_on: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         self.me = self
