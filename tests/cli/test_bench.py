@@ -42,7 +42,7 @@ def test_bench_engine_tells_the_whole_story_per_thread_count() -> None:
     assert all(t["cached_prompt_tokens"] > 0 for t in with_reuse["turns"][1:])
     assert set(report["chat_turn_5_ttft_s"]) == {"with_reuse", "without_reuse"}
     assert report["goals"]["ratio_min"] == 0.98 and isinstance(report["goals"]["met"], bool)
-    assert report["wait_policy"] == "passive" and report["low_priority"] is True
+    assert report["wait_policy"] == "spin:1000" and report["low_priority"] is True
 
 
 def _run_engine_bench(monkeypatch: pytest.MonkeyPatch, goals: dict[str, float], *extra: str) -> int:

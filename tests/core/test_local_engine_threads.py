@@ -102,7 +102,8 @@ def test_threads_are_measured_chosen_stored_and_read_back(engine: LocalEngine, t
     assert (engine.n_threads, engine.n_threads_batch) == (choice.threads, choice.threads_batch)
     assert engine.model is not None and engine.model.threads_reason == choice.reason
     assert "measured fastest" in choice.reason
-    assert store.get(model_key(engine.model.info.path, engine.usable_cores)) == table
+    assert store.get(engine.thread_key()) == table
+    assert engine.thread_key() == model_key(engine.model.info.path, engine.usable_cores, "spin:1000")
     steps.clear()
     again = engine.choose_threads(store, preference="efficient", progress=lambda d, t: steps.append((d, t)))
     assert steps == []  # read from the store, not measured again
@@ -152,16 +153,20 @@ def test_the_engine_process_runs_below_this_one(engine: LocalEngine) -> None:
     assert psutil.Process(engine.pid).nice() > psutil.Process().nice()
 
 
-def test_the_openmp_wait_policy_is_set_before_llama_cpp_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("policy", "variable", "value"), [("passive", "OMP_WAIT_POLICY", "passive"),
+                                                       ("spin:1000", "GOMP_SPINCOUNT", "1000")])
+def test_the_openmp_wait_policy_is_set_before_llama_cpp_loads(monkeypatch: pytest.MonkeyPatch, policy: str,
+                                                              variable: str, value: str) -> None:
     """The child entry point sets it first thing (here run in a thread, then shut down at once)."""
     import multiprocessing
 
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     parent, child = multiprocessing.Pipe()
     worker = threading.Thread(target=local_worker.main,
-                              args=(child, multiprocessing.RawValue("q", 0)), kwargs={"wait_policy": "passive"})
+                              args=(child, multiprocessing.RawValue("q", 0)), kwargs={"wait_policy": policy})
     worker.start()
     parent.send(("shutdown",))
     worker.join(timeout=30)
     assert not worker.is_alive()
-    assert os.environ.get("OMP_WAIT_POLICY") == "passive"
+    assert os.environ.get(variable) == value

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, open_engine, print_json
+from lmscales.core.engines.local import WAIT_POLICY
 
 
 def _thread_counts(text: str | None, usable: int) -> list[int] | None:
@@ -97,8 +98,9 @@ def add_commands(commands: Any) -> None:
                         help="run N CPU-bound processes throughout (a browser tab, a build)")
     engine.add_argument("--no-adapt", action="store_true",
                         help="keep the thread count even when other processes keep cores busy")
-    engine.add_argument("--wait-policy", choices=["passive", "default", "active"], default="passive",
-                        help="OpenMP's wait policy in the engine process (default: passive, the app's)")
+    engine.add_argument("--wait-policy", default=WAIT_POLICY, metavar="passive|default|active|spin:N",
+                        help="OpenMP's wait policy in the engine process, or libgomp's spin count before a "
+                        f"waiting thread sleeps (default: {WAIT_POLICY}, the app's)")
     engine.add_argument("--no-low-priority", action="store_true", help="run the engine at the GUI's priority")
     engine.add_argument("--no-chat", action="store_true", help="leave out the 5-turn chat with and without reuse")
     engine.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")

@@ -171,7 +171,7 @@ def bench_engine(
     """Every figure of the small side per thread count (aggregated over `runs` as total tokens over total
     time), plus the chat-reuse comparison, with `competing_processes` busy processes running throughout."""
     assert engine.model is not None
-    chosen = (engine.n_threads, engine.n_threads_batch)
+    chosen, reason = (engine.n_threads, engine.n_threads_batch), engine.threads_reason
     counts = thread_counts or [chosen[0]]
     request = GenerationRequest(
         messages=tasks.chat_messages([], BENCH_PROMPT), max_tokens=max_tokens, temperature=0.7, seed=1
@@ -184,7 +184,7 @@ def bench_engine(
         for n in counts:
             engine.set_threads(n, n)
             rows.append(_thread_run(engine, request, runs, rapl))
-        engine.set_threads(*chosen, reason=engine.threads_reason)
+        engine.set_threads(*chosen, reason=reason)
         chats = [chat_reuse(engine, reuse) for reuse in (False, True)] if chat else []
     engine.reuse_prompt_cache = reuse_before
     main = rows[0] if thread_counts is None else max(rows, key=lambda r: r["end_to_end_decode_rate"])
@@ -194,7 +194,7 @@ def bench_engine(
         "benchmark": "engine",
         "model": engine.model.info.name or engine.model.info.path,
         "quantization": engine.model.info.quantization,
-        "threads_chosen": {"decode": chosen[0], "prompt": chosen[1], "reason": engine.threads_reason},
+        "threads_chosen": {"decode": chosen[0], "prompt": chosen[1], "reason": reason},
         "adapt_threads": engine.adapt_threads,
         "wait_policy": engine.wait_policy or "default",
         "low_priority": engine.low_priority,

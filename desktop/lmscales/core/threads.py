@@ -183,10 +183,11 @@ def counts_to_measure(usable: int) -> list[int]:
 
 
 # -- stored per model file ----------------------------------------------------------------------------------------
-def model_key(path: str | os.PathLike[str], usable: int) -> str:
-    """A model file as it is now (path, size, modification time) on this many usable cores."""
+def model_key(path: str | os.PathLike[str], usable: int, wait_policy: str | None = None) -> str:
+    """A model file as it is now (path, size, modification time) on this many usable cores, with this OpenMP
+    wait policy (it changes the rates of more than one thread a lot)."""
     stat = Path(path).stat()
-    return f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{usable}"
+    return f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{usable}|{wait_policy or 'default'}"
 
 
 @dataclass

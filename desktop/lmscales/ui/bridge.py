@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from lmscales.core.engines.local import LoadError, LocalEngine
-from lmscales.core.threads import ThreadPolicy, model_key
+from lmscales.core.threads import ThreadPolicy
 
 
 class ModelLoader(QObject):
@@ -96,7 +96,7 @@ class ModelLoader(QObject):
 
     def _key(self) -> str:
         model = self.engine.model
-        return model_key(model.info.path, self.engine.usable_cores) if model is not None else ""
+        return self.engine.thread_key() if model is not None else ""
 
     def wait(self, timeout: float = 5.0) -> None:
         if self._thread is not None:

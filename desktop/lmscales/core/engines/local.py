@@ -85,6 +85,15 @@ def child_stamp(made: float, submitted_at: float, arrived: float) -> float:
     return min(max(made, submitted_at), arrived)
 
 
+# libgomp spins this many times at a barrier, then sleeps. Measured on the 2-core machine with SmolLM2-135M
+# (`bench engine --thread-counts 1,2 --wait-policy ...`): OpenMP's default spinning left our 2-thread decode at
+# 0.96 of native (the spinning worker takes the core the sampler and the text thread need); "passive" (sleep
+# at once) cut 2-thread decode from ~140 to ~42 tok/s (a wake-up at every one of a token's barriers); a short
+# spin kept the speed (131-142 tok/s) at a ratio of 0.98 and the same CPU-seconds. It is also what libgomp
+# itself uses when there are more threads than cores.
+WAIT_POLICY = "spin:1000"
+
+
 class LoadError(Exception):
     """A model could not be loaded; `str(error)` is for the user. The previous model is still loaded."""
 
@@ -155,7 +164,7 @@ class LocalEngine:
         n_threads_batch: int | None = None,
         reuse_prompt_cache: bool = True,
         adapt_threads: bool = True,
-        wait_policy: str | None = "passive",
+        wait_policy: str | None = WAIT_POLICY,
         low_priority: bool = True,
     ) -> None:
         self.n_ctx = n_ctx
@@ -538,7 +547,7 @@ class LocalEngine:
         counts stay as they are. Thread counts apply per run, so no reload is needed."""
         if self.model is None:
             return None
-        key = model_key(self.model.info.path, self.usable_cores)
+        key = self.thread_key()
         table = None if again else store.get(key)
         if table is None and (measure or again):
             table = self.measure_threads(progress=progress)
@@ -552,6 +561,11 @@ class LocalEngine:
         self.thread_table = table
         self.set_threads(choice.threads, choice.threads_batch, choice.reason)
         return choice
+
+    def thread_key(self) -> str:
+        """Where the loaded model's thread table is kept in a `ThreadStore`."""
+        assert self.model is not None
+        return model_key(self.model.info.path, self.usable_cores, self.wait_policy)
 
     def set_threads(self, threads: int, threads_batch: int | None = None, reason: str = "") -> None:
         """The decode and prompt-evaluation thread counts from the next run on (the model stays loaded)."""

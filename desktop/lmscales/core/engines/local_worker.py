@@ -275,13 +275,15 @@ def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_
          wait_policy: str | None = None, low_priority: bool = False) -> None:
     """Child entry point: serve commands until told to stop, the pipe closes or the parent dies. `offline_mode`:
     the parent was offline when it started this process, so the same guard goes on here (a spawned child
-    starts with an unpatched socket module). `wait_policy`: OpenMP's, set before llama.cpp (and its OpenMP
-    runtime) loads; "passive" makes idle worker threads sleep instead of spinning on a core that another
-    process, or another of our threads, needs. `low_priority`: only in a process of its own (on Linux a nice
+    starts with an unpatched socket module). `wait_policy`: OpenMP's ("passive", "active"), or "spin:N"
+    for libgomp's spin count before a waiting thread sleeps, set before llama.cpp (and its OpenMP runtime)
+    loads. `low_priority`: only in a process of its own (on Linux a nice
     value belongs to the calling thread and is inherited by the threads it starts, llama.cpp's among them)."""
     if parent_pid is not None:  # always, as a spawned child; not when a test calls this in a thread
         watch_parent(parent_alive_check(parent_pid))
-    if wait_policy:
+    if wait_policy and wait_policy.startswith("spin:"):  # libgomp: spin this many times, then sleep
+        os.environ["GOMP_SPINCOUNT"] = wait_policy.removeprefix("spin:")
+    elif wait_policy:
         os.environ["OMP_WAIT_POLICY"] = wait_policy
     if low_priority:
         lower_priority()
