@@ -29,7 +29,16 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.settings import Settings
 from lmscales.ui.theme import apply_theme
 
-DIALOGS = ("endpoint", "endpoint-openai", "settings", "settings-general", "trial", "about", "eval", "card", "welcome")
+DIALOGS = ("endpoint", "endpoint-openai", "settings", "settings-general", "settings-threads", "trial", "about", "eval",
+           "card", "welcome")
+
+# The bundled model's measured table on the 2-core machine (bench engine --thread-counts all, spin:1000).
+MEASURED = (
+    {"threads": 1, "decode_rate": 127.8, "prefill_rate": 240.0, "decode_cpu_per_100": 0.885,
+     "prefill_cpu_per_100": 0.42},
+    {"threads": 2, "decode_rate": 137.4, "prefill_rate": 433.0, "decode_cpu_per_100": 1.493,
+     "prefill_cpu_per_100": 0.47},
+)
 
 
 def build(name: str) -> QWidget:
@@ -41,13 +50,16 @@ def build(name: str) -> QWidget:
                                  name="Together"))
         return EndpointDialog(current)
     if name.startswith("settings"):
+        from lmscales.core.threads import ThreadRow, ThreadTable
         from lmscales.ui.settings_dialog import SettingsDialog
 
+        table = ThreadTable(tuple(ThreadRow(**row) for row in MEASURED), "2026-11-28T22:00:00",  # type: ignore[arg-type]
+                            "SmolLM2-135M-Instruct Q4_1", 2)
         dialog = SettingsDialog(Settings(), "An API key for api.openai.com is set (kept in the system keyring, "
-                                            "never in settings).")
-        if name == "settings-general":
-            dialog.tabs.setCurrentIndex(next(i for i in range(dialog.tabs.count())
-                                             if dialog.tabs.tabText(i) == "General"))
+                                            "never in settings).", thread_table=table)
+        tab = {"settings-general": "General", "settings-threads": "Small model"}.get(name)
+        if tab is not None:
+            dialog.tabs.setCurrentIndex(next(i for i in range(dialog.tabs.count()) if dialog.tabs.tabText(i) == tab))
         return dialog
     if name == "trial":
         from lmscales.ui.history_view import TrialDialog

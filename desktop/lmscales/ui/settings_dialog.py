@@ -54,6 +54,10 @@ LABELS = {
     "model_path": "Model file (GGUF)",
     "watts_per_core": "Watts per core",
     "window_seconds": "Graph window (seconds)",
+    "threads_preference": "Threads chosen for",
+    "measure_threads": "Measure threads when a model is first loaded",
+    "adapt_threads": "Fewer threads while other programs keep cores busy",
+    "reuse_prompt_cache": "Keep a chat's computed prompt for its next turn",
 }
 # Words written as people write them, wherever they appear in a field's name.
 ACRONYMS = {"url": "URL", "api": "API", "cpu": "CPU", "gguf": "GGUF", "hz": "Hz", "id": "ID", "http": "HTTP",
@@ -194,7 +198,10 @@ class SettingsDialog(QDialog):
             measure.setToolTip("Measure decode and prompt rates for each thread count on the loaded model (a few "
                                "seconds); the settings close and the small pane shows the progress.")
             measure.clicked.connect(self._on_measure)
-            engine_form.addRow(measure)
+            row = QHBoxLayout()
+            row.addWidget(measure)
+            row.addStretch(1)
+            engine_form.addRow(row)
         self.prices = QTableWidget(0, 3)
         self.prices.setHorizontalHeaderLabels(["Model", "Input $/M tokens", "Output $/M tokens"])
         self.prices.setToolTip(schema.Settings.__dataclass_fields__["price_overrides"].metadata["description"])
@@ -307,8 +314,12 @@ def measured_threads_table(table: ThreadTable | None) -> QTableWidget:
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             widget.setItem(r, c, item)
     widget.resizeColumnsToContents()
-    widget.setMaximumHeight(widget.horizontalHeader().height() + widget.verticalHeader().defaultSectionSize()
-                            * max(2, len(rows)) + 2 * widget.frameWidth())
+    widget.resizeRowsToContents()
+    # Every row shown, no scroll bar (a few thread counts at most); an empty table keeps room for two rows.
+    body = sum(widget.rowHeight(r) for r in range(len(rows))) or 2 * widget.verticalHeader().defaultSectionSize()
+    height = widget.horizontalHeader().sizeHint().height() + body + 2 * widget.frameWidth() + 2
+    widget.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    widget.setFixedHeight(height)
     return widget
 
 
