@@ -15,7 +15,7 @@ import pytest
 from lmscales.core import tasks
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.local import LocalEngine
-from lmscales.core.events import GenerationRequest
+from lmscales.core.events import GenerationRequest, TextDelta
 from lmscales.core.threads import ThreadStore, model_key
 from tests.support.drive import run_to_end
 
@@ -86,6 +86,9 @@ def test_each_delta_is_stamped_where_it_was_made(engine: LocalEngine) -> None:
     assert all(finished.submitted_at <= t for t in stamps)
     assert len(finished.delta_arrivals) == len(finished.deltas)
     assert all(made <= arrived for made, arrived in zip(stamps, finished.delta_arrivals, strict=True))
+    # Stamped in the engine process, not on arrival: before the pipe delivered them, and one apiece.
+    assert any(made < arrived for made, arrived in zip(stamps, finished.delta_arrivals, strict=True))
+    assert len(set(stamps)) == len(stamps)
 
 
 def test_threads_are_measured_chosen_stored_and_read_back(engine: LocalEngine, tmp_path: Path) -> None:
@@ -170,3 +173,67 @@ def test_the_openmp_wait_policy_is_set_before_llama_cpp_loads(monkeypatch: pytes
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert os.environ.get(variable) == value
+
+
+def test_the_engine_module_does_not_load_llama_cpp_before_the_child_sets_its_environment() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, lmscales.core.engines.local, lmscales.core.engines.local_worker; "
+            "print('llama_cpp' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_openmp_runtime_is_known_and_the_store_keys_on_the_policy_that_took_effect(engine: LocalEngine) -> None:
+    assert engine.openmp_runtime in ("libgomp", "vcomp", "libomp", "none", "unknown")
+    if engine.openmp_runtime == "libgomp":
+        assert engine.wait_policy_applied == "spin:1000"
+    else:  # libgomp's spin count means nothing to another runtime
+        assert engine.wait_policy_applied == "default"
+    assert engine.thread_key().endswith("|" + engine.wait_policy_applied)
+
+
+def test_after_a_stop_string_or_a_stop_the_cache_still_gives_the_same_answer(engine: LocalEngine) -> None:
+    """What the cache holds after a run cut short (a stop string; a cancel while decoding) is what a fresh
+    evaluation would give: the next greedy answer is the same with and without reuse. (A cancel during the
+    prompt clears the cache: `llama_loop._decode`.)"""
+    import dataclasses
+
+    ask = GenerationRequest(tasks.chat_messages([], "Count from 1 to 20, separated by commas."), max_tokens=40,
+                            temperature=0.0, seed=1)
+    follow = GenerationRequest(tasks.chat_messages([tasks.ChatTurn("Count from 1 to 20, separated by commas.",
+                                                                   "1, 2, 3, 4")], "Now count backwards from 5."),
+                               max_tokens=24, temperature=0.0, seed=1)
+    engine.reuse_prompt_cache = False
+    try:
+        fresh = run_to_end(engine, follow).text
+    finally:
+        engine.reuse_prompt_cache = True
+    stopped = run_to_end(engine, dataclasses.replace(ask, stop=("5",)))
+    assert stopped.finished is not None and stopped.finished.stop_reason == "stop"
+    after_stop = run_to_end(engine, follow)
+    assert after_stop.finished is not None and after_stop.finished.cached_prompt_tokens > 0
+    assert after_stop.text == fresh
+    for event in engine.generate(dataclasses.replace(ask, max_tokens=200)):
+        if isinstance(event, TextDelta):
+            engine.cancel()  # stopped while decoding: the cache holds part of an answer
+    after_cancel = run_to_end(engine, follow)
+    assert after_cancel.text == fresh
+
+
+def test_a_new_model_file_does_not_inherit_the_previous_ones_threads(bundled_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "other.gguf"
+    shutil.copyfile(bundled_model, copy)
+    local = LocalEngine(n_ctx=1024, n_threads=1)
+    try:
+        local.load(bundled_model)
+        assert local.choose_threads(ThreadStore(tmp_path / "threads.json"), measure=True) is not None
+        assert local.thread_table is not None and local.threads_reason
+        model = local.load(copy)
+        assert local.thread_table is None and local.threads_reason == "" and model.threads_reason == ""
+        assert local.n_threads_batch == local.n_threads
+    finally:
+        local.close()

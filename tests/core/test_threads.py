@@ -228,3 +228,70 @@ def test_a_child_stamp_stays_between_the_request_and_the_arrival() -> None:
     assert child_stamp(10.5, 10.0, 11.0) == 10.5  # a shared clock: the child's own time
     assert child_stamp(3.0, 10.0, 11.0) == 10.0  # a clock behind ours: never before the request
     assert child_stamp(99.0, 10.0, 11.0) == 11.0  # ahead: never after it was seen here
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"cpu.stat": "usage_usec 2500000\nuser_usec 2000000\n"}, 2.5),
+    ({"cpuacct/cpuacct.usage": "1500000000\n"}, 1.5),
+    ({"cpu.stat": "nothing useful\n"}, None),
+    ({}, None),
+])
+def test_a_cgroups_own_cpu_usage(tmp_path: Path, files: dict[str, str], expected: float | None) -> None:
+    from lmscales.core.threads import _cgroup_usage_seconds
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _cgroup_usage_seconds(tmp_path) == expected
+
+
+def test_a_waiting_piece_goes_out_without_waiting_for_the_next_token() -> None:
+    """The text thread flushes a batch after `seconds` even when no further token comes (a slow model)."""
+    import threading
+
+    from lmscales.core.engines.llama_loop import _TextWorker
+
+    batches: list[list[tuple[float, str]]] = []
+    two_sent = threading.Event()
+
+    def emit(batch: list[tuple[float, str]]) -> None:
+        batches.append(batch)
+        if sum(len(b) for b in batches) >= 2:
+            two_sent.set()
+
+    worker = _TextWorker(lambda token: f"<{token}>".encode(), (), DeltaBatcher(emit, seconds=0.01, tokens=8))
+    worker.start()
+    worker.tokens.put((1.0, 1))  # the first piece: at once
+    worker.tokens.put((1.0001, 2))  # the second waits for a batch... but not for a third token
+    assert two_sent.wait(timeout=30)
+    worker.finish()
+    assert [text for batch in batches for _, text in batch] == ["<1>", "<2>"]
+    assert worker.stopped_after is None and worker.error is None
+
+
+def test_a_stop_string_split_over_tokens_ends_the_text_and_counts_only_what_came_before() -> None:
+    from lmscales.core.engines.llama_loop import _TextWorker
+
+    sent: list[list[tuple[float, str]]] = []
+    pieces = {1: b"one ", 2: b"two ", 3: b"ST", 4: b"OP", 5: b" after"}
+    worker = _TextWorker(lambda token: pieces[token], ("STOP",), DeltaBatcher(sent.append))
+    worker.start()
+    for stamp, token in enumerate((1, 2, 3, 4, 5)):
+        worker.tokens.put((float(stamp), token))
+    worker.finish()
+    assert "".join(text for batch in sent for _, text in batch) == "one two "
+    assert worker.stopped_after == 4
+
+
+def test_a_closed_pipe_in_the_text_thread_is_handed_to_the_decode_loop() -> None:
+    from lmscales.core.engines.llama_loop import _TextWorker
+
+    def broken(_batch: list[tuple[float, str]]) -> None:
+        raise BrokenPipeError("the parent went away")
+
+    worker = _TextWorker(lambda token: b"x", (), DeltaBatcher(broken))
+    worker.start()
+    worker.tokens.put((0.0, 1))
+    worker.tokens.put((0.1, 2))
+    worker.finish()  # returns, although the thread failed
+    assert isinstance(worker.error, BrokenPipeError)

@@ -100,3 +100,38 @@ def test_the_ttft_tooltip_says_what_came_from_the_cache(qtbot, window: MainWindo
     trial = window.history_store.list()[-1]
     small = next(r for r in trial.sides if r.side == "small")
     assert small.finished is not None and small.finished.cached_prompt_tokens > 0
+
+
+def test_clearing_a_hand_set_count_with_nothing_measured_goes_back_to_the_default(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow, tmp_path) -> None:
+    from lmscales.core.engines.local import default_threads
+    from lmscales.core.threads import ThreadStore
+
+    window._thread_store = ThreadStore(tmp_path / "threads.json")  # nothing measured for this model there
+    settings = window.settings.settings.with_value("local_engine.measure_threads", False)
+    window.settings.apply(settings.with_value("local_engine.threads", 1))
+    assert "1 thread (set in the settings)" in card(window)
+    window.small_engine.thread_table = None  # as if loaded with a hand-set count: never measured
+    loader = window.loaders["small"]
+    with qtbot.waitSignal(loader.threadsChosen, timeout=30_000):
+        window.settings.apply(settings.with_value("local_engine.threads", None))
+    assert window.small_engine.n_threads == default_threads()
+    assert "set in the settings" not in card(window)
+
+
+def test_settings_changes_and_measure_again_wait_for_each_other(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """A new preference and "Measure again" from the same dialog: both happen, one after the other; a count set
+    by hand during a measurement is what stays."""
+    loader = window.loaders["small"]
+    chosen: list[object] = []
+    loader.threadsChosen.connect(chosen.append)
+    settings = window.settings.settings
+    window.settings.apply(settings.with_value("local_engine.threads_preference", "efficient"))
+    window.settings.measureRequested.emit()
+    assert "busy" not in window.hint.text()
+    qtbot.waitUntil(lambda: len(chosen) == 2 and not loader.busy, timeout=120_000)
+    assert "(measured most efficient)" in card(window)
+    assert loader.measure_again()
+    window.settings.apply(settings.with_value("local_engine.threads", 1))  # while it measures
+    qtbot.waitUntil(lambda: not loader.busy, timeout=120_000)
+    assert window.small_engine.n_threads == 1 and "1 thread (set in the settings)" in card(window)

@@ -197,6 +197,8 @@ def bench_engine(
         "threads_chosen": {"decode": chosen[0], "prompt": chosen[1], "reason": reason},
         "adapt_threads": engine.adapt_threads,
         "wait_policy": engine.wait_policy or "default",
+        "wait_policy_applied": engine.wait_policy_applied,
+        "openmp_runtime": engine.openmp_runtime,
         "low_priority": engine.low_priority,
         "competing_processes": competing_processes,
         "n_ctx": engine.n_ctx,

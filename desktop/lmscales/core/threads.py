@@ -52,14 +52,19 @@ def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     return None
 
 
-def _affinity() -> int | None:
-    """Logical CPUs this process may run on (Linux and Windows; macOS has no affinity: None)."""
+def allowed_cpus() -> set[int] | None:
+    """The logical CPUs this process may run on (Linux and Windows; macOS has no affinity: None)."""
     if hasattr(os, "sched_getaffinity"):
         with contextlib.suppress(OSError):
-            return len(os.sched_getaffinity(0))
+            return set(os.sched_getaffinity(0))
     with contextlib.suppress(AttributeError, psutil.Error, OSError):
-        return len(psutil.Process().cpu_affinity() or ())  # type: ignore[attr-defined,unused-ignore]
+        return set(psutil.Process().cpu_affinity() or ())  # type: ignore[attr-defined,unused-ignore]
     return None
+
+
+def _affinity() -> int | None:
+    allowed = allowed_cpus()
+    return len(allowed) if allowed else None
 
 
 def usable_cores(
@@ -232,22 +237,57 @@ def threads_for_run(chosen: int, usable: int, busy_elsewhere: float | None) -> i
     return max(1, min(chosen, math.floor(idle + 0.5)))
 
 
-def machine_busy_seconds() -> float:
-    """CPU-seconds all cores have spent busy since boot (guest time is already in user time)."""
-    times = psutil.cpu_times()
+def _busy(times: Any) -> float:
     idle = float(times.idle) + float(getattr(times, "iowait", 0.0))
+    # guest time is already counted in user time
     return float(sum(times)) - idle - float(getattr(times, "guest", 0.0)) - float(getattr(times, "guest_nice", 0.0))
 
 
+def _cgroup_usage_seconds(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPU-seconds this cgroup (v2 `cpu.stat`, or v1 `cpuacct.usage`) has used; None where it cannot be read."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in (root / "cpu.stat").read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    with contextlib.suppress(OSError, ValueError):
+        return int((root / "cpuacct" / "cpuacct.usage").read_text()) / 1e9
+    return None
+
+
+def busy_source() -> Callable[[], float]:
+    """How to read the busy CPU-seconds that compete with this process: within a CPU quota, the cgroup's own
+    usage (a busy host beyond the quota is not ours to share); else the busy time of the CPUs in this
+    process's affinity mask only (under `taskset`, other CPUs' load is not in our way); else every CPU's."""
+    if _cgroup_quota() is not None and _cgroup_usage_seconds() is not None:
+        return lambda: _cgroup_usage_seconds() or 0.0
+    allowed = allowed_cpus()
+    logical = os.cpu_count() or 1
+    if allowed and len(allowed) < logical:
+        cpus = sorted(allowed)
+
+        def allowed_busy() -> float:
+            per_cpu = psutil.cpu_times(percpu=True)
+            return sum(_busy(per_cpu[cpu]) for cpu in cpus if cpu < len(per_cpu))
+
+        return allowed_busy
+    return machine_busy_seconds
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds all cores have spent busy since boot."""
+    return _busy(psutil.cpu_times())
+
+
 class LoadProbe:
-    """What the rest of the machine keeps busy, in cores, over the last couple of seconds: total busy CPU time
-    minus the engine process's own (`own_pid()`), from psutil readings every `interval` seconds on a daemon
-    thread. Cheap (two small reads) and the same in the window, the command line and the benchmarks."""
+    """What the rest of the machine keeps busy, in cores, over the last couple of seconds: busy CPU time where
+    this process may run (`busy_source`) minus the engine process's own (`own_pid()`), from psutil readings
+    every `interval` seconds on a daemon thread. Cheap (two small reads) and the same in the window, the
+    command line and the benchmarks."""
 
     def __init__(self, own_pid: Callable[[], int | None], interval: float = 0.5, window: float = 2.0,
                  clock: Callable[[], float] = time.monotonic, machine_busy: Callable[[], float] | None = None) -> None:
         self._own_pid = own_pid
-        self._machine_busy = machine_busy or machine_busy_seconds
+        self._machine_busy = machine_busy or busy_source()
         self.interval, self.window = interval, window
         self._clock = clock
         self._readings: list[tuple[float, float, float]] = []  # (time, machine busy s, engine cpu s)

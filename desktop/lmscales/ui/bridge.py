@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from lmscales.core.engines.local import LoadError, LocalEngine
+from lmscales.core.engines.local import LoadError, LocalEngine, default_threads
 from lmscales.core.threads import ThreadPolicy
 
 
@@ -32,6 +32,7 @@ class ModelLoader(QObject):
         self.policy: ThreadPolicy | None = None  # None: the threads stay as set (tests, benches)
         self._thread: threading.Thread | None = None
         self._busy = False  # only touched on the GUI thread
+        self._pending: list[Callable[[], object]] = []  # GUI-thread actions waiting for the current work to end
         self._ended.connect(self._on_ended)
 
     @property
@@ -58,22 +59,38 @@ class ModelLoader(QObject):
 
         return self._start(work, "engine-load")
 
+    def when_idle(self, action: Callable[[], object]) -> None:
+        """Run `action` on the GUI thread now, or once the load or measurement under way has ended (so a
+        thread count set by hand during a measurement is not overwritten by its result)."""
+        if self._busy:
+            self._pending.append(action)
+        else:
+            action()
+
     def measure_again(self) -> bool:
-        """Measure the loaded model's thread table again ("Re-measure" in the settings)."""
+        """Measure the loaded model's thread table again ("Measure again" in the settings); after the work
+        under way, if any."""
         def work() -> None:
             if self._choose(again=True) and self.engine.model is not None:
                 self.threadsChosen.emit(self.engine.model)
 
+        if self._busy:
+            self._pending.append(self.measure_again)
+            return True
         return self._start(work, "engine-measure")
 
     def choose(self) -> bool:
-        """Pick from the stored table again (a new preference); no measurement."""
+        """Threads from the policy again (a new preference, or a hand-set count cleared): the stored table,
+        measured first if there is none and measuring is on; with neither, the engine's default count."""
         def work() -> None:
-            policy = self.policy
-            if policy is not None and self.engine.choose_threads(policy.store, policy.preference,
-                                                                 measure=False) is not None:
+            if not self._choose(again=False) and self.policy is not None and self.engine.thread_table is None:
+                self.engine.set_threads(default_threads())
+            if self.engine.model is not None:
                 self.threadsChosen.emit(self.engine.model)
 
+        if self._busy:
+            self._pending.append(self.choose)
+            return True
         return self._start(work, "engine-threads")
 
     def _choose(self, again: bool) -> bool:
@@ -105,6 +122,8 @@ class ModelLoader(QObject):
     def _on_ended(self) -> None:
         self._busy = False
         self.busyChanged.emit(False)
+        while self._pending and not self._busy:
+            self._pending.pop(0)()
 
     def _run(self, work: Callable[[], None]) -> None:
         try:

@@ -4,6 +4,7 @@ the window turns the user's input into a `TaskInput` and shows the session's eve
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -478,10 +479,14 @@ class MainWindow(QMainWindow):
             if not choose or engine.model is None:
                 continue
             if values.threads:
-                engine.set_threads(values.threads, reason=f"{describe_threads(values.threads)} (set in the settings)")
-                self._on_threads_chosen(side, engine.model)
+                loader.when_idle(functools.partial(self._set_threads_by_hand, side, values.threads))
             else:
                 loader.choose()
+
+    def _set_threads_by_hand(self, side: str, threads: int) -> None:
+        engine = self.loaders[side].engine
+        engine.set_threads(threads, reason=f"{describe_threads(threads)} (set in the settings)")
+        self._on_threads_chosen(side, engine.model)
 
     def measure_threads(self) -> None:
         """Measure the small model's thread table again (from the settings, or the Run menu)."""
@@ -496,8 +501,9 @@ class MainWindow(QMainWindow):
             self._show_problem("The threads are set by hand in the settings; clear that number to use the "
                                "measured table.")
             return
-        if not loader.measure_again():
-            self._show_problem("The small model is busy loading; measure again when it is ready.")
+        if loader.busy:
+            self._show_problem("The threads will be measured once the small model is ready.")
+        loader.measure_again()
 
     def _on_threads_chosen(self, side: str, model: LoadedModel | None) -> None:
         if model is None:

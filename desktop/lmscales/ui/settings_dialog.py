@@ -281,6 +281,7 @@ class SettingsDialog(QDialog):
     def _on_measure(self) -> None:
         self.measure_requested = True
         self._on_accept()
+        self.measure_requested = self.result_settings is not None  # not when a setting was refused
 
     def _on_endpoint(self) -> None:
         self.endpoint_requested = True

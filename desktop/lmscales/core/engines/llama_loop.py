@@ -116,7 +116,14 @@ class _TextWorker:
         stops, batcher, seen, made = self._stops, self._batcher, 0, 0.0
         ended = False
         try:
-            while (item := self.tokens.get()) is not None:
+            while True:
+                try:  # a piece waits at most `batcher.seconds`, even when the next token is slow to come
+                    item = self.tokens.get(timeout=batcher.seconds if batcher.pending else None)
+                except queue.Empty:
+                    batcher.flush()
+                    continue
+                if item is None:
+                    break
                 if self.stopped_after is not None:
                     continue  # decoded past the stop string: not part of the answer
                 made, token = item
@@ -243,7 +250,8 @@ class LlamaLoop:
         The text of each token (piece, UTF-8, stop strings, batching, the pipe) is made on a second thread
         while this one is inside the next `llama_decode` (ctypes lets go of the GIL there), so none of that
         work is on the path from one token to the next. A stop string found there is seen here before the
-        next token is drawn; the one token that may have been decoded past it stays out of the answer."""
+        next token is drawn; the tokens that may have been decoded past it (one, or more when that thread
+        lags) stay out of the answer and its count."""
         lib = self._lib
         outcome = RunOutcome()
         kept = self._keep(prompt, reuse)

@@ -177,6 +177,7 @@ class LocalEngine:
         self.adapt_threads = adapt_threads
         self.wait_policy, self.low_priority = wait_policy, low_priority
         self.usable_cores = usable_cores()
+        self.openmp_runtime = "unknown"  # the child says, once a model is loaded
         self.load_probe = LoadProbe(lambda: self.pid)
         self._free_memory = free_memory  # injectable: tests play a small machine
         self._mp = multiprocessing.get_context("spawn")
@@ -254,6 +255,7 @@ class LocalEngine:
         self._send(("load", path, n_ctx or self.n_ctx, n_threads or self.n_threads))
         reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
         if reply[0] == "loaded":
+            self.openmp_runtime = str(reply[1].get("openmp", "unknown"))
             return float(reply[1]["load_seconds"])
         raise LoadError(str(reply[1]))
 
@@ -360,9 +362,12 @@ class LocalEngine:
                 raise LoadError(
                     f"Loading {Path(path).name} failed: {reason}." + self._recover_after_failed_load(closed_first)
                 ) from None
-            if n_threads != self.n_threads:  # a new count asked for: both phases, until a measurement says more
-                self.n_threads_batch, self.threads_reason = n_threads, ""
+            if n_threads != self.n_threads or (self.model is not None and self.model.info.path != resolved):
+                # A new count, or another model: both phases at that count until its own table says more.
+                self.n_threads_batch, self.threads_reason, self.thread_table = n_threads, "", None
             self.n_ctx, self.n_threads = n_ctx, n_threads
+            if self.adapt_threads:
+                self.load_probe.start()  # readings from now on, so the first run already knows the load
             self.model = LoadedModel(
                 info=dataclasses.replace(info, path=resolved),
                 load_seconds=seconds,
@@ -492,6 +497,9 @@ class LocalEngine:
         if self.adapt_threads:
             self.load_probe.start()
             busy = self.load_probe.busy_elsewhere()
+            if busy is None:  # the first run right after a load: one more reading, over the load's span
+                self.load_probe.read_once()
+                busy = self.load_probe.busy_elsewhere()
             threads = threads_for_run(threads, self.usable_cores, busy)
             batch = threads_for_run(batch, self.usable_cores, busy)
         return RunOptions(reuse_cache=self.reuse_prompt_cache, threads=threads, threads_batch=batch)
@@ -562,10 +570,20 @@ class LocalEngine:
         self.set_threads(choice.threads, choice.threads_batch, choice.reason)
         return choice
 
+    @property
+    def wait_policy_applied(self) -> str:
+        """The wait policy that took effect: "spin:N" only means something to libgomp, "passive"/"active" to an
+        OpenMP runtime; with ggml's own thread pool (Apple builds) there is none to set."""
+        policy = self.wait_policy
+        if not policy or (policy.startswith("spin:") and self.openmp_runtime != "libgomp") or (
+                self.openmp_runtime == "none"):
+            return "default"
+        return policy
+
     def thread_key(self) -> str:
         """Where the loaded model's thread table is kept in a `ThreadStore`."""
         assert self.model is not None
-        return model_key(self.model.info.path, self.usable_cores, self.wait_policy)
+        return model_key(self.model.info.path, self.usable_cores, self.wait_policy_applied)
 
     def set_threads(self, threads: int, threads_batch: int | None = None, reason: str = "") -> None:
         """The decode and prompt-evaluation thread counts from the next run on (the model stays loaded)."""
@@ -578,6 +596,8 @@ class LocalEngine:
 
     def _measure_reply(self) -> dict[str, float]:
         reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
+        while reply[0] not in ("measured", "measure_error"):  # a late reply of a run given up on
+            reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
         if reply[0] != "measured":
             raise LoadError(str(reply[1]))
         figures: dict[str, float] = reply[1]

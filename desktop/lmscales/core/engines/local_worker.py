@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from lmscales.core import offline
@@ -253,6 +254,25 @@ def watch_parent(alive: Callable[[], bool], interval: float = PARENT_CHECK_SECON
     return thread
 
 
+OPENMP_LIBRARIES = (("libgomp", "libgomp"), ("vcomp", "vcomp"), ("libiomp", "libomp"), ("libomp", "libomp"))
+
+
+def openmp_runtime() -> str:
+    """Which OpenMP runtime llama.cpp runs on in this process: "libgomp" (GCC: Linux wheels), "vcomp" (MSVC),
+    "libomp" (LLVM/Intel), or "none" (ggml's own thread pool, e.g. Apple builds). The wait policy set before
+    the load only means something to the runtime that reads it."""
+    import psutil
+
+    try:
+        paths = [m.path.lower() for m in psutil.Process().memory_maps(grouped=True)]
+    except (psutil.Error, OSError, NotImplementedError):
+        return "unknown"
+    for marker, name in OPENMP_LIBRARIES:
+        if any(marker in Path(path).name for path in paths):
+            return name
+    return "none"
+
+
 def lower_priority(process: Any = None, windows: bool | None = None) -> None:
     """Run below the GUI: the window must never wait for the model. POSIX: nice +5 (the scheduler then gives the
     GUI about three times the engine's share of a contended core); Windows: the below-normal priority class.
@@ -323,7 +343,7 @@ def _serve(conn: Connection, cancel_upto: Any) -> None:
             if model is not None:
                 model.close()
             model = new_model
-            conn.send(("loaded", {"load_seconds": time.perf_counter() - started}))
+            conn.send(("loaded", {"load_seconds": time.perf_counter() - started, "openmp": openmp_runtime()}))
         elif kind == "generate":
             _, generation_id, request, options = command
             if model is None:
