@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -20,14 +19,6 @@ from lmscales.core.threads import ThreadStore, model_key
 from tests.support.drive import run_to_end
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def engine(bundled_model: Path) -> Iterator[LocalEngine]:
-    local = LocalEngine(n_ctx=2048, n_threads=2)
-    local.load(bundled_model)
-    yield local
-    local.close()
 
 
 def turns(engine: LocalEngine, texts: list[str], max_tokens: int = 24) -> list:  # type: ignore[type-arg]
