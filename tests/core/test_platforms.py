@@ -28,6 +28,7 @@ X86_64_V2 = frozenset({"SSE42"})  # e.g. a Nehalem laptop: SSE4.2, no AVX
 SANDY_BRIDGE = frozenset({"SSE42", "AVX"})  # AVX but no AVX2, FMA, F16C or BMI2
 HASWELL = frozenset({"SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2"})
 ZEN4 = frozenset({*HASWELL, "AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16"})
+SAPPHIRE_RAPIDS = frozenset({*ZEN4, "AVX_VNNI", "AMX_INT8"})
 
 
 # -- CPU variants ------------------------------------------------------------------------------------------
@@ -44,6 +45,7 @@ def test_cpu_flags_are_read_as_llama_cpp_names_them() -> None:
 @pytest.mark.parametrize(("features", "expected"), [
     (frozenset(), "x64"), (X86_64_V2, "sse42"), (SANDY_BRIDGE, "sandybridge"), (HASWELL, "haswell"),
     (ZEN4, "zen4"), (frozenset({*HASWELL, "AVX_VNNI"}), "alderlake"),
+    (SAPPHIRE_RAPIDS, "zen4"),  # never the AMX variant: its kernels died of an illegal instruction here
 ])
 def test_every_x86_64_cpu_gets_the_best_variant_it_can_run(features: frozenset[str], expected: str) -> None:
     assert cpu_backends.best_variant(cpu_backends.VARIANT_NEEDS, features) == expected

@@ -4,9 +4,13 @@ On x86-64, dev.py builds llama-cpp-python with GGML_BACKEND_DL and GGML_CPU_ALL_
 libraries then hold no CPU code of their own, and one CPU backend per instruction-set level
 (`ggml-cpu-x64`, `-sse42`, `-sandybridge`, `-haswell`, `-skylakex`, ... `-zen4`, `-sapphirerapids`) sits in
 a folder (the wheel's top-level `bin/`, i.e. `site-packages/bin`; `llama_cpp/lib` in the frozen app).
-llama.cpp scores each one against the CPU and loads the best, but only when asked
-(`ggml_backend_load_all_from_path`); llama-cpp-python never asks, so the engine's child process does,
-once, before its first model. Without it `Llama(...)` fails with "no backends are loaded".
+llama.cpp scores each one against the CPU and loads the best, but only when asked; llama-cpp-python never
+asks, so the engine's child process does, once, before its first model. Without it `Llama(...)` fails with
+"no backends are loaded". The engine makes llama.cpp's choice itself, with the same scores, and loads that one
+file (`ggml_backend_load`), because one variant must never be chosen: `-sapphirerapids`, whose AMX kernels
+died of an illegal instruction (`tilezero`) on every model run on a Sapphire Rapids CI machine, although the
+CPU reports AMX and the kernel grants the tile permission. AVX-512 decodes no slower, so an AMX CPU gets
+`-zen4` (AVX-512 with VBMI, VNNI and BF16).
 
 A build without variants (Apple silicon, or `LMSCALES_LLAMA_BUILD=portable`) has its CPU backend built
 in; on x86-64 that one is compiled for AVX2 (GGML_NATIVE=OFF turns AVX2, FMA, F16C and BMI2 on), so on a
@@ -54,6 +58,8 @@ VARIANT_NEEDS: dict[str, frozenset[str]] = {
     "alderlake": frozenset({*_HASWELL, "AVX_VNNI"}),
     "sapphirerapids": frozenset({*_AVX512, "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16", "AMX_INT8"}),
 }
+# Variants that are never loaded, with the reason (see the module docstring).
+NEVER_LOADED = {"sapphirerapids": "its AMX kernels die of an illegal instruction"}
 # The built-in CPU backend of a portable (GGML_NATIVE=OFF) x86-64 build without variants.
 BUILTIN_X86_NEEDS = frozenset(_HASWELL)
 
@@ -139,8 +145,9 @@ def score(variant: str, features: frozenset[str]) -> int:
 
 
 def best_variant(variants: Iterable[str], features: frozenset[str]) -> str | None:
-    """The variant llama.cpp would load on a CPU with `features`, or None if none can run."""
-    scored = [(score(name, features), name) for name in variants]
+    """The variant to load on a CPU with `features`: llama.cpp's choice, but never one of `NEVER_LOADED`;
+    None if none can run."""
+    scored = [(score(name, features), name) for name in variants if name not in NEVER_LOADED]
     best = max(scored, default=(0, ""))
     return best[1] if best[0] > 0 else None
 
@@ -178,6 +185,14 @@ def variants_in(folder: Path) -> list[str]:
         return []
     found = (_VARIANT_FILE.match(path.name) for path in folder.iterdir())
     return sorted(match["name"] for match in found if match)
+
+
+def variant_file(folder: Path, variant: str) -> Path:
+    for path in folder.iterdir():
+        match = _VARIANT_FILE.match(path.name)
+        if match and match["name"] == variant:
+            return path
+    raise FileNotFoundError(f"no {variant} CPU backend in {folder}")
 
 
 def loaded_variant() -> str | None:
@@ -221,12 +236,18 @@ def ensure_loaded(folder: Path | None = None, features: frozenset[str] | None = 
             _loaded = ""
             return _loaded
         variants = variants_in(folder)
-        if features is not None and best_variant(variants, features) is None:
+        chosen = best_variant(variants, features) if features is not None else None
+        if features is not None and chosen is None:
             raise CpuBackendError(f"The local engine cannot run on this computer: "
                                   f"{explain_missing(variants, features)}.")
         from llama_cpp import llama_cpp as bindings
 
-        bindings._lib.ggml_backend_load_all_from_path(str(folder).encode())
+        if chosen is not None:
+            load = bindings._lib.ggml_backend_load
+            load.argtypes, load.restype = [ctypes.c_char_p], ctypes.c_void_p
+            load(str(variant_file(folder, chosen)).encode())
+        else:  # features unknown: llama.cpp's own choice, from its own probe
+            bindings._lib.ggml_backend_load_all_from_path(str(folder).encode())
         if not _cpu_backend_registered(bindings._lib):
             reason = explain_missing(variants, features) if features is not None else (
                 f"none of llama.cpp's CPU backends in {folder} ({', '.join(variants)}) could be loaded")
