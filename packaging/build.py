@@ -229,14 +229,27 @@ def remote_test() -> None:
         say(f"remote test: {' '.join(command[1:])}")
         result = subprocess.run(command, input="Say hello.", cwd=tmp, env=clean_environment(Path(tmp)),
                                 capture_output=True, text=True, check=False, timeout=300)
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        report = {}
-    say(f"remote test: exit {result.returncode}, ok={report.get('ok')}, output {report.get('output', '')!r}")
-    if result.returncode != 0 or report.get("ok") is not True or not str(report.get("output", "")).strip():
+    problem = remote_answer_problem(result.returncode, result.stdout)
+    say(f"remote test: exit {result.returncode}, {problem or 'answered'}")
+    if problem:
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
         sys.exit("build.py: the frozen app's remote side failed against llama-cpp-python's server")
+
+
+def remote_answer_problem(returncode: int, stdout: str) -> str | None:
+    """What is wrong with `lmscales run --side remote --json`'s output (a trial), or None if the large side
+    answered."""
+    if returncode != 0:
+        return f"exit code {returncode}"
+    try:
+        large = json.loads(stdout)["sides"]["large"]
+    except (ValueError, KeyError, TypeError):
+        return "no trial with a large side in the output"
+    if large.get("status") not in ("done", "length"):
+        return f"the large side ended {large.get('status')!r}: {large.get('error')}"
+    if not str(large.get("text", "")).strip():
+        return "the large side's answer is empty"
+    return None
 
 
 # -- installers -----------------------------------------------------------------------------------------------
