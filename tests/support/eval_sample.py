@@ -144,7 +144,7 @@ def sample_result() -> EvalResult:
             created="2026-11-28 18:40 UTC", machine="Linux x86_64 · 2 cores · 24 GiB · Python 3.11",
             app_version="0.1.0",
             parameters={"max tokens": "256", "temperature": "0.0", "seed": "42", "repeats": "2 (after 1 warm-up)",
-                        "order": "sides and items interleaved", "large-side concurrency": "4"},
+                        "order": "sides and items interleaved", "large-side concurrency": "1"},
             signatures={"chrF++": chrf_pp("a", ["a"]).signature,
                         "BLEU": "nrefs:1|case:mixed|eff:yes|tok:13a|smooth:exp|version:2.6.0",
                         "ROUGE-L": ROUGE_SIGNATURE},

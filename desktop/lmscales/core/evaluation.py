@@ -78,8 +78,9 @@ def task_input_for(item: EvalItem) -> TaskInput:
         return TaskInput("chat", item.input, messages=(Message("user", item.input),), reference=item.reference,
                          answers=item.answers)
     if item.task == "summarize":
+        # the summary's language (target_lang) chooses its score: ROUGE-L for English, chrF otherwise
         return TaskInput("summarize", item.input, summary_length=item.summary_length, reference=item.reference,
-                         key_facts=item.key_facts)
+                         key_facts=item.key_facts, target_lang=item.target_language)
     return TaskInput("translate", item.input, target_lang=item.target_language, source_lang=item.source_language,
                      reference=item.reference)
 

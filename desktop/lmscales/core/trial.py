@@ -66,7 +66,7 @@ class TaskInput:
     task: TaskName
     text: str
     system_prompt: str | None = None
-    target_lang: str | None = None  # translate
+    target_lang: str | None = None  # translate; summarize: the text's language, which picks its score
     source_lang: str | None = None  # translate; None or "auto": detected by the model
     summary_length: SummaryLength | None = None  # summarize
     messages: tuple[Message, ...] | None = None

@@ -74,6 +74,20 @@ def test_a_difference_whose_interval_includes_zero_is_called_about_the_same() ->
     assert "scores about the same on chrF++ (+0.0 points" in verdict
 
 
+def test_an_interval_that_excludes_zero_is_never_rounded_to_reach_it() -> None:
+    """A difference of -8.0 to -0.2 points: the verdict says 0.2–8.0, never '0–8', which would read as
+    'maybe no difference'."""
+    task = constant_task(4)
+    items = tuple(ItemResult(f"t{i}", "s", "r", {"small": "a", "large": "b"},
+                             {"small": {"chrF++": 50.0 - d}, "large": {"chrF++": 50.0}})
+                  for i, d in enumerate((0.2, 8.0, 0.2, 8.0)))
+    figures = task_figures(TaskResult(**{**task.__dict__, "items": items}))
+    assert figures.primary is not None and figures.primary.difference.excludes_zero
+    low, high = sorted((abs(figures.primary.difference.low), abs(figures.primary.difference.high)))
+    assert round(low) == 0
+    assert f"(95 % CI {low:.1f}–{high:.1f})" in figures.verdict, figures.verdict
+
+
 def test_answers_and_labels_are_escaped() -> None:
     hostile = "<script>alert('x')</script><img src=x onerror=alert(1)>"
     task = constant_task(3)

@@ -172,6 +172,12 @@ def _money(value: float, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+def _interval(low: float, high: float) -> str:
+    """Whole points, unless rounding would make an interval that excludes zero look as if it reached it."""
+    digits = 0 if round(low) > 0 else 1
+    return f"{low:.{digits}f}–{high:.{digits}f}"
+
+
 def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary],
                      primary: ScoreComparison | None, judge_interval: tuple[float, float] | None) -> str:
     """One plain sentence: speed to first token, money, the main score's paired difference, the judge."""
@@ -206,7 +212,7 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
             direction = "lower" if d.mean_difference < 0 else "higher"
             low, high = sorted((abs(d.low), abs(d.high)))
             quality = (f"scores {abs(d.mean_difference):.0f} {primary.name} points {direction} "
-                       f"(95 % CI {low:.0f}–{high:.0f})")
+                       f"(95 % CI {_interval(low, high)})")
         else:
             quality = (f"scores about the same on {primary.name} ({d.mean_difference:+.1f} points, 95 % CI "
                        f"{d.low:+.1f} to {d.high:+.1f})").replace("-", "−")
