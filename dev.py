@@ -68,6 +68,16 @@ def check(command: list[str], what: str, **kwargs: object) -> None:
         sys.exit(f"dev.py: {what} failed (exit code {code}). The output above says why.")
 
 
+def build_tools(platform: str) -> str:
+    """The C/C++ compiler llama-cpp-python's source build needs, named as the user's platform installs it."""
+    if platform == "win32":
+        return ('Visual Studio Build Tools 2022 with the workload "Desktop development with C++"; install it, '
+                "then open a new terminal")
+    if platform == "darwin":
+        return "the Xcode Command Line Tools: run xcode-select --install"
+    return "a C/C++ compiler: gcc or clang (Debian/Ubuntu: sudo apt install build-essential)"
+
+
 def ensure_venv() -> None:
     if venv_python().exists():
         return
@@ -123,7 +133,7 @@ def ensure_llama_wheel() -> Path:
     check(
         [str(venv_python()), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
          "-w", str(wheelhouse), f"llama-cpp-python=={version}"],
-        "building llama-cpp-python (it needs a C/C++ compiler and CMake-capable build tools)",
+        f"building llama-cpp-python (it needs {build_tools(sys.platform)})",
         env=env,
     )
     say(f"built in {time.monotonic() - started:.0f} s into {wheelhouse}")

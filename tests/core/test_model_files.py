@@ -143,3 +143,21 @@ def test_the_frozen_app_does_not_tell_users_to_run_dev_py(tmp_path: Path, monkey
     with pytest.raises(ModelFileError) as caught:
         verify(model)
     assert "dev.py" not in str(caught.value) and "reinstall the app" in str(caught.value)
+
+
+def test_fetching_in_the_frozen_app_says_to_reinstall_and_runs_no_pip(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # An installed app's sys.executable is the app itself: "-m pip download" would start a second LM Scales.
+    model = load_manifest(_fake_models_dir(tmp_path, b"x"))
+    model.path.unlink()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+
+    def no_subprocess(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the frozen app ran pip")
+
+    monkeypatch.setattr(model_files.subprocess, "run", no_subprocess)
+    with pytest.raises(ModelFileError) as caught:
+        fetch(model)
+    message = str(caught.value)
+    assert "reinstall the app" in message and "models fetch" not in message and "dev.py" not in message
+    assert not model.path.exists()

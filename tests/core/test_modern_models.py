@@ -281,3 +281,15 @@ def test_a_stop_while_it_thinks_keeps_only_what_was_shown(fault_server: FaultSer
     assert large is not None and large.finished is not None and large.finished.stop_reason == "cancelled"
     assert len(shown) == 2 and all(d.kind == "reasoning" for d in shown)
     assert large.finished.reasoning_text == "".join(d.text for d in shown) and large.text == ""
+
+
+@pytest.mark.parametrize(("model", "thinks"), [
+    ("gpt-5", True), ("gpt-5-mini", True), ("o3", True), ("o4-mini", True), ("openai/gpt-oss-120b", True),
+    ("deepseek-reasoner", True), ("deepseek/deepseek-r1", True), ("Qwen3-8B", True),
+    ("gpt-4o-mini", False), ("gpt-4.1", False), ("omni-moderation", False), ("llama-3.3-70b-versatile", False),
+    ("SmolLM2-135M-Instruct-Q8_0.gguf", False),
+])
+def test_which_models_are_offered_a_thinking_effort(model: str, thinks: bool) -> None:
+    from lmscales.core.engines.remote import takes_reasoning_effort
+
+    assert takes_reasoning_effort(model) is thinks

@@ -51,6 +51,22 @@ def test_prices_are_looked_up_by_host() -> None:
     assert table.lookup("gpt-5-mini", host="api.openai.com:443") is not None  # the port does not matter
 
 
+def test_every_cloud_presets_default_model_has_a_price_at_its_host() -> None:
+    # A user who picks a preset and keeps its model sees money, not "unknown", on the first run.
+    from urllib.parse import urlsplit
+
+    from lmscales.core.endpoints import PRESETS
+
+    table = PriceTable.load()
+    cloud = [preset for preset in PRESETS if preset.default_model and not preset.is_loopback]
+    assert {preset.name for preset in cloud} >= {"OpenAI", "Groq", "Together"}
+    for preset in cloud:
+        if preset.name == "OpenRouter":  # its prices come live from its models endpoint
+            continue
+        price = table.lookup(preset.default_model, host=urlsplit(preset.base_url).netloc)
+        assert price is not None, preset
+
+
 def test_a_server_on_this_computer_costs_nothing_whatever_it_calls_its_model() -> None:
     table = PriceTable.load()
     cost = table.cost("gpt-4o-mini", 1000, 1000, "measured", host="127.0.0.1:8080", loopback=True)

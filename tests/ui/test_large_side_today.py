@@ -83,6 +83,8 @@ def test_an_ignored_parameter_is_said_and_remembered(qtbot, large_only) -> None:
     ("html", "an HTML page titled 'Hotel Wi-Fi - Please log in'"),
     ("quota", "check your plan and billing"),
     ("burst", "No decode rate: every token arrived in one network read"),
+    # the notice of a renamed token limit outlives the run instead of giving way to "Done."
+    ("nomaxtokens", "does not take 'max_tokens': it takes 'max_completion_tokens' instead"),
 ])
 def test_what_the_pane_says_for_each_fault(qtbot, large_only, mode: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     window, server = large_only
@@ -121,3 +123,21 @@ def test_settings_show_timeouts_thinking_and_where_prices_come_from(qtbot, tmp_p
     provider, _, inp, out, source, age = rows["gpt-5-mini"]
     assert (provider, inp, out) == ("OpenAI", "0.25", "2")
     assert source.startswith("https://developers.openai.com/") and age.endswith(" d")
+
+
+def test_the_thinking_choice_appears_for_models_that_think(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    panel = window.generation
+    panel.setVisible(True)
+    shown = lambda: panel.reasoning_effort.isVisibleTo(panel) and panel.reasoning_label.isVisibleTo(panel)  # noqa: E731
+    window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", "gpt-4o-mini"))
+    assert not shown()  # a model that does not think: nothing to choose
+    for model in ("gpt-5-mini", "openai/gpt-oss-120b", "o3", "deepseek-reasoner"):
+        window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", model))
+        assert shown(), model
+    panel.reasoning_effort.setCurrentIndex(panel.reasoning_effort.findData("low"))
+    window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", "llama3"))
+    assert shown()  # a choice already made stays in sight, so it can be seen and cleared
+    panel.reasoning_effort.setCurrentIndex(0)
+    assert not shown()

@@ -117,3 +117,37 @@ def test_about_opens_no_web_link_offline(qtbot, monkeypatch: pytest.MonkeyPatch)
     assert 'href="https://' in online.text.toHtml() and not online.offline_note.isVisibleTo(online)
     online.text.anchorClicked.emit(QUrl(about.LGPL_URL))
     assert opened[-1] == about.LGPL_URL
+
+
+def test_no_hint_in_the_window_hard_codes_ctrl(qtbot, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                               tmp_path: Path) -> None:
+    # Qt writes Ctrl as ⌘ only on a Mac, so on Linux a literal "Ctrl+" looks right. Render native shortcut
+    # text as macOS does, then every hint, tooltip and placeholder the window shows must have followed it.
+    from lmscales.ui import shortcuts
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QPlainTextEdit, QTabWidget, QTextEdit, QWidget
+
+    portable = QKeySequence.toString
+
+    native_format = QKeySequence.SequenceFormat.NativeText
+
+    def as_on_a_mac(sequence: QKeySequence, format: QKeySequence.SequenceFormat = native_format) -> str:
+        text = portable(sequence, QKeySequence.SequenceFormat.PortableText)
+        return text.replace("Ctrl+", "⌘").replace("Shift+", "⇧") if format == native_format else text
+
+    monkeypatch.setattr(QKeySequence, "toString", as_on_a_mac)
+    assert shortcuts.native("Ctrl+Shift+L") == "⌘⇧L"
+    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    texts: list[tuple[str, str]] = []
+    for widget in [window, *window.findChildren(QWidget)]:
+        texts.append((widget.objectName() or type(widget).__name__, widget.toolTip()))
+        if isinstance(widget, (QLabel, QAbstractButton)):
+            texts.append((type(widget).__name__, widget.text()))
+        if isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit)):
+            texts.append((type(widget).__name__, widget.placeholderText()))
+    for tabs in window.findChildren(QTabWidget):
+        texts += [("tab", tabs.tabToolTip(index)) for index in range(tabs.count())]
+    hard_coded = [(name, text) for name, text in texts if "Ctrl" in text]
+    assert not hard_coded, hard_coded
+    assert any("⌘" in text for _, text in texts)  # the walk did reach the hints
+    window.close()

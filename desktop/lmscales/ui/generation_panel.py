@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import tasks
 from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
+from lmscales.core.engines.remote import takes_reasoning_effort
 from lmscales.core.events import REASONING_EFFORTS
 from lmscales.core.settings import Settings
 
@@ -70,8 +73,11 @@ class GenerationPanel(QWidget):
         numbers = QHBoxLayout()
         for label, widget in (("Max tokens", self.max_tokens), ("Temperature", self.temperature),
                               ("Top-p", self.top_p), ("Seed", self.seed), ("Thinking", self.reasoning_effort)):
-            numbers.addWidget(QLabel(label))
+            caption = QLabel(label)
+            numbers.addWidget(caption)
             numbers.addWidget(widget)
+        self.reasoning_label = caption
+        self._thinking_model = False
         numbers.addStretch(1)
         form = QFormLayout()
         form.addRow("Run", self.run_mode)
@@ -87,7 +93,20 @@ class GenerationPanel(QWidget):
             dspin.valueChanged.connect(self.changed)
         self.run_mode.currentIndexChanged.connect(self.changed)
         self.reasoning_effort.currentIndexChanged.connect(self.changed)
+        self.reasoning_effort.currentIndexChanged.connect(self._update_thinking)
         self.system_prompt.textChanged.connect(self._on_prompt_edited)
+        self._update_thinking()
+
+    def show_thinking_for(self, models: Iterable[str]) -> None:
+        """The "Thinking" choice only where a side's model thinks (or a choice is already set, so it can be
+        seen and cleared): a model that does not think has nothing to choose."""
+        self._thinking_model = any(takes_reasoning_effort(model) for model in models)
+        self._update_thinking()
+
+    def _update_thinking(self) -> None:
+        shown = self._thinking_model or self.reasoning_effort.currentData() is not None
+        self.reasoning_label.setVisible(shown)
+        self.reasoning_effort.setVisible(shown)
 
     def set_task(self, task: tasks.TaskName) -> None:
         self._task = task

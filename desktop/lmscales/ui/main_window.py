@@ -608,6 +608,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
+        self.generation.show_thinking_for(info.model for slot in ("small", "large")
+                                          if (info := self.session.info(slot)) is not None)
         running = self.running or any(loader.busy for loader in self.loaders.values())
         has_text = self.tasks.has_text()
         local_ok = self.session.available("small")

@@ -456,6 +456,11 @@ def result_note(result: SideResult) -> str:
     for parameter in finished.ignored_parameters:
         note += (f" This model ignores {parameter}: it ran at its default, so the two sides are not matched on "
                  f"{parameter}.")
+    # What the run adapted to on the way (a renamed token limit, a retry after a 429, a reset after the last
+    # chunk) stays readable after it ended; an ignored parameter was said just above.
+    for notice in result.notices:
+        if not any(f"'{parameter}'" in notice for parameter in finished.ignored_parameters):
+            note += f" {notice}"
     cost = result.cost
     if cost is not None and cost.on_this_computer:
         note += " Served on this computer: no money is paid; the energy the machine spent is shown instead."

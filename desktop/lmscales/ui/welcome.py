@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from lmscales.core.endpoints import PRESETS, DetectedServer, detect_local_servers
 from lmscales.ui.bridge import call_in_background
+from lmscales.ui.shortcuts import native
 
 INTRO = ("The small model runs on this computer and works on its own. To see what size buys, give the large "
          "side a model to compare with:")
@@ -72,7 +73,7 @@ class Welcome(QFrame):
         server_row.addWidget(self.server_note, 1)
         server_row.addWidget(self.use_server_button, 0, Qt.AlignmentFlag.AlignTop)
         self.example_button = QPushButton("Try an example")
-        self.example_button.setToolTip("Fill in an example for the current task; Ctrl+Enter sends it")
+        self.example_button.setToolTip(f"Fill in an example for the current task; {native('Ctrl+Return')} sends it")
         example_row = QHBoxLayout()
         example_note = QLabel("Or start with the small side alone:")
         example_note.setWordWrap(True)

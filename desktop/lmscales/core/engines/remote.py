@@ -335,6 +335,18 @@ def takes_max_completion_tokens(host: str) -> bool:
     return name in OPENAI_HOSTS or name.endswith(".openai.com")
 
 
+# Model families that think before they answer and take `reasoning_effort` (OpenAI's GPT-5 and o-series,
+# gpt-oss wherever it is served, DeepSeek's reasoner, Qwen 3, QwQ, Magistral, Grok 3 mini). A name a router
+# prefixes ("openai/gpt-oss-120b") counts by its last part.
+_THINKING_MODELS = re.compile(r"^(gpt-5|o[134](-|$)|gpt-oss|deepseek-(r1|reasoner)|qwen3|qwq|magistral|grok-3-mini)")
+
+
+def takes_reasoning_effort(model: str) -> bool:
+    """Whether `model` is one that thinks, so a choice of how hard is worth showing. A model this does not know
+    still gets the parameter when the user sets it; one that refuses it runs without it (and says so)."""
+    return bool(_THINKING_MODELS.match(model.rsplit("/", 1)[-1].strip().lower()))
+
+
 Learned = Callable[[str, str, str, "str | None"], None]
 
 
