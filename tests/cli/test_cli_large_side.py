@@ -71,3 +71,52 @@ def test_faults_print_their_kind_and_message(fault_server: FaultServer, mode: st
     error = data["sides"]["large"]["error"]
     assert error["kind"] == kind and words in error["message"]
     assert words in stderr
+
+
+def test_a_renamed_token_limit_prints_the_notice_and_runs(fault_server: FaultServer) -> None:
+    code, data, stderr = run_large(fault_server, "nomaxtokens")
+    assert code == 0, stderr
+    assert data is not None
+    large = data["sides"]["large"]
+    assert large["text"] == "".join(WORDS) and large["finished"]["ignored_parameters"] == []
+    assert any("takes 'max_completion_tokens' instead" in notice for notice in large["notices"])
+    assert fault_server.requests[-1][4]["max_completion_tokens"] == 16  # the limit still applied
+
+
+@pytest.mark.parametrize("mode", ["hiddenreasoning", "reasoningfield"])
+def test_thinking_the_model_hides_or_streams_as_reasoning_is_counted(fault_server: FaultServer, mode: str) -> None:
+    code, data, stderr = run_large(fault_server, mode)
+    assert code == 0, stderr
+    assert data is not None
+    finished = data["sides"]["large"]["finished"]
+    if mode == "hiddenreasoning":  # only usage says it thought: no text, a measured count
+        assert finished["reasoning_tokens"] == 494 and not finished["reasoning_deltas"]
+    else:
+        assert "".join(text for _, text in finished["reasoning_deltas"]) == "".join(THOUGHTS)
+    assert data["sides"]["large"]["text"] == "".join(WORDS)
+
+
+def test_a_reset_after_the_last_chunk_is_a_complete_answer(fault_server: FaultServer) -> None:
+    code, data, stderr = run_large(fault_server, "finishreset")
+    assert code == 0, stderr
+    assert data is not None
+    large = data["sides"]["large"]
+    assert large["error"] is None and large["finished"]["stop_reason"] == "stop"
+    assert any("after the answer was complete" in notice for notice in large["notices"])
+
+
+def test_a_rate_limit_with_retry_after_ms_is_retried_then_answers(fault_server: FaultServer) -> None:
+    code, data, stderr = run_large(fault_server, "429ms")
+    assert code == 0, stderr
+    assert data is not None
+    large = data["sides"]["large"]
+    assert large["text"] == "".join(WORDS)
+    assert any("Rate limited" in notice and "retry 1" in notice for notice in large["notices"])
+
+
+def test_a_stall_in_the_middle_prints_the_read_timeout(fault_server: FaultServer) -> None:
+    code, data, stderr = run_large(fault_server, "stallmid")
+    assert code == 1
+    assert data is not None
+    error = data["sides"]["large"]["error"]
+    assert error["kind"] == "timeout" and "sent nothing for 1 s in the middle of the answer" in error["message"]

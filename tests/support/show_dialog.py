@@ -30,7 +30,7 @@ from lmscales.core.settings import Settings
 from lmscales.ui.theme import apply_theme
 
 DIALOGS = ("endpoint", "endpoint-openai", "settings", "settings-general", "settings-threads", "trial", "about", "eval",
-           "card", "welcome")
+           "card", "welcome", "clear-history", "replay-speed", "crash", "main")
 
 # The bundled model's measured table on the 2-core machine (bench engine --thread-counts all, spin:1000).
 MEASURED = (
@@ -92,6 +92,31 @@ def build(name: str) -> QWidget:
         welcome.setWindowTitle("Welcome")
         welcome.resize(welcome.fontMetrics().averageCharWidth() * 80, welcome.sizeHint().height())
         return welcome
+    if name == "clear-history":
+        from lmscales.ui.history_view import clear_history_box
+
+        return clear_history_box(128)
+    if name == "replay-speed":
+        from lmscales.ui.replay import speed_dialog
+
+        return speed_dialog()
+    if name == "crash":
+        from pathlib import Path
+
+        from lmscales.core.logs import format_exception_report
+        from lmscales.ui.crash import crash_box
+
+        try:  # a real exception, with a real traceback
+            raise KeyError("endpoint")
+        except KeyError as error:
+            return crash_box(format_exception_report(error, Path.home() / ".local/state/lmscales/log/lmscales.log"))
+    if name == "main":  # the first start: no model on either side, the welcome in the large pane
+        from lmscales.core.engines.local import LocalEngine
+        from lmscales.ui.main_window import MainWindow
+
+        window = MainWindow(LocalEngine(), settings=Settings())
+        window.resize(1400, 880)
+        return window
     raise SystemExit(f"unknown dialog {name!r}; one of {', '.join(DIALOGS)}")
 
 

@@ -69,10 +69,11 @@ def identify(path: Path, fmt: str) -> str:
                           check=True).stdout.strip()
 
 
+@pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("scale", [1, 2], ids=["100%", "200%"])
 @pytest.mark.parametrize("name", DIALOGS)
-def test_each_dialog_fits_its_content(display: str, name: str, scale: int, tmp_path: Path) -> None:
-    report, shot = photograph(display, name, scale, "light", tmp_path)
+def test_each_dialog_fits_its_content(display: str, name: str, scale: int, theme: str, tmp_path: Path) -> None:
+    report, shot = photograph(display, name, scale, theme, tmp_path)
     assert report["cut"] == [], f"{name} at {scale * 100} %: cut off: {report['cut']}"
     width, height = (int(v) for v in identify(shot, "%w %h").split())
     assert [width, height] == report["size"]

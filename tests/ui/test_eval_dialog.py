@@ -28,6 +28,9 @@ def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindo
     assert dialog.stop_button.isEnabled() and not dialog.start_button.isEnabled()
     # Stop once two items have been kept (the warm-up is not kept).
     qtbot.waitUntil(lambda: len(window.history_store) >= before + 2, timeout=120_000)
+    # the bar counts runs: one warm-up and six items, of which the warm-up and two items are done
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 3, timeout=10_000)
+    assert dialog.progress.maximum() == 1 + 6
     dialog.stop()
     qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=10_000)

@@ -141,3 +141,30 @@ def test_the_thinking_choice_appears_for_models_that_think(qtbot, tmp_path: Path
     assert shown()  # a choice already made stays in sight, so it can be seen and cleared
     panel.reasoning_effort.setCurrentIndex(0)
     assert not shown()
+
+
+def test_the_quality_line_under_the_pane_marks_each_check_and_says_why(qtbot, large_only) -> None:  # type: ignore[no-untyped-def]
+    window, server = large_only
+    window.set_endpoint(Endpoint(server.url("ok"), "fault-model"), RemoteOptions(read_timeout=2))
+    window.tasks.set_task("translate")
+    window.tasks.target_language.setCurrentIndex(window.tasks.target_language.findData("de"))
+    window.tasks.translate_input.setPlainText("Der Zug nach Berlin fährt heute später ab, weil es schneit.")
+    window.send(("large",))
+    wait_idle(qtbot, window, timeout=20_000)
+    line = window.panes["large"].quality
+    assert line.isVisibleTo(window.panes["large"])
+    # The server answers in English to a German target: the language check fails, and says so in words.
+    by_name = {label.text().split(" ", 1)[1]: label for label in line.labels}
+    assert by_name["language"].text() == "✗ language"
+    assert by_name["language"].toolTip().endswith("not German.")
+    assert by_name["copy"].text() == "✓ copy" and by_name["copy"].toolTip().startswith("Not a copy")
+    assert all(label.toolTip() for label in line.labels)  # every mark explained
+    # the trial in the history carries the same checks the line shows
+    trial = window.history_store.list()[-1]
+    large = trial.side("large")
+    assert large is not None and {c.name for c in large.checks} == set(by_name)
+    window.tasks.set_task("chat")
+    window.tasks.chat_input.setPlainText("Hi")
+    window.send(("large",))
+    assert not line.isVisibleTo(window.panes["large"])  # a new run starts with no verdict of the old one
+    wait_idle(qtbot, window, timeout=20_000)

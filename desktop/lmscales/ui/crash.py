@@ -46,7 +46,12 @@ class CrashReporter(QObject):
         self.reports.append(text)
         self.reported.emit(text)
         if self._show:
-            box = QMessageBox(QMessageBox.Icon.Warning, "LM Scales hit an unexpected problem", text,
-                              QMessageBox.StandardButton.Ok, self._parent)
-            box.setInformativeText("LM Scales keeps running; what you were doing may need to be tried again.")
-            box.open()
+            crash_box(text, self._parent).open()
+
+
+def crash_box(text: str, parent: QWidget | None = None) -> QMessageBox:
+    """What the user sees of an unexpected error: the report (with the log file to send) and that the app goes on."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "LM Scales hit an unexpected problem", text,
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText("LM Scales keeps running; what you were doing may need to be tried again.")
+    return box

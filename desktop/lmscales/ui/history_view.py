@@ -169,6 +169,15 @@ def trial_facts(trial: Trial) -> str:
     return " · ".join(parts)
 
 
+def clear_history_box(count: int, parent: QWidget | None = None) -> QMessageBox:
+    """The question before the history is deleted; No is the default, so Enter keeps it."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Clear history",
+                      f"Delete all {count} kept comparisons? This cannot be undone.",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box
+
+
 class TrialDialog(QDialog):
     """A past comparison, read-only: the input, each side's answer, the card; "Send again" asks for a re-run."""
 
@@ -305,9 +314,7 @@ class HistoryView(QWidget):
     def confirm_clear(self) -> None:
         if not len(self.history):
             return
-        answer = QMessageBox.question(self, "Clear history",
-                                      f"Delete all {len(self.history)} kept comparisons? This cannot be undone.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if clear_history_box(len(self.history), self).exec() == QMessageBox.StandardButton.Yes:
             self.clear()
 
     def clear(self) -> None:

@@ -310,9 +310,9 @@ class ReplayMenu(QObject):
         recording = self._open("Replay a recording")
         if recording is None:
             return
-        speed, ok = QInputDialog.getItem(self.window, "Replay", "Speed:", ["×1 (as recorded)", "×2", "×4"], 0, False)
-        if ok:
-            self.replay(recording, SPEEDS[["×1 (as recorded)", "×2", "×4"].index(speed)])
+        dialog = speed_dialog(self.window)
+        if dialog.exec():
+            self.replay(recording, SPEEDS[SPEED_CHOICES.index(dialog.textValue())])
 
     def replay(self, recording: Recording, speed: float = 1.0, auto: bool = True) -> ReplayPlayer:
         """Replay mode: the banner over the window, then the recording's trials in turn."""
@@ -323,3 +323,17 @@ class ReplayMenu(QObject):
         if auto:
             self.player.next_trial()
         return self.player
+
+
+SPEED_CHOICES = ["×1 (as recorded)", "×2", "×4"]
+
+
+def speed_dialog(parent: QWidget | None = None) -> QInputDialog:
+    """The replay speed, asked before a recording plays."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Replay")
+    dialog.setLabelText("Speed:")
+    dialog.setComboBoxItems(SPEED_CHOICES)
+    dialog.setComboBoxEditable(False)
+    dialog.setTextValue(SPEED_CHOICES[0])
+    return dialog

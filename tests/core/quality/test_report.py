@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmscales.core.quality.report import render_report
+from lmscales.core.quality.report import largest_gaps, render_report
 from lmscales.core.quality.results import (
     EvalResult,
     ItemResult,
@@ -86,6 +86,28 @@ def test_an_interval_that_excludes_zero_is_never_rounded_to_reach_it() -> None:
     low, high = sorted((abs(figures.primary.difference.low), abs(figures.primary.difference.high)))
     assert round(low) == 0
     assert f"(95 % CI {low:.1f}–{high:.1f})" in figures.verdict, figures.verdict
+
+
+def test_the_largest_gaps_are_the_items_whose_main_score_differs_most() -> None:
+    gaps = {"t0": 5.0, "t1": 40.0, "t2": -60.0, "t3": 0.0, "t4": 12.0}  # large minus small; t5 is unscored
+    items = tuple(ItemResult(name, "source", "ref", {"small": "a", "large": "b"},
+                             {"small": {"chrF++": 50.0}, "large": {"chrF++": 50.0 + gap}}) for name, gap in gaps.items())
+    items += (ItemResult("t5", "source", "ref", {"small": "a"}, {"small": {"chrF++": 1.0}}),)
+    task = dataclasses.replace(constant_task(), items=items)
+    fig = task_figures(task, SIDES)
+    assert [item.item_id for item in largest_gaps(task, fig, 3)] == ["t2", "t1", "t4"]  # either direction
+    html = render_report(EvalResult(SIDES, (task,), META))
+    assert "Largest gaps in chrF++" in html
+
+
+def test_the_report_carries_its_run_metadata() -> None:
+    meta = RunMetadata("2026-11-28 18:00 UTC", "8 CPUs, Example CPU", "9.9.9",
+                       {"temperature": "0", "repeats": "3", "item order seed": "7"}, {"chrF++": "nrefs:1|case:mixed"},
+                       notes=("Sides ran one after the other.",))
+    html = render_report(EvalResult(SIDES, (constant_task(),), meta))
+    for text in ("2026-11-28 18:00 UTC", "8 CPUs, Example CPU", "9.9.9", "item order seed", "nrefs:1|case:mixed",
+                 "Sides ran one after the other."):
+        assert escape(text) in html, text
 
 
 def test_answers_and_labels_are_escaped() -> None:

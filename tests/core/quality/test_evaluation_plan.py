@@ -1,0 +1,51 @@
+"""How an evaluation runs its items through the session: warm-ups first and not kept, each repeat in its own
+seeded order, the side that goes first alternating, progress that ends at its total, and money and CPU per 100
+items. Both sides are the fault server's plain stream on loopback, so the order is all that is tested."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from lmscales.core.endpoints import Endpoint
+from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
+from lmscales.core.quality.sets import load_set
+from lmscales.core.session import Session, SideStarted, TrialStarted
+from tests.support.fault_server import FaultServer
+
+FAST = RemoteOptions(connect_timeout=2.0, read_timeout=5.0, max_rate_limit_retries=0)
+
+
+def test_repeats_are_shuffled_sides_alternate_and_progress_reaches_its_total(fault_server: FaultServer) -> None:
+    session = Session({side: RemoteEngine(Endpoint(fault_server.url("ok"), f"{side}-model"), FAST)
+                       for side in ("small", "large")}, is_offline=lambda: False)
+    events: list[object] = []
+    session.subscribe(events.append)
+    progress: list[EvalProgress] = []
+    chat = load_set("chat", smoke=True)
+    evaluation = Evaluation(session, EvalPlan(chat, repeats=2, warmups=1), on_progress=progress.append)
+    result = evaluation.run()
+
+    firsts: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, SideStarted):
+            firsts.setdefault(event.trial_id, event.side)
+    kept = [trial.id for trial in evaluation.trials]
+    assert len(kept) == 2 * len(chat.items)
+    assert [firsts[trial_id] for trial_id in kept] == ["small", "large"] * len(chat.items)
+    started = [event.trial_id for event in events if isinstance(event, TrialStarted)]
+    assert len(started) == len(kept) + 1 and started[0] not in kept  # the warm-up ran first and was not kept
+
+    orders = [[evaluation._item_id(t) for t in evaluation.trials if evaluation._repeat(t) == repeat]
+              for repeat in (1, 2)]
+    assert all(Counter(order) == Counter(item.id for item in chat.items) for order in orders)
+    again = Evaluation(Session(session.engines, is_offline=lambda: False), EvalPlan(chat, repeats=2, warmups=0))
+    again.run()
+    assert [again._item_id(t) for t in again.trials] == orders[0] + orders[1]  # the same seed, the same order
+
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+    assert progress[-1].done == progress[-1].total == 1 + 2 * len(chat.items) and progress[-1].message == "done"
+    costs = result.tasks[0].costs
+    # servers on this computer cost $0; both sides' answers were counted, per 100 items
+    assert costs["small"].cost_per_100 == 0 and costs["large"].cost_per_100 == 0
+    assert result.metadata.parameters["repeats"] == "2" and result.metadata.parameters["item order seed"] == "7"
