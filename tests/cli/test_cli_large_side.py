@@ -115,7 +115,7 @@ def test_a_rate_limit_with_retry_after_ms_is_retried_then_answers(fault_server: 
 
 
 def test_a_stall_in_the_middle_prints_the_read_timeout(fault_server: FaultServer) -> None:
-    code, data, stderr = run_large(fault_server, "stallmid")
+    code, data, _ = run_large(fault_server, "stallmid")
     assert code == 1
     assert data is not None
     error = data["sides"]["large"]["error"]

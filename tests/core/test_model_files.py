@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lmscales.core import model_files
-from lmscales.core.model_files import ModelFileError, load_manifest, models_dir, verify
+from lmscales.core.model_files import ModelFileError, fetch, load_manifest, models_dir, verify
 
 
 @pytest.fixture(autouse=True)

@@ -123,8 +123,9 @@ def test_no_hint_in_the_window_hard_codes_ctrl(qtbot, monkeypatch: pytest.Monkey
                                                tmp_path: Path) -> None:
     # Qt writes Ctrl as ⌘ only on a Mac, so on Linux a literal "Ctrl+" looks right. Render native shortcut
     # text as macOS does, then every hint, tooltip and placeholder the window shows must have followed it.
-    from lmscales.ui import shortcuts
     from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QPlainTextEdit, QTabWidget, QTextEdit, QWidget
+
+    from lmscales.ui import shortcuts
 
     portable = QKeySequence.toString
 

@@ -91,10 +91,11 @@ def test_an_interval_that_excludes_zero_is_never_rounded_to_reach_it() -> None:
 def test_the_largest_gaps_are_the_items_whose_main_score_differs_most() -> None:
     gaps = {"t0": 5.0, "t1": 40.0, "t2": -60.0, "t3": 0.0, "t4": 12.0}  # large minus small; t5 is unscored
     items = tuple(ItemResult(name, "source", "ref", {"small": "a", "large": "b"},
-                             {"small": {"chrF++": 50.0}, "large": {"chrF++": 50.0 + gap}}) for name, gap in gaps.items())
+                             {"small": {"chrF++": 50.0}, "large": {"chrF++": 50.0 + gap}})
+                  for name, gap in gaps.items())
     items += (ItemResult("t5", "source", "ref", {"small": "a"}, {"small": {"chrF++": 1.0}}),)
     task = dataclasses.replace(constant_task(), items=items)
-    fig = task_figures(task, SIDES)
+    fig = task_figures(task)
     assert [item.item_id for item in largest_gaps(task, fig, 3)] == ["t2", "t1", "t4"]  # either direction
     html = render_report(EvalResult(SIDES, (task,), META))
     assert "Largest gaps in chrF++" in html
