@@ -72,6 +72,11 @@ def test_a_difference_whose_interval_includes_zero_is_called_about_the_same() ->
                   for i, d in enumerate((-3.0, 3.0, -2.0, 2.0)))
     verdict = task_figures(TaskResult(**{**task.__dict__, "items": items})).verdict
     assert "scores about the same on chrF++ (+0.0 points" in verdict
+    renamed = tuple(dataclasses.replace(item, scores={side: {"ROUGE-L": v for v in values.values()}
+                                                      for side, values in item.scores.items()}) for item in items)
+    summary = dataclasses.replace(task, task="summarize", items=renamed)
+    verdict = task_figures(summary).verdict
+    assert "about the same on ROUGE-L (" in verdict and "ROUGE−L" not in verdict  # only numbers get a minus sign
 
 
 def test_an_interval_that_excludes_zero_is_never_rounded_to_reach_it() -> None:
@@ -86,6 +91,8 @@ def test_an_interval_that_excludes_zero_is_never_rounded_to_reach_it() -> None:
     low, high = sorted((abs(figures.primary.difference.low), abs(figures.primary.difference.high)))
     assert round(low) == 0
     assert f"(95 % CI {low:.1f}–{high:.1f})" in figures.verdict, figures.verdict
+    # and the difference itself keeps its decimal beside it (4.1, not "4")
+    assert f"scores {abs(figures.primary.difference.mean_difference):.1f} chrF++ points lower" in figures.verdict
 
 
 def test_the_largest_gaps_are_the_items_whose_main_score_differs_most() -> None:

@@ -172,9 +172,14 @@ def _money(value: float, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+def _point_digits(low: float) -> int:
+    """Whole points, unless rounding would make an interval that excludes zero look as if it reached it, or
+    a difference below 10 lose most of its size ("1" for 1.3)."""
+    return 0 if round(low) > 0 and low >= 10 else 1
+
+
 def _interval(low: float, high: float) -> str:
-    """Whole points, unless rounding would make an interval that excludes zero look as if it reached it."""
-    digits = 0 if round(low) > 0 else 1
+    digits = _point_digits(low)
     return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
@@ -211,11 +216,11 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
         elif d.excludes_zero:
             direction = "lower" if d.mean_difference < 0 else "higher"
             low, high = sorted((abs(d.low), abs(d.high)))
-            quality = (f"scores {abs(d.mean_difference):.0f} {primary.name} points {direction} "
+            quality = (f"scores {abs(d.mean_difference):.{_point_digits(low)}f} {primary.name} points {direction} "
                        f"(95 % CI {_interval(low, high)})")
         else:
-            quality = (f"scores about the same on {primary.name} ({d.mean_difference:+.1f} points, 95 % CI "
-                       f"{d.low:+.1f} to {d.high:+.1f})").replace("-", "−")
+            numbers = (f"{d.mean_difference:+.1f} points, 95 % CI {d.low:+.1f} to {d.high:+.1f}").replace("-", "−")
+            quality = f"scores about the same on {primary.name} ({numbers})"  # "ROUGE-L" keeps its hyphen
         sentence += f", and {quality}" if speed_money else f" the small model {quality}"
     if task.judge is not None and judge_interval is not None and task.judge.tally.n > 0:
         judge = task.judge
