@@ -172,3 +172,14 @@ def test_a_replay_draws_its_recorded_samples_in_the_graphs_then_live_again(  # t
     panel.refresh()
     assert len(panel.curves["engine_cpu"].yData) == len(window.sampler.snapshot()["timestamp"])
     window.presenter.leave()
+
+
+def test_the_speed_question_offers_each_replay_speed_with_as_recorded_first(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from lmscales.core.engines.replay import SPEEDS
+    from lmscales.ui.replay import SPEED_CHOICES, speed_dialog
+
+    dialog = speed_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.comboBoxItems() == SPEED_CHOICES and len(SPEED_CHOICES) == len(SPEEDS)
+    assert dialog.textValue() == "×1 (as recorded)" and SPEEDS[0] == 1.0
+    assert [float(choice.split()[0].lstrip("×")) for choice in SPEED_CHOICES] == list(SPEEDS)

@@ -124,3 +124,27 @@ def test_history_outlives_the_window(qtbot, kept_window, bundled_model: Path, tm
         reopened.close()
     finally:
         second.close()
+
+
+def test_clear_history_asks_first_and_keeps_everything_unless_told(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from lmscales.ui.history_view import HistoryView, clear_history_box
+    from tests.support.trials import trial
+
+    history = TrialHistory.open(tmp_path / "history.jsonl")
+    for _ in range(3):
+        history.append(trial())
+    view = HistoryView(history)
+    qtbot.addWidget(view)
+    box = clear_history_box(3)
+    assert box.text().startswith("Delete all 3 kept comparisons?")
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)  # Enter keeps them
+    assert box.escapeButton() is box.button(QMessageBox.StandardButton.No)
+    assert box.button(QMessageBox.StandardButton.Yes).text() == "Delete all"
+    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: next(answers))
+    view.confirm_clear()
+    assert len(history) == 3 and len(TrialHistory.open(tmp_path / "history.jsonl")) == 3
+    view.confirm_clear()
+    assert len(history) == 0 and len(TrialHistory.open(tmp_path / "history.jsonl")) == 0

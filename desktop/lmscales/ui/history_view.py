@@ -174,7 +174,10 @@ def clear_history_box(count: int, parent: QWidget | None = None) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Question, "Clear history",
                       f"Delete all {count} kept comparisons? This cannot be undone.",
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.button(QMessageBox.StandardButton.Yes).setText("Delete all")
+    box.button(QMessageBox.StandardButton.No).setText("Keep them")
     box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
     return box
 
 
