@@ -3,6 +3,7 @@ history rows opened again and sent again."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,7 +274,9 @@ def test_a_history_row_opens_its_comparison_read_only(qtbot) -> None:  # type: i
 
 def test_send_again_reruns_the_input_with_the_same_parameters(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     params = GenerationParams(max_tokens=8, temperature=0.0, top_p=0.9, seed=11)
-    past = trial(small_side(), large_side(), task="translate", text="Good morning.", params=params)
+    past = dataclasses.replace(trial(small_side(), large_side(), task="translate", text="Good morning.",
+                                     params=params), mode="sequential")
+    assert not window.generation.sequential  # the panel says parallel; the trial's own mode wins
     window.history_store.append(past)
     row = window.history.row_count() - 2
     dialog = window.history.open_row(row)
@@ -283,7 +286,7 @@ def test_send_again_reruns_the_input_with_the_same_parameters(qtbot, window: Mai
     wait_idle(qtbot, window)
     again: Trial = ended.args[0]
     assert again.id != past.id
-    assert again.input == past.input and again.params == params
+    assert again.input == past.input and again.params == params and again.mode == "sequential"
     assert [side.side for side in again.sides] == ["small"]  # the large side is not set up in this window
     assert again.sides[0].ok and again.sides[0].text.strip()
     assert "without the large side" in window.statusBar().currentMessage()

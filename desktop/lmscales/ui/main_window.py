@@ -399,9 +399,11 @@ class MainWindow(QMainWindow):
             self.tasks.chat_input.clear()
         self._update_actions()
 
-    def submit(self, task_input: TaskInput, params: GenerationParams, sides: tuple[str, ...]) -> str:
-        """Run `task_input` on `sides` in the run mode the generation panel says (also "Send again")."""
-        mode: RunMode = "sequential" if self.generation.sequential else "parallel"
+    def submit(self, task_input: TaskInput, params: GenerationParams, sides: tuple[str, ...],
+               mode: RunMode | None = None) -> str:
+        """Run `task_input` on `sides`, in `mode` or else the run mode the generation panel says."""
+        if mode is None:
+            mode = "sequential" if self.generation.sequential else "parallel"
         return self.bridge.submit(task_input, params, sides, mode)
 
     def send_again(self, trial: Trial) -> None:
@@ -416,7 +418,7 @@ class MainWindow(QMainWindow):
             self._show_problem("The sides of that comparison are not ready now.")
             return
         try:
-            self.submit(trial.input, trial.params, ready)
+            self.submit(trial.input, trial.params, ready, trial.mode)  # matched as it was: same run mode too
         except (SessionBusyError, ValueError) as error:
             self._show_problem(str(error))
             return
