@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Set up LM Scales and run it or its tests, on Linux, macOS and Windows, with nothing but Python.
 
-    python dev.py run [ARGS...]    create .venv, install, fetch the bundled model, start the app
-    python dev.py test [ARGS...]   the same setup, then ruff, mypy, the import contract and pytest
-    python dev.py setup            only the setup
-    python dev.py package [ARGS]   the same setup, then packaging/build.py: the frozen app and its installer
+    python3 dev.py run [ARGS...]   create .venv, install, fetch the bundled model, start the app
+    python3 dev.py test [ARGS...]  the same setup, then ruff, mypy, the import contract and pytest
+    python3 dev.py setup           only the setup
+    python3 dev.py package [ARGS]  the same setup, then packaging/build.py: the frozen app and its installer
 
 llama-cpp-python is pinned and built once from source, portably (GGML_NATIVE=OFF: an installed app must
 not be compiled for the build machine's CPU), into a wheelhouse in the user's cache folder. Every later
@@ -62,10 +62,10 @@ def run(command: list[str], **kwargs: object) -> int:
     return subprocess.run(command, check=False, **kwargs).returncode  # type: ignore[call-overload]
 
 
-def check(command: list[str], what: str, **kwargs: object) -> None:
+def check(command: list[str], what: str, hint: str = "", **kwargs: object) -> None:
     code = run(command, **kwargs)
     if code != 0:
-        sys.exit(f"dev.py: {what} failed (exit code {code}). The output above says why.")
+        sys.exit(f"dev.py: {what} failed (exit code {code}). {hint + ' ' if hint else ''}The output above says why.")
 
 
 def build_tools(platform: str) -> str:
@@ -133,7 +133,8 @@ def ensure_llama_wheel() -> Path:
     check(
         [str(venv_python()), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
          "-w", str(wheelhouse), f"llama-cpp-python=={version}"],
-        f"building llama-cpp-python (it needs {build_tools(sys.platform)})",
+        "building llama-cpp-python",
+        hint=f"It needs {build_tools(sys.platform)}.",
         env=env,
     )
     say(f"built in {time.monotonic() - started:.0f} s into {wheelhouse}")

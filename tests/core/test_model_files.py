@@ -160,4 +160,9 @@ def test_fetching_in_the_frozen_app_says_to_reinstall_and_runs_no_pip(tmp_path: 
         fetch(model)
     message = str(caught.value)
     assert "reinstall the app" in message and "models fetch" not in message and "dev.py" not in message
-    assert not model.path.exists()
+    # a damaged file inside the installed app is not ours to delete either
+    model.path.write_bytes(b"not the model")
+    with pytest.raises(ModelFileError) as caught:
+        fetch(model)
+    assert caught.value.kind == "size" and "reinstall the app" in str(caught.value)
+    assert model.path.read_bytes() == b"not the model"

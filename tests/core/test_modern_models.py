@@ -287,7 +287,9 @@ def test_a_stop_while_it_thinks_keeps_only_what_was_shown(fault_server: FaultSer
     ("gpt-5", True), ("gpt-5-mini", True), ("o3", True), ("o4-mini", True), ("openai/gpt-oss-120b", True),
     ("deepseek-reasoner", True), ("deepseek/deepseek-r1", True), ("Qwen3-8B", True),
     ("gpt-4o-mini", False), ("gpt-4.1", False), ("omni-moderation", False), ("llama-3.3-70b-versatile", False),
-    ("SmolLM2-135M-Instruct-Q8_0.gguf", False),
+    ("SmolLM2-135M-Instruct-Q8_0.gguf", False), ("gemini-2.5-flash", True), ("gemini-2.0-flash", False),
+    ("qwen-qwq-32b", True), ("phi-4-reasoning", True), ("anthropic/claude-3.7-sonnet:thinking", True),
+    ("qwen-2.5-72b-instruct", False),
 ])
 def test_which_models_are_offered_a_thinking_effort(model: str, thinks: bool) -> None:
     from lmscales.core.engines.remote import takes_reasoning_effort

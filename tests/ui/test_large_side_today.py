@@ -17,7 +17,7 @@ from lmscales.core.pricing import Cost, Price
 from lmscales.core.settings import Settings
 from lmscales.core.trial import SideResult
 from lmscales.ui.main_window import MainWindow
-from lmscales.ui.side_pane import result_note
+from lmscales.ui.side_pane import lasting_notices, result_note
 from tests.conftest import wait_idle
 from tests.support.fault_server import THOUGHTS, WORDS, FaultServer
 
@@ -141,6 +141,28 @@ def test_the_thinking_choice_appears_for_models_that_think(qtbot, tmp_path: Path
     assert shown()  # a choice already made stays in sight, so it can be seen and cleared
     panel.reasoning_effort.setCurrentIndex(0)
     assert not shown()
+    # a GGUF on this CPU is never sent the effort, whatever its name says
+    window.set_endpoint(None)
+    window.session.set_engine("large", _DescribedOnly(EngineInfo("local", "Qwen3-4B-Q4_K_M", 4096)))
+    window._update_actions()
+    assert not shown()
+
+
+class _DescribedOnly:
+    """An engine that only describes itself: what the generation panel reads (it is never run here)."""
+
+    def __init__(self, info: EngineInfo) -> None:
+        self.info, self.pid = info, None
+
+    def cpu_seconds(self) -> None:
+        return None
+
+    def generate(self, request: object) -> Iterator[object]:
+        raise AssertionError("not run in this test")
+
+    def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def test_the_quality_line_under_the_pane_marks_each_check_and_says_why(qtbot, large_only) -> None:  # type: ignore[no-untyped-def]
@@ -168,3 +190,16 @@ def test_the_quality_line_under_the_pane_marks_each_check_and_says_why(qtbot, la
     window.send(("large",))
     assert not line.isVisibleTo(window.panes["large"])  # a new run starts with no verdict of the old one
     wait_idle(qtbot, window, timeout=20_000)
+
+
+def test_the_finished_note_keeps_what_lasts_and_drops_progress() -> None:
+    notices = ("Text longer than the context: summarizing part 1 of 4…", "Combining the 4 partial summaries…",
+               "Rate limited by api.example.com (429): retry 1 of 3 in 2 s.",
+               "Rate limited by api.example.com (429): retry 2 of 3 in 4 s.",
+               "m at api.example.com does not take 'max_tokens': it takes 'max_completion_tokens' instead.",
+               "m at api.example.com does not take 'temperature': it ran without it.")
+    note = lasting_notices(notices, ignored=("temperature",))
+    assert "summarizing" not in note and "Combining" not in note  # progress, said while it ran
+    assert "'temperature'" not in note  # the note's own sentence says that one
+    assert "it takes 'max_completion_tokens' instead." in note
+    assert note.count("Rate limited") == 1 and "answered after 2 retries." in note and "in 2 s" not in note

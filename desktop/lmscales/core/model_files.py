@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR_ENV = "LMSCALES_CACHE"
-SOURCE_FETCH_HINT = "Run `python dev.py setup` in the project folder (or `lmscales models fetch`) to download it."
+SOURCE_FETCH_HINT = ("Run `python3 dev.py setup` (Windows: `py dev.py setup`) in the project folder (or "
+                     "`lmscales models fetch`) to download it.")
 FROZEN_FETCH_HINT = "The model is part of LM Scales: reinstall the app to restore it."
 
 

@@ -317,7 +317,10 @@ class HistoryView(QWidget):
     def confirm_clear(self) -> None:
         if not len(self.history):
             return
-        if clear_history_box(len(self.history), self).exec() == QMessageBox.StandardButton.Yes:
+        box = clear_history_box(len(self.history), self)
+        answer = box.exec()
+        box.deleteLater()
+        if answer == QMessageBox.StandardButton.Yes:
             self.clear()
 
     def clear(self) -> None:

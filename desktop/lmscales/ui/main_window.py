@@ -610,8 +610,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
+        # only a remote model is sent the effort: a GGUF on this CPU ignores it, whatever its name
         self.generation.show_thinking_for(info.model for slot in ("small", "large")
-                                          if (info := self.session.info(slot)) is not None)
+                                          if (info := self.session.info(slot)) is not None and info.kind == "remote")
         running = self.running or any(loader.busy for loader in self.loaders.values())
         has_text = self.tasks.has_text()
         local_ok = self.session.available("small")

@@ -311,8 +311,11 @@ class ReplayMenu(QObject):
         if recording is None:
             return
         dialog = speed_dialog(self.window)
-        if dialog.exec():
-            self.replay(recording, SPEEDS[SPEED_CHOICES.index(dialog.textValue())])
+        chosen = dialog.exec()
+        speed = SPEEDS[SPEED_CHOICES.index(dialog.textValue())]
+        dialog.deleteLater()
+        if chosen:
+            self.replay(recording, speed)
 
     def replay(self, recording: Recording, speed: float = 1.0, auto: bool = True) -> ReplayPlayer:
         """Replay mode: the banner over the window, then the recording's trials in turn."""

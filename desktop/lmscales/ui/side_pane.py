@@ -10,8 +10,9 @@ slot; it never touches threads or engines. What it shows at the end comes from t
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -445,6 +446,26 @@ def prompt_cache_note(result: SideResult) -> str:
     return " ".join(parts)
 
 
+_RATE_LIMITED = re.compile(r"^Rate limited by (\S+) \(429\)")
+
+
+def lasting_notices(notices: Sequence[str], ignored: Sequence[str]) -> str:
+    """What the run adapted to on the way and is still true when it has ended (a renamed token limit, a reset
+    after the last chunk, retries after a 429, said once in the past tense). Progress ("summarizing part 2 of
+    4…") is left out, and so is an ignored parameter, which the note says already."""
+    kept: list[str] = []
+    retries: dict[str, int] = {}
+    for notice in notices:
+        limited = _RATE_LIMITED.match(notice)
+        if limited:
+            retries[limited.group(1)] = retries.get(limited.group(1), 0) + 1
+        elif not notice.endswith("…") and not any(f"'{parameter}'" in notice for parameter in ignored):
+            kept.append(notice)
+    kept += [f"Rate limited by {host} (429): answered after {count} {'retry' if count == 1 else 'retries'}."
+             for host, count in retries.items()]
+    return "".join(f" {notice}" for notice in kept)
+
+
 def result_note(result: SideResult) -> str:
     """The status line under a finished side: how it ended, where the price came from, what was adapted."""
     finished = result.finished
@@ -456,11 +477,7 @@ def result_note(result: SideResult) -> str:
     for parameter in finished.ignored_parameters:
         note += (f" This model ignores {parameter}: it ran at its default, so the two sides are not matched on "
                  f"{parameter}.")
-    # What the run adapted to on the way (a renamed token limit, a retry after a 429, a reset after the last
-    # chunk) stays readable after it ended; an ignored parameter was said just above.
-    for notice in result.notices:
-        if not any(f"'{parameter}'" in notice for parameter in finished.ignored_parameters):
-            note += f" {notice}"
+    note += lasting_notices(result.notices, finished.ignored_parameters)
     cost = result.cost
     if cost is not None and cost.on_this_computer:
         note += " Served on this computer: no money is paid; the energy the machine spent is shown instead."

@@ -39,6 +39,7 @@ def test_repeats_are_shuffled_sides_alternate_and_progress_reaches_its_total(fau
     orders = [[evaluation._item_id(t) for t in evaluation.trials if evaluation._repeat(t) == repeat]
               for repeat in (1, 2)]
     assert all(Counter(order) == Counter(item.id for item in chat.items) for order in orders)
+    assert orders[0] != orders[1]  # each repeat in its own order (the seed is fixed, so this is deterministic)
     again = Evaluation(Session(session.engines, is_offline=lambda: False), EvalPlan(chat, repeats=2, warmups=0))
     again.run()
     assert [again._item_id(t) for t in again.trials] == orders[0] + orders[1]  # the same seed, the same order

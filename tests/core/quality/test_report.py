@@ -164,3 +164,11 @@ def test_the_report_renders_in_headless_chromium_with_its_verdict_and_charts(tmp
     assert dom.count("<circle") > 2 * sum(len(values) for task in result.tasks for values in task.ttft.values())
     assert "Quality against cost" in dom and "Time to first token" in dom and "Decode rate" in dom
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def test_interval_digits_follow_the_size_of_the_low_bound() -> None:
+    from lmscales.core.quality.results import _interval
+
+    assert _interval(12.4, 30.2) == "12–30"
+    assert _interval(1.34, 2.4) == "1.3–2.4"
+    assert _interval(0.04, 3.2) == "0.04–3.20"  # never "0.0–3.2" for an interval that excludes zero

@@ -336,15 +336,17 @@ def takes_max_completion_tokens(host: str) -> bool:
 
 
 # Model families that think before they answer and take `reasoning_effort` (OpenAI's GPT-5 and o-series,
-# gpt-oss wherever it is served, DeepSeek's reasoner, Qwen 3, QwQ, Magistral, Grok 3 mini). A name a router
+# gpt-oss wherever it is served, DeepSeek's reasoner, Qwen 3, QwQ, Magistral, Grok 3 mini, Gemini 2.5 and 3
+# on Google's OpenAI-compatible endpoint), and any name that says it reasons or thinks. A name a router
 # prefixes ("openai/gpt-oss-120b") counts by its last part.
-_THINKING_MODELS = re.compile(r"^(gpt-5|o[134](-|$)|gpt-oss|deepseek-(r1|reasoner)|qwen3|qwq|magistral|grok-3-mini)")
+_THINKING_MODELS = re.compile(r"^(gpt-5|o[134](-|$)|gpt-oss|deepseek-(r1|reasoner)|qwen3|magistral|grok-3-mini|"
+                              r"gemini-(2\.5|3))|qwq|reasoning|reasoner|thinking")
 
 
 def takes_reasoning_effort(model: str) -> bool:
     """Whether `model` is one that thinks, so a choice of how hard is worth showing. A model this does not know
     still gets the parameter when the user sets it; one that refuses it runs without it (and says so)."""
-    return bool(_THINKING_MODELS.match(model.rsplit("/", 1)[-1].strip().lower()))
+    return bool(_THINKING_MODELS.search(model.rsplit("/", 1)[-1].strip().lower()))
 
 
 Learned = Callable[[str, str, str, "str | None"], None]

@@ -173,9 +173,14 @@ def _money(value: float, currency: str) -> str:
 
 
 def _point_digits(low: float) -> int:
-    """Whole points, unless rounding would make an interval that excludes zero look as if it reached it, or
-    a difference below 10 lose most of its size ("1" for 1.3)."""
-    return 0 if round(low) > 0 and low >= 10 else 1
+    """Whole points from 10 up; below that one decimal ("1.3", not "1"), and more where rounding would make an
+    interval that excludes zero look as if it reached it ("0.04", never "0.0")."""
+    if low >= 10:
+        return 0
+    digits = 1
+    while low > 0 and round(low, digits) == 0 and digits < 4:
+        digits += 1
+    return digits
 
 
 def _interval(low: float, high: float) -> str:
@@ -210,7 +215,9 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
     if primary is not None:
         d = primary.difference
         if primary.name == "answer":
-            interval = f"{d.low:+.0f} to {d.high:+.0f}".replace("-", "−")
+            edge = min(abs(d.low), abs(d.high)) if d.excludes_zero else 10.0  # never "+0" for a bound above 0
+            digits = _point_digits(edge)
+            interval = f"{d.low:+.{digits}f} to {d.high:+.{digits}f}".replace("-", "−")
             quality = (f"gets the expected answer in {primary.mean_small:.0f} % of them against "
                        f"{primary.mean_large:.0f} % (difference 95 % CI {interval} points)")
         elif d.excludes_zero:
