@@ -40,6 +40,8 @@ from lmscales.ui.side_pane import SidePane
 FALLBACK_ERRORS = frozenset({"dns", "refused", "connection", "timeout", "rate_limited", "server", "incomplete"})
 PLAY_RECORDED = "Play the recorded answer"
 PLAYBACK_TICK_MS = 50  # how often recorded samples that are due join the graphs (the sampler takes 4 a second)
+# The replay speeds as the speed question offers them, in the order of SPEEDS.
+SPEED_CHOICES = [f"×{speed:g}" + (" (as recorded)" if speed == 1 else "") for speed in SPEEDS]
 
 
 def may_fall_back(result: SideResult) -> bool:
@@ -326,9 +328,6 @@ class ReplayMenu(QObject):
         if auto:
             self.player.next_trial()
         return self.player
-
-
-SPEED_CHOICES = ["×1 (as recorded)", "×2", "×4"]
 
 
 def speed_dialog(parent: QWidget | None = None) -> QInputDialog:

@@ -339,8 +339,8 @@ def takes_max_completion_tokens(host: str) -> bool:
 # gpt-oss wherever it is served, DeepSeek's reasoner, Qwen 3, QwQ, Magistral, Grok 3 mini, Gemini 2.5 and 3
 # on Google's OpenAI-compatible endpoint), and any name that says it reasons or thinks. A name a router
 # prefixes ("openai/gpt-oss-120b") counts by its last part.
-_THINKING_MODELS = re.compile(r"^(gpt-5|o[134](-|$)|gpt-oss|deepseek-(r1|reasoner)|qwen3|magistral|grok-3-mini|"
-                              r"gemini-(2\.5|3))|qwq|reasoning|reasoner|thinking")
+_THINKING_MODELS = re.compile(r"^(gpt-5|o[134](-|$)|gpt-oss|deepseek-r1|qwen3|magistral|grok-3-mini|gemini-(2\.5|3))"
+                              r"|qwq|reasoning|reasoner|thinking")
 
 
 def takes_reasoning_effort(model: str) -> bool:

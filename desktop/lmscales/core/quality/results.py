@@ -215,8 +215,8 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
     if primary is not None:
         d = primary.difference
         if primary.name == "answer":
-            edge = min(abs(d.low), abs(d.high)) if d.excludes_zero else 10.0  # never "+0" for a bound above 0
-            digits = _point_digits(edge)
+            # never "+0" for a bound that excludes zero; whole points when the interval reaches it anyway
+            digits = _point_digits(min(abs(d.low), abs(d.high))) if d.excludes_zero else 0
             interval = f"{d.low:+.{digits}f} to {d.high:+.{digits}f}".replace("-", "−")
             quality = (f"gets the expected answer in {primary.mean_small:.0f} % of them against "
                        f"{primary.mean_large:.0f} % (difference 95 % CI {interval} points)")
