@@ -39,3 +39,40 @@ def test_the_build_failure_message_uses_the_platforms_hint(monkeypatch: pytest.M
     with pytest.raises(SystemExit) as stopped:
         dev.ensure_llama_wheel()
     assert "Desktop development with C++" in str(stopped.value)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """A fresh Debian or Ubuntu has no `python`: CI runs the command the README gives, `python3 dev.py test`."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^(python3? dev\.py test)\b", readme, flags=re.MULTILINE)
+    assert commands == ["python3 dev.py test"]
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert f"exec {commands[0]}" in ci_lines
+
+
+def test_ci_mode_installs_every_missing_test_package_even_with_xvfb_and_chromium_present(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = _dev()
+    monkeypatch.setattr(dev.sys, "platform", "linux")
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0, raising=False)
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")  # Xvfb and chromium are on the PATH
+    installed = set(dev.LINUX_TEST_PACKAGES) - {"desktop-file-utils", "appstream"}
+
+    def dpkg_query(command: list[str], **kwargs: object) -> object:
+        status = "install ok installed" if command[-1] in installed else ""
+        return type("Done", (), {"returncode": 0 if status else 1, "stdout": status})()
+
+    monkeypatch.setattr(dev.subprocess, "run", dpkg_query)
+    commands: list[list[str]] = []
+    monkeypatch.setattr(dev, "run", lambda command, **kwargs: commands.append(command) or 0)
+    dev.ensure_linux_test_tools()
+    assert commands[-1][-2:] == ["desktop-file-utils", "appstream"]
+    assert commands[-1][:4] == ["apt-get", "install", "-y", "-qq"]
+
+    commands.clear()
+    installed.update({"desktop-file-utils", "appstream"})
+    dev.ensure_linux_test_tools()
+    assert commands == []  # nothing missing: no apt-get at all
