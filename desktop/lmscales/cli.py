@@ -190,7 +190,7 @@ def _summary_line(result: Any) -> str:
 def open_sides(args: argparse.Namespace, sides: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
     """The engines of the chosen sides, as the command line sets them up (and the endpoint, if any). The caller
     closes them."""
-    from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+    from lmscales.core.engines.remote import ParameterMemory, RemoteEngine, RemoteOptions
 
     engines: dict[str, Any] = {}
     endpoint = None
@@ -204,7 +204,7 @@ def open_sides(args: argparse.Namespace, sides: tuple[str, ...]) -> tuple[dict[s
                 endpoint = _endpoint(args)
                 engines["large"] = RemoteEngine(endpoint, RemoteOptions(
                     connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-                    context_tokens=args.remote_context))
+                    context_tokens=args.remote_context), ParameterMemory())  # this run's (a judge shares it)
     except BaseException:
         for engine in engines.values():
             engine.close()
@@ -265,7 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _judge(args: argparse.Namespace, engines: dict[str, Any]) -> Any:
     """The judge the command line asks for: none, the large side itself, or a third endpoint."""
     from lmscales.core.endpoints import Endpoint, env_api_key
-    from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+    from lmscales.core.engines.remote import ParameterMemory, RemoteEngine, RemoteOptions
     from lmscales.core.quality.judge import Judge, JudgeRefused
 
     if not args.judge:
@@ -281,8 +281,10 @@ def _judge(args: argparse.Namespace, engines: dict[str, Any]) -> Any:
         problem = endpoint.problem()
         if problem:
             raise CliError(f"Judge: {problem}", EXIT_USAGE)
+        # One memory of refused parameters for the run: a judge on the large side's host and model knows them.
+        memory = next((e.memory for e in engines.values() if isinstance(e, RemoteEngine)), ParameterMemory())
         engine = RemoteEngine(endpoint, RemoteOptions(connect_timeout=args.connect_timeout,
-                                                      read_timeout=args.read_timeout))
+                                                      read_timeout=args.read_timeout), memory)
         engines["judge"] = engine  # closed with the sides
         return Judge.from_engine(engine, offline=offline.enabled())
     except JudgeRefused as error:

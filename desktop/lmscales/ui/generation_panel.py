@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import tasks
 from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
-from lmscales.core.engines.remote import takes_reasoning_effort
+from lmscales.core.engines.remote.capabilities import takes_reasoning_effort
 from lmscales.core.events import REASONING_EFFORTS
 from lmscales.core.settings import Settings
 
