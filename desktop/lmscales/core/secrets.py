@@ -17,7 +17,8 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 import keyring
@@ -38,7 +39,7 @@ _BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 _lock = threading.Lock()
 _known_secrets: set[str] = set()
-_session_keys: dict[str, str] = {}
+_session_keys: dict[str, FoundKey] = {}  # account -> a key this session stored, and where it is kept
 
 
 # -- redaction --------------------------------------------------------------------------------------------
@@ -70,6 +71,15 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 class StoreResult:
     persisted: bool  # True: in the system keyring; False: in memory until LM Scales quits
     message: str  # for the user; never contains the key
+
+
+@dataclass(frozen=True)
+class FoundKey:
+    """A key and where it is kept, so what the app says about it can be true."""
+
+    key: str = field(repr=False)
+    kept_in: Literal["keyring", "session"]  # the system keyring, or this process's memory until it quits
+    detail: str  # the keyring's name, or why the key could not go into one
 
 
 def account(endpoint: str) -> str:
@@ -115,8 +125,6 @@ def store_key(endpoint: str, key: str) -> StoreResult:
     """Keep `key` for `endpoint`: in the system keyring if one works, otherwise for this session only."""
     name = account(endpoint)
     register_secret(key)
-    with _lock:
-        _session_keys[name] = key
     backend, reason = _usable_keyring()
     if backend is not None:
         try:
@@ -124,10 +132,14 @@ def store_key(endpoint: str, key: str) -> StoreResult:
             # Some backends accept a key and keep nothing; only a key that reads back is remembered.
             if backend.get_password(SERVICE, name) == key:
                 _log.info("API key for %s stored in the keyring (%s)", name, type(backend).__name__)
+                with _lock:
+                    _session_keys[name] = FoundKey(key, "keyring", backend.name)
                 return StoreResult(True, f"The API key is saved in the system keyring ({backend.name}).")
             reason = "the system keyring did not keep it"
         except Exception as error:  # a locked, refused or broken keyring: fall back, never crash
             reason = f"the system keyring refused it ({_describe(error)})"
+    with _lock:
+        _session_keys[name] = FoundKey(key, "session", reason)
     _log.warning("API key for %s kept for this session only: %s", name, reason)
     return StoreResult(
         False, f"The API key will not be remembered after LM Scales quits: {reason}, so it is kept for this "
@@ -135,25 +147,33 @@ def store_key(endpoint: str, key: str) -> StoreResult:
     )
 
 
-def load_key(endpoint: str) -> str | None:
-    """The key for `endpoint` from this session or the keyring, or None."""
+def find_key(endpoint: str) -> FoundKey | None:
+    """The key for `endpoint` from this session or the keyring, with where it is kept; None if there is none."""
     name = account(endpoint)
     with _lock:
-        key = _session_keys.get(name)
-    if key is None:
+        found = _session_keys.get(name)
+    if found is None:
         backend, _ = _usable_keyring()
         if backend is not None:
             for candidate in (name, _legacy_account(endpoint)):
                 if candidate is None:
                     continue
+                key = None
                 try:
                     key = backend.get_password(SERVICE, candidate)
                 except Exception as error:
                     _log.warning("could not read the API key for %s from the keyring: %s", name, _describe(error))
                 if key is not None:
+                    found = FoundKey(key, "keyring", backend.name)
                     break
-    register_secret(key)
-    return key
+    register_secret(found.key if found is not None else None)
+    return found
+
+
+def load_key(endpoint: str) -> str | None:
+    """The key for `endpoint` from this session or the keyring, or None."""
+    found = find_key(endpoint)
+    return found.key if found is not None else None
 
 
 def delete_key(endpoint: str) -> bool:

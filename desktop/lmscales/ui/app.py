@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from lmscales.core import offline
-from lmscales.core.endpoints import Endpoint, env_api_key
+from lmscales.core.endpoints import PRESETS, Endpoint, env_api_key
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory, default_history_path
 from lmscales.core.logs import setup_logging
@@ -32,6 +32,14 @@ def app_icon() -> QIcon:
         pixmap.loadFromData(data, "PNG")
         icon.addPixmap(pixmap)
     return icon
+
+
+def command_line_endpoint(base_url: str, model: str) -> Endpoint:
+    """The large side given by --base-url and --remote-model, named after the preset with that URL (Settings
+    shows it so), its key from the environment (for this session only, never stored)."""
+    same = base_url.strip().rstrip("/").lower()
+    name = next((p.name for p in PRESETS if p.base_url and p.base_url.rstrip("/").lower() == same), "Custom")
+    return Endpoint(base_url=base_url, model=model, api_key=env_api_key(base_url), name=name)
 
 
 def build_window(
@@ -96,14 +104,19 @@ def run_app(
     app.setApplicationDisplayName("LM Scales")
     app.setDesktopFileName("io.github.lmscales.LMScales")  # Wayland matches the window to the menu entry
     app.setWindowIcon(app_icon())
-    loaded = load_settings()
-    endpoint = None
-    if base_url and remote_model:
-        endpoint = Endpoint(base_url=base_url, model=remote_model, api_key=env_api_key(base_url))
-    window, engine = build_window(model, threads, n_ctx, endpoint, loaded, persist=True, offline_mode=offline_mode,
-                                  theme=theme)
-    crashes = CrashReporter(window)
+    # Installed before any file is read (settings, history): what goes wrong while the window is built is logged
+    # and shown, not a traceback on a terminal the user may not have.
+    crashes = CrashReporter()
     crashes.install()
+    try:
+        loaded = load_settings()
+        endpoint = command_line_endpoint(base_url, remote_model) if base_url and remote_model else None
+        window, engine = build_window(model, threads, n_ctx, endpoint, loaded, persist=True,
+                                      offline_mode=offline_mode, theme=theme)
+    except Exception as error:
+        crashes.report_startup_failure(error)
+        return 1
+    crashes.attach(window)
     log.info("LM Scales started; log file %s", log_file)
     window.show()
     if demo is not None:

@@ -60,7 +60,8 @@ class EndpointDialog(QDialog):
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key.setPlaceholderText("not needed for local servers")
-        self.api_key.setToolTip("Stored in your system's keyring, never in a settings file or a log")
+        self.api_key.setToolTip("Kept in your system's keyring (where there is none, for this session only); never "
+                                "in a settings file or a log")
         self.detect_button = QPushButton("Find servers on this computer")
         self.detect_button.setToolTip("Looks for Ollama, LM Studio, llama.cpp and vLLM on 127.0.0.1 only")
         self.message = QLabel("")

@@ -26,6 +26,7 @@ from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
 from lmscales.core.threads import ThreadTable
 from lmscales.ui.endpoint_dialog import EndpointDialog
+from lmscales.ui.large_model_notes import key_note, origin_note
 from lmscales.ui.settings_dialog import SettingsDialog
 from lmscales.ui.shortcuts import native
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Errors after which the network counts as unreachable: the app falls back to offline for this session.
 UNREACHABLE = {"dns", "connection"}
+# The settings that name the large side; the rest of its section (timeouts, ...) applies to any endpoint.
+ENDPOINT_IDENTITY = ("endpoint.preset", "endpoint.base_url", "endpoint.model")
 
 
 def offline_message(endpoint: Endpoint | None) -> str:
@@ -169,23 +172,44 @@ class SettingsController(QObject):
 
     # -- dialogs -------------------------------------------------------------------------------------
     def key_note(self) -> str:
-        endpoint = self.endpoint()
-        if endpoint is None:
-            return "No large model is set up."
-        if endpoint.api_key:
-            return f"An API key for {endpoint.host} is set (kept in the system keyring, never in settings)."
-        return f"No API key is set for {endpoint.host}."
+        return key_note(self.endpoint(), from_command_line=self.session_endpoint is not None)
+
+    def shown_in_dialog(self) -> Settings:
+        """The settings as the dialog shows them: the large side that is in use, even when it came from the
+        command line and is not the saved one."""
+        shown = self.capture()
+        running = self.session_endpoint
+        if running is not None:
+            try:
+                shown = (shown.with_value("endpoint.preset", running.name)
+                         .with_value("endpoint.base_url", running.base_url)
+                         .with_value("endpoint.model", running.model))
+            except (KeyError, ValueError):  # not expressible as a setting: the note above the fields says it
+                log.warning("the command line's endpoint cannot be shown in the settings' fields")
+        return shown
 
     def open_dialog(self) -> None:
-        dialog = SettingsDialog(self.capture(), self.key_note(), self.dialog_parent, self.thread_table())
+        shown = self.shown_in_dialog()
+        dialog = SettingsDialog(shown, self.key_note(), self.dialog_parent, self.thread_table(),
+                                endpoint_note=origin_note(self.session_endpoint, self.settings.endpoint))
         accepted = dialog.exec()
         dialog.deleteLater()
         if not accepted or dialog.result_settings is None:
             return
-        for path in changed(self.settings, dialog.result_settings):
+        result = dialog.result_settings
+        new_endpoint = any(result.value(path) != shown.value(path) for path in ENDPOINT_IDENTITY)
+        if new_endpoint:  # chosen in the dialog: it is used from now on, and saved
+            self.session_endpoint = None
+            result = result.with_value("endpoint.configured", True)
+        else:  # the endpoint in use stays; the saved one is not overwritten by what the command line gave
+            for path in ENDPOINT_IDENTITY:
+                result = result.with_value(path, self.settings.value(path))
+        for path in changed(self.settings, result):
             self.session_values.pop(path, None)  # set in the dialog: remembered from now on
-        self.apply(dialog.result_settings)
+        self.apply(result)
         self.save()
+        if new_endpoint:
+            self.apply_endpoint()
         if dialog.endpoint_requested:
             self.configure_endpoint()
         if dialog.measure_requested:

@@ -158,7 +158,7 @@ class _Field:
 
 class SettingsDialog(QDialog):
     def __init__(self, current: Settings, key_note: str, parent: QWidget | None = None,
-                 thread_table: ThreadTable | None = None) -> None:
+                 thread_table: ThreadTable | None = None, endpoint_note: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.current = current
@@ -183,7 +183,15 @@ class SettingsDialog(QDialog):
             forms[section].addRow(label, field.widget)
         endpoint_form = forms.get("endpoint")
         if endpoint_form is not None:
+            # Where the large side in use comes from (e.g. the command line, for this session only), above its
+            # fields, so they are never read as the saved setting when they are not.
+            self.endpoint_note = QLabel(endpoint_note)
+            self.endpoint_note.setObjectName("endpoint_note")
+            self.endpoint_note.setWordWrap(True)
+            if endpoint_note:
+                endpoint_form.insertRow(0, self.endpoint_note)
             self.key_note = QLabel(key_note)
+            self.key_note.setObjectName("key_note")
             self.key_note.setWordWrap(True)
             button = QPushButton("Set up the large model and its API key…")
             button.clicked.connect(self._on_endpoint)
