@@ -319,3 +319,28 @@ def load_section(cls: type[_S], raw: Mapping[str, Any], prefix: str, problems: l
         except InvalidValue as error:
             problems.append(f"{path}: {error.reason}")
     return cls(**values)
+
+
+def unknown_entries(cls: type[Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What a section's JSON holds that the schema does not know (a newer version's settings, a key typed by
+    hand), sections inside it included, so writing the file keeps it rather than dropping it."""
+    fields = {item.name: hint for item, hint in section_fields(cls)}
+    unknown: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            unknown[key] = value
+        elif is_section(fields[key]) and isinstance(value, Mapping):
+            inner = unknown_entries(fields[key], value)
+            if inner:
+                unknown[key] = inner
+    return unknown
+
+
+def merge_unknown(data: dict[str, Any], unknown: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` (a section's JSON) with `unknown` added where it names nothing `data` already has."""
+    for key, value in unknown.items():
+        if key not in data:
+            data[key] = value
+        elif isinstance(data[key], dict) and isinstance(value, Mapping):
+            merge_unknown(data[key], value)
+    return data

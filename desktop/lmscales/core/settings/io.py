@@ -1,9 +1,16 @@
 """The settings file: where it lives, its JSON form, saving atomically, and loading that never fails.
 
-Loading never fails: a file that cannot be read, or was written by a newer LM Scales, is moved aside and
-defaults are used; a single invalid value falls back to its default and the rest of the file is kept. In
-both cases `load_settings` returns a one-sentence notice for the user, once. A file from an older schema is
-migrated (`migrations.py`) and rewritten, with the old one kept beside it.
+Loading never fails: a file that cannot be read (not text, not JSON, nested too deeply to parse), or was
+written by a newer LM Scales, is moved aside and defaults are used; a single invalid value falls back to its
+default and the rest of the file is kept. In both cases `load_settings` returns a one-sentence notice for the
+user, once. A file from an older schema is migrated (`migrations.py`) and rewritten, with the old one kept
+beside it.
+
+Saving keeps what this version does not know: settings a newer version or a person added to the file stay
+in it. Where they cannot be kept (the file on disk is no longer readable, or from a newer schema), the file
+is first copied to `settings.json.bak-<date>` and the log says so. A `settings.json` that is a symbolic link
+(a dotfiles repository) is read and written through the link: its target is replaced atomically, the link
+stays.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 import platformdirs
 
 from lmscales.core.files import write_atomically
-from lmscales.core.settings.fields import dump_section, load_section
+from lmscales.core.settings.fields import dump_section, load_section, merge_unknown, unknown_entries
 from lmscales.core.settings.migrations import SCHEMA_VERSION, migrate
 from lmscales.core.settings.schema import Settings
 
@@ -68,10 +75,62 @@ class LoadResult:
     backup: Path | None = None  # where the previous file was kept, if it was
 
 
+def _through_link(path: Path) -> Path:
+    """The file a symbolic link at `path` leads to (written in its place, so the link stays), else `path`."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _on_disk(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """What the file holds that this version does not know, and why it cannot be kept if it cannot."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        return None, f"it can no longer be read ({type(error).__name__})"
+    if not isinstance(data, dict):
+        return None, "it does not hold a JSON object"
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        return None, f"it is from settings schema {version!r}, newer than this version's {SCHEMA_VERSION}"
+    if version < SCHEMA_VERSION:
+        return None, None  # a migration, which kept the old file beside it: the old layout is meant to go
+    unknown = unknown_entries(Settings, data)
+    unknown.pop("schema_version", None)
+    return unknown, None
+
+
+def _keep_copy(path: Path, reason: str) -> None:
+    try:
+        backup = _backup_path(path, "bak")
+        shutil.copy2(path, backup)
+    except OSError as error:
+        _log.warning("settings file %s: %s; could not copy it aside before saving: %s", path, reason, error)
+        return
+    _log.warning("settings file %s: %s, so what this version does not know cannot be kept in it; the file as "
+                 "it was is kept as %s", path, reason, backup)
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write atomically (a temporary file, then os.replace): a crash never leaves half a file."""
-    path = path or settings_path()
-    text = json.dumps(to_dict(settings), indent=2, ensure_ascii=False) + "\n"
+    """Write atomically (a temporary file, then os.replace): a crash never leaves half a file. Settings this
+    version does not know are kept (see the module docstring)."""
+    path = _through_link(path or settings_path())
+    data = to_dict(settings)
+    unknown, problem = _on_disk(path)
+    if unknown:
+        merged = merge_unknown(to_dict(settings), unknown)
+        try:
+            text = json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+        except (RecursionError, ValueError, TypeError) as error:
+            problem = f"its unknown settings cannot be written back ({type(error).__name__})"
+        else:
+            _log.info("settings file %s: kept settings this version does not know: %s", path,
+                      ", ".join(sorted(unknown)))
+            write_atomically(path, text.encode("utf-8"))
+            return path
+    if problem:
+        _keep_copy(path, problem)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     write_atomically(path, text.encode("utf-8"))
     return path
 
@@ -121,7 +180,7 @@ def _rewrite(settings: Settings, path: Path, label: str) -> Path | None:
 
 def load_settings(path: Path | None = None) -> LoadResult:
     """The saved settings, or defaults; never raises for a bad file (see the module docstring)."""
-    path = path or settings_path()
+    path = _through_link(path or settings_path())
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -140,6 +199,16 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except ValueError as error:
         where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
         return _set_aside(path, "bad", f"is not valid JSON{where}")
+    except RecursionError:  # e.g. thousands of nested brackets: damaged, or made to break the reader
+        return _set_aside(path, "bad", "is nested too deeply to read")
+    try:
+        return _read(data, path)
+    except RecursionError:  # nesting just within the parser's limit, too deep for what reads it next
+        _log.warning("settings file %s is nested too deeply", path, exc_info=True)
+        return _set_aside(path, "bad", "is nested too deeply to read")
+
+
+def _read(data: Any, path: Path) -> LoadResult:
     if not isinstance(data, dict):
         return _set_aside(path, "bad", "does not hold a JSON object")
     version = data.get("schema_version", 0)
