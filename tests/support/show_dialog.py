@@ -55,8 +55,8 @@ def build(name: str) -> QWidget:
 
         table = ThreadTable(tuple(ThreadRow(**row) for row in MEASURED), "2026-11-28T22:00:00",  # type: ignore[arg-type]
                             "SmolLM2-135M-Instruct Q4_1", 2)
-        dialog = SettingsDialog(Settings(), "An API key for api.openai.com is set (kept in the system keyring, "
-                                            "never in settings).", thread_table=table)
+        dialog = SettingsDialog(Settings(), "The API key for api.openai.com is kept in the system keyring (Secret "
+                                            "Service), never in settings.", thread_table=table)
         tab = {"settings-general": "General", "settings-threads": "Small model"}.get(name)
         if tab is not None:
             dialog.tabs.setCurrentIndex(next(i for i in range(dialog.tabs.count()) if dialog.tabs.tabText(i) == tab))
