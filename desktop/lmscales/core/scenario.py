@@ -10,6 +10,8 @@ Every way a file can be wrong (not TOML, cut off, a missing field, an unknown ta
 
 from __future__ import annotations
 
+import math
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +39,10 @@ _STEP_FIELDS = {
     "title", "talking_points", "task", "input", "input_file", "system_prompt", "target_language",
     "source_language", "summary_length", "reference", "params", "sides", "extrapolate",
 }
+_TOP_FIELDS = {"format", "version", "title", "description", "steps"}
+# An input_file is text to send: a megabyte is a long report (the summarize task takes at most 200,000
+# characters). The bound also keeps /dev/zero or a huge file from being read whole.
+MAX_INPUT_FILE_BYTES = 1_000_000
 
 
 class ScenarioError(ValueError):
@@ -86,6 +92,10 @@ def from_dict(data: Mapping[str, Any], source: str = "scenario", base_dir: Trave
     if version > VERSION:
         raise ScenarioError(f"{source} was written for a newer LM Scales (scenario version {version}; this version "
                             f"reads {VERSION}). Update LM Scales to run it.")
+    unknown = sorted(set(data) - _TOP_FIELDS)
+    if unknown:
+        raise ScenarioError(f"{source} has unknown field(s) {', '.join(unknown)}; known at the top: "
+                            f"{', '.join(sorted(_TOP_FIELDS))} (step fields go under [[steps]]).")
     title = _text(data, "title", source)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -196,16 +206,70 @@ def _input_text(raw: Mapping[str, Any], where: str, title: str, base_dir: Traver
     if text is not None and file is not None:
         raise ScenarioError(f"{where} ({title}) has both 'input' and 'input_file'; keep one.")
     if file is not None:
-        path: Traversable = Path(str(file))
-        if not Path(str(file)).is_absolute() and base_dir is not None:
-            path = base_dir.joinpath(str(file))
+        data = _input_file(file, f"{where} ({title})", base_dir)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ScenarioError(f"{where} ({title}): cannot read input_file {file}: {error}") from None
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ScenarioError(f"{where} ({title}): input_file {file} is not UTF-8 text (byte {error.start} "
+                                "cannot be decoded).") from None
     if not isinstance(text, str) or not text.strip():
         raise ScenarioError(f"{where} ({title}) has no 'input' (the text to send) or 'input_file'.")
     return text
+
+
+def _input_file(file: object, where: str, base_dir: Traversable | None) -> bytes:
+    """The bytes of a step's input_file: a regular file inside the scenario's folder, symlinks resolved, of at
+    most MAX_INPUT_FILE_BYTES. A scenario is a file people share, and a step's input is sent to the large
+    side's API when a presenter advances: it must not be able to pick up /etc/…, ~/.ssh/… or ../secret, nor
+    read /dev/zero forever."""
+    if not isinstance(file, str) or not file.strip():
+        raise ScenarioError(f"{where}: input_file must be a file name (a string), not {file!r}.")
+    outside = (f"{where}: input_file {file} is outside the scenario's folder; only files in the folder of the "
+               "scenario (or below it) can be read.")
+    relative = Path(file)
+    if relative.is_absolute() or relative.drive or ".." in relative.parts:
+        raise ScenarioError(outside)
+    if base_dir is None:
+        raise ScenarioError(f"{where}: input_file {file} needs a scenario read from a file (its folder is where "
+                            "the file is looked up); use 'input' instead.")
+    if isinstance(base_dir, Path):
+        folder = base_dir.resolve()
+        path = (folder / relative).resolve()  # symlinks resolved: a link inside may point anywhere
+        if not path.is_relative_to(folder):
+            raise ScenarioError(outside)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise ScenarioError(f"{where}: cannot read input_file {file}: there is no such file beside the "
+                                "scenario.") from None
+        except OSError as error:
+            raise ScenarioError(f"{where}: cannot read input_file {file}: {error.strerror or error}.") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(f"{where}: input_file {file} is not a regular file (a folder, device or pipe).")
+        if info.st_size > MAX_INPUT_FILE_BYTES:
+            raise ScenarioError(_too_big(where, file, info.st_size))
+        entry: Traversable = path
+    else:  # a built-in scenario inside a package or an archive: no symlinks, no devices
+        entry = base_dir
+        for part in relative.parts:  # Traversable.joinpath takes one name at a time before Python 3.11
+            entry = entry.joinpath(part)
+        if not entry.is_file():
+            raise ScenarioError(f"{where}: cannot read input_file {file}: there is no such file beside the "
+                                "scenario.")
+    try:
+        with entry.open("rb") as stream:
+            data: bytes = stream.read(MAX_INPUT_FILE_BYTES + 1)  # bounded even if the file grew since stat
+    except OSError as error:
+        raise ScenarioError(f"{where}: cannot read input_file {file}: {error.strerror or error}.") from None
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise ScenarioError(_too_big(where, file))
+    return data
+
+
+def _too_big(where: str, file: str, size: int | None = None) -> str:
+    shown = f" ({size / 1e6:.1f} MB)" if size is not None else ""
+    return (f"{where}: input_file {file} is larger than {MAX_INPUT_FILE_BYTES / 1e6:.0f} MB{shown}; use a "
+            "shorter text.")
 
 
 def _params(raw: Any, where: str, title: str) -> GenerationParams:
@@ -222,6 +286,8 @@ def _params(raw: Any, where: str, title: str) -> GenerationParams:
             if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and
                                                                                   not isinstance(value, int)):
                 raise ScenarioError(f"{where} ({title}): params.{key} must be a number, not {value!r}.")
+            if not math.isfinite(value):  # TOML has nan and inf; neither is a temperature or a probability
+                raise ScenarioError(f"{where} ({title}): params.{key} must be a finite number, not {value!r}.")
             values[key] = kind(value)
     params = GenerationParams(**values)
     if params.max_tokens < 1 or not 0.0 <= params.top_p <= 1.0 or params.temperature < 0.0:
