@@ -35,7 +35,7 @@ def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindo
     qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=10_000)
     assert "Stopped: partial results" in dialog.status.text()
-    assert "On these" in dialog.verdict.text()  # a verdict over what was measured
+    assert "Only the small model ran on these" in dialog.verdict.text()  # a verdict over what was measured
     assert dialog.outcome is not None and "partial" in " ".join(dialog.outcome.metadata.notes)
     kept = window.history_store.list()[before:]
     assert kept and all(trial.tags[0] == "eval:chat-smoke" for trial in kept)

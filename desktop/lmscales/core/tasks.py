@@ -6,11 +6,12 @@ Each task sends its own system message: SmolLM2's chat template otherwise insert
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-from lmscales.core.events import Message
+from lmscales.core.events import Message, Role
 
 TaskName = Literal["chat", "summarize", "translate"]
 TASKS: tuple[TaskName, ...] = ("chat", "summarize", "translate")
@@ -54,11 +55,65 @@ class ChatTurn:
     assistant: str
 
 
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
+def check_encodable(text: str, what: str) -> None:
+    """Text both sides can be sent: bytes that were not UTF-8 can arrive as lone surrogates (standard input
+    decoded with surrogateescape), which neither llama.cpp's tokenizer nor an HTTP body can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise TaskInputError(f"The {what} is not valid text (character {error.start} is part of bytes that are not "
+                             "UTF-8). Save it as UTF-8 and try again.") from None
+
+
 def _require_text(text: str, what: str) -> str:
     stripped = text.strip()
     if not stripped:
         raise TaskInputError(f"The {what} is empty: type or paste some text first.")
+    check_encodable(stripped, what)
     return stripped
+
+
+def parse_conversation(text: str) -> tuple[Message, ...] | None:
+    """A chat input as a whole conversation, or None for a plain one-turn message.
+
+    A JSON list of {"role", "content"} objects is a conversation, checked here so that no engine ever gets a
+    message it cannot template ("content": 123 broke llama.cpp's Jinja template and a server's). Anything
+    else is a plain message, text that only starts with "[" ("[urgent] call me") included: JSON that is not
+    a list of objects is not a conversation either. A list that holds objects but is not a valid conversation
+    is refused with what is wrong, since the user clearly meant one."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    try:
+        items = json.loads(stripped)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+        return None
+    if not isinstance(items, list) or not any(isinstance(item, dict) for item in items):
+        return None
+    messages = []
+    for number, item in enumerate(items, 1):
+        where = f"Chat input, message {number}"
+        if not isinstance(item, dict):
+            raise TaskInputError(f'{where} is not an object: each message is {{"role": ..., "content": ...}}.')
+        unknown = sorted(set(item) - {"role", "content"})
+        if unknown:
+            raise TaskInputError(f'{where} has unknown field "{unknown[0]}"; a message has only "role" and '
+                                 '"content".')
+        role, content = item.get("role"), item.get("content")
+        if role not in ROLES:
+            shown = "no role" if role is None else f"role {json.dumps(role)}"
+            raise TaskInputError(f'{where} has {shown}; use "system", "user" or "assistant".')
+        if not isinstance(content, str):
+            shown = "no content" if content is None else f"content {json.dumps(content)[:40]}"
+            raise TaskInputError(f"{where} has {shown}; the content must be text (a JSON string).")
+        check_encodable(content, f"content of message {number}")
+        messages.append(Message(role, content))
+    if not messages or messages[-1].role != "user" or not messages[-1].content.strip():
+        raise TaskInputError("A chat conversation must end with a user message that is not empty.")
+    return tuple(messages)
 
 
 def chat_messages(

@@ -378,9 +378,10 @@ def _examples(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
 
 
 def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
-    _, plural = ITEM_NOUNS.get(task.task, ("item", "items"))
+    singular, plural = ITEM_NOUNS.get(task.task, ("item", "items"))
     title = TASK_TITLES.get(task.task, task.task)
-    runs = f"{len(task.items)} {plural} × {task.repeats} repeat{'s' * (task.repeats != 1)}"
+    runs = (f"{len(task.items)} {singular if len(task.items) == 1 else plural} × {task.repeats} "
+            f"repeat{'s' * (task.repeats != 1)}")
     sides = {info.slot: info for info in result.sides}
     charts = []
     if fig.ttft:

@@ -193,6 +193,13 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
     """One plain sentence: speed to first token, money, the main score's paired difference, the judge."""
     singular, plural = ITEM_NOUNS.get(task.task, ("item", "items"))
     n = len(task.items)
+    if n == 0:
+        return f"No {singular} was measured, so there is no verdict."
+    these = f"this {singular}" if n == 1 else f"these {n} {plural}"
+    ran = [side for side in SIDES
+           if task.ttft.get(side) or task.end_to_end.get(side) or any(side in item.outputs for item in task.items)]
+    if len(ran) == 1:
+        return _one_side_sentence(task, ran[0], these, plural)
     parts: list[str] = []
     small_ttft, large_ttft = figures_ttft.get("small"), figures_ttft.get("large")
     if small_ttft and large_ttft and small_ttft.median > 0 and large_ttft.median > 0:
@@ -209,7 +216,7 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
     elif small_cost and small_cost.cost_per_100 == 0:
         parts.append("free")
     speed_money = " and ".join(parts) if len(parts) == 2 and parts[1] == "free" else ", ".join(parts)
-    sentence = f"On these {n} {plural if n != 1 else singular}"
+    sentence = f"On {these}"
     if speed_money:
         sentence += f" {speed_money}"
     if primary is not None:
@@ -241,6 +248,17 @@ def verdict_sentence(task: TaskResult, figures_ttft: Mapping[str, SeriesSummary]
         if unread:
             sentence += f" ({unread} verdict{'s' * (unread != 1)} could not be read)"
     return sentence + "."
+
+
+def _one_side_sentence(task: TaskResult, side: str, these: str, plural: str) -> str:
+    """With one side run there is no comparison to state, only what that side cost."""
+    sentence = f"Only the {side} model ran on {these}"
+    cost = task.costs.get(side)
+    if cost is not None and cost.cost_per_100 == 0:
+        sentence += " (free: it runs on this computer)"
+    elif cost is not None and cost.cost_per_100:
+        sentence += f" ({_money(cost.cost_per_100, cost.currency)} per 100 {plural})"
+    return sentence + ", so there is nothing to compare it with."
 
 
 def task_figures(task: TaskResult) -> TaskFigures:

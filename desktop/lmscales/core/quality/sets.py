@@ -140,6 +140,11 @@ def parse_lines(lines: list[str], label: str) -> tuple[EvalItem, ...]:
             record = json.loads(stripped)
         except json.JSONDecodeError as error:
             raise EvalSetError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
+        except RecursionError:
+            raise EvalSetError(f"{where}: the JSON is nested too deeply to read (an item is one flat object)") \
+                from None
+        except ValueError:  # an integer of thousands of digits, over Python's conversion limit
+            raise EvalSetError(f"{where}: a number has too many digits to read") from None
         item = parse_item(record, where, number)
         if item.id in seen:
             raise EvalSetError(f'{where}: id "{item.id}" is already used on line {seen[item.id]}')
@@ -170,7 +175,7 @@ def load_set(spec: str | Path, smoke: bool = False) -> EvalSet:
                 f"No evaluation set {text_spec!r}: give one of {', '.join(BUILT_IN_SETS)} (add {SMOKE_SUFFIX} for the "
                 "small subset) or the path of a .jsonl file.")
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_text(encoding="utf-8-sig").splitlines()  # editors on Windows may write a BOM
         except UnicodeDecodeError:
             raise EvalSetError(f"{path.name}: not UTF-8 text") from None
         except OSError as error:
