@@ -193,6 +193,9 @@ class EngineInfo:
     file_size_bytes: int | None = None
     license: str | None = None
     recorded: bool = False  # a replay of a recording: no model runs, nothing leaves this computer
+    # False: a local model file without a chat template, so it is prompted as ChatML (which a base model does
+    # not follow). A server formats its own prompts; trials written before this field default to True.
+    has_chat_template: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

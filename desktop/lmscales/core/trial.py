@@ -172,6 +172,11 @@ class SideResult:
         return self.engine.model if self.engine is not None else "?"
 
     @property
+    def without_chat_template(self) -> bool:
+        """A local model file without a chat template answered, prompted as ChatML (see `EngineInfo`)."""
+        return self.engine is not None and not self.engine.has_chat_template
+
+    @property
     def energy_j(self) -> float | None:
         return self.resources.energy.value if self.resources is not None else None
 

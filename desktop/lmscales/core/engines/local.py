@@ -178,6 +178,7 @@ class LocalEngine:
         self.wait_policy, self.low_priority = wait_policy, low_priority
         self.usable_cores = usable_cores()
         self.openmp_runtime = "unknown"  # the child says, once a model is loaded
+        self._chat_template = True  # whether the child formats prompts with the file's template (else ChatML)
         self.load_probe = LoadProbe(lambda: self.pid)
         self._free_memory = free_memory  # injectable: tests play a small machine
         self._mp = multiprocessing.get_context("spawn")
@@ -256,6 +257,7 @@ class LocalEngine:
         reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
         if reply[0] == "loaded":
             self.openmp_runtime = str(reply[1].get("openmp", "unknown"))
+            self._chat_template = bool(reply[1].get("chat_template", True))
             return float(reply[1]["load_seconds"])
         raise LoadError(str(reply[1]))
 
@@ -369,7 +371,8 @@ class LocalEngine:
             if self.adapt_threads:
                 self.load_probe.start()  # readings from now on, so the first run already knows the load
             self.model = LoadedModel(
-                info=dataclasses.replace(info, path=resolved),
+                # The child's word on the template, which is what formats the prompt, over the header's.
+                info=dataclasses.replace(info, path=resolved, has_chat_template=self._chat_template),
                 load_seconds=seconds,
                 n_ctx=n_ctx,
                 n_threads=n_threads,
@@ -394,6 +397,7 @@ class LocalEngine:
             parameters=model.info.parameters_label,
             file_size_bytes=model.info.file_size,
             license=model.info.license or None,
+            has_chat_template=model.info.has_chat_template,
         )
 
     def _still_loaded(self) -> str:

@@ -52,6 +52,20 @@ def llama_options(path: str, n_ctx: int, n_threads: int) -> dict[str, Any]:
     }
 
 
+# A model file without a chat template is prompted as ChatML, the commonest convention. A model that does not know
+# its markers (a base model, another family's) writes them out as text and runs on, a turn of its own after
+# another: its answer ends where it writes either marker.
+CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
+# Said wherever such a model is shown (model card, pane, command line); the fact itself travels as
+# `has_chat_template` (`GGUFInfo`, `EngineInfo`, and so each trial's side).
+NO_CHAT_TEMPLATE_NOTE = ("No chat template in this model file: prompted as ChatML, and the answer ends at a ChatML "
+                         "marker; a base model continues text rather than answering.")
+
+
+def chatml_prompt(messages: Sequence[Message]) -> str:
+    return "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
+
+
 MEASURE_TEXT = (
     "The lighthouse keeper climbed the stairs at dusk, checked the lamp, wiped the salt from the glass and wrote "
     "the weather in the log: wind from the west, a heavy swell, two ships passing to the north before dark."
@@ -78,6 +92,8 @@ class _Model:
         self.formatter: Any = None
         if template:
             self.formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self.has_chat_template = self.formatter is not None
+        self.stops: tuple[str, ...] = () if self.has_chat_template else CHATML_STOPS
 
     def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
         as_dicts = [{"role": m.role, "content": m.content} for m in messages]
@@ -85,9 +101,8 @@ class _Model:
             formatted = self.formatter(messages=as_dicts)
             prompt = formatted.prompt
             add_bos = not getattr(formatted, "added_special", False)
-        else:  # no template in the file: ChatML, the commonest convention
-            prompt = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
-            prompt += "<|im_start|>assistant\n"
+        else:
+            prompt = chatml_prompt(messages)
             add_bos = True
         tokens: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens
@@ -193,7 +208,7 @@ def _generate(
                         request.seed if request.seed is not None else random.randrange(2**31))
     try:
         outcome = model.loop.run(
-            prompt, sampling, request.max_tokens, request.stop, options.reuse_cache, cancelled,
+            prompt, sampling, request.max_tokens, request.stop + model.stops, options.reuse_cache, cancelled,
             emit=lambda pieces: send(("deltas", generation_id, pieces)),
             # The abort callback runs in Python once per graph node: only while the prompt is evaluated.
             on_first_token=lambda: llama_cpp.llama_set_abort_callback(ctx, no_callback, None),
@@ -343,7 +358,8 @@ def _serve(conn: Connection, cancel_upto: Any) -> None:
             if model is not None:
                 model.close()
             model = new_model
-            conn.send(("loaded", {"load_seconds": time.perf_counter() - started, "openmp": openmp_runtime()}))
+            conn.send(("loaded", {"load_seconds": time.perf_counter() - started, "openmp": openmp_runtime(),
+                                  "chat_template": model.has_chat_template}))
         elif kind == "generate":
             _, generation_id, request, options = command
             if model is None:
