@@ -1,8 +1,12 @@
 """The history of comparisons: a JSON Lines file of trials that outlives the app, and its exports.
 
-One line per `Trial` (its `to_dict`), appended with a single write and flushed to disk, so a crash can at
-worst leave the last line short. Loading skips any line that cannot be read (corrupt, truncated, from a newer
-version) with a note saying which, and keeps every other: one bad line never costs the whole history.
+One line per `Trial` (its `to_dict`), appended whole or not at all and flushed to disk: a short write (a full
+disk) is continued, a failed one (no space, a read-only folder) is cut back off the file, and the trial is
+named in the message `append` returns and in `not_kept`, so a front end can say which comparisons were not
+kept. Only a crash in the middle of a write can leave the last line short. Loading skips any line that cannot
+be read (corrupt, truncated, from a newer version, numbers out of range, nested too deeply) with a note saying
+which, and keeps every other: one bad line never costs the whole history, and a file that cannot be read at
+all (a folder, no permission) opens as an empty history with a note.
 
 Exports (JSON, CSV, Markdown) carry the input, every side's answer and the shared trial id, with the
 figures. Nothing in a trial is a key (see `lmscales.core.trial`), and every text is passed through
@@ -13,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -24,11 +30,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lmscales.core.files import data_dir, write_atomically
+from lmscales.core.json_limits import JsonLimitError
+from lmscales.core.json_limits import loads as limited_loads
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
 from lmscales.core.trial_report import render_trials
 
+log = logging.getLogger(__name__)
+
 HISTORY_FILE = "history.jsonl"
+NOTES_NAMED = 5  # damaged lines named one by one in the note the user sees; the rest are counted (all are logged)
 # Spreadsheets run a cell that starts with one of these as a formula; answers and server errors are not trusted.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,10 +65,48 @@ def default_history_path() -> Path:
 
 @dataclass(frozen=True)
 class LoadNote:
-    """A line that was skipped on load, and why (for the log and the history view)."""
+    """A line that was skipped on load, and why (for the log and the history view); line 0: the whole file
+    could not be read."""
 
     line: int
     reason: str
+
+
+@dataclass(frozen=True)
+class NotKept:
+    """A comparison that is in this session's memory but could not be written to the history file."""
+
+    trial_id: str
+    task: str
+    created_at: str
+    reason: str  # the system's words: "No space left on device", "Read-only file system"
+
+
+def describe_notes(notes: Iterable[LoadNote], path: Path | None) -> str | None:
+    """One sentence for the user about what loading skipped, naming the lines (None when nothing was)."""
+    notes = tuple(notes)
+    if not notes:
+        return None
+    where = str(path) if path is not None else "the history file"
+    whole = next((note for note in notes if note.line == 0), None)
+    if whole is not None:
+        return (f"The history file {where} could not be read ({whole.reason}): earlier comparisons are not shown, "
+                "and new ones may not be kept.")
+    named = "; ".join(f"line {note.line} ({note.reason})" for note in notes[:NOTES_NAMED])
+    more = f"; and {len(notes) - NOTES_NAMED} more (see the log)" if len(notes) > NOTES_NAMED else ""
+    lines = "1 damaged line was" if len(notes) == 1 else f"{len(notes)} damaged lines were"
+    return f"{lines} skipped in the history file {where}, every other comparison is kept: {named}{more}."
+
+
+def describe_not_kept(lost: Iterable[NotKept], path: Path | None) -> str | None:
+    """One sentence for the user naming the comparisons that were not kept, and why (None when all were)."""
+    lost = tuple(lost)
+    if not lost:
+        return None
+    reasons = "; ".join(dict.fromkeys(item.reason for item in lost))
+    named = ", ".join(f"{item.trial_id} ({item.task}, {item.created_at})" for item in lost)
+    count = "1 comparison was" if len(lost) == 1 else f"{len(lost)} comparisons were"
+    return f"{count} not kept in the history file {path} ({reasons}): {named}."
 
 
 class TrialHistory:
@@ -72,6 +121,7 @@ class TrialHistory:
         self._trials: list[Trial] = []
         self._lock = threading.Lock()
         self.notes: tuple[LoadNote, ...] = ()
+        self._not_kept: list[NotKept] = []
         self._listeners: list[Callable[[Trial | None], None]] = []
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -84,10 +134,32 @@ class TrialHistory:
 
     def _load(self) -> None:
         assert self.path is not None
-        trials, notes = read_trials(self.path.read_bytes())
+        try:
+            data = self.path.read_bytes()
+        except OSError as error:  # a folder in its place, no permission: the app still starts, and says so
+            self.notes = (LoadNote(0, error.strerror or str(error)),)
+        else:
+            trials, notes = read_trials(data)
+            with self._lock:
+                self._trials = trials
+            self.notes = tuple(notes)
+        for note in self.notes:
+            log.warning("history %s, %s skipped: %s", self.path, f"line {note.line}" if note.line else "the file",
+                        note.reason)
+
+    def load_problem(self) -> str | None:
+        """What loading skipped, as a sentence naming the lines (None when every line was read)."""
+        return describe_notes(self.notes, self.path)
+
+    @property
+    def not_kept(self) -> tuple[NotKept, ...]:
+        """The comparisons of this session that could not be written to the file, oldest first."""
         with self._lock:
-            self._trials = trials
-        self.notes = tuple(notes)
+            return tuple(self._not_kept)
+
+    def not_kept_problem(self) -> str | None:
+        """The comparisons not kept in the file, named in one sentence (None when every one was kept)."""
+        return describe_not_kept(self.not_kept, self.path)
 
     # -- writing ---------------------------------------------------------------------------------------
     def append(self, trial: Trial) -> str | None:
@@ -99,21 +171,33 @@ class TrialHistory:
         if self.keep and self.path is not None:
             try:
                 _append_line(self.path, json.dumps(trial.to_dict(), ensure_ascii=False, allow_nan=False))
-            except OSError as error:
-                problem = f"Could not keep the comparison in {self.path}: {error.strerror or error}"
+            except (OSError, ValueError) as error:  # ValueError: a figure JSON cannot hold (a bug, but a loss)
+                reason = (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
+                with self._lock:
+                    self._not_kept.append(NotKept(trial.id, trial.task, trial.created_at, reason))
+                problem = (f"Could not keep the comparison {trial.id} ({trial.task}, {trial.created_at}) in "
+                           f"{self.path}: {reason}. It is kept for this session only.")
+                log.error("%s", problem)
         for listener in tuple(self._listeners):
             listener(trial)
         return problem
 
-    def clear(self) -> None:
-        """Forget every trial, and delete the file."""
+    def clear(self) -> str | None:
+        """Forget every trial, and delete the file. Returns a message for the user if the file could not be
+        deleted (a folder in its place, a read-only folder)."""
+        problem = None
         with self._lock:
             self._trials.clear()
+            self._not_kept.clear()
         if self.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
+            try:
+                self.path.unlink(missing_ok=True)
+                self.notes = ()  # the damaged lines went with the file
+            except OSError as error:
+                problem = f"Could not delete the history file {self.path}: {error.strerror or error}."
         for listener in tuple(self._listeners):
             listener(None)
+        return problem
 
     def subscribe(self, listener: Callable[[Trial | None], None]) -> Callable[[], None]:
         """`listener(trial)` after each append, `listener(None)` after clear (on the appending thread)."""
@@ -141,6 +225,9 @@ class TrialHistory:
 
 
 def _append_line(path: Path, line: str) -> None:
+    """Append `line` whole, or leave the file as it was and raise `OSError`. `os.write` may write only part
+    (a disk that fills up mid-line): the rest is written after it, and a write or flush that fails cuts the
+    file back to its old length, so the next load finds no half line."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (line + "\n").encode("utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
@@ -153,8 +240,21 @@ def _append_line(path: Path, line: str) -> None:
                 handle.seek(size - 1)
                 if handle.read(1) != b"\n":
                     data = b"\n" + data
-        os.write(descriptor, data)
-        os.fsync(descriptor)
+        written = 0
+        try:
+            while written < len(data):
+                count = os.write(descriptor, data[written:])
+                if count <= 0:  # nothing written and no error: the device takes no more
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += count
+            os.fsync(descriptor)
+        except OSError:
+            # Cut our part back off, unless another process appended after it (its line must not go with ours;
+            # the loader then skips our cut line with a note).
+            with contextlib.suppress(OSError):
+                if os.fstat(descriptor).st_size == size + written:
+                    os.ftruncate(descriptor, size)
+            raise
     finally:
         os.close(descriptor)
 
@@ -167,15 +267,17 @@ def read_trials(data: bytes) -> tuple[list[Trial], list[LoadNote]]:
         if not raw.strip():
             continue
         try:
-            trials.append(Trial.from_dict(json.loads(raw.decode("utf-8"))))
+            trials.append(Trial.from_dict(limited_loads(raw.decode("utf-8"))))
         except UnicodeDecodeError:
             notes.append(LoadNote(number, "not UTF-8 text"))
         except json.JSONDecodeError as error:
             notes.append(LoadNote(number, f"not complete JSON ({error.msg})"))
-        except TrialFormatError as error:
+        except (TrialFormatError, JsonLimitError) as error:
             notes.append(LoadNote(number, str(error)))
         except RecursionError:
             notes.append(LoadNote(number, "nested too deeply"))
+        except Exception as error:  # anything else a damaged line provokes costs that line, never the file
+            notes.append(LoadNote(number, f"cannot be read ({type(error).__name__}: {error})"))
     return trials, notes
 
 

@@ -9,8 +9,8 @@ trial's time on the samples' clock (request sent to last side finished), so a re
 trial into the graphs (`SamplePlayback`) at the recorded pace, instead of the live figures of the replaying
 machine.
 
-A file that is not JSON, cut off, of another format or of a newer version raises `RecordingError` with a
-message for the user.
+A file that is not JSON, cut off, of another format or of a newer version, or holds numbers out of range or
+nesting too deep to read, raises `RecordingError` with a message for the user.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import numpy.typing as npt
 
 from lmscales import __version__
 from lmscales.core.files import write_atomically
+from lmscales.core.json_limits import JsonLimitError
+from lmscales.core.json_limits import loads as limited_loads
 from lmscales.core.sampler import SCALAR_SERIES, ResourceSample
 from lmscales.core.trial import TaskInput, Trial, TrialFormatError, now_iso
 
@@ -144,9 +146,15 @@ class Recording:
                 trials.append(Trial.from_dict(raw))
             except TrialFormatError as error:
                 raise RecordingError(f"{source}, trial {index}: {error}") from None
+            except OverflowError:  # e.g. 1e400 where a count belongs: infinity as a whole number
+                raise RecordingError(f"{source}, trial {index} holds a number out of range. It cannot be "
+                                     "replayed.") from None
+            except (ValueError, TypeError, RecursionError) as error:  # data no file of ours holds
+                raise RecordingError(f"{source}, trial {index} cannot be read ({type(error).__name__}: {error}). "
+                                     "It cannot be replayed.") from None
         try:
             samples = tuple(_sample_from_dict(raw) for raw in data.get("samples") or ())
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as error:
             raise RecordingError(f"{source}: a resource sample is missing or has a bad field: {error}") from None
         return cls(trials=tuple(trials), samples=samples, created_at=str(data.get("created_at", "")),
                    machine=str(data.get("machine") or "an unknown machine"),
@@ -172,7 +180,9 @@ def load(path: str | Path) -> Recording:
     except (OSError, UnicodeDecodeError) as error:
         raise RecordingError(f"Cannot read the recording {path.name}: {error}") from None
     try:
-        data = json.loads(text)
+        data = limited_loads(text, finite=False)  # recorded samples may be NaN
+    except JsonLimitError as error:
+        raise RecordingError(f"{path.name} {error}. It cannot be replayed.") from None
     except json.JSONDecodeError as error:
         # The parser ran out of text: at the very end, or inside a string that never closes (a string cannot
         # hold a raw newline, so only the end of the file leaves one open).

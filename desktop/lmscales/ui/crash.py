@@ -31,6 +31,24 @@ class CrashReporter(QObject):
         sys.excepthook = self._hook
         threading.excepthook = lambda args: self._hook(args.exc_type, args.exc_value, args.exc_traceback)
 
+    def attach(self, window: QWidget) -> None:
+        """Open later reports over `window` (the reporter is installed before the window exists, so that what
+        goes wrong while it is built is reported too)."""
+        self._parent = window
+
+    def report_startup_failure(self, error: BaseException) -> None:
+        """An error before the window could open: logged, and shown in a dialog that waits (there is no window
+        to go back to); the caller then ends the app."""
+        log.error("LM Scales could not start", exc_info=(type(error), error, error.__traceback__))
+        text = format_exception_report(error, current_log_file())
+        self.reports.append(text)
+        self.reported.emit(text)
+        if self._show:
+            box = crash_box(text, self._parent)
+            box.setWindowTitle("LM Scales could not start")
+            box.setInformativeText("LM Scales could not open its window; the log file named above says why.")
+            box.exec()
+
     def _hook(self, kind: type[BaseException], error: BaseException | None,
               traceback: TracebackType | None) -> None:
         if error is None:
