@@ -328,7 +328,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         # and energy (measured through RAPL where readable, else estimated) in their trials.
         session = Session({k: v for k, v in engines.items() if k != "judge"},
                           prices=_prices(args, endpoint.model if endpoint else None), sampler=Sampler(),
-                          on_trial=history.append)
+                          on_trial=keep_and_say(history))
 
         def progress(step: EvalProgress) -> None:
             if not args.quiet:
@@ -357,12 +357,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"result": dataclasses.asdict(result), "figures": [dataclasses.asdict(f) for f in figures],
                     "wall_seconds": round(seconds, 1), "trials": [t.id for t in evaluation.trials],
-                    "partial": evaluation.cancelled})
+                    "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
     else:
         for figure in figures:
             print(figure.verdict)
         print(f"{len(evaluation.trials)} comparisons in {seconds:.0f} s", file=sys.stderr)
-    return 130 if evaluation.cancelled else 0
+    not_kept = history.not_kept_problem()
+    if not_kept:  # a full disk or a read-only folder: the run's figures are here, the history lacks them
+        say(f"{not_kept} Their results are in this output{' and the report' if args.report else ''} only.")
+    return 130 if evaluation.cancelled else EXIT_FAILED if not_kept else 0
+
+
+def keep_and_say(history: Any) -> Callable[[Any], None]:
+    """A session's `on_trial` for the command line: keep each trial in `history` (a `TrialHistory`), and say at
+    once, naming it, when it could not be kept."""
+
+    def keep(trial: Any) -> None:
+        problem = history.append(trial)
+        if problem:
+            say(problem)
+
+    return keep
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
