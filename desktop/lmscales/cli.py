@@ -62,6 +62,10 @@ def open_engine(model: str | None, threads: int | None, n_ctx: int, **options: A
     except LoadError as error:
         engine.close()
         raise CliError(str(error)) from None
+    if engine.info is not None and not engine.info.has_chat_template:
+        from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
+
+        say(f"{path.name}: {NO_CHAT_TEMPLATE_NOTE}")
     if threads is None:
         def progress(done: int, total: int) -> None:
             if done == 1:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LoadedModel, LocalEngine
+from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.events import TextDelta
 from lmscales.core.history import TrialHistory
@@ -71,10 +72,11 @@ def local_model_card(model: LoadedModel) -> str:
     threads = model.threads_reason or describe_threads(model.n_threads)
     if model.n_threads_batch and model.n_threads_batch != model.n_threads:
         threads += f", {model.n_threads_batch} for prompts"
+    warning = "" if info.has_chat_template else f"<br>⚠ {NO_CHAT_TEMPLATE_NOTE}"
     return (
         f"<b>{model.display_name}</b> · {info.parameters_label} parameters · {info.quantization} · "
         f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
-        f"{threads}"
+        f"{threads}{warning}"
     )
 
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import metrics
+from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
 from lmscales.core.events import EngineError, Notice, TextDelta
 from lmscales.core.metrics import RunMetrics
 from lmscales.core.session import SideStarted, TrialStarted
@@ -492,6 +493,8 @@ def result_note(result: SideResult) -> str:
         note += f" The text was longer than the context: summarized in {finished.chunks} chunks (map-reduce)."
     if result.recorded:
         note += " Replayed from a recording."
+    if result.without_chat_template:
+        note += f" {NO_CHAT_TEMPLATE_NOTE}"
     return note
 
 

@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -316,6 +317,7 @@ def main(conn: Connection, cancel_upto: Any, offline_mode: bool = False, parent_
     value belongs to the calling thread and is inherited by the threads it starts, llama.cpp's among them)."""
     if parent_pid is not None:  # always, as a spawned child; not when a test calls this in a thread
         watch_parent(parent_alive_check(parent_pid))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent stops runs
     if wait_policy and wait_policy.startswith("spin:"):  # libgomp: spin this many times, then sleep
         os.environ["GOMP_SPINCOUNT"] = wait_policy.removeprefix("spin:")
     elif wait_policy:
