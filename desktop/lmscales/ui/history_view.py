@@ -9,6 +9,7 @@ marked with its date, its result card, and "Send again", which re-runs it with t
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from lmscales.core.history import TrialHistory
 from lmscales.core.tasks import LANGUAGES
 from lmscales.core.trial import SideResult, Trial
+from lmscales.ui.markdown_text import AnswerBrowser, plain_label, plain_tooltip
 from lmscales.ui.metrics_strip import TOOLTIPS
 from lmscales.ui.result_card import ResultCard
 from lmscales.ui.shortcuts import with_shortcut
@@ -130,7 +131,7 @@ class HistoryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             trial = self._rows[index.row()][0]
             if index.column() == INPUT_COLUMN:
-                return trial.input.text[:2000]
+                return plain_tooltip(trial.input.text[:2000])
             if index.column() == len(COLUMNS) - 1:
                 return cells[index.column()]
             return f"trial {trial.id}"
@@ -190,26 +191,26 @@ class TrialDialog(QDialog):
         super().__init__(parent)
         self.trial = trial
         self.setWindowTitle(f"Comparison of {trial_when(trial)} (read-only)")
-        header = QLabel(f"<b>{trial_when(trial)}</b> · {trial_facts(trial)} · <i>read-only</i>")
+        # The time and the facts come from the history file: escaped, so a damaged line shows as written.
+        header = QLabel(f"<b>{escape(trial_when(trial))}</b> · {escape(trial_facts(trial))} · <i>read-only</i>")
         header.setTextFormat(Qt.TextFormat.RichText)
         header.setWordWrap(True)
         self.input_view = QPlainTextEdit(trial.input.text)
         self.input_view.setReadOnly(True)
         self.input_view.setMaximumHeight(self.fontMetrics().height() * 6)
-        self.answers: dict[str, QTextBrowser] = {}
+        self.answers: dict[str, AnswerBrowser] = {}
         answers = QSplitter(Qt.Orientation.Horizontal)
         for result in trial.sides:
             box = QGroupBox(f"{result.label} · {result.model} · {result.status}")
             box.setStyleSheet(f"QGroupBox {{ color: {SIDE_COLORS.get(result.side, 'palette(text)')}; "
                               "font-weight: 600; }")
-            view = QTextBrowser()
+            view = AnswerBrowser()  # the answer as written: Markdown without HTML, nothing loaded or opened
             view.setStyleSheet("font-weight: normal;")
-            view.setOpenExternalLinks(False)
             view.setMarkdown(result.text or f"*({result.skipped or 'no answer'})*")
             box_layout = QVBoxLayout(box)
             box_layout.addWidget(view)
             if result.error is not None:
-                problem = QLabel(f"⚠ {result.error.message}")
+                problem = plain_label(f"⚠ {result.error.message}")
                 problem.setWordWrap(True)
                 problem.setStyleSheet("font-weight: normal;")
                 box_layout.addWidget(problem)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from html import escape
 from pathlib import Path
 from typing import cast
 
@@ -73,15 +74,16 @@ def local_model_card(model: LoadedModel) -> str:
     if model.n_threads_batch and model.n_threads_batch != model.n_threads:
         threads += f", {model.n_threads_batch} for prompts"
     warning = "" if info.has_chat_template else f"<br>⚠ {NO_CHAT_TEMPLATE_NOTE}"
+    # The card is rich text; the name and licence come from the file's metadata: escaped, shown as written.
     return (
-        f"<b>{model.display_name}</b> · {info.parameters_label} parameters · {info.quantization} · "
-        f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {info.license or 'licence unknown'} · "
-        f"{threads}{warning}"
+        f"<b>{escape(model.display_name)}</b> · {info.parameters_label} parameters · {escape(info.quantization)} · "
+        f"{info.file_size / 1e6:.0f} MB · context {model.n_ctx:,} · {escape(info.license or 'licence unknown')} · "
+        f"{escape(threads)}{warning}"
     )
 
 
 def remote_model_card(endpoint: Endpoint) -> str:
-    return f"<b>{endpoint.model}</b> · {endpoint.host} · {endpoint.name}"
+    return f"<b>{escape(endpoint.model)}</b> · {escape(endpoint.host)} · {escape(endpoint.name)}"
 
 
 class MainWindow(QMainWindow):

@@ -53,6 +53,7 @@ from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scoreboard import WINNER_MARK, scoreboard
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.ui.markdown_text import plain_label
 from lmscales.ui.resource_panel import SampleSource
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.streaming_view import StreamingView
@@ -76,6 +77,7 @@ class FitLabel(QLabel):
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # titles and model names from outside, shown as written
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # it adapts to its width
         self.largest_px = 24
         self.smallest_px = 16
@@ -167,7 +169,7 @@ class StepStrip(QWidget):
         self.labels = []
         self.compact = compact
         for index in range(len(self._titles)):
-            label = QLabel(self._text(index, compact), self)
+            label = plain_label(self._text(index, compact), self)  # a scenario's step titles, as written
             label.setObjectName("step_current" if index == self._current else "step")
             label.setWordWrap(False)
             self._layout.addWidget(label)
@@ -216,26 +218,26 @@ class ScoreboardView(QWidget):
         # and take the focus from the main window.
         self.clear()
         for column, result in enumerate(trial.sides, start=1):
-            header = QLabel(result.label + (" · recorded" if result.recorded else ""), self)
+            header = plain_label(result.label + (" · recorded" if result.recorded else ""), self)
             header.setObjectName(f"score_head_{result.side}")
             self.grid.addWidget(header, 0, column)
             header.show()
             self.headers[result.side] = header
         for row_index, row in enumerate(scoreboard(trial), start=1):
-            title = QLabel(row.title, self)
+            title = plain_label(row.title, self)
             title.setObjectName("score_title")
             self.grid.addWidget(title, row_index, 0)
             self.titles.append(title)
             title.show()
             for column, cell in enumerate(row.cells, start=1):
                 text = f"{WINNER_MARK} {cell.text} wins" if cell.better else cell.text
-                label = QLabel(text, self)
+                label = plain_label(text, self)
                 label.setObjectName("score_win" if cell.better else "score")
                 label.setAccessibleName(f"{row.title}, {cell.side}: {text}")
                 self.grid.addWidget(label, row_index, column)
                 label.show()
                 self.cells[(row.key, cell.side)] = label
-            note = QLabel(row.note, self)
+            note = plain_label(row.note, self)
             note.setObjectName("score_note")
             note.setVisible(self.show_notes)
             self.grid.addWidget(note, row_index, len(row.cells) + 1)
@@ -268,10 +270,10 @@ class AnswerColumn(QWidget):
         self.side = side
         self.title = FitLabel(side.title())
         self.title.setObjectName(f"answer_title_{side}")
-        self.badge = QLabel("▶ RECORDED")
+        self.badge = plain_label("▶ RECORDED")
         self.badge.setObjectName("badge")
         self.badge.setVisible(False)
-        self.status = QLabel("")
+        self.status = plain_label("")  # a server's error message, as written
         self.status.setObjectName("answer_status")
         self.status.setWordWrap(True)
         self.view = StreamingView()
@@ -407,14 +409,13 @@ class PresenterNotes(QWidget):
         self.setWindowTitle("LM Scales — presenter notes")
         # Shown beside the room's view, not in front of its keys: Space and Esc stay with the presenter window.
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-        self.title = QLabel("")
+        self.title = plain_label("")
         self.title.setStyleSheet("font-size: 20pt; font-weight: 700;")
         self.title.setWordWrap(True)
-        self.points = QLabel("")
+        self.points = plain_label("")
         self.points.setStyleSheet("font-size: 16pt;")
         self.points.setWordWrap(True)
-        self.points.setTextFormat(Qt.TextFormat.PlainText)
-        self.next = QLabel("")
+        self.next = plain_label("")
         self.next.setStyleSheet("font-size: 13pt;")
         self.next.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -449,7 +450,7 @@ class PresenterWindow(QWidget):
         self.setObjectName("presenter")
         self.setWindowTitle("LM Scales — presenter")
         self.theme = "dark"
-        self.banner = QLabel("")
+        self.banner = plain_label("")  # a recording's banner, as written
         self.banner.setObjectName("banner")
         self.banner.setVisible(False)
         self.title = FitLabel("LM Scales")
@@ -458,11 +459,11 @@ class PresenterWindow(QWidget):
         self.columns = {side: AnswerColumn(side) for side in SLOTS}
         self.board = ScoreboardView()
         self.graph = SpeedGraph(sampler)
-        self.extrapolation = QLabel("")
+        self.extrapolation = plain_label("")
         self.extrapolation.setObjectName("extrapolation")
         self.extrapolation.setWordWrap(True)
         self.extrapolation.setVisible(False)
-        self.hint = QLabel(KEY_HINT)
+        self.hint = plain_label(KEY_HINT)  # problems quote servers and files
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)  # a problem or a saved file's path can be longer than the screen is wide
         self.banner.setWordWrap(True)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from lmscales.core.card import CardRow, CardValue, card_rows, card_text, card_title
 from lmscales.core.trial import Trial
+from lmscales.ui.markdown_text import plain_label, plain_tooltip
 from lmscales.ui.theme import SIDE_COLORS
 
 EMPTY = "No comparison yet. Send something to both sides: the card shows how they compare, figure by figure."
@@ -42,7 +42,7 @@ class PairBar(QWidget):
         color = SIDE_COLORS.get(value.side, "#888888")
         self.color = QColor(color)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip(f"{value.label}: {value.text}" + (" (estimated)" if value.estimated else ""))
+        self.setToolTip(plain_tooltip(f"{value.label}: {value.text}" + (" (estimated)" if value.estimated else "")))
 
     def text(self) -> str:
         return ("✓ " if self.value.better else "") + self.value.text
@@ -88,9 +88,9 @@ class ResultCard(QFrame):
         self.setObjectName("result_card")
         self.trial: Trial | None = None
         self.rows: tuple[CardRow, ...] = ()
-        self.title = QLabel(EMPTY)
+        # Every label here shows text from outside as written (the input, model names, labels): plain text.
+        self.title = plain_label(EMPTY)
         self.title.setWordWrap(True)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.save_button = QPushButton("Save as PNG…")
         self.save_button.setToolTip("Save this card as a picture")
         self.save_button.setEnabled(False)
@@ -119,7 +119,7 @@ class ResultCard(QFrame):
         self.trial = trial
         self.rows = card_rows(trial)
         self.title.setText(card_title(trial))
-        self.title.setToolTip(card_text(trial))
+        self.title.setToolTip(plain_tooltip(card_text(trial)))
         self.save_button.setEnabled(True)
         self._fill()
 
@@ -132,21 +132,21 @@ class ResultCard(QFrame):
         if self.trial is None:
             return
         for column, result in enumerate(self.trial.sides, start=1):
-            head = QLabel(f"{result.label} · {result.model}")
+            head = plain_label(f"{result.label} · {result.model}")
             head.setStyleSheet(f"font-weight: 600; color: {SIDE_COLORS.get(result.side, 'palette(text)')};")
-            head.setToolTip(result.model)
+            head.setToolTip(plain_tooltip(result.model))
             self.grid.addWidget(head, 0, column)
-        verdict_head = QLabel("Which way it tips")
+        verdict_head = plain_label("Which way it tips")
         verdict_head.setStyleSheet("font-weight: 600;")
         self.grid.addWidget(verdict_head, 0, len(self.trial.sides) + 1)
         for index, row in enumerate(self.rows, start=1):
-            title = QLabel(row.title)
+            title = plain_label(row.title)
             title.setToolTip("lower is better" if row.lower_is_better else "higher is better")
             self.grid.addWidget(title, index, 0)
             largest = max((v.value for v in row.values if v.value is not None), default=None)
             for column, value in enumerate(row.values, start=1):
                 self.grid.addWidget(PairBar(value, largest), index, column)
-            verdict = QLabel(row.verdict)
+            verdict = plain_label(row.verdict)
             verdict.setObjectName(f"verdict_{row.key}")
             verdict.setWordWrap(True)
             verdict.setMinimumWidth(verdict.fontMetrics().horizontalAdvance("small: 4.1× faster to first"))

@@ -35,6 +35,7 @@ from lmscales.core.metrics import RunMetrics
 from lmscales.core.session import SideStarted, TrialStarted
 from lmscales.core.tasks import ChatTurn
 from lmscales.core.trial import SideResult
+from lmscales.ui.markdown_text import plain_tooltip
 from lmscales.ui.metrics_strip import MetricsStrip
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.streaming_view import StreamingView
@@ -55,6 +56,7 @@ class SidePane(QFrame):
         color = SIDE_COLORS[side]
 
         self.title = QLabel(SIDE_TITLES[side])
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a label the user typed, as written
         self.title.setStyleSheet(f"font-weight: 600; color: {color};")
         self.model_card = QLabel("")
         self.model_card.setTextFormat(Qt.TextFormat.RichText)
@@ -107,6 +109,7 @@ class SidePane(QFrame):
         self.metrics = MetricsStrip("local" if side == "small" else "remote")
         self.quality = QualityLine()
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # a server's error message, shown as written
         self.status.setWordWrap(True)
         self.status.setObjectName(f"status_{side}")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -420,7 +423,8 @@ class QualityLine(QWidget):
             items.append((f"{score.name} {score.value:.0f}", f"{score.detail} ({score.signature})".strip()))
         for text, tip in items:
             label = QLabel(text)
-            label.setToolTip(tip)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setToolTip(plain_tooltip(tip))  # a check's detail may quote the answer
             self._layout.insertWidget(self._layout.count() - 1, label)
             self.labels.append(label)
         self.setVisible(bool(items))

@@ -1,11 +1,14 @@
 """A text view that takes a fast stream without choking: pieces are buffered and appended as plain text
-at most ~30 times a second, and the Markdown is rendered once, when the answer is complete."""
+at most ~30 times a second, and the Markdown is rendered once, when the answer is complete (without HTML, so
+the finished answer says what the streamed one said: see `markdown_text`)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtWidgets import QWidget
+
+from lmscales.ui.markdown_text import AnswerBrowser
 
 APPEND_INTERVAL_MS = 33
 # Past this size the finished answer stays plain text: rendering Markdown is linear in the document and an
@@ -13,11 +16,9 @@ APPEND_INTERVAL_MS = 33
 MARKDOWN_MAX_CHARS = 100_000
 
 
-class StreamingView(QTextBrowser):
+class StreamingView(AnswerBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setOpenLinks(False)  # the offline promise: nothing in an answer opens a connection
-        self.setReadOnly(True)
+        super().__init__(parent)  # links open nothing, nothing is loaded: the offline promise
         self._pending: list[str] = []
         self._prefix_markdown = ""
         self._current = ""
