@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lmscales import __version__
+from lmscales.arguments import context_size, positive_int, temperature_value, top_p_value
 from lmscales.core import offline, tasks
 from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
 from lmscales.core.events import REASONING_EFFORTS, Message
+from lmscales.interrupts import interrupted_exit_code, sigterm_as_interrupt
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -90,7 +92,12 @@ def _read_input(source: str | None) -> str:
     if source is None:
         raise CliError("No input: pass --input FILE, or --input - to read standard input.", EXIT_USAGE)
     if source == "-":
-        return sys.stdin.read()
+        # As bytes, decoded strictly like a file: the text layer's decoder may turn bytes that are not UTF-8
+        # into lone surrogates (surrogateescape), which would reach the engine and break it there.
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise CliError("There is no standard input to read; pass --input FILE instead.", EXIT_USAGE)
+        return _decode_input(stdin.read(), "The standard input")
     path = Path(source)
     try:
         data = path.read_bytes()
@@ -98,25 +105,25 @@ def _read_input(source: str | None) -> str:
         raise CliError(f"Input file not found: {path}", EXIT_USAGE) from None
     except OSError as error:
         raise CliError(f"Cannot read {path}: {error.strerror}", EXIT_USAGE) from None
+    return _decode_input(data, str(path))
+
+
+def _decode_input(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CliError(
-            f"{path} is not UTF-8 text (byte {error.start} cannot be decoded). Save it as UTF-8 and try again.",
+            f"{name} is not UTF-8 text (byte {error.start} cannot be decoded). Save it as UTF-8 and try again.",
             EXIT_USAGE,
         ) from None
 
 
 def _chat_conversation(text: str) -> tuple[Message, ...] | None:
     """A JSON list of {role, content} is a whole conversation; plain text is one turn (None)."""
-    stripped = text.strip()
-    if not stripped.startswith("["):
-        return None
     try:
-        items = json.loads(stripped)
-        return tuple(Message(item["role"], item["content"]) for item in items)
-    except (ValueError, KeyError, TypeError) as error:
-        raise CliError(f"The chat input looks like JSON but is not a list of messages: {error}") from None
+        return tasks.parse_conversation(text)
+    except tasks.TaskInputError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
 
 
 def task_input(args: argparse.Namespace, text: str) -> Any:
@@ -312,7 +319,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         evaluation_set = load_set(args.set, smoke=args.smoke)
     except EvalSetError as error:
         raise CliError(str(error), EXIT_USAGE) from None
-    if args.limit:
+    if args.limit is not None:  # at least 1: argparse refused the rest
         evaluation_set = dataclasses.replace(evaluation_set, items=evaluation_set.items[: args.limit])
     sides = SIDE_ALIASES[args.side]
     if args.offline:
@@ -339,9 +346,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(f"[{step.done}/{step.total}] {step.message}", file=sys.stderr, flush=True)
 
         evaluation = Evaluation(session, plan, judge, progress)
+        interrupted: int | None = None
         try:
             result = evaluation.run()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as error:  # Ctrl+C, or SIGTERM (see `sigterm_as_interrupt`)
+            interrupted = interrupted_exit_code(error)
             evaluation.cancel()
             result = evaluation.result()
     finally:
@@ -365,10 +374,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         for figure in figures:
             print(figure.verdict)
-        print(f"{len(evaluation.trials)} comparisons in {seconds:.0f} s", file=sys.stderr)
+        count = len(evaluation.trials)
+        print(f"{count} comparison{'s' * (count != 1)} in {seconds:.0f} s", file=sys.stderr)
     not_kept = history.not_kept_problem()
     if not_kept:  # a full disk or a read-only folder: the run's figures are here, the history lacks them
         say(f"{not_kept} Their results are in this output{' and the report' if args.report else ''} only.")
+    if interrupted is not None:
+        say(f"Interrupted: stopped before the end; the results above are partial ({len(evaluation.trials)} of "
+            f"{len(plan.evaluation_set.items) * plan.repeats} comparisons"
+            f"{', and so is the report' if args.report else ''}).")
+        return interrupted
     return 130 if evaluation.cancelled else EXIT_FAILED if not_kept else 0
 
 
@@ -467,7 +482,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gguf", metavar="PATH", help="GGUF file for the local side (default: the bundled model)")
     parser.add_argument("--threads", type=int,
                         help="llama.cpp threads (default: measured once per model file, the fastest within 3 %%)")
-    parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context size in tokens")
+    parser.add_argument("--n-ctx", type=context_size, default=DEFAULT_N_CTX, help="context size in tokens")
 
 
 def make_parser(
@@ -482,7 +497,8 @@ def make_parser(
     parser.add_argument("--remote-model", help="the large side's model name (key from LMSCALES_API_KEY, or "
                         "OPENAI_API_KEY for OpenAI itself)")
     parser.add_argument("--theme", choices=["system", "light", "dark"], help="for this session")
-    parser.add_argument("--context", dest="gui_n_ctx", type=int, help="the small model's context, this session")
+    parser.add_argument("--context", dest="gui_n_ctx", type=context_size,
+                        help="the small model's context, this session")
     parser.add_argument("--offline", action="store_true",
                         help="no connection beyond this computer: only the small side (or a local server) runs")
     parser.set_defaults(handler=gui or _no_gui)
@@ -518,9 +534,9 @@ def make_parser(
     run.add_argument("--source-lang", default=tasks.AUTO, choices=[tasks.AUTO, *sorted(tasks.LANGUAGES)])
     run.add_argument("--length", default="paragraph", choices=list(tasks.SUMMARY_LENGTHS))
     run.add_argument("--system", help="system prompt (default: the task's own)")
-    run.add_argument("--max-tokens", type=int, default=GENERATION_DEFAULTS.max_tokens)
-    run.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS.temperature)
-    run.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
+    run.add_argument("--max-tokens", type=positive_int, default=GENERATION_DEFAULTS.max_tokens)
+    run.add_argument("--temperature", type=temperature_value, default=GENERATION_DEFAULTS.temperature)
+    run.add_argument("--top-p", type=top_p_value, default=GENERATION_DEFAULTS.top_p)
     run.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
     run.add_argument("--reasoning-effort", choices=list(REASONING_EFFORTS), default=None,
                      help="large side: how hard a model that thinks should think (sent only when given)")
@@ -532,7 +548,7 @@ def make_parser(
     evaluate.add_argument("--set", required=True,
                           help="translate, summarize, chat (built in), NAME-smoke for a small subset, or a JSONL file")
     evaluate.add_argument("--smoke", action="store_true", help="only the set's small built-in subset")
-    evaluate.add_argument("--limit", type=int, help="only the first N items")
+    evaluate.add_argument("--limit", type=positive_int, help="only the first N items")
     evaluate.add_argument("--repeats", type=int, default=1, help="runs of every item on every side")
     evaluate.add_argument("--warmups", type=int, default=1, help="discarded runs before measuring")
     evaluate.add_argument("--sides", dest="side", choices=["small", "large", "both"], default="both")
@@ -550,9 +566,9 @@ def make_parser(
     evaluate.add_argument("--judge", metavar="large|URL",
                           help="a blind judge: 'large' (the large side, also a contestant) or a third endpoint's URL")
     evaluate.add_argument("--judge-model", metavar="NAME", help="the judge endpoint's model")
-    evaluate.add_argument("--max-tokens", type=int, default=128)
-    evaluate.add_argument("--temperature", type=float, default=0.0)
-    evaluate.add_argument("--top-p", type=float, default=GENERATION_DEFAULTS.top_p)
+    evaluate.add_argument("--max-tokens", type=positive_int, default=128)
+    evaluate.add_argument("--temperature", type=temperature_value, default=0.0)
+    evaluate.add_argument("--top-p", type=top_p_value, default=GENERATION_DEFAULTS.top_p)
     evaluate.add_argument("--seed", type=int, default=1)
     evaluate.add_argument("--no-history", action="store_true", help="do not keep the trials in the history")
     evaluate.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -599,11 +615,15 @@ def make_output_safe(stdout: Any = None, stderr: Any = None) -> None:
 def main(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> int:
     make_output_safe()
     args = (parser or make_parser()).parse_args(list(argv))
+    # The headless runs end on SIGTERM as on Ctrl+C (engines closed, an evaluation's partial results kept); the
+    # window and the benchmarks keep the default.
+    headless = args.handler in (cmd_run, cmd_eval, cmd_self_test)
     try:
-        code: int = args.handler(args)
+        with sigterm_as_interrupt() if headless else contextlib.nullcontext():
+            code: int = args.handler(args)
         return code
     except CliError as error:
         print(f"lmscales: {error}", file=sys.stderr)
         return error.code
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as error:
+        return interrupted_exit_code(error)

@@ -1,0 +1,56 @@
+"""Command-line values checked where they are parsed (as argparse `type=` functions): a value out of range is a
+usage message naming the option (exit status 2), never a late failure that blames something else, such as
+llama.cpp's "may not support that model, or the file is damaged" for `--n-ctx -5`, or `--limit 0` quietly
+running every item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from collections.abc import Callable
+
+from lmscales.core.defaults import MAX_TEMPERATURE
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def context_size(text: str) -> int:
+    """A local context in the range the settings allow."""
+    from lmscales.core.settings.schema import LocalEngineSettings  # only when the option is given
+
+    rules = next(f.metadata for f in dataclasses.fields(LocalEngineSettings) if f.name == "n_ctx")
+    low, high = int(rules["minimum"]), int(rules["maximum"])
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of tokens, not {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"the context must be between {low:,} and {high:,} tokens, not {value:,}")
+    return value
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:  # nan compares false both ways: refused too
+            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}, not {text}")
+        return value
+
+    return parse
+
+
+temperature_value = bounded_float(0.0, MAX_TEMPERATURE)
+top_p_value = bounded_float(0.0, 1.0)
