@@ -279,9 +279,7 @@ class HistoryView(QWidget):
         self.clear_button.clicked.connect(self.confirm_clear)
         self._appended.connect(self._on_appended)
         self._unsubscribe = self.history.subscribe(self._appended.emit)
-        self._update_title()
-        for note in self.history.notes:
-            self.problem.emit(f"History line {note.line} was skipped: {note.reason}")
+        self._update_title()  # what loading skipped is shown by the window's HistoryNotice, which stays in sight
 
     def _on_appended(self, trial: Trial | None) -> None:
         if trial is None:
@@ -325,7 +323,9 @@ class HistoryView(QWidget):
             self.clear()
 
     def clear(self) -> None:
-        self.history.clear()
+        problem = self.history.clear()
+        if problem:
+            self.problem.emit(problem)
 
     def export(self, path: str | Path) -> Path:
         return self.history.export(path)

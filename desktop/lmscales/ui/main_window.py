@@ -47,6 +47,7 @@ from lmscales.ui.about import show_about
 from lmscales.ui.bridge import ModelLoader
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
+from lmscales.ui.history_notice import HistoryNotice
 from lmscales.ui.history_view import HistoryView
 from lmscales.ui.presenter import Presenter
 from lmscales.ui.replay import ReplayController, ReplayMenu
@@ -147,6 +148,8 @@ class MainWindow(QMainWindow):
         self.presenter = Presenter(self.session, self.bridge, self.sampler, self.submit, self.stop, self)
         self.presenter.session_trials = lambda: self.recorder.trials
         self.history = HistoryView(self.history_store)
+        self.history_notice = HistoryNotice(self.history_store)  # skipped lines, comparisons not kept
+        self.statusBar().addPermanentWidget(self.history_notice)
         self.resources = ResourcePanel(self.sampler)
         # A replay shows its recorded samples in both graphs, not this machine's live ones.
         self.replay.graph_targets = [self.resources.set_source, self.presenter.window.graph.set_source]
