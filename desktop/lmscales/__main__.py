@@ -91,8 +91,9 @@ def _bench_commands(commands: Any) -> None:
 
 def make_parser() -> argparse.ArgumentParser:
     from lmscales.cli import make_parser as cli_parser
+    from lmscales.serve import add_command as _serve_command
 
-    parser = cli_parser(extend=(_bench_commands, _demo_commands), gui=_gui)
+    parser = cli_parser(extend=(_bench_commands, _demo_commands, _serve_command), gui=_gui)
     parser.add_argument("--present", action="store_true", help="open the window in presenter mode (F11)")
     return parser
 

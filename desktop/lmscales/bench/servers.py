@@ -1,5 +1,5 @@
-"""Start llama-cpp-python's own OpenAI-compatible server on loopback: the real large-side server for the
-tests and the benchmarks (and a quick way to try the app with no account anywhere)."""
+"""Start llama-cpp-python's own OpenAI-compatible server on loopback, through `lmscales serve` (the command a
+user runs for a large side with no account): the real large-side server for the tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from pathlib import Path
 from types import TracebackType
 
 SERVER_MODEL = "smollm2-server"
-# `python -m llama_cpp.server`, after loading llama.cpp's CPU backend for this processor: a build with CPU
-# variants (dev.py on x86-64) has none until asked, and llama-cpp-python's server never asks.
-SERVER_BOOT = (
-    "import runpy, sys; from lmscales.core.engines.cpu_backends import ensure_loaded; ensure_loaded(); "
-    "sys.argv[0] = 'llama_cpp.server'; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
-)
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -42,16 +35,15 @@ class LlamaServer:
 
     def start(self) -> LlamaServer:
         self._process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_BOOT, "--model", str(self.model), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
-             "--model_alias", SERVER_MODEL],
+            [sys.executable, "-m", "lmscales", "serve", "--model", str(self.model), "--port", str(self.port),
+             "--n-ctx", str(self.n_ctx), "--threads", str(self.threads), "--alias", SERVER_MODEL],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self._process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited early: {Path(self._log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"lmscales serve exited early: {Path(self._log.name).read_text()[-2000:]}")
             try:
                 with opener.open(self.base_url + "/models", timeout=1) as response:
                     if response.status == 200:
@@ -60,7 +52,7 @@ class LlamaServer:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"llama_cpp.server did not come up within {self.startup_timeout:.0f} s")
+                raise RuntimeError(f"lmscales serve did not come up within {self.startup_timeout:.0f} s")
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -3,7 +3,9 @@
 The small side works on its own; the welcome says how to give it something to compare with (an API and its
 key, a server on this computer, or a second GGUF file for a fully offline comparison) and offers an example
 to try. It looks for local servers itself (loopback only), so "a server on this computer" says at once
-whether there is one. Closing it is remembered (the `show_welcome` setting).
+whether there is one, and where `lmscales serve` can run (not in the installed app, which leaves its web
+stack out) it says that this command starts one with the bundled model, no account needed. Closing it is
+remembered (the `show_welcome` setting).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from lmscales import serve
 from lmscales.core.endpoints import PRESETS, DetectedServer, detect_local_servers
 from lmscales.ui.bridge import call_in_background
 from lmscales.ui.shortcuts import native
@@ -24,6 +27,12 @@ WAYS = (
     ("server", "A server on this computer", "Ollama, LM Studio, llama.cpp or vLLM, already running here."),
     ("gguf", "A second GGUF file…", "A larger model, or another quantization, on this CPU: fully offline."),
 )
+
+
+# Said where `lmscales serve` can run: the bundled model as a server on llama.cpp's port, which the search finds.
+SERVE_NOTE = ("Or run `lmscales serve` in a terminal: the bundled model as a server on this computer, no account "
+              "needed.")
+SERVE_HINT = f"`lmscales serve` in a terminal starts one on port {serve.DEFAULT_PORT}"
 
 
 def _ports() -> str:
@@ -53,14 +62,17 @@ class Welcome(QFrame):
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.buttons: dict[str, QPushButton] = {}
+        self.notes: dict[str, QLabel] = {}
+        self.can_serve = serve.available()
         ways = QGridLayout()
         ways.setColumnStretch(1, 1)
         for row, (key, text, note) in enumerate(WAYS):
             button = QPushButton(text)
             button.setObjectName(f"welcome_{key}")
             self.buttons[key] = button
-            label = QLabel(note)
+            label = QLabel(f"{note} {SERVE_NOTE}" if key == "server" and self.can_serve else note)
             label.setWordWrap(True)
+            self.notes[key] = label
             ways.addWidget(button, row, 0)
             ways.addWidget(label, row, 1)
         self.server_note = QLabel("")
@@ -109,7 +121,8 @@ class Welcome(QFrame):
         self.buttons["server"].setEnabled(True)
         self.found = result if isinstance(result, list) else []
         if not self.found:
-            self.server_note.setText(f"No server answers on this computer's usual ports ({_ports()}). Start one, "
+            start = f"Start one ({SERVE_HINT})" if self.can_serve else "Start one"
+            self.server_note.setText(f"No server answers on this computer's usual ports ({_ports()}). {start}, "
                                      "then look again.")
             return
         names = ", ".join(f"{server.preset.name} ({len(server.models)} model{'s' if len(server.models) != 1 else ''})"
