@@ -18,11 +18,13 @@ import pytest
 
 from lmscales.core.sampler import (
     ENGINE_CPU_TOOLTIP,
+    ENGINE_SERIES,
     SCALAR_SERIES,
     RaplMeter,
     ResourceSample,
     RingBuffer,
     Sampler,
+    engine_series,
 )
 
 MB = 2**20
@@ -131,7 +133,7 @@ def test_ring_buffer_of_rows() -> None:
 
 # -- real processes -------------------------------------------------------------------------------------
 def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child) -> None:
-    sampler.set_engine_pid(child.pid)
+    sampler.watch("small", child.pid)
     before = sampler.sample_once()
     assert before.engine_pid == child.pid
     assert before.engine_rss_bytes > 0 and before.engine_threads >= 1
@@ -161,18 +163,70 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child)
     assert busy.net_recv_bytes_per_s >= 0.0
 
     data = sampler.snapshot()
-    assert set(data) == {*SCALAR_SERIES, "system_cpu_per_core", "power_measured"}
+    per_side = {engine_series(side, name) for side in ("small", "large") for name in ENGINE_SERIES}
+    assert set(data) == {*SCALAR_SERIES, *per_side, "system_cpu_per_core", "power_measured"}
     assert all(len(series) == 3 for series in data.values())
     assert data["system_cpu_per_core"].shape == (3, CPUS)
     assert np.all(np.diff(data["timestamp"]) > 0)
     assert data["engine_rss_bytes"][-1] == busy.engine_rss_bytes
+    assert data["small_engine_rss_bytes"][-1] == busy.engine_rss_bytes  # the only engine: the sum is its own
+    assert np.isnan(data["large_engine_rss_bytes"]).all()  # no process watched for the large side
     assert sampler.latest() == busy
+
+
+def test_each_side_has_its_own_process(sampler: Sampler, child: Child) -> None:
+    idle = Child()
+    try:
+        child.send("burn")
+        child.expect("busy")
+        sampler.watch("small", idle.pid)
+        sampler.watch("large", child.pid)
+        sampler.sample_once()
+        start = {side: sampler.mark(side) for side in ("small", "large")}
+        busy_before = sum(psutil.Process(child.pid).cpu_times()[:2])
+        for _ in range(4):
+            time.sleep(0.1)
+            sample = sampler.sample_once()
+        end = {side: sampler.mark(side) for side in ("small", "large")}
+        busy_after = sum(psutil.Process(child.pid).cpu_times()[:2])
+        data = sampler.snapshot()
+        # The sample's engine figures are the two processes together; each side's series is its own process's.
+        assert sample.engine_pid == idle.pid  # the small side's
+        assert sample.engine_rss_bytes == pytest.approx(
+            data["small_engine_rss_bytes"][-1] + data["large_engine_rss_bytes"][-1])
+        assert data["large_engine_cpu_cores"][-1] > 0.1 > data["small_engine_cpu_cores"][-1]
+        assert sample.engine_cpu_cores == pytest.approx(
+            data["small_engine_cpu_cores"][-1] + data["large_engine_cpu_cores"][-1])
+
+        summaries = {side: sampler.summarize_run(start[side].timestamp, end[side].timestamp, start[side], end[side])
+                     for side in ("small", "large")}
+        for side in ("small", "large"):
+            assert summaries[side].engine_cpu_seconds.provenance == "measured"
+        busy_seconds = summaries["large"].engine_cpu_seconds.value
+        assert busy_seconds is not None and 0 < busy_seconds <= busy_after - busy_before + 1e-6
+        idle_seconds = summaries["small"].engine_cpu_seconds.value
+        assert idle_seconds is not None and idle_seconds < busy_seconds / 4
+        assert summaries["large"].energy.value == pytest.approx(busy_seconds * sampler.watts_per_core)
+        # A mark of one side against the other side's process is no measurement.
+        mixed = sampler.summarize_run(start["small"].timestamp, end["large"].timestamp, start["small"], end["large"])
+        assert mixed.engine_cpu_seconds.provenance == "estimated"
+
+        sampler.unwatch("large")
+        assert sampler.watched_pid("large") is None and sampler.watched_pid("small") == idle.pid
+        assert sampler.mark("large").engine_cpu_seconds is None
+        alone = sampler.sample_once()
+        data = sampler.snapshot()
+        assert np.isnan(data["large_engine_rss_bytes"][-1])
+        assert alone.engine_rss_bytes == data["small_engine_rss_bytes"][-1]  # the busy process counts no more
+    finally:
+        idle.popen.kill()
+        idle.popen.wait()
 
 
 def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
-    sampler.set_engine_pid(child.pid)
+    sampler.watch("small", child.pid)
     first = sampler.sample_once()
     # psutil would say 0.0 here; a busy process at 0 % is a lie, so the first reading is "not available".
     for value in (first.engine_cpu_percent, first.engine_cpu_cores, first.power_watts, first.gui_cpu_percent,
@@ -181,14 +235,14 @@ def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> No
     assert first.engine_rss_bytes > 0
 
     time.sleep(0.3)
-    sampler.set_engine_pid(child.pid)  # the same process again keeps its baseline
+    sampler.watch("small", child.pid)  # the same process again keeps its baseline
     second = sampler.sample_once()
     assert second.engine_cpu_cores > 0  # busy, by how much depends on what else the machine runs
     assert np.isfinite(second.gui_cpu_percent) and np.isfinite(second.system_cpu_percent)
 
 
 def test_engine_exit_while_watched(sampler: Sampler, child: Child) -> None:
-    sampler.set_engine_pid(child.pid)
+    sampler.watch("small", child.pid)
     sampler.sample_once()
     child.popen.kill()
     # Dead but not yet reaped: a zombie, whose figures psutil may still report as zeros.
@@ -197,40 +251,40 @@ def test_engine_exit_while_watched(sampler: Sampler, child: Child) -> None:
         time.sleep(0.01)
 
     gone = sampler.sample_once()
-    assert gone.engine_pid is None and sampler.engine_pid is None
+    assert gone.engine_pid is None and sampler.watched_pid("small") is None
     assert np.isnan(gone.engine_rss_bytes) and np.isnan(gone.engine_cpu_percent)
     assert np.isnan(gone.engine_threads)
-    assert sampler.mark().engine_cpu_seconds is None
+    assert sampler.mark("small").engine_cpu_seconds is None
 
     child.popen.wait()
     assert np.isnan(sampler.sample_once().engine_rss_bytes)
-    sampler.set_engine_pid(child.pid)  # a pid that no longer exists is no engine
-    assert sampler.engine_pid is None
+    sampler.watch("small", child.pid)  # a pid that no longer exists is no engine
+    assert sampler.watched_pid("small") is None
 
 
 def test_engine_restart_gives_a_fresh_baseline(sampler: Sampler, child: Child) -> None:
-    sampler.set_engine_pid(child.pid)
+    sampler.watch("small", child.pid)
     sampler.sample_once()
     assert np.isfinite(sampler.sample_once().gui_cpu_percent)
-    sampler.set_engine_pid(os.getpid())  # another process: its first reading is NaN again
+    sampler.watch("small", os.getpid())  # another process: its first reading is NaN again
     assert np.isnan(sampler.sample_once().engine_cpu_percent)
-    assert sampler.engine_pid == os.getpid()
-    sampler.set_engine_pid(None)
+    assert sampler.watched_pid("small") == os.getpid()
+    sampler.unwatch("small")
     assert np.isnan(sampler.sample_once().engine_rss_bytes)
 
 
 def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
-    sampler.set_engine_pid(child.pid)
+    sampler.watch("small", child.pid)
     sampler.sample_once()
     process = psutil.Process(child.pid)
     outer_before = sum(process.cpu_times()[:2])
-    start = sampler.mark()
+    start = sampler.mark("small")
     for _ in range(4):
         time.sleep(0.1)
         sampler.sample_once()
-    end = sampler.mark()
+    end = sampler.mark("small")
     outer_after = sum(process.cpu_times()[:2])
 
     summary = sampler.summarize_run(start.timestamp, end.timestamp, start, end)
@@ -398,7 +452,7 @@ def test_a_failing_subscriber_does_not_stop_sampling(sampler: Sampler) -> None:
 
 
 def test_sampling_is_cheap(sampler: Sampler) -> None:
-    sampler.set_engine_pid(os.getpid())
+    sampler.watch("small", os.getpid())
     # CPU time this thread spends, not wall time: a loaded machine makes a sample wait, not cost more.
     began = time.thread_time()
     for _ in range(20):

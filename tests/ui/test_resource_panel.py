@@ -27,7 +27,7 @@ def busy_child() -> Iterator[subprocess.Popen[bytes]]:
 @pytest.fixture
 def panel(qtbot, busy_child: subprocess.Popen[bytes]) -> Iterator[ResourcePanel]:  # type: ignore[no-untyped-def]
     sampler = Sampler(rate_hz=20.0)
-    sampler.set_engine_pid(busy_child.pid)
+    sampler.watch("small", busy_child.pid)
     widget = ResourcePanel(sampler)
     qtbot.addWidget(widget)
     widget.resize(900, 400)

@@ -1,8 +1,14 @@
-"""The resource sampler: what each side costs this machine, sampled a few times a second.
+"""The resource monitor: what each side costs this machine, sampled a few times a second.
 
-A background thread (or `sample_once`, which tests call directly) reads the local engine's child process,
-the GUI process, the whole system, the network and the CPU package's power, and appends each reading to
-fixed-size numpy ring buffers that the graphs draw from. No Qt here: the UI subscribes through its bridge.
+A background thread (or `sample_once`, which tests call directly) reads the engine process of each side that
+runs one on this machine (a GGUF side's child process), the GUI process, the whole system, the network and
+the CPU package's power, and appends each reading to fixed-size numpy ring buffers that the graphs draw from.
+No Qt here: the UI subscribes through its bridge.
+
+Engine processes are watched per slot ("small", "large"; `watch`/`unwatch`, which only the session calls, at
+each side's run), so two GGUF sides running at once each have their own series (`small_engine_cpu_percent`,
+`large_engine_rss_bytes`, ...) and their own marks and run summaries (`lmscales.core.run_resources`). A
+sample's `engine_*` figures are the engines' sum: what this machine's model processes use together.
 
 Timestamps are `time.perf_counter()`, the clock the engines stamp `TextDelta`s and `submitted_at` with, so
 samples, token counts and run boundaries share one time axis.
@@ -11,9 +17,9 @@ Figures worked out from a difference between two readings (every CPU %, network 
 NaN in the first sample after the thing began to be watched: psutil's first `cpu_percent()` is 0.0 by
 definition, not a measurement, and a difference needs two ends. A missing engine process reads NaN too.
 
-Power is the CPU package's own energy counter (Linux RAPL, "measured") where it can be read; elsewhere it
-is an *estimate*: the engine's CPU use in cores × a watts-per-core setting ("estimated"). The two differ in
-scope too: RAPL covers the whole package (every process), the estimate only the engine.
+Power is the CPU package's own energy counter (Linux RAPL, "measured", `lmscales.core.rapl`) where it can be
+read; elsewhere it is an *estimate*: the engines' CPU use in cores × a watts-per-core setting ("estimated").
+The two differ in scope too: RAPL covers the whole package (every process), the estimate only the engines.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,13 +48,20 @@ from lmscales.core.defaults import (
 )
 from lmscales.core.events import Provenance
 from lmscales.core.metrics import Figure
+from lmscales.core.process_readings import GONE, NO_PROCESS, Watched, busy_percent, read_process
+from lmscales.core.rapl import DEFAULT_POWERCAP_ROOT, RaplMeter
+from lmscales.core.ring_buffer import RingBuffer
+from lmscales.core.run_resources import ResourceMark, RunResourceSummary, Side, machine_energy, summarize
+
+__all__ = [  # the marks, summaries and RAPL meter live apart; their names are still importable from here
+    "DEFAULT_POWERCAP_ROOT", "ENGINE_CPU_TOOLTIP", "ENGINE_SERIES", "SCALAR_SERIES", "SLOTS", "RaplMeter",
+    "ResourceMark", "ResourceSample", "RingBuffer", "RunResourceSummary", "Sampler", "Side", "engine_series",
+]
 
 log = logging.getLogger(__name__)
 
-Side = Literal["small", "large"]  # the session's slots
-
+SLOTS: tuple[Side, ...] = ("small", "large")
 TOKEN_WINDOW_S = 1.0
-DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
 
 ENGINE_CPU_TOOLTIP = (
     "CPU used by the local engine's process. llama.cpp's worker threads spin while they wait for each other, "
@@ -57,7 +70,6 @@ ENGINE_CPU_TOOLTIP = (
     "is the bottleneck."
 )
 
-_GONE = (psutil.NoSuchProcess, psutil.AccessDenied)  # ZombieProcess is a NoSuchProcess
 _NAN = math.nan
 
 
@@ -66,8 +78,11 @@ class ResourceSample:
     """One reading of everything the sampler watches. NaN means "not available in this sample".
 
     CPU percentages are of the whole machine (0-100 %); `engine_cpu_cores` is the same use in cores
-    (1.8 = 1.8 cores busy). Memory figures are bytes. `memory_used_bytes` is total - available.
-    `net_recv_bytes_per_s` counts every interface of the machine, not only this app's traffic.
+    (1.8 = 1.8 cores busy). The `engine_*` figures are the sum over the watched engine processes (one per side
+    that runs a GGUF here; each side's own figures are in the monitor's per-side series), and `engine_pid`
+    the small side's engine, else the large side's. Memory figures are bytes. `memory_used_bytes` is
+    total - available. `net_recv_bytes_per_s` counts every interface of the machine, not only this app's
+    traffic. (Recordings store these fields as they are: a new field needs a new recording version.)
     """
 
     timestamp: float
@@ -90,189 +105,28 @@ class ResourceSample:
 
 
 # The scalar series kept in ring buffers; `snapshot()` returns these keys plus "system_cpu_per_core"
-# (2-D: samples × cores) and "power_measured" (bool).
+# (2-D: samples × cores), "power_measured" (bool) and each side's engine series (`engine_series`).
 SCALAR_SERIES: tuple[str, ...] = tuple(
     f.name for f in fields(ResourceSample)
     if f.name not in ("engine_pid", "system_cpu_per_core", "power_provenance")
 )
+ENGINE_SERIES: tuple[str, ...] = ("engine_cpu_percent", "engine_cpu_cores", "engine_rss_bytes", "engine_threads")
 
 
-@dataclass(frozen=True)
-class ResourceMark:
-    """Cumulative counters at one instant; two marks bracket a run (see `Sampler.summarize_run`).
-
-    `engine_cpu_seconds` is the engine's psutil cpu_times user + system since it started; `package_energy_uj`
-    the raw RAPL counter of each package zone (None where RAPL cannot be read).
-    """
-
-    timestamp: float
-    engine_pid: int | None
-    engine_cpu_seconds: float | None
-    package_energy_uj: tuple[int, ...] | None
+def engine_series(side: Side, name: str) -> str:
+    """The snapshot key of one side's own engine series: ("large", "engine_rss_bytes") → "large_engine_rss_bytes"."""
+    return f"{side}_{name}"
 
 
-@dataclass(frozen=True)
-class RunResourceSummary:
-    """What one run cost the local machine, for the run history. Each figure says how it was obtained."""
-
-    t_start: float
-    t_end: float
-    samples: int
-    engine_peak_rss: Figure
-    engine_mean_cpu: Figure
-    engine_cpu_seconds: Figure
-    energy: Figure
-
-
-class RingBuffer:
-    """A fixed-capacity numpy ring buffer of scalars (or of rows, given `width`); the oldest value drops out."""
-
-    def __init__(self, capacity: int, width: int | None = None, dtype: npt.DTypeLike = np.float64) -> None:
-        if capacity < 1:
-            raise ValueError("a ring buffer needs a capacity of at least 1")
-        self._width = width
-        shape = (capacity,) if width is None else (capacity, width)
-        self._data: npt.NDArray[Any] = np.zeros(shape, dtype=dtype)
-        self._next = 0
-        self._size = 0
-
-    @property
-    def capacity(self) -> int:
-        return int(self._data.shape[0])
-
-    def __len__(self) -> int:
-        return self._size
-
-    def append(self, value: npt.ArrayLike) -> None:
-        self._data[self._next] = value
-        self._next = (self._next + 1) % self.capacity
-        self._size = min(self._size + 1, self.capacity)
-
-    def values(self) -> npt.NDArray[Any]:
-        """A copy, oldest first."""
-        first = (self._next - self._size) % self.capacity
-        return self._data[(first + np.arange(self._size)) % self.capacity]
-
-    def clear(self) -> None:
-        self._next = self._size = 0
-
-    def resize(self, capacity: int) -> None:
-        """Change the capacity, keeping the newest values that fit."""
-        if capacity < 1:
-            raise ValueError("a ring buffer needs a capacity of at least 1")
-        kept = self.values()[-capacity:]
-        shape = (capacity,) if self._width is None else (capacity, self._width)
-        self._data = np.zeros(shape, dtype=self._data.dtype)
-        self._data[: len(kept)] = kept
-        self._size = len(kept)
-        self._next = len(kept) % capacity
-
-
-class RaplMeter:
-    """The CPU packages' energy counters under Linux powercap (`intel-rapl:N`, also used for AMD).
-
-    Only top-level zones named `package-*` are summed: sub-zones (`intel-rapl:0:0`, core/uncore/dram) are
-    parts of a package and `psys` covers the whole platform, so either would count energy twice. Reading
-    `energy_uj` needs root on most current kernels; any error makes the meter unavailable, not the app fail.
-    """
-
-    def __init__(self, root: Path = DEFAULT_POWERCAP_ROOT) -> None:
-        self._zones: list[tuple[Path, int]] = []
-        self._available = False
-        self._previous: tuple[float, tuple[int, ...]] | None = None
-        try:
-            candidates = sorted(root.glob("intel-rapl:*"))
-        except OSError:
-            candidates = []
-        for zone in candidates:
-            if zone.name.count(":") != 1:
-                continue
-            try:
-                if not (zone / "name").read_text().strip().startswith("package"):
-                    continue
-                self._zones.append((zone / "energy_uj", int((zone / "max_energy_range_uj").read_text())))
-            except (OSError, ValueError):
-                self._zones = []
-                break
-        self._available = bool(self._zones) and self.read() is not None
-
-    @property
-    def available(self) -> bool:
-        return self._available
-
-    def read(self) -> tuple[int, ...] | None:
-        """The raw counter of each package, in µJ; None (and unavailable from then on) if one cannot be read."""
-        if not self._zones:
-            return None
-        try:
-            return tuple(int(path.read_text()) for path, _ in self._zones)
-        except (OSError, ValueError):
-            self._available = False
-            return None
-
-    def joules_between(self, earlier: Sequence[int], later: Sequence[int]) -> float:
-        """Energy between two readings, allowing each counter to wrap around once."""
-        total_uj = 0
-        for (_, max_range), before, after in zip(self._zones, earlier, later, strict=True):
-            delta = after - before
-            total_uj += delta + max_range if delta < 0 else delta
-        return total_uj / 1e6
-
-    def power(self, now: float) -> float:
-        """Mean watts since the previous call; NaN on the first call or when unavailable."""
-        reading = self.read() if self._available else None
-        previous = self._previous
-        self._previous = (now, reading) if reading is not None else None
-        if reading is None or previous is None or now <= previous[0]:
-            return _NAN
-        return self.joules_between(previous[1], reading) / (now - previous[0])
-
-
-class _Watched:
-    """One process under observation, with whether its `cpu_percent` baseline has been taken."""
-
-    def __init__(self, process: psutil.Process) -> None:
-        self.process = process
-        self.primed = False
-
-
-_NO_PROCESS: tuple[float, float, float] = (_NAN, _NAN, _NAN)
-
-
-def _read_process(watched: _Watched) -> tuple[float, float, float]:
-    """(CPU % of one core, RSS bytes, threads); raises a `_GONE` error if the process is gone."""
-    process = watched.process
-    with process.oneshot():
-        if process.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped: its figures are zeros
-            raise psutil.ZombieProcess(process.pid)
-        cpu = process.cpu_percent(None)
-        rss = float(process.memory_info().rss)  # cheap; memory_full_info (USS) would walk every mapping
-        threads = float(process.num_threads())
-    if not watched.primed:
-        watched.primed = True
-        cpu = _NAN  # psutil's first reading is 0.0 by definition
-    return cpu, rss, threads
-
-
-def _cpu_total(times: Any) -> float:
-    total = float(sum(times))
-    # On Linux guest time is already inside user time (psutil does the same).
-    return total - float(getattr(times, "guest", 0.0)) - float(getattr(times, "guest_nice", 0.0))
-
-
-def _busy_percent(before: Any, after: Any) -> float:
-    elapsed = _cpu_total(after) - _cpu_total(before)
-    if elapsed <= 0:
-        return _NAN
-    idle = (after.idle + getattr(after, "iowait", 0.0)) - (before.idle + getattr(before, "iowait", 0.0))
-    return float(min(100.0, max(0.0, 100.0 * (elapsed - idle) / elapsed)))
+_SIDE_SERIES: tuple[str, ...] = tuple(engine_series(side, name) for side in SLOTS for name in ENGINE_SERIES)
 
 
 class Sampler:
     """Samples resources into ring buffers of `rate_hz × window_s` samples; thread-safe throughout.
 
-    The engine process is set (and changed, on a restart) with `set_engine_pid`; if it exits while
-    watched, its figures read NaN and `engine_pid` becomes None.
+    Each side's engine process is watched with `watch(side, pid)` (again after a restart: a new process gets a
+    fresh baseline) until `unwatch(side)`; only the session calls them, as each side's run begins. A process
+    that exits while watched reads NaN and is watched no more.
     """
 
     def __init__(
@@ -290,17 +144,17 @@ class Sampler:
         self._cpu_count = psutil.cpu_count() or os.cpu_count() or 1
         self._rapl = RaplMeter(powercap_root)
 
-        self._lock = threading.Lock()  # buffers, latest, engine watch, subscribers
+        self._lock = threading.Lock()  # buffers, latest, engine watches, subscribers
         self._sample_lock = threading.Lock()  # one sample at a time, whoever takes it
-        self._engine: _Watched | None = None
-        self._gui = _Watched(psutil.Process(os.getpid()))
+        self._engines: dict[Side, Watched] = {}
+        self._gui = Watched(psutil.Process(os.getpid()))
         self._last_cpu_times: list[Any] | None = None
         self._last_net: tuple[float, int] | None = None
         self._latest: ResourceSample | None = None
         self._subscribers: list[Callable[[ResourceSample], None]] = []
 
         capacity = self.capacity
-        self._series = {name: RingBuffer(capacity) for name in SCALAR_SERIES}
+        self._series = {name: RingBuffer(capacity) for name in (*SCALAR_SERIES, *_SIDE_SERIES)}
         self._per_core = RingBuffer(capacity, width=self._cpu_count)
         self._power_measured = RingBuffer(capacity, dtype=np.bool_)
 
@@ -352,24 +206,34 @@ class Sampler:
             if buffer.capacity != capacity:
                 buffer.resize(capacity)
 
-    @property
-    def engine_pid(self) -> int | None:
-        engine = self._engine
+    # -- engine processes, one per side ---------------------------------------------------------
+    def watched_pid(self, side: Side) -> int | None:
+        """The process watched as `side`'s engine, if any."""
+        with self._lock:
+            engine = self._engines.get(side)
         return engine.process.pid if engine is not None else None
 
-    def set_engine_pid(self, pid: int | None) -> None:
-        """Watch this process as the engine (None: no engine). The same process again keeps its CPU baseline."""
-        watched: _Watched | None = None
+    def watch(self, side: Side, pid: int | None) -> None:
+        """Watch process `pid` as `side`'s engine (one process per side; None: none, as `unwatch`). The same
+        process again keeps its CPU baseline; a pid that no longer exists leaves the side unwatched."""
+        watched: Watched | None = None
         if pid is not None:
             try:
-                watched = _Watched(psutil.Process(pid))
-            except _GONE:
+                watched = Watched(psutil.Process(pid))
+            except GONE:
                 watched = None
         with self._lock:
-            current = self._engine
-            if watched is not None and current is not None and current.process == watched.process:
-                return  # psutil compares pid and creation time, so a reused pid is a different process
-            self._engine = watched
+            current = self._engines.get(side)
+            if watched is None:
+                self._engines.pop(side, None)
+            # psutil compares pid and creation time, so a reused pid is another process, with a fresh baseline.
+            elif current is None or current.process != watched.process:
+                self._engines[side] = watched
+
+    def unwatch(self, side: Side) -> None:
+        """Watch no engine process for `side` (its model runs elsewhere, or not at all)."""
+        with self._lock:
+            self._engines.pop(side, None)
 
     # -- tokens -------------------------------------------------------------------------------
     def record_tokens(self, side: Side, count: int = 1, timestamp: float | None = None) -> None:
@@ -393,10 +257,12 @@ class Sampler:
     def sample_once(self) -> ResourceSample:
         """Take one sample now, store it and tell subscribers; what the thread does at each tick."""
         with self._sample_lock:
-            sample = self._take_sample()
+            sample, per_side = self._take_sample()
             with self._lock:
-                for name, buffer in self._series.items():
-                    buffer.append(getattr(sample, name))
+                for name in SCALAR_SERIES:
+                    self._series[name].append(getattr(sample, name))
+                for name, value in per_side.items():
+                    self._series[name].append(value)
                 self._per_core.append(_fit(sample.system_cpu_per_core, self._cpu_count))
                 self._power_measured.append(sample.power_provenance == "measured")
                 self._latest = sample
@@ -408,21 +274,36 @@ class Sampler:
                 log.exception("a resource sample subscriber failed")
         return sample
 
-    def _take_sample(self) -> ResourceSample:
-        now = time.perf_counter()
-        engine = self._engine
-        engine_cpu, engine_rss, engine_threads = _NO_PROCESS
-        if engine is not None:
+    def _read_engines(self) -> dict[Side, tuple[int, tuple[float, float, float]]]:
+        """Each watched side's (pid, reading); a side whose process is gone is dropped from the watch."""
+        with self._lock:
+            engines = dict(self._engines)
+        readings: dict[Side, tuple[int, tuple[float, float, float]]] = {}
+        for side, engine in engines.items():
             try:
-                engine_cpu, engine_rss, engine_threads = _read_process(engine)
-            except _GONE:
+                readings[side] = (engine.process.pid, read_process(engine))
+            except GONE:
                 with self._lock:
-                    if self._engine is engine:
-                        self._engine = None
-                engine = None
+                    if self._engines.get(side) is engine:
+                        del self._engines[side]
+        return readings
+
+    def _take_sample(self) -> tuple[ResourceSample, dict[str, float]]:
+        now = time.perf_counter()
+        readings = self._read_engines()
+        per_side: dict[str, float] = {}
+        for side in SLOTS:
+            cpu, rss, threads = readings[side][1] if side in readings else NO_PROCESS
+            values = (cpu / self._cpu_count, cpu / 100.0, rss, threads)
+            per_side.update(
+                (engine_series(side, name), value) for name, value in zip(ENGINE_SERIES, values, strict=True))
+        # The sum over distinct processes: two slots handed one engine are one process, counted once.
+        distinct = list(dict(readings.values()).values())
+        engine_cpu, engine_rss, engine_threads = (_finite_sum(reading[i] for reading in distinct) for i in range(3))
+        engine_pid = next((readings[side][0] for side in SLOTS if side in readings), None)
         try:
-            gui_cpu, gui_rss, _ = _read_process(self._gui)
-        except _GONE:  # only if the OS refuses us our own figures
+            gui_cpu, gui_rss, _ = read_process(self._gui)
+        except GONE:  # only if the OS refuses us our own figures
             gui_cpu, gui_rss = _NAN, _NAN
 
         per_core = self._system_cpu()
@@ -434,9 +315,9 @@ class Sampler:
         power = self._rapl.power(now) if self._rapl.available else _NAN
         if not self._rapl.available:  # never was, or this read failed
             power, provenance = engine_cores * self.watts_per_core, "estimated"
-        return ResourceSample(
+        sample = ResourceSample(
             timestamp=now,
-            engine_pid=engine.process.pid if engine is not None else None,
+            engine_pid=engine_pid,
             engine_cpu_percent=engine_cpu / self._cpu_count,
             engine_cpu_cores=engine_cores,
             engine_rss_bytes=engine_rss,
@@ -453,6 +334,7 @@ class Sampler:
             power_watts=power,
             power_provenance=provenance,
         )
+        return sample, per_side
 
     def _system_cpu(self) -> tuple[float, ...]:
         # Our own delta of psutil.cpu_times rather than psutil.cpu_percent(), whose baseline is global to the
@@ -461,7 +343,7 @@ class Sampler:
         previous, self._last_cpu_times = self._last_cpu_times, current
         if previous is None or len(previous) != len(current):
             return tuple(_NAN for _ in current)
-        return tuple(_busy_percent(before, after) for before, after in zip(previous, current, strict=True))
+        return tuple(busy_percent(before, after) for before, after in zip(previous, current, strict=True))
 
     def _net_rate(self, now: float) -> float:
         counters = psutil.net_io_counters()
@@ -479,8 +361,9 @@ class Sampler:
             return self._latest
 
     def snapshot(self) -> dict[str, npt.NDArray[Any]]:
-        """Copies of every series, oldest first, all the same length; keys as in `SCALAR_SERIES` plus
-        "system_cpu_per_core" (samples × cores) and "power_measured" (bool)."""
+        """Copies of every series, oldest first, all the same length; keys as in `SCALAR_SERIES`, each side's
+        engine series (`engine_series(side, name)` for each name in `ENGINE_SERIES`), "system_cpu_per_core"
+        (samples × cores) and "power_measured" (bool)."""
         with self._lock:
             out = {name: buffer.values() for name, buffer in self._series.items()}
             out["system_cpu_per_core"] = self._per_core.values()
@@ -500,91 +383,46 @@ class Sampler:
         return unsubscribe
 
     # -- run summaries ------------------------------------------------------------------------
-    def mark(self) -> ResourceMark:
-        """The engine's cumulative CPU-seconds and the RAPL counters now; take one at each end of a run."""
+    def mark(self, side: Side | None = None) -> ResourceMark:
+        """`side`'s engine's cumulative CPU-seconds (none without a side or a watched process) and the RAPL
+        counters now; take one at each end of a side's run."""
         now = time.perf_counter()
-        engine = self._engine
+        with self._lock:
+            engine = self._engines.get(side) if side is not None else None
         cpu_seconds: float | None = None
         if engine is not None:
             try:
                 times = engine.process.cpu_times()
                 cpu_seconds = float(times.user + times.system)
-            except _GONE:
+            except GONE:
                 engine = None
         return ResourceMark(
             timestamp=now,
             engine_pid=engine.process.pid if engine is not None else None,
             engine_cpu_seconds=cpu_seconds,
             package_energy_uj=self._rapl.read() if self._rapl.available else None,
+            side=side,
         )
 
     def summarize_run(
-        self, t_start: float, t_end: float, start: ResourceMark | None = None, end: ResourceMark | None = None
+        self, t_start: float, t_end: float, start: ResourceMark | None = None, end: ResourceMark | None = None,
+        side: Side | None = None,
     ) -> RunResourceSummary:
-        """The engine's cost between two perf_counter instants, from the samples still in the window.
-
-        With marks taken at both ends, CPU-seconds are psutil's own counters and RAPL energy the counters'
-        difference; without, both are integrated from the samples (coarser, and CPU-seconds then "estimated").
-        A run longer than the window is summarised from its newest part only.
-        """
+        """`side`'s engine's cost between two perf_counter instants (the start mark's side if not given; no
+        side: the engines' sum), from the marks and the samples still in the window (see
+        `run_resources.summarize`). A run longer than the window is summarised from its newest part only."""
+        if side is None and start is not None:
+            side = start.side
         data = self.snapshot()
-        times = data["timestamp"]
-        inside = (times >= t_start) & (times <= t_end)
-        count = int(inside.sum())
-        # Each sample stands for the interval since the one before it, clipped to the run.
-        starts = np.maximum(np.concatenate(([_NAN], times[:-1])), t_start)
-        spans = np.where(inside, times - starts, _NAN)
-
-        rss = data["engine_rss_bytes"][inside]
-        peak = float(np.nanmax(rss)) if np.isfinite(rss).any() else None
-        peak_rss = Figure(peak, "bytes", "measured", f"highest sampled RSS ({self._rate_hz:g} Hz)")
-        cpu = data["engine_cpu_percent"][inside]
-        mean = float(np.nanmean(cpu)) if np.isfinite(cpu).any() else None
-        mean_cpu = Figure(mean, "%", "measured", "mean sampled engine CPU, % of the whole machine")
-
-        cpu_seconds: Figure
-        if (
-            start is not None and end is not None and start.engine_pid is not None
-            and start.engine_pid == end.engine_pid
-            and start.engine_cpu_seconds is not None and end.engine_cpu_seconds is not None
-        ):
-            cpu_seconds = Figure(end.engine_cpu_seconds - start.engine_cpu_seconds, "s", "measured",
-                                 "engine user + system CPU time between the run's marks")
-        else:
-            integrated = _integrate(data["engine_cpu_cores"], spans)
-            cpu_seconds = Figure(integrated, "s", "estimated", "sampled engine CPU (cores) × time")
-
-        energy: Figure
-        if (
-            start is not None and end is not None
-            and start.package_energy_uj is not None and end.package_energy_uj is not None
-            and len(start.package_energy_uj) == len(end.package_energy_uj)
-        ):
-            joules = self._rapl.joules_between(start.package_energy_uj, end.package_energy_uj)
-            energy = Figure(joules, "J", "measured", "RAPL CPU package energy (every process) between the marks")
-        elif count and bool(data["power_measured"][inside].all()):
-            energy = Figure(_integrate(data["power_watts"], spans), "J", "measured",
-                            "RAPL CPU package power (every process) × time")
-        else:
-            engine_seconds = cpu_seconds.value
-            estimate = engine_seconds * self.watts_per_core if engine_seconds is not None else None
-            energy = Figure(estimate, "J", "estimated", f"engine CPU-seconds × {self.watts_per_core:g} W per core")
-        return RunResourceSummary(t_start, t_end, count, peak_rss, mean_cpu, cpu_seconds, energy)
+        if side is not None:
+            data.update({name: data[engine_series(side, name)] for name in ENGINE_SERIES})
+        return summarize(data, t_start, t_end, start, end, rapl=self._rapl, rate_hz=self._rate_hz,
+                         watts_per_core=self.watts_per_core)
 
     def machine_energy(self, summary: RunResourceSummary) -> Figure:
         """Energy of the whole machine over a summarised run, for an engine whose process is not ours to watch
         (a server on this computer): RAPL where it measured, else every core's sampled use × watts per core."""
-        if summary.energy.provenance == "measured":
-            return summary.energy
-        data = self.snapshot()
-        times = data["timestamp"]
-        inside = (times >= summary.t_start) & (times <= summary.t_end)
-        starts = np.maximum(np.concatenate(([_NAN], times[:-1])), summary.t_start)
-        spans = np.where(inside, times - starts, _NAN)
-        cores = data["system_cpu_percent"] / 100.0 * (psutil.cpu_count() or 1)
-        busy = _integrate(cores, spans)
-        return Figure(busy * self.watts_per_core if busy is not None else None, "J", "estimated",
-                      f"whole machine CPU (every process, the server too) × {self.watts_per_core:g} W per core")
+        return machine_energy(self.snapshot(), summary, self._cpu_count, self.watts_per_core)
 
     # -- thread ---------------------------------------------------------------------------------
     @property
@@ -641,7 +479,8 @@ def _fit(values: tuple[float, ...], width: int) -> tuple[float, ...]:
     return (values + (_NAN,) * width)[:width]
 
 
-def _integrate(rate: npt.NDArray[Any], spans: npt.NDArray[Any]) -> float | None:
-    products = rate * spans
-    finite = np.isfinite(products)
-    return float(products[finite].sum()) if finite.any() else None
+
+def _finite_sum(values: Iterable[float]) -> float:
+    """The sum of the finite values; NaN when there is none (no engine, or only first readings)."""
+    finite = [value for value in values if math.isfinite(value)]
+    return float(sum(finite)) if finite else _NAN

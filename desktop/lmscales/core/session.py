@@ -224,6 +224,8 @@ class Session:
         if self.running:
             raise SessionBusyError("Stop the running comparison before changing a side's model.")
         self.engines[side] = engine
+        if self.sampler is not None and side in SLOTS:
+            self.sampler.unwatch(cast(SamplerSide, side))  # the old model's process; the new one's from its run
 
     def info(self, side: str) -> EngineInfo | None:
         engine = self.engines.get(side)
@@ -392,7 +394,7 @@ class Session:
             return SideResult(side=side, label=label, engine=info, text="", started_at=started_at,
                               finished=_not_started(), notices=("Stopped before it started.",))
         self._emit(SideStarted(run.id, side, info, time.perf_counter()))
-        start_mark = self._mark(engine)
+        start_mark = self._mark(side, engine)
         cpu_before = engine.cpu_seconds()
         request = GenerationRequest(messages=run.messages[side], max_tokens=run.params.max_tokens,
                                     temperature=run.params.temperature, top_p=run.params.top_p,
@@ -465,19 +467,17 @@ class Session:
         return engine.generate(request)
 
     # -- resources -----------------------------------------------------------------------------------------
-    def _mark(self, engine: Engine) -> ResourceMark | None:
-        sampler = self.sampler
-        pid = engine.pid
-        info = engine.info
-        on_this_computer = info is not None and info.kind == "remote" and info.loopback
-        if sampler is None or (pid is None and not on_this_computer):
+    def _mark(self, side: str, engine: Engine) -> ResourceMark | None:
+        """Watch `side`'s engine process (again at each run: a restarted engine is another) and mark its start."""
+        sampler, info, pid = self.sampler, engine.info, engine.pid
+        if sampler is None or side not in SLOTS:
             return None
-        if pid is None:  # a server on this computer: the machine's energy meter still tells what the run cost
-            with self._sampler_lock:
-                return sampler.mark()
+        slot = cast(SamplerSide, side)
         with self._sampler_lock:
-            sampler.set_engine_pid(pid)
-            return sampler.mark()
+            sampler.watch(slot, pid)  # None (a server, a recording): its model runs in no process of ours
+            if pid is None and not (info is not None and info.kind == "remote" and info.loopback):
+                return None  # nothing this machine spends on it can be told apart
+            return sampler.mark(slot)  # a server here is no process of ours, but the energy meter tells its cost
 
     def _summarize(self, start: ResourceMark | None, submitted_at: float | None,
                    whole_machine: bool = False) -> RunResourceSummary | None:
@@ -486,9 +486,9 @@ class Session:
             return None
         with self._sampler_lock:
             sampler.sample_once()  # the run's last moments are in the summary too
-            end = sampler.mark()
+            end = sampler.mark(start.side)  # the side's own process, whatever the other side runs meanwhile
             summary = sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
-                                            end.timestamp, start, end)
+                                            end.timestamp, start, end, side=start.side)
             if whole_machine:  # a server on this computer: its process is not ours, the machine's use is
                 summary = dataclasses.replace(summary, energy=sampler.machine_energy(summary))
             return summary

@@ -670,8 +670,6 @@ class MainWindow(QMainWindow):
             self.session.set_engine("large", engine)
             self.endpoint = None
             self.panes["large"].hide_placeholder()
-        if side == "small" or engine.pid is not None:
-            self.sampler.set_engine_pid(engine.pid)
         pane = self.panes[side]
         pane.set_label(self.session.labels[side], "local")
         pane.model_card.setText(local_model_card(model))

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core.files import write_atomically
-from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, ResourceSample, Sampler
+from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, ResourceSample, Sampler, Side, engine_series
 from lmscales.ui.theme import SIDE_COLORS
 
 REFRESH_MS = 250  # while a run streams
@@ -112,7 +112,11 @@ class ResourcePanel(QWidget):
             "engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="small model's engine"),
             "gui_cpu": self.cpu.plot(pen=pg.mkPen(GREY, width=1), name="this app (GUI)"),
             "system_cpu": self.cpu.plot(pen=pg.mkPen(AMBER, width=1, style=Qt.PenStyle.DashLine), name="whole system"),
+            "large_engine_cpu": self.cpu.plot(pen=pg.mkPen(SIDE_COLORS["large"], width=1),
+                                              name="large model's engine (a GGUF here)"),
             "engine_rss": self.memory.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="engine RSS"),
+            "large_engine_rss": self.memory.plot(pen=pg.mkPen(SIDE_COLORS["large"], width=1),
+                                                 name="large engine RSS"),
             "gui_rss": self.memory.plot(pen=pg.mkPen(GREY, width=1), name="GUI RSS"),
             "small_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["small"], width=1), name="small"),
             "large_tokens": self.tokens.plot(pen=pg.mkPen(SIDE_COLORS["large"], width=1), name="large"),
@@ -123,7 +127,7 @@ class ResourcePanel(QWidget):
             curve.setDownsampling(auto=True, method="peak")
         self.cpu.setYRange(0, 100, padding=0.02)
         self.cpu.setToolTip(ENGINE_CPU_TOOLTIP)
-        self.memory.setToolTip("Resident memory of the engine process (the model lives there) and of this app.")
+        self.memory.setToolTip("Resident memory of each side's engine process (the model lives there) and of this app.")
         self.tokens.setToolTip("Tokens each side produced over the last second (0 when idle). Large-side tokens "
                                "are streamed chunks where the server reports no counts.")
         self.network.setToolTip("Bytes received per second on all of this machine's interfaces: the large "
@@ -156,7 +160,7 @@ class ResourcePanel(QWidget):
         swatch = "<span style='color:{}'>&#9632;</span> {}"
         self._legend_swatches = "  ".join((
             swatch.format(SIDE_COLORS["small"], "small model (engine process)"),
-            swatch.format(SIDE_COLORS["large"], "large model (tokens, network)"),
+            swatch.format(SIDE_COLORS["large"], "large model (tokens, network; its engine process if a GGUF)"),
             swatch.format(GREY, "this app"),
             swatch.format(AMBER, "whole system"),
         ))
@@ -272,15 +276,26 @@ class ResourcePanel(QWidget):
         def series(name: str, scale: float = 1.0) -> np.ndarray:
             return data[name][keep] * scale
 
-        self.curves["engine_cpu"].setData(x, series("engine_cpu_percent"), connect="finite")
+        def engine(side: Side, name: str, scale: float = 1.0) -> np.ndarray:
+            # Each side's own engine process where the source keeps them apart (the live monitor); a recording
+            # holds the engines' sum only, which is the small side's but for a second GGUF side.
+            key = engine_series(side, name)
+            if key in data:
+                return series(key, scale)
+            return series(name, scale) if side == "small" else np.full(len(x), np.nan)
+
+        self.curves["engine_cpu"].setData(x, engine("small", "engine_cpu_percent"), connect="finite")
+        self.curves["large_engine_cpu"].setData(x, engine("large", "engine_cpu_percent"), connect="finite")
         self.curves["gui_cpu"].setData(x, series("gui_cpu_percent"), connect="finite")
         self.curves["system_cpu"].setData(x, series("system_cpu_percent"), connect="finite")
-        self.curves["engine_rss"].setData(x, series("engine_rss_bytes", 1e-6), connect="finite")
+        self.curves["engine_rss"].setData(x, engine("small", "engine_rss_bytes", 1e-6), connect="finite")
+        self.curves["large_engine_rss"].setData(x, engine("large", "engine_rss_bytes", 1e-6), connect="finite")
         self.curves["gui_rss"].setData(x, series("gui_rss_bytes", 1e-6), connect="finite")
         self.curves["small_tokens"].setData(x, series("small_tokens_per_s"), connect="finite")
         self.curves["large_tokens"].setData(x, series("large_tokens_per_s"), connect="finite")
         self.curves["net"].setData(x, series("net_recv_bytes_per_s", 1e-3), connect="finite")
-        for plot, names in ((self.memory, ("engine_rss", "gui_rss")), (self.tokens, ("small_tokens", "large_tokens")),
+        for plot, names in ((self.memory, ("engine_rss", "large_engine_rss", "gui_rss")),
+                            (self.tokens, ("small_tokens", "large_tokens")),
                             (self.network, ("net",))):
             _fit_y(plot, [self.curves[name].getData()[1] for name in names])
         for marker in list(self._markers):
