@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lmscales.core.sampler import Sampler
@@ -52,6 +53,20 @@ def test_curves_show_the_engine_process(panel: ResourcePanel) -> None:
     _, rss = panel.curves["engine_rss"].getData()
     assert rss[-1] > 70  # MB: the child holds 80 MB
     assert "engine" in panel.summary.text() and "cores" in panel.summary.text()
+
+
+def test_a_gguf_large_side_has_its_own_engine_curves(panel: ResourcePanel) -> None:
+    busy = panel.sampler.watched_pid("small")
+    assert busy is not None
+    panel.sampler.unwatch("small")
+    panel.sampler.watch("large", busy)  # the large side runs the busy process, the small side none
+    _sample(panel)
+    _, large_cpu = panel.curves["large_engine_cpu"].getData()
+    _, small_cpu = panel.curves["engine_cpu"].getData()
+    assert large_cpu[-1] > 0 and np.isnan(small_cpu[-1])
+    _, large_rss = panel.curves["large_engine_rss"].getData()
+    _, small_rss = panel.curves["engine_rss"].getData()
+    assert large_rss[-1] > 70 and np.isnan(small_rss[-1])
 
 
 def test_markers_follow_time_and_leave_the_window(panel: ResourcePanel) -> None:
