@@ -1,6 +1,7 @@
 """Fuzzing the remote engine's stream handling with bytes from a loopback server ("raw" mode of the fault
 server): valid streams cut at any boundary read the same as whole; arbitrary and damaged bytes end in
-`Finished` or a clear `EngineError`, never in an exception, never in a hang."""
+`Finished` or a clear `EngineError` (one of the kinds a damaged stream is, naming the server, keeping what was
+shown), never in an exception, never in a hang."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def _stream(words: list[str]) -> bytes:
 
 
 VALID = _stream(WORDS)
+# What a damaged stream is, as the user is told: a chunk that is not JSON ("malformed"), a stream that ends
+# before its answer does ("incomplete"), an error the server put in the stream ("server"). Any other kind here
+# (the catch-all "connection" that names an exception's class, "internal") is an exception dressed as an error.
+DAMAGED_STREAM_KINDS = {"malformed", "incomplete", "server"}
 
 
 def _cut(data: bytes, points: list[int]) -> list[bytes]:
@@ -74,6 +79,8 @@ def test_a_valid_stream_cut_at_any_boundary_reads_the_same(fault_server: FaultSe
 
 
 def test_damaged_and_arbitrary_streams_end_in_a_clear_error(fault_server: FaultServer) -> None:
+    host = Endpoint(fault_server.url("raw"), "m").host
+
     def body(tally: Tally) -> None:
         @FUZZ
         @given(
@@ -90,7 +97,11 @@ def test_damaged_and_arbitrary_streams_end_in_a_clear_error(fault_server: FaultS
             points=st.lists(st.integers(0, 400), max_size=5),
         )
         def case(data: bytes, points: list[int]) -> None:
-            _, finished, error = _run(fault_server, _cut(data, points))
+            text, finished, error = _run(fault_server, _cut(data, points))
+            if error is not None:
+                assert error.kind in DAMAGED_STREAM_KINDS, (error.kind, error.message, data)
+                assert host in error.message, error.message  # the user learns which server
+                assert error.partial_text == text  # what was shown is kept, no more and no less
             tally(f"error:{error.kind}" if error is not None else f"finished:{finished.stop_reason}")  # type: ignore[union-attr]
 
         case()

@@ -18,15 +18,18 @@ from tests.support.drive import run_to_end
 from tests.support.fault_server import WORDS, FaultServer
 
 SECRET = "sk" "-test-0123456789-SECRET-abcdef"
-FAST = RemoteOptions(connect_timeout=1.0, read_timeout=1.0, max_rate_limit_retries=2)
+# The default timeouts: a loopback answer that comes slowly on a loaded machine is still an answer. Only the
+# tests about timeouts wait a short one out.
+OPTIONS = RemoteOptions(max_rate_limit_retries=2)
+SHORT_READ = RemoteOptions(connect_timeout=1.0, read_timeout=1.0, max_rate_limit_retries=2)
 
 
 def chat(text: str = "Say hello.", max_tokens: int = 24) -> GenerationRequest:
     return GenerationRequest(tasks.chat_messages([], text), max_tokens=max_tokens, temperature=0.0)
 
 
-def fault(server: FaultServer, mode: str, key: str | None = SECRET) -> RemoteEngine:
-    return RemoteEngine(Endpoint(server.url(mode), "fault-model", key), FAST)
+def fault(server: FaultServer, mode: str, key: str | None = SECRET, options: RemoteOptions = OPTIONS) -> RemoteEngine:
+    return RemoteEngine(Endpoint(server.url(mode), "fault-model", key), options)
 
 
 # -- the real server ----------------------------------------------------------------------------------
@@ -121,7 +124,7 @@ def test_no_usage_means_estimated(fault_server: FaultServer) -> None:
     ],
 )
 def test_http_errors(fault_server: FaultServer, mode: str, kind: str, expected: str) -> None:
-    result = run_to_end(fault(fault_server, mode), chat())
+    result = run_to_end(fault(fault_server, mode, options=SHORT_READ if kind == "timeout" else OPTIONS), chat())
     assert result.error is not None and result.error.kind == kind
     assert expected in result.error.message
     assert SECRET not in result.error.message
@@ -141,7 +144,7 @@ def test_401_without_a_key(fault_server: FaultServer) -> None:
     ],
 )
 def test_broken_streams_keep_the_partial_text(fault_server: FaultServer, mode: str, kind: str, expected: str) -> None:
-    result = run_to_end(fault(fault_server, mode), chat())
+    result = run_to_end(fault(fault_server, mode, options=SHORT_READ if kind == "timeout" else OPTIONS), chat())
     assert result.error is not None and result.error.kind == kind, result.error
     assert expected in result.error.message and "partial answer is kept" in result.error.message
     assert result.error.partial_text.startswith("Hello from")
@@ -174,7 +177,7 @@ def test_retry_after_formats() -> None:
 
 
 def test_connection_refused() -> None:
-    engine = RemoteEngine(Endpoint(f"http://127.0.0.1:{free_port()}/v1", "m"), FAST)
+    engine = RemoteEngine(Endpoint(f"http://127.0.0.1:{free_port()}/v1", "m"), OPTIONS)
     result = run_to_end(engine, chat())
     assert result.error is not None and result.error.kind == "refused"
     assert "connection refused" in result.error.message and "Is the server running" in result.error.message
@@ -187,7 +190,7 @@ def test_dns_failure(monkeypatch: pytest.MonkeyPatch) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    result = run_to_end(RemoteEngine(Endpoint("http://api.example.invalid/v1", "m"), FAST), chat())
+    result = run_to_end(RemoteEngine(Endpoint("http://api.example.invalid/v1", "m"), OPTIONS), chat())
     assert result.error is not None and result.error.kind == "dns"
     assert "Could not look up api.example.invalid (DNS failure)" in result.error.message
 
@@ -231,8 +234,9 @@ def _cancel_once_the_server_has_the_request(server: FaultServer, engine: RemoteE
     return thread
 
 
-def test_cancel_while_waiting_for_a_stalled_server(fault_server: FaultServer) -> None:
-    fault_server.stall_seconds = 10.0  # the server would answer only after the read timeout
+def test_cancel_while_waiting_for_a_stalled_server(fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server would answer only after the read timeout (for this test only: the server is the module's).
+    monkeypatch.setattr(fault_server, "stall_seconds", 10.0)
     engine = RemoteEngine(Endpoint(fault_server.url("stall"), "m"), RemoteOptions(read_timeout=10))
     canceller = _cancel_once_the_server_has_the_request(fault_server, engine)
     started = time.perf_counter()
@@ -249,12 +253,12 @@ def test_key_never_appears(fault_server: FaultServer, caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     endpoint = Endpoint(fault_server.url("401"), "fault-model", SECRET)
     assert SECRET not in repr(endpoint)
-    result = run_to_end(RemoteEngine(endpoint, FAST), chat())
+    result = run_to_end(RemoteEngine(endpoint, OPTIONS), chat())
     assert result.error is not None
     assert SECRET not in str(result.as_dict())
     assert SECRET not in caplog.text
     with pytest.raises(RemoteError) as caught:
-        RemoteEngine(endpoint, FAST).list_models()
+        RemoteEngine(endpoint, OPTIONS).list_models()
     assert SECRET not in str(caught.value)
     # the key was sent where it belongs: the Authorization header, to the endpoint only
     headers = {key.lower(): value for key, value in fault_server.requests[-1][3].items()}
@@ -277,7 +281,7 @@ def test_detects_servers_on_loopback_only(fault_server: FaultServer) -> None:
 
 
 def test_busy_remote_engine(fault_server: FaultServer) -> None:
-    engine = RemoteEngine(Endpoint(fault_server.url("slow"), "m"), FAST)
+    engine = RemoteEngine(Endpoint(fault_server.url("slow"), "m"), OPTIONS)
     first = engine.generate(chat())
     next(first)
     second = list(engine.generate(chat()))
@@ -287,7 +291,7 @@ def test_busy_remote_engine(fault_server: FaultServer) -> None:
 
 def test_cancel_while_connecting_then_send_again(fault_server: FaultServer) -> None:
     """The cancelled run's late stream must not leak into the next run (each run has its own cancel)."""
-    engine = RemoteEngine(Endpoint(fault_server.url("slowstart"), "m"), FAST)
+    engine = RemoteEngine(Endpoint(fault_server.url("slowstart"), "m"), OPTIONS)
     _cancel_once_the_server_has_the_request(fault_server, engine)  # it answers 0.6 s after that
     first = list(engine.generate(chat()))
     assert isinstance(first[-1], Finished) and first[-1].stop_reason == "cancelled"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
 from lmscales.core import recording, scenario
@@ -145,12 +145,41 @@ def test_escape_leaves_presenter_mode_without_stopping_and_s_stops(qtbot, window
     assert window.history_store.list()[-1].sides[0].status == "stopped"
 
 
+def _luminance(colour: QColor) -> float:
+    """WCAG's relative luminance of an sRGB colour."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF()) + 0.0722 * linear(colour.blueF())
+
+
+def _look(presenter) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """What the room sees, read from the presenter as it paints: the background's luminance (in the window's
+    margin), and the contrast of the title's text against it (its pixel farthest from the background)."""
+    window = presenter.window
+    background = _luminance(window.grab().toImage().pixelColor(4, 4))
+    title = window.title.grab().toImage()
+    text = max((_luminance(title.pixelColor(x, y)) for x in range(0, title.width(), 2)
+                for y in range(0, title.height(), 2)), key=lambda value: abs(value - background))
+    lighter, darker = max(background, text), min(background, text)
+    return background, (lighter + 0.05) / (darker + 0.05)
+
+
 def test_the_theme_key_switches_high_contrast_light_and_dark(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     presenter = _enter(qtbot, window)
     first = presenter.window.theme
+    looks = [_look(presenter)]
     _press(qtbot, presenter, Qt.Key.Key_T)
     assert presenter.window.theme != first
-    assert ("#000000" in presenter.window.styleSheet()) and ("#ffffff" in presenter.window.styleSheet())
+    looks.append(_look(presenter))
+    _press(qtbot, presenter, Qt.Key.Key_T)
+    assert presenter.window.theme == first
+    looks.append(_look(presenter))
+    backgrounds = sorted(background for background, _ in looks[:2])
+    # One of the two is painted dark and the other light, each in high contrast (7:1, WCAG AAA); T goes back.
+    assert backgrounds[0] < 0.05 and backgrounds[1] > 0.8, looks
+    assert all(contrast >= 7 for _, contrast in looks), looks
+    assert looks[2] == looks[0]
     _press(qtbot, presenter, Qt.Key.Key_F11)
     assert not presenter.window.isVisible()
 

@@ -20,7 +20,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SERVER_MODEL
-from tests.ui.test_real_window import app_output, distinct_colours, kept_trials, screenshot, start_app, xdo
+from tests.support.screen import WHOLE, Box, coloured_pixels
+from tests.ui.test_real_window import (
+    app_output,
+    dark,
+    distinct_colours,
+    kept_trials,
+    light,
+    screenshot,
+    start_app,
+    wait_for_screen,
+    xdo,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,6 +40,20 @@ pytestmark = [
 ]
 
 SIZE = (1920, 1080)
+# Below the answers and left of the speed graph: the scoreboard, whose side headers are the only colour there
+# (answers, figures and notes are grey). It is emptied when a step starts and filled when its trial reaches
+# the window.
+BOARD: Box = (0.0, 0.52, 0.55, 1.0)
+
+
+def board_shown(shot: Path) -> bool:
+    return coloured_pixels(shot, BOARD) > 300
+
+
+def photograph_board(display: str, name: str, theme: Callable[[Path, Box], bool], theme_name: str) -> Path:
+    """The presenter once its scoreboard shows on the screen, in `theme`: kept as `name`."""
+    return wait_for_screen(display, name, lambda shot: board_shown(shot) and theme(shot, WHOLE),
+                           f"the presenter's scoreboard in the {theme_name} theme")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +134,6 @@ def step_and_wait(display: str, app: subprocess.Popen[str], window: str, data_di
                                  "screenshot): " + diagnosis(display, app, logs))
         time.sleep(0.2)
     assert f"presenter: step {before + 1} of 3 started" in log_text(logs)
-    time.sleep(0.8)  # the scoreboard is drawn once the trial has reached the window
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, failure: Callable[[], str]) -> None:
@@ -149,23 +173,27 @@ def test_a_scenario_in_presenter_mode_driven_by_keys(full_hd: str, llama_server:
         wait_until(lambda: focused(full_hd) == presenter, 30,
                    lambda: "the presenter did not take the keyboard: " + diagnosis(full_hd, app, logs))
         step_and_wait(full_hd, app, presenter, data_dir, before=0)
-        dark = screenshot(full_hd, f"presenter-dark-{percent}")
+        dark_shot = photograph_board(full_hd, f"presenter-dark-{percent}", dark, "dark")  # --theme dark
         xdo(full_hd, "key", "t")
-        time.sleep(0.8)
-        light = screenshot(full_hd, f"presenter-light-{percent}")
-        for shot in (dark, light):
+        light_shot = photograph_board(full_hd, f"presenter-light-{percent}", light, "light")
+        for shot in (dark_shot, light_shot):
             assert distinct_colours(shot) > 30, f"{shot.name} looks blank"
         steps = 3
         for index in range(1, steps):
             step_and_wait(full_hd, app, presenter, data_dir, before=index)
-        screenshot(full_hd, f"presenter-light-{percent}-last-step")
+        photograph_board(full_hd, f"presenter-light-{percent}-last-step", light, "light")
         assert geometry(full_hd, presenter) == (0, 0, *SIZE), "three answers later the presenter outgrew the screen"
         xdo(full_hd, "key", "n")  # the notes window, for a second screen
         notes = wait_for(full_hd, app.pid, "presenter notes")
         _x, _y, width, height = geometry(full_hd, notes)  # in a corner of the screen, as on a second one
-        xdo(full_hd, "windowmove", notes, str(SIZE[0] - width), str(SIZE[1] - height))
-        time.sleep(0.8)
-        screenshot(full_hd, f"presenter-notes-{percent}")
+        corner = (SIZE[0] - width, SIZE[1] - height)
+        xdo(full_hd, "windowmove", notes, *map(str, corner))
+        wait_until(lambda: geometry(full_hd, notes)[:2] == corner, 30,
+                   lambda: f"the notes window did not move to {corner}: {geometry(full_hd, notes)}")
+        # ... and painted there: in the app's dark theme (--theme dark) on the light presenter.
+        wait_for_screen(full_hd, f"presenter-notes-{percent}",
+                        lambda shot: dark(shot, (corner[0] / SIZE[0], corner[1] / SIZE[1], 1.0, 1.0)),
+                        "the notes window painted in its corner")
         assert focused(full_hd) == presenter, "the notes window took the presenter's keys"
         xdo(full_hd, "key", "Escape")  # leaves presenter mode (the keys stayed with it): the main window is back
         deadline = time.monotonic() + 10

@@ -13,13 +13,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.conftest import SERVER_MODEL
+from tests.support.screen import Box, light_share
 from tests.support.xvfb import xvfb
 
 pytestmark = [
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 GUARD = ROOT / "tests" / "support" / "outside_guard"
 SIZE = (1600, 1000)
+WINDOW: Box = (0.0, 0.0, 1.0, (SIZE[1] - 40) / SIZE[1])  # where the tests put the main window on the screen
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,29 @@ def screenshot(display: str, name: str) -> Path:
 def distinct_colours(path: Path) -> int:
     out = subprocess.run(["identify", "-format", "%k", str(path)], capture_output=True, text=True, check=True)
     return int(out.stdout.strip())
+
+
+def wait_for_screen(display: str, name: str, shows: Callable[[Path], bool], what: str,
+                    timeout: float = 30.0) -> Path:
+    """Photograph the screen until the picture `shows` what the test wants kept (the window has painted it),
+    and keep that picture as `name`; fail naming `what` if it never does (the last picture stays, to look at)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shot = screenshot(display, name)
+        if shows(shot):
+            return shot
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the screen did not show {what} within {timeout:.0f} s (see {shot})")
+        time.sleep(0.1)
+
+
+def light(shot: Path, box: Box = WINDOW) -> bool:
+    """The window is painted in a light theme: most of it is light (a dark theme's is mostly dark)."""
+    return light_share(shot, box) > 0.75
+
+
+def dark(shot: Path, box: Box = WINDOW) -> bool:
+    return light_share(shot, box) < 0.25
 
 
 def wait_for_window(display: str, pid: int, timeout: float = 60) -> str:
@@ -141,12 +166,13 @@ def test_three_tasks_in_a_real_window(display: str, llama_server: str, tmp_path:
             ("translate", "ctrl+3", "The train to the airport leaves every twenty minutes from platform four."),
         ]
         for index, (name, shortcut, text) in enumerate(scenarios):
+            # No wait between the two: the app takes X's key events in order, so the task switch (and the focus
+            # it moves to the task's input) is done before the first typed key arrives.
             xdo(display, "key", shortcut)
-            time.sleep(0.3)
             type_text(display, text)
             send_and_wait(display, data_dir, before=index)
-            shots[name] = screenshot(display, name)
-        shots["finished"] = screenshot(display, "finished")
+            shots[name] = wait_for_screen(display, name, light, "the window in the light theme (--theme light)")
+        shots["finished"] = wait_for_screen(display, "finished", light, "the window in the light theme")
         for name, path in shots.items():
             assert distinct_colours(path) > 200, f"{name}: the screenshot looks blank"
         assert app.poll() is None, "the app died"
@@ -197,7 +223,7 @@ def test_offline_in_a_real_window_opens_no_outside_connection(display: str, tmp_
         assert sides["small"]["text"].strip(), sides  # type: ignore[index]
         # offline: the remote side was not asked (left out of the comparison, or kept as skipped)
         assert "large" not in sides or sides["large"]["status"] == "skipped", sides  # type: ignore[index,operator]
-        shot = screenshot(display, "offline-dark")
+        shot = wait_for_screen(display, "offline-dark", dark, "the window in the dark theme (--theme dark)")
         assert distinct_colours(shot) > 200
         assert app.poll() is None
         xdo(display, "key", "ctrl+q")

@@ -4,16 +4,20 @@ items. Both sides are the fault server's plain stream on loopback, so the order 
 
 from __future__ import annotations
 
-from collections import Counter
-
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
-from lmscales.core.quality.sets import load_set
+from lmscales.core.quality.sets import EvalSet, load_set
 from lmscales.core.session import Session, SideStarted, TrialStarted
 from tests.support.fault_server import FaultServer
 
 FAST = RemoteOptions(connect_timeout=2.0, read_timeout=5.0, max_rate_limit_retries=0)
+
+
+def ran_order(evaluation: Evaluation, evaluation_set: EvalSet) -> list[str]:
+    """The ids of the items in the order the evaluation ran them, read from each kept trial's input."""
+    by_input = {item.input: item.id for item in evaluation_set.items}
+    return [by_input[trial.input.text] for trial in evaluation.trials]
 
 
 def test_repeats_are_shuffled_sides_alternate_and_progress_reaches_its_total(fault_server: FaultServer) -> None:
@@ -36,13 +40,22 @@ def test_repeats_are_shuffled_sides_alternate_and_progress_reaches_its_total(fau
     started = [event.trial_id for event in events if isinstance(event, TrialStarted)]
     assert len(started) == len(kept) + 1 and started[0] not in kept  # the warm-up ran first and was not kept
 
-    orders = [[evaluation._item_id(t) for t in evaluation.trials if evaluation._repeat(t) == repeat]
-              for repeat in (1, 2)]
-    assert all(Counter(order) == Counter(item.id for item in chat.items) for order in orders)
-    assert orders[0] != orders[1]  # each repeat in its own order (the seed is fixed, so this is deterministic)
+    # The items as they ran (a chat item's input names it), one repeat after the other.
+    ids = [item.id for item in chat.items]
+    orders = [ran_order(evaluation, chat)[:len(ids)], ran_order(evaluation, chat)[len(ids):]]
+    assert all(sorted(order) == sorted(ids) for order in orders)  # each repeat runs every item once
+    # Shuffled: neither repeat in the set's own order, each in its own (the seed is fixed, so this is
+    # deterministic: a shuffle of 6 items leaves them as they were once in 720 seeds, and seed 7 does not).
+    assert orders[0] != ids and orders[1] != ids
+    assert orders[0] != orders[1]
     again = Evaluation(Session(session.engines, is_offline=lambda: False), EvalPlan(chat, repeats=2, warmups=0))
     again.run()
-    assert [again._item_id(t) for t in again.trials] == orders[0] + orders[1]  # the same seed, the same order
+    assert ran_order(again, chat) == orders[0] + orders[1]  # the same seed, the same order
+    # ... and the order comes from the seed, not from a fixed rule: another seed, another order.
+    other = Evaluation(Session(session.engines, is_offline=lambda: False),
+                       EvalPlan(chat, repeats=1, warmups=0, seed=8))
+    other.run()
+    assert sorted(ran_order(other, chat)) == sorted(ids) and ran_order(other, chat) != orders[0]
 
     assert [p.done for p in progress] == sorted(p.done for p in progress)
     assert progress[-1].done == progress[-1].total == 1 + 2 * len(chat.items) and progress[-1].message == "done"
