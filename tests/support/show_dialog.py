@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -170,8 +171,28 @@ def main() -> int:
         sys.stdin.read()  # photographed: the test closes stdin
         app.quit()
 
-    QTimer.singleShot(800, report)  # laid out, painted, and background checks (model lists) settled
+    # Reported once the window has painted (Qt sends its picture to the X server in the same pass), from the
+    # event loop's next turn: laid out and on the screen, ready to be photographed.
+    FirstPaint(app, widget, lambda: QTimer.singleShot(0, report))
     return app.exec()
+
+
+class FirstPaint(QObject):
+    """Calls `then` once, after the first paint event of `window` or of any widget in it."""
+
+    def __init__(self, app: QApplication, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.app, self.window, self.then = app, window, then
+        self.painted = False
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if (not self.painted and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget)
+                and watched.window() is self.window):
+            self.painted = True
+            self.app.removeEventFilter(self)
+            self.then()
+        return False
 
 
 if __name__ == "__main__":

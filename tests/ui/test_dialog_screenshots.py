@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.screen import light_share
 from tests.support.show_dialog import DIALOGS
 from tests.support.xvfb import xvfb
 
@@ -79,6 +80,9 @@ def test_each_dialog_fits_its_content(display: str, name: str, scale: int, theme
     assert [width, height] == report["size"]
     assert width <= SCREEN[0] and height <= SCREEN[1]
     assert int(identify(shot, "%k")) > 20, f"{shot} looks blank"  # text and controls, not a black rectangle
+    # ... in the theme it was asked for: mostly light in the light one, mostly dark in the dark one.
+    share = light_share(shot)
+    assert share > 0.5 if theme == "light" else share < 0.5, f"{shot}: {share:.0%} light in the {theme} theme"
 
 
 def test_dialogs_scale_with_the_screen(display: str, tmp_path: Path) -> None:
