@@ -1,0 +1,96 @@
+"""The one way from a worker to the GUI thread: results, errors and progress arrive on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QLabel
+
+from lmscales.ui.background import outcome, run_in_background, run_on_main, runner
+
+
+def test_a_task_runs_off_the_gui_thread_and_its_result_comes_back_on_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+    gui = threading.current_thread()
+    seen: dict[str, object] = {}
+
+    def task() -> int:
+        seen["task_thread"] = threading.current_thread()
+        return 42
+
+    def done(future: Future[int]) -> None:
+        seen["done_thread"] = threading.current_thread()
+        seen["value"] = future.result()
+
+    run_in_background(task, done)
+    qtbot.waitUntil(lambda: "value" in seen)
+    assert seen["task_thread"] is not gui
+    assert seen["done_thread"] is gui
+    assert seen["value"] == 42
+
+
+def test_an_exception_in_the_task_reaches_on_done(qtbot) -> None:  # type: ignore[no-untyped-def]
+    results: list[object] = []
+
+    def task() -> None:
+        raise OSError("no space left on device")
+
+    run_in_background(task, lambda future: results.append(outcome(future)))
+    qtbot.waitUntil(lambda: bool(results))
+    assert isinstance(results[0], OSError) and "no space" in str(results[0])
+
+
+def test_progress_from_a_worker_is_called_on_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    gui = threading.current_thread()
+    threads: list[threading.Thread] = []
+    runner()  # made on the GUI thread, as the window does at start
+
+    def task() -> None:
+        for _ in range(3):
+            run_on_main(lambda: threads.append(threading.current_thread()))
+
+    run_in_background(task)
+    qtbot.waitUntil(lambda: len(threads) == 3)
+    assert all(thread is gui for thread in threads)
+
+
+def test_a_result_for_a_widget_already_deleted_is_dropped_quietly(qtbot) -> None:  # type: ignore[no-untyped-def]
+    label = QLabel()
+    release = threading.Event()
+    delivered: list[bool] = []
+
+    def task() -> str:
+        release.wait(5)
+        return "late"
+
+    def done(future: Future[str]) -> None:
+        delivered.append(True)
+        label.setText(future.result())  # "Internal C++ object already deleted"
+
+    run_in_background(task, done)
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not _alive(label))
+    release.set()
+    qtbot.waitUntil(lambda: bool(delivered))
+
+
+def _alive(widget: QObject) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_the_runner_belongs_to_the_application(qtbot) -> None:  # type: ignore[no-untyped-def]
+    assert runner() is runner()
+    assert runner().parent() is not None
+
+
+def test_no_module_in_the_ui_starts_a_thread_of_its_own() -> None:
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[2] / "desktop" / "lmscales" / "ui"
+    offenders = [path.name for path in ui.rglob("*.py") if "threading.Thread(" in path.read_text(encoding="utf-8")]
+    assert offenders == []
