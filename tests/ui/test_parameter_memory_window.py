@@ -56,3 +56,20 @@ def test_the_window_remembers_a_refusal_in_its_one_memory_across_engines(qtbot, 
         assert ask(qtbot, other, server) == 2
     for each in (window, other):
         each.settings.set_offline(False, remember=False)
+
+
+def test_a_refusal_learned_on_the_run_thread_reaches_the_settings_on_the_gui_thread(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    window = window_on(qtbot, tmp_path / "settings.json")
+    seen: list[tuple[threading.Thread, tuple[str, ...]]] = []
+    window.settings.store.subscribe("endpoint.refused_parameters", lambda change: seen.append(
+        (threading.current_thread(), change.new.endpoint.refused_parameters)))
+    with FaultServer() as server:
+        ask(qtbot, window, server)  # the engine learns the refusal on the session's run thread
+    qtbot.waitUntil(lambda: bool(seen), timeout=5_000)
+    thread, refused = seen[-1]
+    assert thread is threading.main_thread()  # the settings and the widgets that listen change on the GUI thread
+    assert any(entry.endswith("|temperature|") for entry in refused), refused
+    assert "temperature" in (tmp_path / "settings.json").read_text("utf-8")  # kept for the next session
+    window.settings.set_offline(False, remember=False)

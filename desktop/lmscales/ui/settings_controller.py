@@ -25,6 +25,7 @@ from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
 from lmscales.core.threads import ThreadTable
+from lmscales.ui.background import run_on_main, runner
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.large_model_notes import key_note, origin_note
 from lmscales.ui.settings_dialog import SettingsDialog
@@ -56,7 +57,6 @@ class SettingsController(QObject):
     measureRequested = Signal()  # "Measure again" in the settings
     threadsSettingChanged = Signal(object)  # LocalEngineSettings: threads, their choice, adaptation, the cache
     keyNote = Signal(str)  # what became of an API key, for the large side's pane
-    parameterRefused = Signal(str, str, str, object)  # host, model, parameter, replacement: from a run's thread
 
     def __init__(self, settings: Settings, path: Path | None = None,
                  session_endpoint: Endpoint | None = None,
@@ -76,9 +76,9 @@ class SettingsController(QObject):
         self.offline = False
         self.offline_reason: str | None = None
         # Parameters a model refused, for this session and (through the settings) the next one. A run learns
-        # them on its own thread; the signal brings them to this one before the settings change.
-        self.parameter_memory = ParameterMemory(settings.endpoint.refused(), on_learned=self.parameterRefused.emit)
-        self.parameterRefused.connect(self._keep_refused)
+        # them on its own thread; `_on_learned` hands them to the GUI thread before the settings change.
+        runner()  # made now, on the GUI thread, so that a run's thread can hand work to it later
+        self.parameter_memory = ParameterMemory(settings.endpoint.refused(), on_learned=self._on_learned)
         # A new file or context size takes a reload; threads, their choice and the cache apply to the next run.
         self.store.subscribe(("local_engine.model_path", "local_engine.n_ctx"),
                              lambda change: self._load_local_engine())
@@ -96,8 +96,13 @@ class SettingsController(QObject):
         values = self.settings.endpoint
         return RemoteOptions(connect_timeout=values.connect_timeout, read_timeout=values.read_timeout)
 
-    def _keep_refused(self, host: str, model: str, parameter: str, replacement: object) -> None:
-        entry = refused_entry(host, model, parameter, replacement if isinstance(replacement, str) else None)
+    def _on_learned(self, host: str, model: str, parameter: str, replacement: str | None) -> None:
+        """Called on the run's thread: the settings (and their subscribers, widgets among them) change on the GUI
+        thread."""
+        run_on_main(lambda: self._keep_refused(host, model, parameter, replacement))
+
+    def _keep_refused(self, host: str, model: str, parameter: str, replacement: str | None) -> None:
+        entry = refused_entry(host, model, parameter, replacement)
         same = refused_entry(host, model, parameter, None)  # "host|model|parameter|"
         kept = tuple(e for e in self.settings.endpoint.refused_parameters if not e.startswith(same))
         self.store.replace(self.settings.with_value("endpoint.refused_parameters", (*kept, entry)))
