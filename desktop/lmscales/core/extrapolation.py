@@ -75,3 +75,24 @@ def million_answers(trials: Sequence[Trial]) -> list[MillionAnswers]:
                                   prompt_tokens=prompt, output_tokens=output, usd=usd, cpu_hours=cpu_hours,
                                   energy_kwh=energy_kwh, generation_hours=hours, estimated=estimated))
     return out
+
+
+def million_answers_text(figures: Sequence[MillionAnswers]) -> str:
+    """The figures in words for a slide, one side after the other, with what they rest on on a second line
+    ("" when no side measured an answer)."""
+    if not figures:
+        return ""
+    parts = []
+    for figure in figures:
+        bits = []
+        if figure.usd is not None:
+            bits.append(f"${figure.usd:,.0f}")
+        if figure.cpu_hours is not None:
+            bits.append(f"{figure.cpu_hours:,.0f} CPU-hours")
+        if figure.energy_kwh is not None:
+            bits.append(f"{figure.energy_kwh:,.1f} kWh")
+        if figure.generation_hours is not None:
+            bits.append(f"{figure.generation_hours:,.0f} h one after the other")
+        parts.append(f"{figure.label}: " + (", ".join(bits) or "no measured figure"))
+    return ("A million answers like this one — " + " · ".join(parts)
+            + f"\n{figures[0].label_text}; prices from the price table.")

@@ -74,10 +74,19 @@ class Recording:
     spans: tuple[Span | None, ...] = ()  # per trial (same order), on the samples' clock; None: not known
 
     @property
+    def when(self) -> str:
+        """When it was recorded, to the minute ("2025-05-01 14:03")."""
+        return self.created_at.replace("T", " ")[:16]
+
+    @property
+    def origin(self) -> str:
+        """When, and on what computer, it was recorded: what a banner or a button names."""
+        return f"{self.when}, {self.machine}"
+
+    @property
     def banner(self) -> str:
         """What the replay window says on top of everything: when, and on what, this was recorded."""
-        when = self.created_at.replace("T", " ")[:16]
-        return f"REPLAY of {when}, {self.machine}"
+        return f"REPLAY of {self.origin}"
 
     def find(self, task_input: TaskInput, side: str | None = None) -> Trial | None:
         """The last recorded trial of the same step (with a finished answer on `side`, if given)."""
