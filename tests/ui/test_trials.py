@@ -148,3 +148,73 @@ def test_clear_history_asks_first_and_keeps_everything_unless_told(qtbot, monkey
     assert len(history) == 3 and len(TrialHistory.open(tmp_path / "history.jsonl")) == 3
     view.confirm_clear()
     assert len(history) == 0 and len(TrialHistory.open(tmp_path / "history.jsonl")) == 0
+
+
+def test_a_trial_appended_on_another_thread_joins_the_table_on_the_gui_thread(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    from lmscales.ui.history_view import HistoryView
+    from tests.support.trials import trial
+
+    history = TrialHistory.open(tmp_path / "history.jsonl")
+    view = HistoryView(history)
+    qtbot.addWidget(view)
+    inserted_on: list[threading.Thread] = []
+    view.model.rowsInserted.connect(lambda *_: inserted_on.append(threading.current_thread()),
+                                    Qt.ConnectionType.DirectConnection)  # the thread that changes the model
+    # The session appends each finished comparison on its own run thread.
+    appender = threading.Thread(target=history.append, args=(trial(),), name="session-run")
+    appender.start()
+    appender.join()
+    qtbot.waitUntil(lambda: view.row_count() == 2)  # one row per side
+    assert inserted_on == [threading.main_thread()]
+    assert "1 comparisons" in view.title.text()
+
+
+def test_an_export_runs_off_the_gui_thread_and_says_when_done_or_failed(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from lmscales.ui.history_view import HistoryView
+    from tests.support.trials import trial
+
+    history = TrialHistory.open(tmp_path / "history.jsonl")
+    for _ in range(3):
+        history.append(trial())
+    view = HistoryView(history)
+    qtbot.addWidget(view)
+    said: list[str] = []
+    view.problem.connect(said.append)
+    written_on: list[threading.Thread] = []
+    release = threading.Event()
+    export = history.export
+
+    def held_export(path, trials=None):  # type: ignore[no-untyped-def]
+        written_on.append(threading.current_thread())
+        release.wait(10)  # a long history still being written
+        return export(path, trials)
+
+    monkeypatch.setattr(history, "export", held_export)
+    target = tmp_path / "exports" / "history.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    view.export_dialog()
+    assert said[-1] == f"Exporting 3 comparisons to {target}…" and not view.export_button.isEnabled()
+    assert view.export_in_background(tmp_path / "again.md") is None  # one export at a time
+    assert said[-1] == "An export is still being written; wait for it to finish."
+    release.set()
+    qtbot.waitUntil(lambda: said[-1].startswith("Exported"), timeout=10_000)
+    assert said[-1] == f"Exported 3 comparisons to {target}."
+    assert written_on and written_on[0] is not threading.main_thread()  # the GUI thread stayed free
+    assert "What is the capital of France?" in target.read_text("utf-8") and view.export_button.isEnabled()
+
+    folder = tmp_path / "a-folder.md"
+    folder.mkdir()  # a folder where the file should go: the system refuses the write
+    view.export_in_background(folder)
+    qtbot.waitUntil(lambda: said[-1].startswith("Could not"), timeout=10_000)
+    assert said[-1].startswith(f"Could not export the history to {folder}: ") and said[-1].endswith(".")
+    assert view.export_button.isEnabled()
+    view.export_in_background(tmp_path / "history.txt")
+    qtbot.waitUntil(lambda: "must end in .json, .csv, .md or .html" in said[-1], timeout=10_000)

@@ -9,6 +9,7 @@ marked with its date, its result card, and "Send again", which re-runs it with t
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 from lmscales.core.history import TrialHistory
 from lmscales.core.tasks import LANGUAGES
 from lmscales.core.trial import SideResult, Trial
+from lmscales.ui.background import outcome, run_in_background, run_on_main, runner
 from lmscales.ui.markdown_text import AnswerBrowser, plain_label, plain_tooltip
 from lmscales.ui.metrics_strip import TOOLTIPS
 from lmscales.ui.result_card import ResultCard
@@ -244,7 +246,6 @@ class TrialDialog(QDialog):
 class HistoryView(QWidget):
     problem = Signal(str)
     sendAgainRequested = Signal(object)  # Trial, from a reopened comparison
-    _appended = Signal(object)  # Trial or None (cleared), from whichever thread appended
 
     def __init__(self, history: TrialHistory | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -277,9 +278,14 @@ class HistoryView(QWidget):
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.export_button.clicked.connect(self.export_dialog)
         self.clear_button.clicked.connect(self.confirm_clear)
-        self._appended.connect(self._on_appended)
-        self._unsubscribe = self.history.subscribe(self._appended.emit)
+        self._exporting = False
+        runner()  # made now, on the GUI thread: the session appends on its own thread and hands the row over
+        self._unsubscribe = self.history.subscribe(self._on_history_changed)
         self._update_title()  # what loading skipped is shown by the window's HistoryNotice, which stays in sight
+
+    def _on_history_changed(self, trial: Trial | None) -> None:
+        """Called on whichever thread appended (the session's) or cleared: the table changes on the GUI thread."""
+        run_on_main(lambda: self._on_appended(trial))
 
     def _on_appended(self, trial: Trial | None) -> None:
         if trial is None:
@@ -336,11 +342,30 @@ class HistoryView(QWidget):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export history", "lmscales-history.md",
                                               "Markdown (*.md);;HTML report (*.html);;CSV (*.csv);;JSON (*.json)")
-        if not path:
-            return
-        try:
-            written = self.export(path)
-        except (ValueError, OSError) as error:
-            self.problem.emit(f"Could not export: {error}")
-            return
-        self.problem.emit(f"Exported {len(self.history)} comparisons to {written}.")
+        if path:
+            self.export_in_background(path)
+
+    def export_in_background(self, path: str | Path) -> Future[Path] | None:
+        """Export off the GUI thread (a long history takes a while to render and write); the window says when it
+        is done or why it failed. None while an export is still running."""
+        if self._exporting:
+            self.problem.emit("An export is still being written; wait for it to finish.")
+            return None
+        self._exporting = True
+        self.export_button.setEnabled(False)
+        trials = self.history.list()  # what the table shows now; comparisons ending meanwhile come next time
+        self.problem.emit(f"Exporting {len(trials)} comparisons to {path}…")
+        return run_in_background(lambda: self.history.export(path, trials),
+                                 lambda future: self._on_exported(outcome(future), len(trials), path))
+
+    def _on_exported(self, result: Path | BaseException, count: int, path: str | Path) -> None:
+        self._exporting = False
+        self.export_button.setEnabled(True)
+        if isinstance(result, ValueError):  # a file name that names no format: already a sentence
+            self.problem.emit(str(result))
+        elif isinstance(result, OSError):
+            self.problem.emit(f"Could not export the history to {path}: {result.strerror or result}.")
+        elif isinstance(result, BaseException):
+            self.problem.emit(f"Could not export the history to {path}: {result}")
+        else:
+            self.problem.emit(f"Exported {count} comparisons to {result}.")
