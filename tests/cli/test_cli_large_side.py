@@ -79,7 +79,8 @@ def test_a_renamed_token_limit_prints_the_notice_and_runs(fault_server: FaultSer
     assert data is not None
     large = data["sides"]["large"]
     assert large["text"] == "".join(WORDS) and large["finished"]["ignored_parameters"] == []
-    assert any("takes 'max_completion_tokens' instead" in notice for notice in large["notices"])
+    assert any(notice["kind"] == "parameter_renamed" and notice["replacement"] == "max_completion_tokens"
+               and "takes 'max_completion_tokens' instead" in notice["message"] for notice in large["notices"])
     assert fault_server.requests[-1][4]["max_completion_tokens"] == 16  # the limit still applied
 
 
@@ -102,7 +103,8 @@ def test_a_reset_after_the_last_chunk_is_a_complete_answer(fault_server: FaultSe
     assert data is not None
     large = data["sides"]["large"]
     assert large["error"] is None and large["finished"]["stop_reason"] == "stop"
-    assert any("after the answer was complete" in notice for notice in large["notices"])
+    assert any(notice["kind"] == "closed_after_answer" and "after the answer was complete" in notice["message"]
+               for notice in large["notices"])
 
 
 def test_a_rate_limit_with_retry_after_ms_is_retried_then_answers(fault_server: FaultServer) -> None:
@@ -111,7 +113,8 @@ def test_a_rate_limit_with_retry_after_ms_is_retried_then_answers(fault_server: 
     assert data is not None
     large = data["sides"]["large"]
     assert large["text"] == "".join(WORDS)
-    assert any("Rate limited" in notice and "retry 1" in notice for notice in large["notices"])
+    assert any(notice["kind"] == "rate_limited" and notice["attempt"] == 1 and notice["retry_after"] == 0.15
+               and "retry 1" in notice["message"] for notice in large["notices"])
 
 
 def test_a_stall_in_the_middle_prints_the_read_timeout(fault_server: FaultServer) -> None:

@@ -151,7 +151,7 @@ def test_a_stop_before_a_side_starts_stops_it(engine: LocalEngine, second_engine
     assert trial.side("small").status in ("done", "length")  # type: ignore[union-attr]
     large = trial.side("large")
     assert large is not None and large.status == "stopped" and large.text == ""
-    assert large.notices == ("Stopped before it started.",)
+    assert [(n.kind, n.message) for n in large.notices] == [("stopped_before_start", "Stopped before it started.")]
 
 
 def test_a_stop_right_after_submit_reaches_the_run(engine: LocalEngine) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from lmscales.core.defaults import GENERATION_DEFAULTS
 
@@ -156,12 +156,63 @@ class EngineError:
     details: dict[str, str] = field(default_factory=dict)
 
 
+NoticeKind = Literal[
+    "map_reduce_part",  # a text longer than the context: summarizing `part` of `parts` (in `round`)
+    "map_reduce_combine",  # combining the `parts` partial summaries into one
+    "rate_limited",  # `host` answered 429: retry `attempt` of `attempts` after `retry_after` seconds
+    "parameter_dropped",  # `model` at `host` refused `parameter`: the run goes on without it
+    "parameter_renamed",  # ... and takes `replacement` instead (OpenAI's max_completion_tokens)
+    "closed_after_answer",  # `host` dropped the connection after a complete answer: nothing was lost
+    "stopped_before_start",  # a Stop came before this side's turn
+    "info",  # anything else, and every notice of a trial written before notices had kinds
+]
+NOTICE_KINDS: tuple[str, ...] = get_args(NoticeKind)
+# What is true only while it happens: the finished side's note leaves these out.
+PROGRESS_NOTICES: frozenset[str] = frozenset({"map_reduce_part", "map_reduce_combine"})
+
+
 @dataclass(frozen=True)
 class Notice:
-    """Something the user should know while a run goes on (e.g. "rate limited, retrying in 2 s")."""
+    """Something the user should know while a run goes on (e.g. "rate limited, retrying in 2 s").
+
+    Code reads `kind` and the fields that go with it; `message` is the same facts as a sentence for people
+    (made in `lmscales.core.notices`), shown as it is and never parsed. Fields a kind does not use are None.
+    """
 
     message: str
     timestamp: float
+    kind: NoticeKind = "info"
+    host: str | None = None
+    model: str | None = None
+    attempt: int | None = None
+    attempts: int | None = None
+    retry_after: float | None = None  # seconds
+    part: int | None = None  # 1-based
+    parts: int | None = None
+    round: int | None = None  # a map-reduce's round (2 and up: the partial summaries themselves were too long)
+    parameter: str | None = None
+    replacement: str | None = None
+
+    @property
+    def progress(self) -> bool:
+        """A step of a long run, true only while it happens."""
+        return self.kind in PROGRESS_NOTICES
+
+    def as_dict(self) -> dict[str, Any]:
+        """The notice as a trial keeps it: its kind, sentence and fields; not the timestamp, which is this
+        process's clock."""
+        return {name: value for name, value in dataclasses.asdict(self).items()
+                if name != "timestamp" and value is not None}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Notice:
+        """A stored notice; a plain string (a trial written before notices had kinds) is an "info" notice."""
+        if isinstance(data, str):
+            return cls(data, 0.0)
+        known = {field.name for field in dataclasses.fields(cls)} - {"timestamp", "message", "kind"}
+        kind = data.get("kind")
+        return cls(str(data.get("message", "")), 0.0, kind if kind in NOTICE_KINDS else "info",
+                   **{key: value for key, value in data.items() if key in known})
 
 
 Event = TextDelta | Finished | EngineError | Notice

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from lmscales.core import offline, tasks
+from lmscales.core import notices, offline, tasks
 from lmscales.core.engines import map_reduce
 from lmscales.core.engines.base import Engine
 from lmscales.core.events import (
@@ -392,7 +392,7 @@ class Session:
         started_at = now_iso()
         if stopped.is_set():  # stopped before its turn came
             return SideResult(side=side, label=label, engine=info, text="", started_at=started_at,
-                              finished=_not_started(), notices=("Stopped before it started.",))
+                              finished=_not_started(), notices=(notices.stopped_before_start(),))
         self._emit(SideStarted(run.id, side, info, time.perf_counter()))
         start_mark = self._mark(side, engine)
         cpu_before = engine.cpu_seconds()
@@ -403,7 +403,7 @@ class Session:
             self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []
         thoughts = 0  # thinking pieces shown (apart from the answer)
-        notices: list[str] = []
+        told: list[Notice] = []
         finished: Finished | None = None
         error: EngineError | None = None
         forwarded = False
@@ -425,7 +425,7 @@ class Session:
                     self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
             elif isinstance(event, Notice):
-                notices.append(event.message)
+                told.append(event)
                 self._emit(SideStreamed(run.id, side, event))
             elif isinstance(event, Finished):
                 finished = event
@@ -453,7 +453,7 @@ class Session:
         return SideResult(
             side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
-            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(notices), checks=checks, scores=scores,
+            cpu_seconds=cpu_seconds, resources=resources, notices=tuple(told), checks=checks, scores=scores,
             recorded=info.recorded,
         )
 

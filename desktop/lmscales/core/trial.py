@@ -29,6 +29,7 @@ from lmscales.core.events import (
     Finished,
     Message,
     NativeTimings,
+    Notice,
     Provenance,
     ReasoningEffort,
 )
@@ -144,7 +145,7 @@ class SideResult:
     cost: Cost | None = None
     cpu_seconds: float | None = None
     resources: RunResourceSummary | None = None
-    notices: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()  # what the run said on the way (`Notice.kind` and its fields)
     recorded: bool = False  # replayed from a recording, not generated now
     checks: tuple[Check, ...] = ()  # reference-free quality checks of the answer
     scores: tuple[Score, ...] = ()  # against the input's reference, where it has one
@@ -197,7 +198,7 @@ class SideResult:
             if self.cost is not None else None,
             "cpu_seconds": self.cpu_seconds,
             "resources": _resources_to_dict(self.resources) if self.resources is not None else None,
-            "notices": list(self.notices),
+            "notices": [notice.as_dict() for notice in self.notices],
             "recorded": self.recorded,
             "checks": [dataclasses.asdict(check) for check in self.checks],
             "scores": [dataclasses.asdict(score) for score in self.scores],
@@ -224,7 +225,7 @@ class SideResult:
             cost=_cost_from_dict(cost) if cost else None,
             cpu_seconds=data.get("cpu_seconds"),
             resources=_resources_from_dict(resources) if resources else None,
-            notices=tuple(data.get("notices") or ()),
+            notices=tuple(Notice.from_dict(notice) for notice in data.get("notices") or ()),
             recorded=bool(data.get("recorded", False)),
             checks=tuple(Check(c["name"], c.get("passed"), c.get("score"), str(c.get("detail", "")))
                          for c in data.get("checks") or ()),

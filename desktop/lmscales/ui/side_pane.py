@@ -10,7 +10,6 @@ slot; it never touches threads or engines. What it shows at the end comes from t
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -451,21 +450,22 @@ def prompt_cache_note(result: SideResult) -> str:
     return " ".join(parts)
 
 
-_RATE_LIMITED = re.compile(r"^Rate limited by (\S+) \(429\)")
-
-
-def lasting_notices(notices: Sequence[str], ignored: Sequence[str]) -> str:
+def lasting_notices(notices: Sequence[Notice], ignored: Sequence[str]) -> str:
     """What the run adapted to on the way and is still true when it has ended (a renamed token limit, a reset
     after the last chunk, retries after a 429, said once in the past tense). Progress ("summarizing part 2 of
-    4…") is left out, and so is an ignored parameter, which the note says already."""
+    4…") is left out, and so is an ignored parameter, which the note says already. Read from each notice's
+    kind and fields, never from its wording."""
     kept: list[str] = []
     retries: dict[str, int] = {}
     for notice in notices:
-        limited = _RATE_LIMITED.match(notice)
-        if limited:
-            retries[limited.group(1)] = retries.get(limited.group(1), 0) + 1
-        elif not notice.endswith("…") and not any(f"'{parameter}'" in notice for parameter in ignored):
-            kept.append(notice)
+        if notice.kind == "rate_limited":
+            host = notice.host or "the server"
+            retries[host] = retries.get(host, 0) + 1
+        elif notice.progress or (notice.kind in ("parameter_dropped", "parameter_renamed")
+                                 and notice.parameter in ignored):
+            continue
+        else:
+            kept.append(notice.message)
     kept += [f"Rate limited by {host} (429): answered after {count} {'retry' if count == 1 else 'retries'}."
              for host, count in retries.items()]
     return "".join(f" {notice}" for notice in kept)
@@ -477,7 +477,7 @@ def result_note(result: SideResult) -> str:
     if finished is None:
         return ""
     if finished.stop_reason == "cancelled" and not finished.deltas and result.notices:
-        return result.notices[-1]
+        return result.notices[-1].message
     note = STOP_NOTES[finished.stop_reason]
     for parameter in finished.ignored_parameters:
         note += (f" This model ignores {parameter}: it ran at its default, so the two sides are not matched on "

@@ -12,9 +12,9 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
-from lmscales.core import chunking
+from lmscales.core import chunking, notices
 from lmscales.core.engines.base import Engine
-from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, Notice, TextDelta
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, TextDelta
 from lmscales.core.tasks import SummaryLength
 
 # Chat-template tokens per message (role markers, separators): kept free in the budget.
@@ -62,11 +62,7 @@ def summarize(
             if stop_requested():
                 yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
                 return
-            yield Notice(
-                f"Text longer than the context: summarizing part {index + 1} of {len(plan.chunks)}"
-                f"{f' (round {plan.round_number})' if plan.round_number > 1 else ''}…",
-                time.perf_counter(),
-            )
+            yield notices.map_reduce_part(index + 1, len(plan.chunks), plan.round_number)
             if stop_requested():  # a Stop in answer to that notice: the part is not even started
                 yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
                 return
@@ -96,7 +92,7 @@ def summarize(
         if stop_requested():
             yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
             return
-        yield Notice(f"Combining the {chunks} partial summaries…", time.perf_counter())
+        yield notices.map_reduce_combine(chunks)
         if stop_requested():
             yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled", chunks=chunks)
             return

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from lmscales.core.events import EngineError, EngineInfo, Event, GenerationRequest, Notice, TextDelta
+from lmscales.core.events import EngineError, EngineInfo, Event, GenerationRequest, TextDelta
 from lmscales.core.trial import SideResult
 
 SPEEDS = (1.0, 2.0, 4.0)
@@ -71,7 +71,7 @@ class ReplayEngine:
         recorded = self.recorded
         start = time.perf_counter()
         for notice in recorded.notices:
-            yield Notice(notice, start)
+            yield dataclasses.replace(notice, timestamp=start)
         finished = recorded.finished
         if finished is None:  # the recorded side failed: its partial text, then the same error
             error = recorded.error or EngineError("internal", recorded.skipped or "Nothing was recorded for this side.")

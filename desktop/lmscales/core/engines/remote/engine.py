@@ -36,6 +36,7 @@ from typing import Any
 
 import openai
 
+from lmscales.core import notices
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.engines.remote.capabilities import TOKEN_LIMITS, ParameterMemory, request_body
@@ -188,8 +189,7 @@ class RemoteEngine:
                 error = message
                 if finish_reason is not None and error.kind in ("incomplete", "connection", "malformed", "timeout"):
                     # The answer was complete (finish_reason came); only the goodbye was lost.
-                    yield Notice(f"{self.endpoint.host} closed the connection after the answer was complete; "
-                                 "nothing was lost.", time.perf_counter())
+                    yield notices.closed_after_answer(self.endpoint.host)
                     break
                 if error.kind == "context_length":
                     error = self._learn_context(error)
@@ -339,9 +339,7 @@ class RemoteEngine:
                         f"attempt{'s' if attempt > 1 else ''}.{hint} Try again later."))
                     return None
                 wait = wait if wait is not None else min(2.0 ** attempt, self.options.max_retry_wait)
-                events.put(Notice(
-                    f"Rate limited by {host} (429): retry {attempt} of "
-                    f"{self.options.max_rate_limit_retries} in {wait:g} s.", time.perf_counter()))
+                events.put(notices.rate_limited(host, attempt, self.options.max_rate_limit_retries, wait))
                 if run.cancelled.wait(wait):
                     return None
             except openai.BadRequestError as error:
@@ -353,8 +351,7 @@ class RemoteEngine:
                     replacement = None  # only the token limit is renamed; anything else is left out
                 adapted.add(parameter)
                 self.memory.learn(host, model, parameter, replacement)
-                what = f"it takes '{replacement}' instead" if replacement else "it ran without it"
-                events.put(Notice(f"{model} at {host} does not take '{parameter}': {what}.", time.perf_counter()))
+                events.put(notices.parameter_refused(model, host, parameter, replacement or None))
                 if run.cancelled.is_set():
                     return None
 
