@@ -8,6 +8,8 @@ reaches it on "List models" or a run.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import secrets
 from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, env_api_key, preset
 from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions
-from lmscales.ui.bridge import call_in_background
+from lmscales.ui.background import outcome, run_in_background
 
 WIDEST_URL = "https://api.together.xyz/v1 · meta-llama/Llama-3.3-70B-Instruct-Turbo"
 # What each service's keys look like, for the key field's placeholder.
@@ -144,18 +146,21 @@ class EndpointDialog(QDialog):
             return None
         return Endpoint(base_url=base_url, model=model, api_key=self._key(), name=self.preset.currentData())
 
-    def fetch_models(self) -> None:
+    def fetch_models(self) -> Future[list[str]] | None:
+        """Ask the server for its models off the GUI thread; the list (or why not) arrives in `_on_models`."""
         base_url = self.base_url.text().strip()
         if not base_url:
             self.message.setText("Enter a base URL first.")
-            return
+            return None
         engine = RemoteEngine(Endpoint(base_url, "-", self._key()),
                               RemoteOptions(connect_timeout=3, read_timeout=10))
         self.message.setText("Asking the server for its models…")
         self.fetch_button.setEnabled(False)
-        call_in_background(engine.list_models, self._on_models)
+        return run_in_background(engine.list_models, self._on_models)
 
-    def _on_models(self, result: object) -> None:
+    def _on_models(self, future: Future[list[str]]) -> None:
+        # Runs even when the dialog was closed meanwhile: a deleted dialog's widgets raise, and the runner drops it.
+        result = outcome(future)
         self.fetch_button.setEnabled(True)
         if isinstance(result, RemoteError):
             self.message.setText(f"{result} You can still type a model name.")
@@ -163,19 +168,20 @@ class EndpointDialog(QDialog):
         if isinstance(result, BaseException):
             self.message.setText(f"Could not list models: {result}")
             return
-        models = list(result)  # type: ignore[call-overload]
+        models = list(result)
         current = self.model.currentText()
         self.model.clear()
         self.model.addItems(models)
         self.model.setEditText(current if current in models or not models else models[0])
         self.message.setText(f"The server offers {len(models)} model{'s' if len(models) != 1 else ''}.")
 
-    def detect(self) -> None:
+    def detect(self) -> Future[list[DetectedServer]]:
         self.message.setText("Looking for servers on 127.0.0.1…")
         self.detect_button.setEnabled(False)
-        call_in_background(detect_local_servers, self._on_detected)
+        return run_in_background(detect_local_servers, self._on_detected)
 
-    def _on_detected(self, result: object) -> None:
+    def _on_detected(self, future: Future[list[DetectedServer]]) -> None:
+        result = outcome(future)
         self.detect_button.setEnabled(True)
         found: list[DetectedServer] = result if isinstance(result, list) else []
         if not found:

@@ -11,13 +11,14 @@ remembered (the `show_welcome` setting).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from lmscales import serve
 from lmscales.core.endpoints import PRESETS, DetectedServer, detect_local_servers
-from lmscales.ui.bridge import call_in_background
+from lmscales.ui.background import outcome, run_in_background
 from lmscales.ui.shortcuts import native
 
 INTRO = ("The small model runs on this computer and works on its own. To see what size buys, give the large "
@@ -109,15 +110,16 @@ class Welcome(QFrame):
         self.example_button.clicked.connect(self.exampleRequested)
         self.close_button.clicked.connect(self.closed)
 
-    def look_for_servers(self) -> None:
+    def look_for_servers(self) -> Future[list[DetectedServer]]:
         """Look for OpenAI-compatible servers on this computer (loopback only, a fraction of a second)."""
         self.buttons["server"].setEnabled(False)
         self.server_note.setText("Looking for servers on this computer…")
         self.server_note.setVisible(True)
         self.use_server_button.setVisible(False)
-        call_in_background(self._detect, self._on_found)
+        return run_in_background(self._detect, self._on_found)
 
-    def _on_found(self, result: object) -> None:
+    def _on_found(self, future: Future[list[DetectedServer]]) -> None:
+        result = outcome(future)  # a search that failed finds nothing
         self.buttons["server"].setEnabled(True)
         self.found = result if isinstance(result, list) else []
         if not self.found:
