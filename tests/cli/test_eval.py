@@ -54,7 +54,7 @@ def test_eval_translate_smoke_with_repeats_against_the_real_server(llama_server:
     kept = TrialHistory.open(tmp_path / "data" / "history.jsonl").list()
     assert [t.id for t in kept] == out["trials"] and len(kept) == 12
     assert all(any(s.name == "chrF++" for s in t.side("small").scores) for t in kept)  # type: ignore[union-attr]
-    assert all(t.tags[0].startswith("eval:translate") for t in kept)
+    assert all(t.evaluation is not None and t.evaluation.set_name.startswith("translate") for t in kept)
     html = report.read_text("utf-8")
     assert "On these 6 sentences" in html and "<svg" in html
 

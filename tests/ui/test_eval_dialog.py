@@ -3,10 +3,14 @@ measured; the report saves; refusals are explained in the dialog."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from lmscales.core.engines.local import LocalEngine
+from lmscales.core.settings import Settings
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.main_window import MainWindow
 
@@ -19,7 +23,23 @@ def dialog_for(qtbot, window: MainWindow) -> EvalDialog:  # type: ignore[no-unty
     return dialog
 
 
-def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def handlers_on(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[threading.Thread]]:
+    """The threads the dialog's progress and end handlers run on (they touch widgets: the GUI thread only)."""
+    seen: dict[str, list[threading.Thread]] = {"_on_progress": [], "_on_finished": []}
+
+    def recording(name: str, handler: Callable[..., None]) -> Callable[..., None]:
+        def wrapper(*args: object) -> None:
+            seen[name].append(threading.current_thread())
+            handler(*args)
+        return wrapper
+
+    for name in seen:
+        monkeypatch.setattr(EvalDialog, name, recording(name, getattr(EvalDialog, name)))
+    return seen
+
+
+def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    handlers = handlers_on(monkeypatch)
     dialog = dialog_for(qtbot, window)
     dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("chat-smoke"))
     dialog.repeats.setValue(1)
@@ -35,10 +55,12 @@ def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindo
     qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=10_000)
     assert "Stopped: partial results" in dialog.status.text()
+    assert len(handlers["_on_progress"]) >= 3 and handlers["_on_finished"]
+    assert set(handlers["_on_progress"] + handlers["_on_finished"]) == {threading.main_thread()}
     assert "Only the small model ran on these" in dialog.verdict.text()  # a verdict over what was measured
     assert dialog.outcome is not None and "partial" in " ".join(dialog.outcome.metadata.notes)
     kept = window.history_store.list()[before:]
-    assert kept and all(trial.tags[0] == "eval:chat-smoke" for trial in kept)
+    assert kept and all(trial.evaluation is not None and trial.evaluation.set_name == "chat-smoke" for trial in kept)
     saved = dialog.save(tmp_path / "report.html").read_text("utf-8")
     assert "<svg" in saved and "partial" in saved.lower()
 
@@ -56,3 +78,18 @@ def test_refusals_are_said_in_the_dialog(qtbot, window: MainWindow) -> None:  # 
     dialog.custom_path = "/nonexistent/set.jsonl"
     dialog.start()
     assert dialog.status.text().startswith("⚠") and "set.jsonl" in dialog.status.text()
+
+
+def test_an_evaluation_that_fails_says_why_in_the_dialog(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    handlers = handlers_on(monkeypatch)
+    window = MainWindow(LocalEngine(), settings=Settings())  # no model loaded, no large side: nothing can run
+    qtbot.addWidget(window)
+    dialog = dialog_for(qtbot, window)
+    dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("chat-smoke"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=10_000)
+    assert dialog.status.text() == ("⚠ The evaluation failed: Neither side is ready: load a model or set up an "
+                                    "endpoint first.")
+    assert not dialog.running and not dialog.stop_button.isEnabled() and not dialog.save_button.isEnabled()
+    assert handlers["_on_finished"] == [threading.main_thread()]
+    window.settings.set_offline(False, remember=False)

@@ -1,8 +1,8 @@
 """Repeated, matched A/B runs over an evaluation set, through the one `Session`: what size buys, measured.
 
 Each item of the set is sent to both sides with the same parameters, as a trial of its own (kept in the history
-like any other, tagged with the set, item and repeat). The sides run one after the other, so neither slows the
-other, and which side goes first alternates from item to item; items are taken in a fresh seeded order on
+like any other, its set, item and repeat in `Trial.evaluation`). The sides run one after the other, so neither
+slows the other, and which side goes first alternates from item to item; items are taken in a fresh seeded order on
 every repeat, so a slow start or a warm cache does not always fall on the same item or side. Warm-up runs
 (before the first measured item) are discarded. Each answer gets the reference-free checks and the reference
 scores (the session computes both); an optional blind judge compares the two answers of each item in both
@@ -40,7 +40,7 @@ from lmscales.core.quality.results import (
 from lmscales.core.quality.sets import EvalItem, EvalSet
 from lmscales.core.session import SLOTS, Session
 from lmscales.core.tasks import SUMMARY_LENGTHS
-from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.core.trial import EvalRef, GenerationParams, SideResult, TaskInput, Trial
 
 CHECKS_SCORE = "checks passed"
 
@@ -140,7 +140,8 @@ class Evaluation:
                 break
             item = items[index % len(items)]
             self._progress(done, total, f"warm-up {index + 1} of {plan.warmups} (not counted)")
-            self.session.run(task_input_for(item), plan.params, sides, mode="sequential", keep=False)
+            self.session.run(task_input_for(item), plan.params, sides, mode="sequential", keep=False,
+                             evaluation=EvalRef(plan.evaluation_set.name, item.id, 0, warmup=True))
             done += 1
         order = random.Random(plan.seed)
         counter = 0
@@ -155,8 +156,7 @@ class Evaluation:
                 counter += 1
                 self._progress(done, total, f"repeat {repeat + 1} of {plan.repeats}: {item.task} {item.id}")
                 trial = self.session.run(task_input_for(item), plan.params, ordered, mode="sequential",
-                                         tags=(f"eval:{plan.evaluation_set.name}", f"item:{item.id}",
-                                               f"repeat:{repeat + 1}"))
+                                         evaluation=EvalRef(plan.evaluation_set.name, item.id, repeat + 1))
                 self.trials.append(trial)
                 done += 1
         if self.judge is not None and set(sides) >= {"small", "large"}:
@@ -178,15 +178,12 @@ class Evaluation:
         return self.result()
 
     @staticmethod
-    def _tag(trial: Trial, prefix: str) -> str:
-        return next((tag[len(prefix):] for tag in trial.tags if tag.startswith(prefix)), "")
+    def _item_id(trial: Trial) -> str:
+        return trial.evaluation.item_id if trial.evaluation is not None else ""
 
-    def _item_id(self, trial: Trial) -> str:
-        return self._tag(trial, "item:")
-
-    def _repeat(self, trial: Trial) -> int:
-        value = self._tag(trial, "repeat:")
-        return int(value) if value.isdigit() else 0
+    @staticmethod
+    def _repeat(trial: Trial) -> int:
+        return trial.evaluation.repeat if trial.evaluation is not None else 0
 
     # -- summarising ------------------------------------------------------------------------------------------
     def result(self) -> EvalResult:

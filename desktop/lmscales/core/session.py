@@ -44,6 +44,7 @@ from lmscales.core.quality.scores import Score, reference_scores
 from lmscales.core.sampler import ResourceMark, RunResourceSummary, Sampler
 from lmscales.core.sampler import Side as SamplerSide
 from lmscales.core.trial import (
+    EvalRef,
     GenerationParams,
     RunMode,
     SideResult,
@@ -182,6 +183,7 @@ class _Run:
     sides: tuple[str, ...]
     mode: RunMode
     tags: tuple[str, ...]
+    evaluation: EvalRef | None
     messages: dict[str, tuple[Message, ...]]
     chat_turn: int
     stopped: dict[str, threading.Event]
@@ -264,10 +266,12 @@ class Session:
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
         keep: bool = True,
+        evaluation: EvalRef | None = None,
     ) -> str:
         """Start a comparison and return its trial id at once. Sides without a ready engine are left out;
         `TaskInputError` for input the task cannot use, `SessionBusyError` while another one runs,
-        `ValueError` when no chosen side is ready. `keep=False`: not handed to `on_trial` (a warm-up run)."""
+        `ValueError` when no chosen side is ready. `keep=False`: not handed to `on_trial` (a warm-up run).
+        `evaluation`: the set, item and repeat the trial belongs to."""
         if self.running:
             raise SessionBusyError("A comparison is already running; stop it first.")
         params = params or GenerationParams()
@@ -279,7 +283,8 @@ class Session:
         turn = len(self.transcripts[ready[0]]) if task_input.task == "chat" else 0
         run = _Run(
             id=new_trial_id(), input=task_input, params=params, sides=ready, mode=mode, tags=tuple(tags),
-            messages=messages, chat_turn=turn, stopped={side: threading.Event() for side in ready}, keep=keep,
+            evaluation=evaluation, messages=messages, chat_turn=turn,
+            stopped={side: threading.Event() for side in ready}, keep=keep,
         )
         self._run = run
         self._emit(TrialStarted(run.id, task_input, ready, mode))
@@ -304,9 +309,10 @@ class Session:
         mode: RunMode = "parallel",
         tags: Iterable[str] = (),
         keep: bool = True,
+        evaluation: EvalRef | None = None,
     ) -> Trial:
         """Submit and wait for the trial (the CLI, evaluation). Ctrl+C stops the run and is raised again."""
-        self.submit(task_input, params, sides, mode, tags, keep)
+        self.submit(task_input, params, sides, mode, tags, keep, evaluation)
         try:
             trial = self.wait()
         except KeyboardInterrupt:
@@ -368,7 +374,7 @@ class Session:
                 run.trial = Trial(
                     id=run.id, created_at=now_iso(), input=run.input, params=run.params,
                     sides=sides_in_order(list(run.results.values()), SLOTS), mode=run.mode,
-                    chat_turn=run.chat_turn, tags=run.tags,
+                    chat_turn=run.chat_turn, tags=run.tags, evaluation=run.evaluation,
                 )
         if complete:
             assert run.trial is not None

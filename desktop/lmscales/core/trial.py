@@ -235,6 +235,38 @@ class SideResult:
 
 
 @dataclass(frozen=True)
+class EvalRef:
+    """Where a trial of an evaluation belongs: the set, the item's id and the repeat (from 1; 0 for a warm-up);
+    `warmup` for a run made before measuring, to be discarded."""
+
+    set_name: str
+    item_id: str
+    repeat: int = 1
+    warmup: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvalRef:
+        return cls(str(data["set_name"]), str(data["item_id"]), int(data.get("repeat", 1)),
+                   bool(data.get("warmup", False)))
+
+    @classmethod
+    def from_legacy_tags(cls, tags: Sequence[str]) -> EvalRef | None:
+        """A trial written before this type kept its evaluation as tags ("eval:SET", "item:ID", "repeat:N");
+        read here, in the one place that knows that old form."""
+        found = {prefix: tag[len(prefix):] for tag in tags for prefix in _LEGACY_EVAL_TAGS if tag.startswith(prefix)}
+        if "eval:" not in found or "item:" not in found:
+            return None
+        repeat = found.get("repeat:", "")
+        return cls(found["eval:"], found["item:"], int(repeat) if repeat.isdigit() else 0)
+
+
+_LEGACY_EVAL_TAGS = ("eval:", "item:", "repeat:")
+
+
+@dataclass(frozen=True)
 class Trial:
     """One input, sent to the chosen sides with the same parameters, and what came back."""
 
@@ -246,7 +278,8 @@ class Trial:
     mode: RunMode = "parallel"
     chat_turn: int = 0  # chat: how many turns came before this one in the conversation
     app_version: str = __version__
-    tags: tuple[str, ...] = field(default=())  # e.g. "eval:translate", "scenario:..."
+    tags: tuple[str, ...] = field(default=())  # free labels of the user's or a scenario's
+    evaluation: EvalRef | None = None  # a trial of an evaluation run: its set, item and repeat
 
     def __post_init__(self) -> None:
         if self.mode not in get_args(RunMode):
@@ -274,6 +307,7 @@ class Trial:
             "mode": self.mode,
             "chat_turn": self.chat_turn,
             "tags": list(self.tags),
+            "evaluation": self.evaluation.as_dict() if self.evaluation is not None else None,
             "sides": {result.side: result.to_dict() for result in self.sides},
         })
         return out
@@ -291,6 +325,13 @@ class Trial:
             raise TrialFormatError(f"not a trial of schema version {SCHEMA_VERSION}")
         try:
             sides = data["sides"]
+            tags = tuple(str(tag) for tag in data.get("tags") or ())
+            stored = data.get("evaluation")
+            evaluation = EvalRef.from_dict(stored) if stored else None
+            if "evaluation" not in data:  # a line from before the field: an evaluation's were tags then
+                evaluation = EvalRef.from_legacy_tags(tags)
+                if evaluation is not None:
+                    tags = tuple(tag for tag in tags if not tag.startswith(_LEGACY_EVAL_TAGS))
             if not isinstance(sides, Mapping):
                 raise TypeError("sides must be an object")
             return cls(
@@ -302,7 +343,8 @@ class Trial:
                 mode=data.get("mode", "parallel"),
                 chat_turn=int(data.get("chat_turn", 0)),
                 app_version=str(data.get("app_version", "")),
-                tags=tuple(data.get("tags") or ()),
+                tags=tags,
+                evaluation=evaluation,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise TrialFormatError(f"a trial is missing or has a bad field: {error}") from None

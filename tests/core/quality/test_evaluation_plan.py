@@ -8,7 +8,7 @@ from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.quality.sets import EvalSet, load_set
-from lmscales.core.session import Session, SideStarted, TrialStarted
+from lmscales.core.session import Session, SideStarted, TrialEnded, TrialStarted
 from tests.support.fault_server import FaultServer
 
 FAST = RemoteOptions(connect_timeout=2.0, read_timeout=5.0, max_rate_limit_retries=0)
@@ -39,6 +39,13 @@ def test_repeats_are_shuffled_sides_alternate_and_progress_reaches_its_total(fau
     assert [firsts[trial_id] for trial_id in kept] == ["small", "large"] * len(chat.items)
     started = [event.trial_id for event in events if isinstance(event, TrialStarted)]
     assert len(started) == len(kept) + 1 and started[0] not in kept  # the warm-up ran first and was not kept
+    # Each trial says where it belongs in typed fields: the set, the item it ran, the repeat; the warm-up too.
+    by_input = {item.input: item.id for item in chat.items}
+    assert [(t.evaluation.set_name, t.evaluation.item_id, t.evaluation.repeat, t.evaluation.warmup)  # type: ignore[union-attr]
+            for t in evaluation.trials] == [(chat.name, by_input[t.input.text], 1 + i // len(chat.items), False)
+                                            for i, t in enumerate(evaluation.trials)]
+    ended = [event.trial for event in events if isinstance(event, TrialEnded)]
+    assert ended[0].evaluation is not None and ended[0].evaluation.warmup and ended[0].id == started[0]
 
     # The items as they ran (a chat item's input names it), one repeat after the other.
     ids = [item.id for item in chat.items]
