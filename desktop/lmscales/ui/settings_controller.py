@@ -39,13 +39,17 @@ UNREACHABLE = {"dns", "connection"}
 ENDPOINT_IDENTITY = ("endpoint.preset", "endpoint.base_url", "endpoint.model")
 
 
-def offline_message(endpoint: Endpoint | None) -> str:
-    where = f" (it would contact {endpoint.host})" if endpoint is not None else ""
-    return (
-        f"Offline mode: only the small model runs, and LM Scales opens no connection beyond this computer"
-        f"{where}.\n\nA large model served on this computer (Ollama, LM Studio, llama.cpp) still works offline. "
-        f"Leave offline mode with the button below or Settings › Work offline ({native('Ctrl+Shift+F')})."
-    )
+def offline_message(endpoint: Endpoint | None, reason: str | None = None) -> str:
+    """What the large pane says offline, in paragraphs: why (what offline mode does, or `reason` when the app fell
+    back to offline by itself), then what still works and the way back."""
+    if reason:
+        why = f"{reason}\n\nSwitched to offline mode for this session; the small side keeps working."
+    else:
+        where = f" (it would contact {endpoint.host})" if endpoint is not None else ""
+        why = (f"Offline mode: only the small model runs, and LM Scales opens no connection beyond this computer"
+               f"{where}.")
+    return (f"{why}\n\nA large model served on this computer (Ollama, LM Studio, llama.cpp) still works offline. "
+            f"Leave offline mode with the button below or Settings › Work offline ({native('Ctrl+Shift+F')}).")
 
 
 class SettingsController(QObject):
@@ -146,11 +150,7 @@ class SettingsController(QObject):
     def apply_endpoint(self) -> None:
         endpoint = self.endpoint()
         if self.offline and endpoint is not None and not endpoint.is_loopback:
-            message = offline_message(endpoint)
-            if self.offline_reason:
-                message = (f"{self.offline_reason}\n\nSwitched to offline mode for this session; the small side "
-                           f"keeps working.\n\n{message.split(chr(10) * 2, 1)[1]}")
-            self.endpointChanged.emit(None, (message, "Work online"))
+            self.endpointChanged.emit(None, (offline_message(endpoint, self.offline_reason), "Work online"))
             return
         self.endpointChanged.emit(endpoint, None)
 
