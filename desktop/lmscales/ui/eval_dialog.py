@@ -1,16 +1,17 @@
 """Evaluate…: repeated A/B runs of an evaluation set from the window, with progress, Stop, and the report.
 
 The evaluation runs through the window's own session (so the panes show each item as it streams and every
-item's trial lands in the history), on a worker thread; progress comes back through a queued signal. Stopping
+item's trial lands in the history), off the GUI thread through `ui/background.py`, which also brings its progress
+and its end back to the GUI thread. Stopping
 keeps what was measured: the partial results are summarised and can be saved as a report like whole ones.
 """
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -34,15 +35,11 @@ from lmscales.core.quality.results import EvalResult, task_figures
 from lmscales.core.quality.sets import EvalSetError, load_set
 from lmscales.core.session import Session
 from lmscales.core.trial import GenerationParams
+from lmscales.ui.background import outcome, run_in_background, run_on_main
 
 SETS = (("Translation (63 sentences)", "translate"), ("Summaries (20 texts)", "summarize"),
         ("Chat (44 prompts)", "chat"), ("Translation, quick (6)", "translate-smoke"),
         ("Summaries, quick (4)", "summarize-smoke"), ("Chat, quick (6)", "chat-smoke"))
-
-
-class _Relay(QObject):
-    progressed = Signal(object)  # EvalProgress
-    finished = Signal(object)  # EvalResult, or an Exception
 
 
 class EvalDialog(QDialog):
@@ -53,10 +50,7 @@ class EvalDialog(QDialog):
         self.params = params
         self.evaluation: Evaluation | None = None
         self.outcome: EvalResult | None = None
-        self._thread: threading.Thread | None = None
-        self._relay = _Relay(self)
-        self._relay.progressed.connect(self._on_progress)
-        self._relay.finished.connect(self._on_finished)
+        self._run: Future[EvalResult] | None = None
 
         self.set_choice = QComboBox()
         for title, name in SETS:
@@ -116,7 +110,7 @@ class EvalDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._run is not None and not self._run.done()
 
     def _on_set_chosen(self) -> None:
         if self.set_choice.currentData() == "":
@@ -146,45 +140,39 @@ class EvalDialog(QDialog):
         except (EvalSetError, JudgeRefused, ValueError) as error:
             self.status.setText(f"⚠ {error}")
             return
-        self.evaluation = Evaluation(self.session, plan, judge, self._relay.progressed.emit)
+        self.evaluation = Evaluation(self.session, plan, judge, self._progressed)
         self.outcome = None
         self.verdict.setText("")
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.save_button.setEnabled(False)
         self.status.setText("Starting…")
-        evaluation = self.evaluation
-
-        def work() -> None:
-            try:
-                outcome: object = evaluation.run()
-            except Exception as error:  # shown in the dialog, never lost
-                outcome = error
-            self._relay.finished.emit(outcome)
-
-        self._thread = threading.Thread(target=work, name="evaluation", daemon=True)
-        self._thread.start()
+        self._run = run_in_background(self.evaluation.run, self._on_finished)
 
     def stop(self) -> None:
         if self.evaluation is not None:
             self.evaluation.cancel()
             self.status.setText("Stopping; what was measured so far is kept…")
 
+    def _progressed(self, step: EvalProgress) -> None:
+        """Called on the evaluation's thread: the bar and the status change on the GUI thread."""
+        run_on_main(lambda: self._on_progress(step))
+
     def _on_progress(self, step: EvalProgress) -> None:
         self.progress.setRange(0, max(1, step.total))
         self.progress.setValue(step.done)
         self.status.setText(f"{step.done} of {step.total}: {step.message}")
 
-    def _on_finished(self, outcome: object) -> None:
+    def _on_finished(self, run: Future[EvalResult]) -> None:
+        result = outcome(run)  # an error is shown in the dialog, never lost
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
-        if isinstance(outcome, Exception):
-            self.status.setText(f"⚠ The evaluation failed: {outcome}")
+        if isinstance(result, BaseException):
+            self.status.setText(f"⚠ The evaluation failed: {result}")
             return
-        assert isinstance(outcome, EvalResult)
-        self.outcome = outcome
+        self.outcome = result
         partial = self.evaluation is not None and self.evaluation.cancelled
-        sentences = [task_figures(task).verdict for task in outcome.tasks if task.items]
+        sentences = [task_figures(task).verdict for task in result.tasks if task.items]
         self.verdict.setText("\n\n".join(sentences) or "Nothing was measured before the stop.")
         self.save_button.setEnabled(bool(sentences))
         count = len(self.evaluation.trials) if self.evaluation is not None else 0
