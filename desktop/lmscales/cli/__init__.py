@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lmscales import __version__
-from lmscales.arguments import context_size, positive_int, temperature_value, top_p_value
+from lmscales.cli.arguments import context_size, positive_int, temperature_value, top_p_value
+from lmscales.cli.interrupts import interrupted_exit_code, sigterm_as_interrupt
 from lmscales.core import offline, tasks
 from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
 from lmscales.core.events import REASONING_EFFORTS, Message
-from lmscales.interrupts import interrupted_exit_code, sigterm_as_interrupt
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
