@@ -145,14 +145,15 @@ class MainWindow(QMainWindow):
 
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
         self.replay = ReplayController(self.session, self.bridge, self.panes, self)
-        self.presenter = Presenter(self.session, self.bridge, self.sampler, self.submit, self.stop, self)
-        self.presenter.session_trials = lambda: self.recorder.trials
+        self.presenter = Presenter(self.session, self.bridge, self.sampler, submit=self.submit, stop=self.stop,
+                                   recorder=self.recorder, replay=self.replay,
+                                   loading=lambda side: side in self.loaders and self.loaders[side].busy, parent=self)
         self.history = HistoryView(self.history_store)
         self.history_notice = HistoryNotice(self.history_store)  # skipped lines, comparisons not kept
         self.statusBar().addPermanentWidget(self.history_notice)
         self.resources = ResourcePanel(self.sampler)
-        # A replay shows its recorded samples in both graphs, not this machine's live ones.
-        self.replay.graph_targets = [self.resources.set_source, self.presenter.window.graph.set_source]
+        # A replay shows its recorded samples in both graphs (the presenter's follows it too), not live ones.
+        self.replay.sourceChanged.connect(self.resources.set_source)
         self.bottom = QTabWidget()
         self.bottom.addTab(self.resources, "Resources")
         self.bottom.addTab(self.history, "History")
@@ -211,7 +212,6 @@ class MainWindow(QMainWindow):
         self._watch_loader("small")
         # Space in presenter mode while the small model loads runs the step once it is ready (after the window
         # has taken the loaded model: busy goes false after `loaded`, or after `loadFailed`).
-        self.presenter.small_loading = lambda: self.loaders["small"].busy
         self.loaders["small"].loadFailed.connect(self.presenter.drop_queued)
         self.loaders["small"].busyChanged.connect(lambda busy: None if busy else self.presenter.run_queued())
         self.history.problem.connect(self._show_problem)
@@ -706,6 +706,5 @@ class MainWindow(QMainWindow):
         self.settings.save_on_close()
         self.resources.stop()
         self.sampler.stop()
-        self.replay.graph_targets = [self.resources.set_source]
         self.presenter.dispose()
         super().closeEvent(event)

@@ -24,15 +24,14 @@ class DemoOptions:
 
 
 def start_demo(window: MainWindow, options: DemoOptions) -> None:
+    """Put the read files into `window`: the presenter follows the window's replay by itself (Space steps
+    through a recording that plays, under its title), so nothing here reaches into it."""
     presenter = window.presenter
     if options.fallback is not None:
         window.replay.use_recording(options.fallback)
     if options.scenario is not None:
         presenter.load_scenario(options.scenario)
     if options.replay is not None:
-        player = window.replay_menu.replay(options.replay, options.speed, auto=not options.step)
-        presenter.replay_next = player.next_trial
-        presenter.replay_previous = player.previous_trial
-        presenter.window.title.setText(options.replay.title or "Replay")
+        window.replay_menu.replay(options.replay, options.speed, auto=not options.step)
     if options.present:
         presenter.enter()

@@ -1,23 +1,25 @@
 """Recorded answers in the window: play a recording back, and fall back to one when the large side fails live.
 
-`ReplayController` plays recorded trials through the window's own session: for the run it puts a
-`ReplayEngine` in each recorded side's slot and puts the real engines back when the trial has ended, so the
-panes, the history and the exports treat a replay like any trial (marked recorded by the session).
+`ReplayController` plays recorded trials through the window's own session: for the run it puts a replay
+engine (from a `ReplaySpec`, through the one engine factory) in each recorded side's slot and puts the real
+engines back when the trial has ended, so the panes, the history and the exports treat a replay like any trial
+(marked recorded by the session). A whole recording is played by a `ReplayPlayer`, which the controller makes
+and announces (`playerStarted`), so presenter mode can step through it with Space.
 
 The fallback: while a recording is loaded (`use_recording`), a live run whose large side fails for want of the
 network (no connection, DNS, timeout, refused by offline mode, a 429 or a 5xx) and whose step the recording
-holds gets a "Play the recorded answer" button in the large pane.
+holds gets a "Play the recorded answer" button in the large pane (which failures: `core.scenario_stepper`).
 
 While a whole recorded trial replays, the graphs (the resource panel, the presenter's graph) draw the samples
 recorded during that trial, played at the replay's pace (`SamplePlayback`), not this machine's live figures;
-they go back to live when the trial's samples have played. A fallback replays one side of a live comparison,
-so its graphs stay live (the other side ran here).
+they go back to live when the trial's samples have played (the graphs follow `sourceChanged`). A fallback
+replays one side of a live comparison, so its graphs stay live (the other side ran here).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -25,32 +27,21 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
 from lmscales.core.engines.base import Engine
-from lmscales.core.engines.replay import SPEEDS, ReplayEngine
+from lmscales.core.engines.factory import ReplaySpec, create_engine
+from lmscales.core.engines.replay import SPEEDS
 from lmscales.core.recording import SUFFIX, Collector, Recording, RecordingError, SamplePlayback
 from lmscales.core.recording import load as load_recording
 from lmscales.core.recording import save as save_recording
+from lmscales.core.scenario_stepper import recorded_fallback
 from lmscales.core.session import Session, SessionBusyError, TrialStarted
 from lmscales.core.trial import SideResult, TaskInput, Trial
-from lmscales.ui.resource_panel import SampleSource
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.side_pane import SidePane
 
-# Failures a recording may stand in for: the network or the service, never the user's own setup (a bad key,
-# an unknown model) where a replay would hide a problem they must fix.
-FALLBACK_ERRORS = frozenset({"dns", "refused", "connection", "timeout", "rate_limited", "server", "incomplete"})
 PLAY_RECORDED = "Play the recorded answer"
 PLAYBACK_TICK_MS = 50  # how often recorded samples that are due join the graphs (the sampler takes 4 a second)
 # The replay speeds as the speed question offers them, in the order of SPEEDS.
 SPEED_CHOICES = [f"×{speed:g}" + (" (as recorded)" if speed == 1 else "") for speed in SPEEDS]
-
-
-def may_fall_back(result: SideResult) -> bool:
-    if result.recorded:
-        return False
-    if result.error is not None:
-        return result.error.kind in FALLBACK_ERRORS
-    # Offline mode refused a side beyond this computer: the network is gone on purpose.
-    return result.skipped is not None and result.engine is not None and not result.engine.loopback
 
 
 class ReplayController(QObject):
@@ -59,6 +50,9 @@ class ReplayController(QObject):
     replayEnded = Signal(object)  # the replayed Trial, as the session made it
     samplesPlayed = Signal(int)  # how many recorded samples just joined the graphs
     playbackEnded = Signal()  # the graphs are live again
+    # What the graphs draw: a trial's recorded samples while they play (a `SampleSource`), None: live again.
+    sourceChanged = Signal(object)
+    playerStarted = Signal(object)  # the `ReplayPlayer` of a whole recording, as it starts
 
     def __init__(self, session: Session, bridge: SessionBridge, panes: Mapping[str, SidePane],
                  parent: QObject | None = None) -> None:
@@ -71,8 +65,7 @@ class ReplayController(QObject):
         self._live_input: TaskInput | None = None
         self._saved: dict[str, Engine | None] | None = None
         self._playing: Trial | None = None
-        # Where recorded samples go while a trial replays: each graph's `set_source` (None: live again).
-        self.graph_targets: list[Callable[[SampleSource | None], None]] = []
+        self.player: ReplayPlayer | None = None  # the whole recording being played, if one is
         self.playback: SamplePlayback | None = None
         self._playback_trial_over = False
         self._playback_timer = QTimer(self)
@@ -108,7 +101,9 @@ class ReplayController(QObject):
         for side in chosen:
             result = recorded.side(side)
             assert result is not None
-            self.session.set_engine(side, ReplayEngine(result, self.speed))
+            # TODO(issue 22): `Workspace.set_slot(side, ReplaySpec(...))` once the window runs on the workspace;
+            # set_slot closes the engine it replaces, so it needs a way to lend a slot and give it back.
+            self.session.set_engine(side, create_engine(ReplaySpec(result, self.speed)))
         self._saved, self._playing = saved, recorded
         try:
             self.bridge.submit(recorded.input, recorded.params, chosen, recorded.mode)
@@ -129,8 +124,7 @@ class ReplayController(QObject):
         samples, request_at = recording.samples_of(recorded) or ((), 0.0)
         self.playback = SamplePlayback(samples, request_at, time.perf_counter(), self.speed)
         self._playback_trial_over = False
-        for target in self.graph_targets:
-            target(self.playback)
+        self.sourceChanged.emit(self.playback)
         self._advance_playback()  # the lead-in is due at once
         self._playback_timer.start()
 
@@ -149,8 +143,7 @@ class ReplayController(QObject):
         if self.playback is None:
             return
         self.playback = None
-        for target in self.graph_targets:
-            target(None)
+        self.sourceChanged.emit(None)
         self.playbackEnded.emit()
 
     def _restore(self) -> None:
@@ -168,17 +161,16 @@ class ReplayController(QObject):
                 pane.withdraw_action()
 
     def _on_side_ended(self, side: str, result: SideResult) -> None:
-        if side != "large" or self.playing or self.recording is None or self._live_input is None:
+        recording = self.recording
+        if self.playing or recording is None:
             return
-        if not may_fall_back(result):
+        recorded = recorded_fallback(recording, self._live_input, result)
+        if recorded is None or side not in self.panes:
             return
-        recorded = self.recording.find(self._live_input, side)
-        if recorded is None:
-            return
-        pane = self.panes[side]
-        pane.offer_action(PLAY_RECORDED, lambda: self._play_fallback(recorded, side),
-                          f"Play the large side's answer to this step as recorded on {self.recording.banner[10:]}; "
-                          "it is marked 'recorded' in the pane, the history and the exports.")
+        self.panes[side].offer_action(
+            PLAY_RECORDED, lambda: self._play_fallback(recorded, side),
+            f"Play the large side's answer to this step as recorded on {recording.origin}; "
+            "it is marked 'recorded' in the pane, the history and the exports.")
 
     def _play_fallback(self, recorded: Trial, side: str) -> None:
         self.panes[side].withdraw_action()
@@ -194,6 +186,18 @@ class ReplayController(QObject):
             if self.playback.done or any(side.status == "stopped" for side in trial.sides):
                 self._end_playback()
         self.replayEnded.emit(trial)
+
+    # -- a whole recording -------------------------------------------------------------------------------
+    def play_recording(self, recording: Recording, speed: float = 1.0, auto: bool = True) -> ReplayPlayer:
+        """`recording`'s trials in turn (`auto`), or one per `next_trial` (Space in presenter mode)."""
+        if self.player is not None:  # one recording plays at a time: the last one no longer moves on
+            self.player.stop_following()
+        self.speed = speed
+        self.player = ReplayPlayer(self, recording, auto, self)
+        self.playerStarted.emit(self.player)
+        if auto:
+            self.player.next_trial()
+        return self.player
 
 
 class ReplayBanner(QToolBar):
@@ -231,6 +235,10 @@ class ReplayPlayer(QObject):
         self.auto = auto
         self.index = -1
         controller.replayEnded.connect(self._on_replay_ended)
+
+    def stop_following(self) -> None:
+        """Another recording plays now: this one's trials are not played on after its replays end."""
+        self.controller.replayEnded.disconnect(self._on_replay_ended)
 
     def next_trial(self) -> bool:
         if self.index + 1 >= len(self.recording.trials):
@@ -321,12 +329,9 @@ class ReplayMenu(QObject):
 
     def replay(self, recording: Recording, speed: float = 1.0, auto: bool = True) -> ReplayPlayer:
         """Replay mode: the banner over the window, then the recording's trials in turn."""
-        self.controller.speed = speed
         self.banner.show_recording(recording, speed)
         self.bannerChanged.emit(self.banner.label.text())
-        self.player = ReplayPlayer(self.controller, recording, auto, self)
-        if auto:
-            self.player.next_trial()
+        self.player = self.controller.play_recording(recording, speed, auto)
         return self.player
 
 
