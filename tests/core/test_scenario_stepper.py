@@ -163,13 +163,14 @@ def test_offline_refusing_a_far_side_falls_back_but_not_a_server_here_or_a_repla
 
 def test_the_fallback_is_the_recorded_trial_of_this_very_step_for_the_large_side_only() -> None:
     asked = TaskInput(task="chat", text="Say hello.")
-    answer = SideResult(side="large", label="Large", engine=REMOTE, text="Hello!",
-                        started_at="2026-11-28T10:00:00+00:00",
-                        finished=Finished(prompt_tokens=5, prompt_tokens_provenance="measured", output_tokens=2,
-                                          output_tokens_provenance="measured", submitted_at=0.0,
-                                          deltas=((0.2, "Hello"), (0.25, "!")), stop_reason="stop"))
+    finished = Finished(prompt_tokens=5, prompt_tokens_provenance="measured", output_tokens=2,
+                        output_tokens_provenance="measured", submitted_at=0.0, deltas=((0.2, "Hello"), (0.25, "!")),
+                        stop_reason="stop")
+    answers = tuple(SideResult(side=side, label=side.title(), engine=REMOTE, text="Hello!",
+                               started_at="2026-11-28T10:00:00+00:00", finished=finished)
+                    for side in ("small", "large"))
     recorded = Trial(id="r1", created_at="2026-11-28T10:00:00+00:00", input=asked, params=GenerationParams(),
-                     sides=(answer,))
+                     sides=answers)
     held = Recording(trials=(recorded,), created_at="2026-11-28T10:05:42+00:00", machine="Linux, x86_64, 2 CPUs")
     assert recorded_fallback(held, asked, _large("dns")) == recorded
     assert recorded_fallback(held, TaskInput(task="chat", text="Something else."), _large("dns")) is None
@@ -177,7 +178,7 @@ def test_the_fallback_is_the_recorded_trial_of_this_very_step_for_the_large_side
     assert recorded_fallback(None, asked, _large("dns")) is None
     small = SideResult(side="small", label="Small", engine=SERVER, text="", started_at="x",
                        error=EngineError("timeout", "It failed."))
-    assert recorded_fallback(held, asked, small) is None
+    assert recorded_fallback(held, asked, small) is None  # the recording holds a small answer, yet only large
     # What a button names of the recording: typed fields, not a slice of the banner's words.
     assert (held.when, held.machine, held.origin) == ("2026-11-28 10:05", "Linux, x86_64, 2 CPUs",
                                                      "2026-11-28 10:05, Linux, x86_64, 2 CPUs")
