@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
@@ -26,24 +27,38 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _NAME = "lmscales-background"
-MAX_WORKERS = 8  # an evaluation holds one for minutes; loads, tests of an endpoint and writes take the rest
 
 
 class BackgroundRunner(QObject):
-    """A worker pool whose results come back to the GUI thread through one queued signal."""
+    """Runs each task on a daemon thread of its own (a task may block for minutes: an evaluation, or a model
+    listing waiting on a slow server; daemon threads never hold up quitting, where a pool's workers would be
+    joined at exit) and brings results back to the GUI thread through one queued signal. This module is the
+    only place in the UI that starts a thread."""
 
     _delivered = Signal(object)  # a zero-argument callable to run on the GUI thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(_NAME)
-        self._pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=_NAME)
         self._delivered.connect(self._on_delivered)
+        self._closed = False
 
     def run(self, task: Callable[[], T], on_done: Callable[[Future[T]], object] | None = None) -> Future[T]:
-        future = self._pool.submit(task)
+        future: Future[T] = Future()
         if on_done is not None:
             future.add_done_callback(lambda done: self.call_on_main(lambda: on_done(done)))
+        if self._closed or not future.set_running_or_notify_cancel():
+            return future
+
+        def work() -> None:
+            try:
+                result = task()
+            except BaseException as error:  # handed to on_done, which shows it
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=work, name=_NAME, daemon=True).start()
         return future
 
     def call_on_main(self, action: Callable[[], object]) -> None:
@@ -59,8 +74,9 @@ class BackgroundRunner(QObject):
             if "already deleted" not in str(error):  # the asker (a closed dialog) is gone: nothing to show
                 raise
 
-    def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+    def shutdown(self) -> None:
+        """No new tasks (the application is quitting); running ones end with the process."""
+        self._closed = True
 
 
 def runner() -> BackgroundRunner:
@@ -73,7 +89,7 @@ def runner() -> BackgroundRunner:
         if QThread.currentThread() is not app.thread():
             raise RuntimeError("the background runner must first be used on the GUI thread")
         found = BackgroundRunner(app)
-        app.aboutToQuit.connect(lambda: found.shutdown(wait=False))
+        app.aboutToQuit.connect(found.shutdown)
     return found
 
 
