@@ -198,6 +198,7 @@ def test_a_replay_in_presenter_mode_shows_its_banner_and_the_recorded_answers(  
     qtbot.waitUntil(presenter.window.isVisible)
     assert presenter.window.banner.isVisible()
     assert presenter.window.banner.text().startswith("▶ REPLAY of ") and "×2" in presenter.window.banner.text()
+    assert presenter.window.title.text() == "Replay"  # the presenter follows the replay by itself: its title
     qtbot.waitUntil(presenter.window.isActiveWindow)
     with qtbot.waitSignal(window.replay.replayEnded, timeout=30_000):
         _press(qtbot, presenter, Qt.Key.Key_Space)
