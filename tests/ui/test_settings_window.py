@@ -176,14 +176,12 @@ def test_endpoint_dialog_offers_local_servers_and_checks_what_is_typed(qtbot, fa
 
 
 def test_the_generation_panel_starts_from_the_shared_defaults(qtbot) -> None:  # type: ignore[no-untyped-def]
-    import dataclasses
-
     from lmscales.core.defaults import GENERATION_DEFAULTS
     from lmscales.ui.generation_panel import GenerationPanel
 
     panel = GenerationPanel()
     qtbot.addWidget(panel)
-    assert panel.fields() == dataclasses.asdict(GENERATION_DEFAULTS)
+    assert panel.params() == GENERATION_DEFAULTS
 
 
 def test_each_part_of_the_window_hears_the_settings_it_uses(bare_window: MainWindow) -> None:

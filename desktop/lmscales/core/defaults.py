@@ -2,26 +2,13 @@
 
 The settings schema, `GenerationRequest`, the window's generation panel, the command line, the local engine
 and the resource sampler all read their starting values from here, so changing one default changes it
-everywhere. Pure data: this module imports nothing of LM Scales.
+everywhere. Pure data: the generation parameters' defaults are `GenerationParams()` (`lmscales.core.generation`,
+where that one type is defined); the rest are written here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class GenerationDefaults:
-    """What both sides generate with until the user says otherwise."""
-
-    max_tokens: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int | None = 42  # a fixed seed, so runs repeat
-    reasoning_effort: str | None = None  # None: the model's own default (and nothing is sent)
-
-
-GENERATION_DEFAULTS = GenerationDefaults()
+from lmscales.core.generation import GENERATION_DEFAULTS as GENERATION_DEFAULTS
 
 # Limits the settings schema enforces and the generation panel offers.
 MAX_TEMPERATURE = 2.0

@@ -11,13 +11,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from lmscales.core.defaults import GENERATION_DEFAULTS
+from lmscales.core.generation import GENERATION_DEFAULTS, GenerationParams
+from lmscales.core.generation import REASONING_EFFORTS as REASONING_EFFORTS
+from lmscales.core.generation import ReasoningEffort as ReasoningEffort
 
 Role = Literal["system", "user", "assistant"]
 Provenance = Literal["measured", "estimated"]
 DeltaKind = Literal["answer", "reasoning"]
-ReasoningEffort = Literal["minimal", "low", "medium", "high"]
-REASONING_EFFORTS: tuple[str, ...] = ("minimal", "low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class GenerationRequest:
             raise ValueError("temperature must not be negative")
         if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
             raise ValueError(f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}")
+
+    @classmethod
+    def from_params(cls, messages: tuple[Message, ...], params: GenerationParams) -> GenerationRequest:
+        """`messages` generated with the comparison's parameters."""
+        return cls(messages, max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
+                   seed=params.seed, reasoning_effort=params.reasoning_effort)
 
 
 @dataclass(frozen=True)

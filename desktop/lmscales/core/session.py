@@ -402,9 +402,7 @@ class Session:
         self._emit(SideStarted(run.id, side, info, time.perf_counter()))
         start_mark = self._mark(side, engine)
         cpu_before = engine.cpu_seconds()
-        request = GenerationRequest(messages=run.messages[side], max_tokens=run.params.max_tokens,
-                                    temperature=run.params.temperature, top_p=run.params.top_p,
-                                    seed=run.params.seed, reasoning_effort=run.params.reasoning_effort)
+        request = GenerationRequest.from_params(run.messages[side], run.params)
         if info.kind == "remote" and not info.loopback:
             self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []

@@ -22,7 +22,6 @@ from typing import Any, Literal, get_args
 
 from lmscales import __version__
 from lmscales.core import metrics
-from lmscales.core.defaults import GENERATION_DEFAULTS
 from lmscales.core.events import (
     EngineError,
     EngineInfo,
@@ -31,8 +30,9 @@ from lmscales.core.events import (
     NativeTimings,
     Notice,
     Provenance,
-    ReasoningEffort,
 )
+from lmscales.core.generation import GenerationParams as GenerationParams
+from lmscales.core.generation import RunMode as RunMode
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.quality.checks import Check
 from lmscales.core.quality.scores import Score
@@ -42,7 +42,6 @@ from lmscales.core.tasks import TASKS, SummaryLength, TaskName
 
 SCHEMA_VERSION = 1
 SideStatus = Literal["done", "stopped", "length", "error", "incomplete", "skipped"]
-RunMode = Literal["parallel", "sequential"]
 _STATUS_BY_STOP_REASON: dict[str, SideStatus] = {"stop": "done", "length": "length", "cancelled": "stopped"}
 
 
@@ -108,25 +107,6 @@ class TaskInput:
             if users:
                 return users[-1]
         return self.text
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    """What both sides are asked to generate with; the same for both, so the comparison is matched."""
-
-    max_tokens: int = GENERATION_DEFAULTS.max_tokens
-    temperature: float = GENERATION_DEFAULTS.temperature
-    top_p: float = GENERATION_DEFAULTS.top_p
-    seed: int | None = GENERATION_DEFAULTS.seed
-    reasoning_effort: ReasoningEffort | None = None  # only for models that think; None: the model's default
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import tasks
-from lmscales.core.defaults import GENERATION_DEFAULTS, MAX_SEED, MAX_TEMPERATURE
+from lmscales.core.defaults import MAX_SEED, MAX_TEMPERATURE
 from lmscales.core.engines.remote.capabilities import takes_reasoning_effort
-from lmscales.core.events import REASONING_EFFORTS
+from lmscales.core.generation import GENERATION_DEFAULTS, REASONING_EFFORTS, GenerationParams, RunMode
 from lmscales.core.settings import Settings
 
-RUN_MODES = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
+RUN_MODES: dict[RunMode, str] = {"parallel": "Both at once", "sequential": "One after the other (fair CPU measurement)"}
 
 
 class GenerationPanel(QWidget):
@@ -132,20 +132,21 @@ class GenerationPanel(QWidget):
     def sequential(self) -> bool:
         return bool(self.run_mode.currentData() == "sequential")
 
-    def fields(self) -> dict[str, object]:
+    @property
+    def chosen_mode(self) -> RunMode:
+        return "sequential" if self.sequential else "parallel"
+
+    def params(self) -> GenerationParams:
+        """What the panel holds, as the one shape a comparison runs with."""
         seed = self.seed.value()
-        return {
-            "max_tokens": self.max_tokens.value(),
-            "temperature": round(self.temperature.value(), 3),
-            "top_p": round(self.top_p.value(), 3),
-            "seed": None if seed < 0 else seed,
-            "reasoning_effort": self.reasoning_effort.currentData(),
-        }
+        return GenerationParams(max_tokens=self.max_tokens.value(), temperature=round(self.temperature.value(), 3),
+                                top_p=round(self.top_p.value(), 3), seed=None if seed < 0 else seed,
+                                reasoning_effort=self.reasoning_effort.currentData())
 
     # -- settings ---------------------------------------------------------------------------------------
     def show_settings(self, settings: Settings) -> None:
         """Show the remembered generation settings, run mode and system prompts."""
-        values = settings.generation
+        values = settings.generation.params()
         self.max_tokens.setValue(values.max_tokens)
         self.temperature.setValue(values.temperature)
         self.top_p.setValue(values.top_p)
@@ -157,10 +158,9 @@ class GenerationPanel(QWidget):
 
     def fold_into(self, settings: Settings) -> Settings:
         """`settings` with what the user set in this panel (to be remembered)."""
-        fields = self.fields()
-        for name in ("max_tokens", "temperature", "top_p", "seed", "reasoning_effort"):
-            settings = settings.with_value(f"generation.{name}", fields[name])
-        settings = settings.with_value("run_mode", "sequential" if self.sequential else "parallel")
+        for name, value in self.params().as_dict().items():
+            settings = settings.with_value(f"generation.{name}", value)
+        settings = settings.with_value("run_mode", self.chosen_mode)
         for task in tasks.TASKS:
             prompt = self.system_prompt_for(task)
             if prompt:

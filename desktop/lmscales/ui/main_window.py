@@ -366,25 +366,10 @@ class MainWindow(QMainWindow):
     # -- actions ---------------------------------------------------------------------------------------
     def task_input(self) -> TaskInput:
         """What the task panel holds now, as the session takes it; `TaskInputError` for unusable input."""
-        task = self.tasks.current_task
-        system_prompt = self.generation.system_prompt_for(task) or None
-        self.tasks.messages(system_prompt, [])  # validate once, for a clear message
-        return TaskInput(
-            task=task,
-            text=self.tasks.current_text.strip(),
-            system_prompt=system_prompt,
-            target_lang=self.tasks.target_language.currentData() if task == "translate" else None,
-            source_lang=self.tasks.source_language.currentData() if task == "translate" else None,
-            summary_length=self.tasks.summary_length.currentData() if task == "summarize" else None,
-        )
+        return self.tasks.task_input(self.generation.system_prompt_for(self.tasks.current_task) or None)
 
     def generation_params(self) -> GenerationParams:
-        fields = self.generation.fields()
-        return GenerationParams(max_tokens=int(fields["max_tokens"]),  # type: ignore[call-overload]
-                                temperature=float(fields["temperature"]),  # type: ignore[arg-type]
-                                top_p=float(fields["top_p"]),  # type: ignore[arg-type]
-                                seed=fields["seed"],  # type: ignore[arg-type]
-                                reasoning_effort=fields["reasoning_effort"])  # type: ignore[arg-type]
+        return self.generation.params()
 
     def send(self, sides: tuple[str, ...]) -> None:
         if self.running:

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import tasks
 from lmscales.core.metrics import estimate_tokens
+from lmscales.core.session import build_messages
 from lmscales.core.textfiles import read_text_file
+from lmscales.core.trial import TaskInput
 from lmscales.ui.shortcuts import native, with_shortcut
 
 
@@ -191,15 +193,20 @@ class TaskPanel(QTabWidget):
     def has_text(self) -> bool:
         return bool(self.current_text.strip())
 
-    def messages(self, system_prompt: str | None, history: list[tasks.ChatTurn] | None = None) -> tuple:  # type: ignore[type-arg]
-        text = self.current_text
+    def task_input(self, system_prompt: str | None) -> TaskInput:
+        """What the panel holds now, as the session takes it; `TaskInputError` (from the session's own
+        `build_messages`, which makes each side's messages) for input the task cannot use."""
         task = self.current_task
-        if task == "chat":
-            return tasks.chat_messages(history or [], text, system_prompt)
-        if task == "summarize":
-            return tasks.summarize_messages(text, self.summary_length.currentData(), system_prompt)
-        return tasks.translate_messages(text, self.target_language.currentData(),
-                                        self.source_language.currentData(), system_prompt)
+        task_input = TaskInput(
+            task=task,
+            text=self.current_text.strip(),
+            system_prompt=system_prompt,
+            target_lang=self.target_language.currentData() if task == "translate" else None,
+            source_lang=self.source_language.currentData() if task == "translate" else None,
+            summary_length=self.summary_length.currentData() if task == "summarize" else None,
+        )
+        build_messages(task_input)  # checked here too, so the message comes before anything starts
+        return task_input
 
     def load_example(self, task: tasks.TaskName | None = None) -> None:
         """Fill a task's input (the current one by default) with its bundled example, and show that task."""

@@ -25,6 +25,8 @@ from lmscales.core.defaults import (
     MIN_RATE_HZ,
 )
 from lmscales.core.endpoints import PRESETS, Endpoint
+from lmscales.core.generation import GenerationParams, ReasoningEffort
+from lmscales.core.generation import RunMode as RunMode
 from lmscales.core.settings.fields import (
     Codec,
     InvalidValue,
@@ -41,9 +43,7 @@ from lmscales.core.settings.migrations import SCHEMA_VERSION
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TaskName
 from lmscales.core.threads import PREFERENCES
 
-RunMode = Literal["parallel", "sequential"]
 Theme = Literal["system", "light", "dark"]
-ReasoningChoice = Literal["minimal", "low", "medium", "high"]
 
 
 def _check_base_url(value: str) -> str | None:
@@ -165,12 +165,17 @@ class GenerationSettings(Section):
         metadata=meta("Random seed sent to both sides, so runs repeat; empty for a fresh seed each run.",
                       minimum=0, maximum=MAX_SEED),
     )
-    reasoning_effort: ReasoningChoice | None = field(
+    reasoning_effort: ReasoningEffort | None = field(
         default=None,
         metadata=meta("How hard a model that thinks (GPT-5, o-series, gpt-oss, ...) should think; empty sends "
                       "nothing (the model's own default). A model that does not take it runs without it, and the "
                       "pane says so."),
     )
+
+    def params(self) -> GenerationParams:
+        """The remembered values as the one shape a comparison runs with."""
+        return GenerationParams(max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p,
+                                seed=self.seed, reasoning_effort=self.reasoning_effort)
 
 
 @dataclass(frozen=True)
