@@ -19,15 +19,20 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from lmscales.bench.servers import SERVER_MODEL, LlamaServer, free_port
+from lmscales.core.engines.factory import GgufSpec
 from lmscales.core.engines.local import LocalEngine
+from lmscales.core.history import TrialHistory
 from lmscales.core.model_files import load_manifest, verify
+from lmscales.core.sampler import Sampler
+from lmscales.core.workspace import Workspace
 from tests.support.fault_server import FaultServer
 
 if TYPE_CHECKING:
     from lmscales.ui.main_window import MainWindow
 
 TEST_THREADS = 2
-__all__ = ["SERVER_MODEL", "TEST_THREADS", "free_port", "wait_idle", "write_gguf"]
+__all__ = ["SERVER_MODEL", "TEST_THREADS", "free_port", "load_small", "open_window", "wait_idle", "window_workspace",
+           "write_gguf"]
 
 
 @pytest.fixture(scope="session")
@@ -188,26 +193,58 @@ def fault_server() -> Iterator[FaultServer]:
 
 
 # -- the comparison window ---------------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    """The real window on the real engine (one thread, 2048 tokens of context), no endpoint, nothing saved."""
+def window_workspace(model: Path | None = None, history: TrialHistory | None = None, n_ctx: int = 2048) -> Workspace:
+    """A workspace as the app makes it, its small slot holding `model` (one thread, `n_ctx` tokens of context) but
+    not loaded: no engine process runs until a test loads it."""
+    workspace = Workspace(history=history, monitor=Sampler())
+    if model is not None:
+        workspace.set_slot("small", GgufSpec(str(model), n_ctx=n_ctx, threads=1))
+    return workspace
+
+
+def open_window(qtbot, workspace: Workspace, **kwargs: Any) -> MainWindow:  # type: ignore[no-untyped-def]
     from lmscales.ui.main_window import MainWindow
 
-    engine = LocalEngine(n_ctx=2048, n_threads=1)
-    win = MainWindow(engine)
+    win = MainWindow(workspace, **kwargs)
     qtbot.addWidget(win)
     win.show()
     win.activateWindow()
     qtbot.waitActive(win)  # window shortcuts (Ctrl+Enter, Esc) need an active window
+    return win
+
+
+def load_small(qtbot, win: MainWindow, path: Path | str) -> None:  # type: ignore[no-untyped-def]
+    """Load `path` into the small slot, as the settings do at start-up, and wait until it is ready."""
     with qtbot.waitSignal(win.loaders["small"].loaded, timeout=60_000):
-        win.load_model(str(bundled_model))
+        assert win.load_model(str(path))
     qtbot.waitUntil(lambda: not win.loaders["small"].busy)
+
+
+@pytest.fixture
+def unloaded_window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """The real window for tests that never generate: the small slot holds the bundled model, not loaded (no
+    engine process starts), no endpoint, nothing saved."""
+    workspace = window_workspace(bundled_model)
+    win = open_window(qtbot, workspace)
+    yield win
+    win.stop()
+    win.shutdown()
+    workspace.close()
+
+
+@pytest.fixture
+def window(qtbot, bundled_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """The real window on the real engine (one thread, 2048 tokens of context), loaded, for tests that generate;
+    no endpoint, nothing saved."""
+    workspace = window_workspace(bundled_model)
+    win = open_window(qtbot, workspace)
+    load_small(qtbot, win, bundled_model)
     win.generation.max_tokens.setValue(24)
     win.generation.temperature.setValue(0.0)
     yield win
     win.stop()
     win.shutdown()
-    engine.close()
+    workspace.close()
 
 
 def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]

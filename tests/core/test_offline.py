@@ -220,12 +220,12 @@ def test_offline_self_test(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
-    from lmscales.core.engines.local import LocalEngine
     from lmscales.ui.main_window import MainWindow
+    from tests.conftest import load_small, window_workspace
 
-    engine = LocalEngine(n_threads=1, n_ctx=1024)
+    workspace = window_workspace(bundled_model, n_ctx=1024)
     endpoint = Endpoint("https://api.openai.com/v1", "gpt-4o-mini", "sk" "-offline-SECRET-1234567890")
-    window = MainWindow(engine, settings=Settings().with_value("offline", True), session_endpoint=endpoint)
+    window = MainWindow(workspace, settings=Settings().with_value("offline", True), session_endpoint=endpoint)
     qtbot.addWidget(window)
     try:
         window.settings.set_offline(True, remember=False)
@@ -234,9 +234,7 @@ def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-
         assert remote.placeholder_shown and "Offline mode" in remote.placeholder_text.text()
         assert "api.openai.com" in remote.placeholder_text.text()
         assert window.offline_action.isChecked() and "offline" in window.windowTitle()
-        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
-            window.load_model(str(bundled_model))
-        qtbot.waitUntil(lambda: not window.loaders["small"].busy)
+        load_small(qtbot, window, bundled_model)
         window.generation.max_tokens.setValue(12)
         qtbot.keyClicks(window.tasks.chat_input, "Hi there")
         window.send(("small", "large"))
@@ -250,19 +248,19 @@ def test_offline_window(qtbot, bundled_model: Path) -> None:  # type: ignore[no-
     finally:
         offline.disable()
         window.shutdown()
-        engine.close()
+        workspace.close()
 
 
 def test_unreachable_network_falls_back_to_offline(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """A real remote run whose DNS lookup fails (no network here, and no resolver is asked)."""
-    from lmscales.core.engines.local import LocalEngine
+    from lmscales.core.workspace import Workspace
     from lmscales.ui.main_window import MainWindow
 
     def no_dns(*args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    window = MainWindow(LocalEngine(), session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
+    window = MainWindow(Workspace(), session_endpoint=Endpoint("https://api.example.invalid/v1", "big"))
     qtbot.addWidget(window)
     try:
         window.settings.apply_endpoint()

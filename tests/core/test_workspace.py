@@ -31,7 +31,7 @@ HELLO = TaskInput(task="chat", text="Say hello.")
 def test_an_empty_workspace_says_why_nothing_can_be_sent() -> None:
     workspace = Workspace()
     assert workspace.can_send().reason == "Neither model is ready yet."
-    assert workspace.can_send(("large",)).reason == "That model is not ready."
+    assert workspace.can_send(("large",)).reason == "The large side is not set up."
     assert workspace.can_send(has_text=False).reason == "Type or paste some text first."
     assert not workspace.can_send().ok
     assert workspace.engine("small") is None and workspace.engine("large") is None
@@ -47,7 +47,7 @@ def test_an_endpoint_is_ready_at_once_and_its_trial_is_kept(llama_server: str, t
     assert events[-1].info.kind == "remote" and events[-1].info.loopback
     readiness = workspace.can_send()
     assert readiness.sides == ("large",)
-    assert readiness.reason == "Without the small side (not ready)."
+    assert readiness.reason == "The small side is not set up. Only the large side runs."
     trial = workspace.session.run(HELLO, SHORT, readiness.sides)
     assert trial.sides[0].error is None and trial.sides[0].text
     assert [type(event) for event in events[-1:]] == [TrialKept]
@@ -61,7 +61,7 @@ def test_a_gguf_slot_is_ready_only_once_loaded_and_keeps_its_engine_across_files
     workspace = Workspace()
     engine = workspace.set_slot("small", GgufSpec(str(bundled_model), n_ctx=1024, threads=TEST_THREADS))
     try:
-        assert workspace.can_send(("small",)).reason == "That model is not ready."
+        assert workspace.can_send(("small",)).reason == "The small side has no model loaded."
         model = workspace.load("small")
         assert model.n_ctx == 1024
         assert workspace.can_send(("small",)).sides == ("small",)

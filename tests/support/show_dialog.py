@@ -112,10 +112,10 @@ def build(name: str) -> QWidget:
         except KeyError as error:
             return crash_box(format_exception_report(error, Path.home() / ".local/state/lmscales/log/lmscales.log"))
     if name == "main":  # the first start: no model on either side, the welcome in the large pane
-        from lmscales.core.engines.local import LocalEngine
+        from lmscales.core.workspace import Workspace
         from lmscales.ui.main_window import MainWindow
 
-        window = MainWindow(LocalEngine(), settings=Settings())
+        window = MainWindow(Workspace(), settings=Settings())
         window.resize(1400, 880)
         return window
     raise SystemExit(f"unknown dialog {name!r}; one of {', '.join(DIALOGS)}")

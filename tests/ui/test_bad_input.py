@@ -16,11 +16,10 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QWidget
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteOptions
 from lmscales.core.tasks import MAX_SUMMARY_CHARS
 from lmscales.ui.main_window import MainWindow
-from tests.conftest import wait_idle
+from tests.conftest import load_small, wait_idle, window_workspace
 from tests.support.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
@@ -77,7 +76,7 @@ def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, win
     qtbot.keyClicks(window.tasks.chat_input, "Write a long story about a fox.")
     window.send(("small",))
     qtbot.waitUntil(lambda: len(window.panes["small"].view.answer) > 10, timeout=30_000)
-    pid = window.small_engine.pid
+    pid = window.workspace.local_engine("small").pid
     assert pid is not None
     psutil.Process(pid).kill()  # SIGKILL where there are signals, TerminateProcess on Windows
     wait_idle(qtbot, window)
@@ -90,7 +89,7 @@ def test_the_engine_killed_mid_run_is_reported_and_the_next_run_works(qtbot, win
     window.send(("small",))
     wait_idle(qtbot, window)
     assert window.panes["small"].status.text().startswith(("Done", "Reached"))
-    assert window.small_engine.pid not in (None, pid)
+    assert window.workspace.local_engine("small").pid not in (None, pid)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows does not let a file another process holds open be deleted")
@@ -104,8 +103,8 @@ def test_a_model_deleted_while_loaded(qtbot, window: MainWindow, bundled_model: 
     qtbot.keyClicks(window.tasks.chat_input, "Still there?")
     window.send(("small",))  # the open file keeps working until the engine has to reopen it
     wait_idle(qtbot, window)
-    psutil.Process(window.small_engine.pid).kill()  # type: ignore[arg-type]
-    qtbot.waitUntil(lambda: not window.small_engine.alive, timeout=10_000)
+    psutil.Process(window.workspace.local_engine("small").pid).kill()  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: not window.workspace.local_engine("small").alive, timeout=10_000)
     qtbot.keyClicks(window.tasks.chat_input, "And now?")
     window.send(("small",))
     wait_idle(qtbot, window)
@@ -135,13 +134,11 @@ def _engine_children() -> list[psutil.Process]:
 def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_model: Path) -> None:  # type: ignore[no-untyped-def]
 
     threads_before = threading.active_count()
-    engine = LocalEngine(n_ctx=1024, n_threads=1)
-    window = MainWindow(engine)
+    workspace = window_workspace(bundled_model, n_ctx=1024)
+    window = MainWindow(workspace)
     qtbot.addWidget(window)
     window.start_sampling()
-    with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
-        window.load_model(str(bundled_model))
-    qtbot.waitUntil(lambda: not window.loaders["small"].busy)
+    load_small(qtbot, window, bundled_model)
     window.generation.max_tokens.setValue(200)
     for round_number in range(15):
         window.tasks.chat_input.setPlainText(f"Story number {round_number}")
@@ -162,7 +159,7 @@ def test_rapid_sends_stops_task_switches_and_close_mid_stream(qtbot, bundled_mod
     window.close()  # mid-stream
     window.stop()
     window.shutdown()
-    engine.close()
+    workspace.close()
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, "an engine process outlived the window"
     deadline = time.monotonic() + 5

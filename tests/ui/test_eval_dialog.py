@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.settings import Settings
+from lmscales.core.workspace import Workspace
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.main_window import MainWindow
 
@@ -82,7 +82,7 @@ def test_refusals_are_said_in_the_dialog(qtbot, window: MainWindow) -> None:  # 
 
 def test_an_evaluation_that_fails_says_why_in_the_dialog(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     handlers = handlers_on(monkeypatch)
-    window = MainWindow(LocalEngine(), settings=Settings())  # no model loaded, no large side: nothing can run
+    window = MainWindow(Workspace(), settings=Settings())  # no model loaded, no large side: nothing can run
     qtbot.addWidget(window)
     dialog = dialog_for(qtbot, window)
     dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("chat-smoke"))

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory
 from lmscales.core.logs import close_logging
+from lmscales.core.workspace import Workspace
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
-from tests.conftest import wait_idle
+from tests.conftest import load_small, wait_idle, window_workspace
 from tests.core.test_history import trial
 from tests.core.test_history_damage import damaged_lines
 from tests.support.small_disk import full_disk, read_only
@@ -40,20 +40,20 @@ def started(qtbot) -> Iterator[Callable[[], MainWindow]]:  # type: ignore[no-unt
     """The window as the app builds it (build_window, kept between sessions), shown; closed after the test."""
     from lmscales.ui.app import build_window
 
-    made: list[tuple[MainWindow, LocalEngine]] = []
+    made: list[tuple[MainWindow, Workspace]] = []
 
     def start() -> MainWindow:
-        window, engine = build_window(threads=1, persist=True)
-        made.append((window, engine))
+        window, workspace = build_window(threads=1, persist=True)
+        made.append((window, workspace))
         qtbot.addWidget(window)
         window.show()
         return window
 
     yield start
-    for window, engine in made:
+    for window, workspace in made:
         window.stop()
         window.shutdown()
-        engine.close()
+        workspace.close()
 
 
 def test_a_history_with_each_damaged_line_opens_and_names_them(qtbot, folders: Path,  # type: ignore[no-untyped-def]
@@ -129,23 +129,23 @@ def test_a_comparison_the_data_folder_cannot_keep_is_named_in_the_window(  # typ
         make: Callable[[pytest.MonkeyPatch, Path], object], reason: str) -> None:
     path = tmp_path / "history.jsonl"
     path.write_bytes(b"")  # the simulated disk knows the file by its identity
-    engine = LocalEngine(n_ctx=1024, n_threads=1)
-    window = MainWindow(engine, history=TrialHistory.open(path))
+    workspace = window_workspace(bundled_model, TrialHistory.open(path), n_ctx=1024)
+    window = MainWindow(workspace)
     qtbot.addWidget(window)
     window.show()
     try:
-        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
-            window.load_model(str(bundled_model))
+        load_small(qtbot, window, bundled_model)
         assert not window.history_notice.isVisible()
         make(monkeypatch, path)
         window.generation.max_tokens.setValue(4)
         window.tasks.chat_input.setPlainText("Hi")
-        with qtbot.waitSignal(window._keepFailed, timeout=60_000) as failed:
-            window.send(("small",))
+        window.send(("small",))
         wait_idle(qtbot, window)
         qtbot.waitUntil(window.history_notice.isVisible)
         (lost,) = window.history_store.not_kept
-        assert f"Could not keep the comparison {lost.trial_id} (chat, " in failed.args[0] and reason in failed.args[0]
+        # The workspace's TrialNotKept event, said in the status bar on the GUI thread.
+        said = window.statusBar().currentMessage()
+        assert f"Could not keep the comparison {lost.trial_id} (chat, " in said and reason in said
         assert f"1 comparison not kept in the history file ({reason})" in window.history_notice.text()
         assert f"{lost.trial_id} (chat, " in window.history_notice.details()
         assert window.history.row_count() == 1  # shown for this session
@@ -153,4 +153,4 @@ def test_a_comparison_the_data_folder_cannot_keep_is_named_in_the_window(  # typ
     finally:
         monkeypatch.undo()
         window.shutdown()
-        engine.close()
+        workspace.close()

@@ -188,7 +188,7 @@ def _drive(config: dict[str, Any]) -> None:
     app = QApplication.instance() or QApplication([])
     from lmscales.core import scenario
     from lmscales.core.endpoints import Endpoint
-    from lmscales.core.engines.local import LocalEngine
+    from lmscales.core.workspace import Workspace
     from lmscales.ui.history_view import INPUT_COLUMN
     from lmscales.ui.main_window import MainWindow
 
@@ -211,8 +211,8 @@ def _drive(config: dict[str, Any]) -> None:
     def labels_showing(widget: Any, needle: str) -> list[QLabel]:
         return [label for label in widget.findChildren(QLabel) if needle in label.text()]
 
-    engine = LocalEngine()  # not loaded: these runs are the large side's only
-    window = MainWindow(engine)
+    workspace = Workspace()  # no small model: these runs are the large side's only
+    window = MainWindow(workspace)
     window.resize(SIZE[0], SIZE[1] - 40)
     window.show()
     window.set_endpoint(Endpoint(config["base_url"], config["model"]))
@@ -266,7 +266,7 @@ def _drive(config: dict[str, Any]) -> None:
         runs.append(seen)
     Path(config["out"]).write_text(json.dumps({"runs": runs}), "utf-8")
     window.shutdown()
-    engine.close()
+    workspace.close()
     app.quit()
 
 

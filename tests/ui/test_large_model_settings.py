@@ -16,8 +16,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QDialogButtonBox, QLineEdit
 
 from lmscales.core import secrets
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.settings import Settings, load_settings
+from lmscales.core.workspace import Workspace
 from lmscales.ui.app import command_line_endpoint
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.settings_dialog import SettingsDialog
@@ -39,7 +39,7 @@ def clean_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def make_window(qtbot, tmp_path: Path, settings: Settings, command_line=None) -> MainWindow:  # type: ignore[no-untyped-def]
-    window = MainWindow(LocalEngine(), settings=settings, settings_path=tmp_path / "settings.json",
+    window = MainWindow(Workspace(), settings=settings, settings_path=tmp_path / "settings.json",
                         session_endpoint=command_line)
     qtbot.addWidget(window)
     window.settings.apply_endpoint()  # as at start

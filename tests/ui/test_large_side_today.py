@@ -12,15 +12,15 @@ import pytest
 from lmscales.core import notices as core_notices
 from lmscales.core import tasks
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.map_reduce import summarize
 from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
 from lmscales.core.events import EngineInfo, Finished, GenerationRequest, Notice
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.settings import Settings
 from lmscales.core.trial import SideResult
+from lmscales.core.workspace import Workspace
 from lmscales.ui.main_window import MainWindow
-from lmscales.ui.side_pane import lasting_notices, result_note
+from lmscales.ui.side_notes import lasting_notices, result_note
 from tests.conftest import wait_idle
 from tests.support.fault_server import THOUGHTS, WORDS, FaultServer
 
@@ -28,7 +28,7 @@ from tests.support.fault_server import THOUGHTS, WORDS, FaultServer
 @pytest.fixture
 def large_only(qtbot, tmp_path: Path) -> Iterator[tuple[MainWindow, FaultServer]]:  # type: ignore[no-untyped-def]
     """A window whose small side has no model: only the large side (the fault server) runs."""
-    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
+    window = MainWindow(Workspace(), settings=Settings(), settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     with FaultServer() as server:
         yield window, server
@@ -111,7 +111,7 @@ def test_settings_show_timeouts_thinking_and_where_prices_come_from(qtbot, tmp_p
     from lmscales.ui.settings_dialog import SettingsDialog
 
     settings = Settings().with_value("endpoint.read_timeout", 7.5).with_value("generation.reasoning_effort", "low")
-    window = MainWindow(LocalEngine(), settings=settings, settings_path=tmp_path / "settings.json")
+    window = MainWindow(Workspace(), settings=settings, settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     window.set_endpoint(Endpoint("http://127.0.0.1:9/v1", "m"))
     large = window.session.engines["large"]
@@ -129,7 +129,7 @@ def test_settings_show_timeouts_thinking_and_where_prices_come_from(qtbot, tmp_p
 
 
 def test_the_thinking_choice_appears_for_models_that_think(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json")
+    window = MainWindow(Workspace(), settings=Settings(), settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     panel = window.generation
     panel.setVisible(True)

@@ -23,9 +23,14 @@ def test_the_card_and_the_pane_say_a_model_has_no_chat_template(  # type: ignore
     assert "No chat template" not in window.panes["small"].model_card.text()  # the bundled model has one
     copy = str(copy_without_chat_template(bundled_model, tmp_path / "base-like.gguf", knows_chatml=False))
     for side in ("small", "large"):  # the Model… button, and File › Open GGUF model… for the large side
-        assert window.load_model(copy, side=side)  # the large side's loader exists from this call on
-        qtbot.waitUntil(lambda side=side: not window.loaders[side].busy and window.loaders[side].engine.model
-                        is not None and window.loaders[side].engine.model.info.path == copy, timeout=60_000)
+        assert window.load_model(copy, side=side)
+
+        def loaded(side: str = side) -> bool:
+            engine = window.workspace.local_engine(side)
+            return not window.loaders[side].busy and engine is not None and engine.model is not None \
+                and engine.model.info.path == copy
+
+        qtbot.waitUntil(loaded, timeout=60_000)
         assert NO_CHAT_TEMPLATE_NOTE in window.panes[side].model_card.text()
 
     window.generation.max_tokens.setValue(60)

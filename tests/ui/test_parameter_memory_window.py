@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.engines.remote import RemoteOptions
 from lmscales.core.settings import Settings
+from lmscales.core.workspace import Workspace
 from lmscales.ui.main_window import MainWindow
 from tests.conftest import wait_idle
 from tests.support.fault_server import FaultServer
@@ -36,7 +36,7 @@ def ask(qtbot, window: MainWindow, server: FaultServer) -> int:  # type: ignore[
 
 def window_on(qtbot, settings_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
     """A window whose small side has no model: only the large side (the fault server) runs."""
-    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=settings_path)
+    window = MainWindow(Workspace(), settings=Settings(), settings_path=settings_path)
     qtbot.addWidget(window)
     return window
 

@@ -14,11 +14,11 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory
 from lmscales.core.sampler import Sampler
 from lmscales.core.settings import Settings, load_settings
 from lmscales.core.trial import GenerationParams, Trial
+from lmscales.core.workspace import Workspace
 from lmscales.ui.endpoint_dialog import EndpointDialog, key_placeholder
 from lmscales.ui.history_view import HistoryView, TrialDialog
 from lmscales.ui.main_window import MainWindow
@@ -190,8 +190,7 @@ def test_example_buttons_fill_the_input_of_each_task(qtbot) -> None:  # type: ig
 
 @pytest.fixture
 def first_start(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    window = MainWindow(LocalEngine(), settings=Settings(), settings_path=tmp_path / "settings.json",
-                        history=TrialHistory())
+    window = MainWindow(Workspace(), settings=Settings(), settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     yield window
 
@@ -209,8 +208,7 @@ def test_a_first_start_welcomes_and_closing_it_is_remembered(qtbot, first_start:
     qtbot.mouseClick(window.welcome.close_button, Qt.MouseButton.LeftButton)
     assert not large.welcome_shown and large.placeholder_shown and large.placeholder_text.isVisible()
     assert load_settings(tmp_path / "settings.json").settings.show_welcome is False
-    again = MainWindow(LocalEngine(), settings=load_settings(tmp_path / "settings.json").settings,
-                       history=TrialHistory())
+    again = MainWindow(Workspace(), settings=load_settings(tmp_path / "settings.json").settings)
     qtbot.addWidget(again)
     assert not again.panes["large"].welcome_shown
     again.settings.apply(again.settings.settings.with_value("show_welcome", True))  # Settings brings it back
@@ -237,7 +235,7 @@ def test_the_welcome_looks_for_servers_on_this_computer(qtbot, fault_server) -> 
 
 
 def test_a_configured_large_side_has_no_welcome(qtbot, llama_server: str) -> None:  # type: ignore[no-untyped-def]
-    window = MainWindow(LocalEngine(), settings=Settings(), history=TrialHistory())
+    window = MainWindow(Workspace(), settings=Settings())
     qtbot.addWidget(window)
     window.set_endpoint(Endpoint(llama_server, "any"))
     assert not window.panes["large"].placeholder_shown and not window.panes["large"].welcome_shown

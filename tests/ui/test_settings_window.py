@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QDoubleSpinBox, QPlainTextEdit, QSpinBox
 
 from lmscales.core import secrets
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.logs import close_logging, setup_logging
 from lmscales.core.settings import Settings, load_settings
+from lmscales.core.workspace import Workspace
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.settings_dialog import SettingsDialog
@@ -26,7 +26,7 @@ KEY = "sk" "-settings-SECRET-0123456789abcdef"
 @pytest.fixture
 def bare_window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     """A window with no model loaded and settings saved under tmp_path."""
-    window = MainWindow(LocalEngine(), settings=Settings(),
+    window = MainWindow(Workspace(), settings=Settings(),
                         settings_path=tmp_path / "settings.json")
     qtbot.addWidget(window)
     yield window
@@ -80,7 +80,7 @@ def test_a_corrupt_settings_file_starts_with_defaults_and_says_so_once(qtbot, tm
     path = tmp_path / "settings.json"
     path.write_text("{ this is not json")
     loaded = load_settings(path)
-    window, engine = build_window(settings=loaded, threads=1)
+    window, workspace = build_window(settings=loaded, threads=1)
     qtbot.addWidget(window)
     try:
         assert "default settings" in window.statusBar().currentMessage()
@@ -90,7 +90,7 @@ def test_a_corrupt_settings_file_starts_with_defaults_and_says_so_once(qtbot, tm
         window.close()
         window.stop()
         window.shutdown()
-        engine.close()
+        workspace.close()
 
 
 def test_the_api_key_never_reaches_a_file(
@@ -200,17 +200,15 @@ def test_each_part_of_the_window_hears_the_settings_it_uses(bare_window: MainWin
 
 def test_keeping_history_off_writes_no_history_file(qtbot, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from lmscales.core.history import TrialHistory
-    from tests.conftest import wait_idle
+    from tests.conftest import load_small, wait_idle, window_workspace
 
     path = tmp_path / "data" / "history.jsonl"
-    engine = LocalEngine(n_ctx=1024, n_threads=1)
-    window = MainWindow(engine, settings=Settings().with_value("keep_history", False),
-                        history=TrialHistory.open(path))
+    workspace = window_workspace(bundled_model, TrialHistory.open(path), n_ctx=1024)
+    window = MainWindow(workspace, settings=Settings().with_value("keep_history", False))
     qtbot.addWidget(window)
     try:
         assert "this session only" in window.history.title.text()
-        with qtbot.waitSignal(window.loaders["small"].loaded, timeout=60_000):
-            window.load_model(str(bundled_model))
+        load_small(qtbot, window, bundled_model)
         window.generation.max_tokens.setValue(8)
         window.tasks.chat_input.setPlainText("Hi")
         window.send(("small",))
@@ -221,4 +219,4 @@ def test_keeping_history_off_writes_no_history_file(qtbot, bundled_model: Path, 
         assert "kept between sessions" in window.history.title.text()
     finally:
         window.shutdown()
-        engine.close()
+        workspace.close()

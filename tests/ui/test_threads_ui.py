@@ -20,14 +20,14 @@ def card(window: MainWindow) -> str:
 
 
 def test_the_model_card_says_how_the_threads_were_chosen(window: MainWindow) -> None:
-    engine = window.small_engine
+    engine = window.workspace.local_engine("small")
     assert engine.thread_table is not None  # measured when the model loaded (or read back from the store)
     assert "(measured fastest)" in card(window)
     assert engine.threads_reason.startswith(f"{engine.n_threads} thread")
 
 
 def test_the_settings_show_the_measured_table(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    table = window.small_engine.thread_table
+    table = window.workspace.local_engine("small").thread_table
     assert table is not None
     dialog = SettingsDialog(window.settings.settings, "", window, table)
     qtbot.addWidget(dialog)
@@ -61,8 +61,9 @@ def test_a_number_set_by_hand_wins_and_clearing_it_goes_back(qtbot, window: Main
     settings = window.settings.settings
     window.settings.apply(settings.with_value("local_engine.threads", 1))
     assert "1 thread (set in the settings)" in card(window)
-    assert (window.small_engine.n_threads, window.small_engine.n_threads_batch) == (1, 1)
-    window.measure_threads()
+    engine = window.workspace.local_engine("small")
+    assert (engine.n_threads, engine.n_threads_batch) == (1, 1)
+    window.threads.measure_again()
     assert "set by hand" in window.hint.text()
     loader = window.loaders["small"]
     with qtbot.waitSignal(loader.threadsChosen, timeout=30_000):
@@ -75,7 +76,7 @@ def test_a_number_set_by_hand_wins_and_clearing_it_goes_back(qtbot, window: Main
 
 def test_a_failed_measurement_is_said_and_the_threads_stay(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = window.small_engine
+    engine = window.workspace.local_engine("small")
     before = engine.n_threads
 
     def broken(self: LocalEngine, **_kw: object) -> None:
@@ -107,15 +108,15 @@ def test_clearing_a_hand_set_count_with_nothing_measured_goes_back_to_the_defaul
     from lmscales.core.engines.local import default_threads
     from lmscales.core.threads import ThreadStore
 
-    window._thread_store = ThreadStore(tmp_path / "threads.json")  # nothing measured for this model there
+    window.workspace.threads.store = ThreadStore(tmp_path / "threads.json")  # nothing measured for this model there
     settings = window.settings.settings.with_value("local_engine.measure_threads", False)
     window.settings.apply(settings.with_value("local_engine.threads", 1))
     assert "1 thread (set in the settings)" in card(window)
-    window.small_engine.thread_table = None  # as if loaded with a hand-set count: never measured
+    window.workspace.local_engine("small").thread_table = None  # as if loaded with a hand-set count: never measured
     loader = window.loaders["small"]
     with qtbot.waitSignal(loader.threadsChosen, timeout=30_000):
         window.settings.apply(settings.with_value("local_engine.threads", None))
-    assert window.small_engine.n_threads == default_threads()
+    assert window.workspace.local_engine("small").n_threads == default_threads()
     assert "set in the settings" not in card(window)
 
 
@@ -134,4 +135,4 @@ def test_settings_changes_and_measure_again_wait_for_each_other(qtbot, window: M
     assert loader.measure_again()
     window.settings.apply(settings.with_value("local_engine.threads", 1))  # while it measures
     qtbot.waitUntil(lambda: not loader.busy, timeout=120_000)
-    assert window.small_engine.n_threads == 1 and "1 thread (set in the settings)" in card(window)
+    assert window.workspace.local_engine("small").n_threads == 1 and "1 thread (set in the settings)" in card(window)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory
+from lmscales.core.workspace import Workspace
 from lmscales.ui.main_window import MainWindow
-from tests.conftest import SERVER_MODEL, wait_idle
+from tests.conftest import SERVER_MODEL, load_small, wait_idle, window_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -45,19 +45,17 @@ def _differences(left: object, right: object, where: str = "trial") -> list[str]
 @pytest.fixture
 def kept_window(qtbot, bundled_model: Path, tmp_path: Path) -> Iterator[tuple[MainWindow, Path]]:  # type: ignore[no-untyped-def]
     path = tmp_path / "data" / "history.jsonl"
-    engine = LocalEngine(n_ctx=2048, n_threads=1)
-    win = MainWindow(engine, history=TrialHistory.open(path))
+    workspace = window_workspace(bundled_model, TrialHistory.open(path))
+    win = MainWindow(workspace)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.loaders["small"].loaded, timeout=60_000):
-        win.load_model(str(bundled_model))
-    qtbot.waitUntil(lambda: not win.loaders["small"].busy)
+    load_small(qtbot, win, bundled_model)
     win.generation.max_tokens.setValue(16)
     win.generation.temperature.setValue(0.0)
     yield win, path
     win.stop()
     win.shutdown()
-    engine.close()
+    workspace.close()
 
 
 def test_the_cli_and_the_window_write_the_same_trial(qtbot, kept_window, llama_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +91,7 @@ def test_the_cli_and_the_window_write_the_same_trial(qtbot, kept_window, llama_s
 
 def test_history_outlives_the_window(qtbot, kept_window, bundled_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     window, path = kept_window
-    second = LocalEngine(n_ctx=2048, n_threads=1)
+    second: Workspace | None = None
     try:
         window.load_model(str(bundled_model), side="large")  # a second GGUF on the large side: no endpoint
         qtbot.waitUntil(lambda: window.session.available("large"), timeout=60_000)
@@ -105,7 +103,8 @@ def test_history_outlives_the_window(qtbot, kept_window, bundled_model: Path, tm
         assert all(text.strip() for text in answers.values()), answers
         window.close()
 
-        reopened = MainWindow(second, history=TrialHistory.open(path))
+        second = window_workspace(bundled_model, TrialHistory.open(path))  # the file as the window left it
+        reopened = MainWindow(second)
         qtbot.addWidget(reopened)
         again = reopened.history_store.get(trial.id)
         assert again is not None and again.input.text == "Name a planet."
@@ -123,7 +122,8 @@ def test_history_outlives_the_window(qtbot, kept_window, bundled_model: Path, tm
             assert answer.strip().splitlines()[0].replace("<", "&lt;") in md_text
         reopened.close()
     finally:
-        second.close()
+        if second is not None:
+            second.close()
 
 
 def test_clear_history_asks_first_and_keeps_everything_unless_told(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

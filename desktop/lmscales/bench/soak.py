@@ -36,7 +36,9 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     threads_before = threading.active_count()
-    window, engine = build_window(threads=threads)
+    window, workspace = build_window(threads=threads)
+    engine = workspace.local_engine("small")  # the small slot's engine, the same before and after its load
+    assert engine is not None
     window.show()
     failures: list[str] = []
     try:
@@ -76,7 +78,7 @@ def bench_soak(runs: int = 100, max_tokens: int = 32, threads: int | None = None
     finally:
         window.close()
         window.shutdown()
-        engine.close()
+        workspace.close()
     leftover = _engine_processes()
     _, alive = psutil.wait_procs(leftover, timeout=5)
     deadline = time.monotonic() + 5

@@ -237,10 +237,11 @@ def _bench_ui(
     assert isinstance(app, QApplication)
     model = verify(load_manifest())
     with LlamaServer(Path(model), threads=1) as server:
-        window, engine = build_window(threads=threads, endpoint=Endpoint(server.base_url, SERVER_MODEL))
+        window, workspace = build_window(threads=threads, endpoint=Endpoint(server.base_url, SERVER_MODEL))
         try:
             window.show()
-            if not _wait(app, lambda: engine.model is not None and not window.loaders["small"].busy, timeout=120):
+            if not _wait(app, lambda: workspace.info("small") is not None and not window.loaders["small"].busy,
+                         timeout=120):
                 raise RuntimeError("the local model did not load")
             watching = _cost_of_watching(window, watch_seconds)
             both = _both_sides(app, window, runs, max_tokens)
@@ -250,7 +251,7 @@ def _bench_ui(
         finally:
             window.shutdown()
             window.close()
-            engine.close()
+            workspace.close()
     return {
         "benchmark": "ui",
         "platform": app.platformName(),

@@ -1,4 +1,5 @@
-"""Start the GUI: logs, settings, the local engine in its child process, the remote engine if set up."""
+"""Start the GUI: logs, settings, the workspace (the bundled model loading into its small slot, the large side
+if set up) and the window over it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from PySide6.QtWidgets import QApplication
 
 from lmscales.core import offline
 from lmscales.core.endpoints import PRESETS, Endpoint, env_api_key
-from lmscales.core.engines.local import LocalEngine
+from lmscales.core.engines.factory import GgufSpec
 from lmscales.core.history import TrialHistory, default_history_path
 from lmscales.core.logs import setup_logging
+from lmscales.core.sampler import Sampler
 from lmscales.core.settings import LoadResult, Settings, load_settings, settings_path
+from lmscales.core.workspace import Workspace
 from lmscales.ui.crash import CrashReporter
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.presenter_start import DemoOptions, start_demo
@@ -51,8 +54,9 @@ def build_window(
     persist: bool = False,
     offline_mode: bool = False,
     theme: str | None = None,
-) -> tuple[MainWindow, LocalEngine]:
-    """The window with its engines, the model loading in the background (used by the app and the benches).
+) -> tuple[MainWindow, Workspace]:
+    """The window over a new workspace, the small model loading into its slot in the background (used by the app
+    and the benches; the caller closes the workspace after `window.shutdown()`).
 
     Command-line values (`model`, `threads`, `n_ctx`, `endpoint`) apply to this session only."""
     loaded = settings or LoadResult(Settings())
@@ -69,20 +73,22 @@ def build_window(
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, current.theme)  # before the widgets exist: styled widgets keep the palette they got
-    engine = LocalEngine()
+    workspace = Workspace(history=TrialHistory.open(default_history_path() if persist else None), monitor=Sampler())
+    values = current.local_engine
+    workspace.set_slot("small", GgufSpec(str(values.model_path) if values.model_path else None, values.n_ctx,
+                                         values.threads))
     window = MainWindow(
-        engine,
+        workspace,
         settings=current,
         settings_path=settings_path() if persist else None,
         session_endpoint=endpoint,
         session_values={path: (value, loaded.settings.value(path)) for path, value in session.items()},
-        history=TrialHistory.open(default_history_path() if persist else None),
     )
-    window.settings.apply(current, first=True)
+    window.settings.apply(current, first=True)  # loads the small slot's model (and says if it is missing)
     window.start_sampling()
     if loaded.notice:
         window.statusBar().showMessage(loaded.notice, 30_000)
-    return window, engine
+    return window, workspace
 
 
 def run_app(
@@ -111,7 +117,7 @@ def run_app(
     try:
         loaded = load_settings()
         endpoint = command_line_endpoint(base_url, remote_model) if base_url and remote_model else None
-        window, engine = build_window(model, threads, n_ctx, endpoint, loaded, persist=True,
+        window, workspace = build_window(model, threads, n_ctx, endpoint, loaded, persist=True,
                                       offline_mode=offline_mode, theme=theme)
     except Exception as error:
         crashes.report_startup_failure(error)
@@ -125,4 +131,4 @@ def run_app(
         return app.exec()
     finally:
         window.shutdown()
-        engine.close()
+        workspace.close()
