@@ -112,17 +112,17 @@ def _timed(name: str) -> Callable[[SideResult], Reading]:
 
 
 def _is_local(result: SideResult) -> bool:
-    return result.engine is not None and result.engine.kind == "local"
+    return result.engine is not None and result.engine.model_runs == "this_cpu"
 
 
 def _is_elsewhere(result: SideResult) -> bool:
     """An API beyond this computer: its work (CPU, energy) is spent on someone else's machines."""
-    return result.engine is not None and result.engine.kind == "remote" and not result.engine.loopback
+    return result.engine is not None and result.engine.model_runs == "remote"
 
 
 def _on_this_computer(result: SideResult) -> bool:
     """A GGUF run here, or a server on this computer: no money per token, only electricity."""
-    return result.engine is not None and (result.engine.kind == "local" or result.engine.loopback)
+    return result.engine is not None and result.engine.model_runs != "remote"
 
 
 def _cpu(result: SideResult) -> Reading:

@@ -94,8 +94,9 @@ def machine_description() -> str:
 def side_info(slot: str, label: str, info: EngineInfo | None) -> SideInfo:
     if info is None:
         return SideInfo(slot, label, "?", "—", "?")
-    host = "this computer" if info.kind == "local" else info.host or "?"
-    where = "on this CPU" if info.kind == "local" else f"at {host}"
+    on_this_cpu = info.model_runs == "this_cpu"
+    host = "this computer" if on_this_cpu else info.host or "?"
+    where = "on this CPU" if on_this_cpu else f"at {host}"
     return SideInfo(slot, f"{info.model} {where}", info.model, host, info.kind)
 
 
@@ -246,7 +247,7 @@ class Evaluation:
                     notes.setdefault(slot, tuple(c.detail for c in result.checks if c.passed is False))
                     self._figures(result, ttft, decode, e2e)
                     money[slot].append(result.cost.usd if result.cost is not None else
-                                       (0.0 if result.engine and result.engine.kind == "local" else None))
+                                       (0.0 if result.engine and result.engine.model_runs == "this_cpu" else None))
                     energy[slot].append(result.energy_j)
                     cpu[slot].append(result.cpu_seconds)
                     scores = sums.setdefault(slot, {})
@@ -263,12 +264,12 @@ class Evaluation:
                 judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None,
                 check_notes=notes,
             ))
-        kinds = {slot: (info.kind if (info := self.session.info(slot)) is not None else "") for slot in SLOTS}
+        places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
         costs = {slot: SideCost(
             cost_per_100=_per_100(money[slot]), energy_wh_per_100=_per_100(energy[slot], 1 / 3600),
             cpu_seconds_per_100=_per_100(cpu[slot]),
             # money on this CPU is exactly none; an API's comes from a price table and token counts
-            cost_provenance="measured" if kinds[slot] == "local" else "estimated") for slot in SLOTS}
+            cost_provenance="measured" if places[slot] == "this_cpu" else "estimated") for slot in SLOTS}
         judge_summary = None
         if self.judge is not None:
             outcomes = [self.verdicts[item.id].outcome for item in items if item.id in self.verdicts]

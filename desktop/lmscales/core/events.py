@@ -225,6 +225,10 @@ Event = TextDelta | Finished | EngineError | Notice
 
 
 EngineKind = Literal["local", "remote"]
+# Where a model runs: llama.cpp on this CPU (a process of ours), a server on this computer, an API beyond it.
+ModelPlace = Literal["this_cpu", "this_computer", "remote"]
+# Where a side runs now: as above, or a recording played back (no model runs, nothing leaves this computer).
+Where = Literal["this_cpu", "this_computer", "remote", "recording"]
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,24 @@ class EngineInfo:
     # False: a local model file without a chat template, so it is prompted as ChatML (which a base model does
     # not follow). A server formats its own prompts; trials written before this field default to True.
     has_chat_template: bool = True
+
+    @property
+    def model_runs(self) -> ModelPlace:
+        """Where the model runs (a recording's: where it ran when it was recorded), which says what it costs:
+        CPU-seconds on this CPU, electricity for a server on this computer, money for an API."""
+        if self.kind == "local":
+            return "this_cpu"
+        return "this_computer" if self.loopback else "remote"
+
+    @property
+    def where(self) -> Where:
+        """Where this side runs now: where its model runs, or "recording" for a replay."""
+        return "recording" if self.recorded else self.model_runs
+
+    @property
+    def on_this_computer(self) -> bool:
+        """Nothing this side does now leaves this computer, so offline mode lets it run."""
+        return self.where != "remote"
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

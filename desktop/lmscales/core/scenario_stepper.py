@@ -203,7 +203,7 @@ def may_fall_back(result: SideResult) -> bool:
         return False
     if result.error is not None:
         return result.error.kind in FALLBACK_ERRORS
-    return result.skipped is not None and result.engine is not None and not result.engine.loopback
+    return result.skipped is not None and result.engine is not None and result.engine.model_runs == "remote"
 
 
 def recorded_fallback(recording: Recording | None, live_input: TaskInput | None, result: SideResult) -> Trial | None:

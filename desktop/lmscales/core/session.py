@@ -163,14 +163,14 @@ def cost_of(prices: PriceTable, info: EngineInfo, finished: Finished) -> Cost | 
     """Money, for a side behind an API, looked up by its host and model; thinking tokens are billed as output.
     A model on this CPU costs none (its CPU-seconds are shown), and a server on this computer costs $0 (its
     energy estimate is shown)."""
-    if info.kind != "remote":
+    if info.model_runs == "this_cpu":
         return None
     provenances = [finished.prompt_tokens_provenance, finished.output_tokens_provenance]
     if finished.reasoning_tokens:
         provenances.append(finished.reasoning_tokens_provenance)
     return prices.cost(info.model, finished.prompt_tokens, finished.billed_output_tokens,
                        "estimated" if "estimated" in provenances else "measured",
-                       host=info.host, loopback=info.loopback)
+                       host=info.host, loopback=info.model_runs == "this_computer")
 
 
 @dataclass
@@ -393,7 +393,7 @@ class Session:
         stopped = run.stopped[side]
         if engine is None or info is None:
             return skipped_side(side, label, info, f"The {label.lower()} model is not ready.")
-        if not info.loopback and not info.recorded and self.is_offline():
+        if not info.on_this_computer and self.is_offline():
             return skipped_side(side, label, info, offline_refusal(info, label))
         started_at = now_iso()
         if stopped.is_set():  # stopped before its turn came
@@ -403,7 +403,7 @@ class Session:
         start_mark = self._mark(side, engine)
         cpu_before = engine.cpu_seconds()
         request = GenerationRequest.from_params(run.messages[side], run.params)
-        if info.kind == "remote" and not info.loopback:
+        if info.model_runs == "remote":
             self.prices.refresh_for(info, self.is_offline)
         pieces: list[str] = []
         thoughts = 0  # thinking pieces shown (apart from the answer)
@@ -479,7 +479,7 @@ class Session:
         slot = cast(SamplerSide, side)
         with self._sampler_lock:
             sampler.watch(slot, pid)  # None (a server, a recording): its model runs in no process of ours
-            if pid is None and not (info is not None and info.kind == "remote" and info.loopback):
+            if pid is None and not (info is not None and info.where == "this_computer"):
                 return None  # nothing this machine spends on it can be told apart
             return sampler.mark(slot)  # a server here is no process of ours, but the energy meter tells its cost
 

@@ -11,7 +11,7 @@ slot; it never touches threads or engines. What it shows at the end comes from t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -27,9 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmscales.core import metrics
-from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
-from lmscales.core.events import EngineError, Notice, TextDelta
+from lmscales.core.events import EngineError, Notice, TextDelta, Where
 from lmscales.core.metrics import RunMetrics
 from lmscales.core.session import SideStarted, TrialStarted
 from lmscales.core.tasks import ChatTurn
@@ -37,6 +35,7 @@ from lmscales.core.trial import SideResult
 from lmscales.ui.markdown_text import plain_tooltip
 from lmscales.ui.metrics_strip import MetricsStrip
 from lmscales.ui.session_bridge import SessionBridge
+from lmscales.ui.side_notes import prompt_cache_note, result_note
 from lmscales.ui.streaming_view import StreamingView
 from lmscales.ui.theme import SIDE_COLORS, SIDE_TITLES
 
@@ -242,14 +241,11 @@ class SidePane(QFrame):
     def thinking_text(self) -> str:
         return self.thinking_view.toPlainText()
 
-    def set_label(self, label: str, kind: str | None = None, loopback: bool = False) -> None:
-        """The side's name as the user sees it, and where its engine runs ("local": on this CPU; "remote": an API,
-        or a server on this computer when `loopback`)."""
-        where = {"local": " · on this CPU", "remote": " · server on this computer" if loopback else " · API"}.get(
-            kind or "", "")
-        self.title.setText(label + where)
-        if kind is not None:
-            self.metrics.set_kind(kind)
+    def set_label(self, label: str, where: Where | None = None) -> None:
+        """The side's name as the user sees it, and where it runs (None: not known yet)."""
+        self.title.setText(label + WHERE_LABELS.get(where or "", ""))
+        if where in ("this_cpu", "this_computer", "remote"):
+            self.metrics.set_kind("local" if where == "this_cpu" else "remote")
 
     def offer_action(self, text: str, slot: Callable[[], None], tip: str = "") -> None:
         """A button under the status line offering one thing to do about this side's result."""
@@ -385,7 +381,9 @@ class SidePane(QFrame):
             clipboard.setText(self.view.answer)
 
 
-STOP_NOTES = {"stop": "Done.", "length": "Reached max tokens.", "cancelled": "Stopped."}
+# After the side's name: where it runs.
+WHERE_LABELS: dict[str, str] = {"this_cpu": " · on this CPU", "this_computer": " · server on this computer",
+                                "remote": " · API", "recording": " · recording"}
 
 
 class QualityLine(QWidget):
@@ -430,76 +428,6 @@ class QualityLine(QWidget):
 
     def text(self) -> str:
         return " · ".join(label.text() for label in self.labels)
-
-
-def prompt_cache_note(result: SideResult) -> str:
-    """For the TTFT tooltip: how much of the prompt was not evaluated again (a chat's earlier turns kept in the
-    KV cache), and the threads the run used."""
-    finished = result.finished
-    if finished is None or result.engine is None or result.engine.kind != "local":
-        return ""
-    parts = []
-    if finished.cached_prompt_tokens:
-        evaluated = finished.prompt_tokens - finished.cached_prompt_tokens
-        parts.append(f"{finished.cached_prompt_tokens:,} of the {finished.prompt_tokens:,} prompt tokens came from the "
-                     f"cache (the conversation so far); {evaluated:,} were evaluated.")
-    elif finished.prompt_tokens:
-        parts.append(f"All {finished.prompt_tokens:,} prompt tokens were evaluated (nothing from the cache).")
-    if finished.threads:
-        parts.append(f"Threads this run: {finished.threads}.")
-    return " ".join(parts)
-
-
-def lasting_notices(notices: Sequence[Notice], ignored: Sequence[str]) -> str:
-    """What the run adapted to on the way and is still true when it has ended (a renamed token limit, a reset
-    after the last chunk, retries after a 429, said once in the past tense). Progress ("summarizing part 2 of
-    4…") is left out, and so is an ignored parameter, which the note says already. Read from each notice's
-    kind and fields, never from its wording."""
-    kept: list[str] = []
-    retries: dict[str, int] = {}
-    for notice in notices:
-        if notice.kind == "rate_limited":
-            host = notice.host or "the server"
-            retries[host] = retries.get(host, 0) + 1
-        elif notice.progress or (notice.kind in ("parameter_dropped", "parameter_renamed")
-                                 and notice.parameter in ignored):
-            continue
-        else:
-            kept.append(notice.message)
-    kept += [f"Rate limited by {host} (429): answered after {count} {'retry' if count == 1 else 'retries'}."
-             for host, count in retries.items()]
-    return "".join(f" {notice}" for notice in kept)
-
-
-def result_note(result: SideResult) -> str:
-    """The status line under a finished side: how it ended, where the price came from, what was adapted."""
-    finished = result.finished
-    if finished is None:
-        return ""
-    if finished.stop_reason == "cancelled" and not finished.deltas and result.notices:
-        return result.notices[-1].message
-    note = STOP_NOTES[finished.stop_reason]
-    for parameter in finished.ignored_parameters:
-        note += (f" This model ignores {parameter}: it ran at its default, so the two sides are not matched on "
-                 f"{parameter}.")
-    note += lasting_notices(result.notices, finished.ignored_parameters)
-    cost = result.cost
-    if cost is not None and cost.on_this_computer:
-        note += " Served on this computer: no money is paid; the energy the machine spent is shown instead."
-    elif cost is not None:
-        note += f" Price: {cost.price.describe()}." if cost.price else " No price known for this model."
-    rate = metrics.compute(finished).decode_rate
-    if rate.value is None and rate.reason and finished.deltas:
-        note += f" No decode rate: {rate.reason}."
-    if finished.trimmed_messages:
-        note += f" {finished.trimmed_messages} old messages were left out to fit the context."
-    if finished.chunks > 1:
-        note += f" The text was longer than the context: summarized in {finished.chunks} chunks (map-reduce)."
-    if result.recorded:
-        note += " Replayed from a recording."
-    if result.without_chat_template:
-        note += f" {NO_CHAT_TEMPLATE_NOTE}"
-    return note
 
 
 def _escape_markdown(text: str) -> str:

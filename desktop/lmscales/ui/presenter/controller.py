@@ -284,7 +284,8 @@ class Presenter(QObject):
         if column is None:
             return
         info = event.engine
-        where = " · on this CPU" if info.kind == "local" else " · on this computer" if info.loopback else " · API"
+        where = {"this_cpu": " · on this CPU", "this_computer": " · on this computer", "remote": " · API"}[
+            info.model_runs]
         column.title.setText(f"{self.session.labels.get(side, side)}{where} · {event.engine.model}")
         column.badge.setVisible(event.engine.recorded)
 
