@@ -1,6 +1,7 @@
-"""A command-line run has one memory of refused parameters, its own: the large side and a judge endpoint share
-it, and the next run (even in the same process) starts without it. The fault server plays a model that
-refuses `temperature`: a run that does not know it is refused once and asks again (two POSTs)."""
+"""A command-line run has one memory of refused parameters, its own: the large side and a judge endpoint (both
+built by the run's workspace) share it, and the next run (even in the same process) starts without it. The fault
+server plays a model that refuses `temperature`: a run that does not know it is refused once and asks again (two
+POSTs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lmscales import cli
+from lmscales.cli.sides import judge, open_workspace
 from tests.support.fault_server import FaultServer
 
 
@@ -43,14 +45,16 @@ def test_a_judge_endpoint_shares_the_runs_memory(fault_server: FaultServer,
     url = fault_server.url("notemp")
     args = cli.make_parser().parse_args(["eval", "--set", "translate", "--side", "large", "--base-url", url,
                                          "--model", "fault-model", "--judge", url, "--judge-model", "fault-model"])
-    engines, _ = cli.open_sides(args, ("large",))
-    later, _ = cli.open_sides(args, ("large",))
+    workspace = open_workspace(args, ("large",))
+    later = open_workspace(args, ("large",))
     try:
-        assert cli._judge(args, engines) is not None
+        made = judge(args, workspace, ("large",))
+        assert made is not None and made.engine is not workspace.engine("large")  # a third engine
+        large = workspace.engine("large")
         # What the large side's model refused, the judge on the same model knows without being refused again.
-        assert engines["judge"].memory is engines["large"].memory
-        # Another run (another `open_sides`) has a memory of its own.
-        assert later["large"].memory is not engines["large"].memory
+        assert made.engine.memory is large.memory  # type: ignore[attr-defined]
+        # Another run (another workspace) has a memory of its own.
+        assert later.engine("large").memory is not large.memory  # type: ignore[union-attr]
     finally:
-        for engine in (*engines.values(), *later.values()):
-            engine.close()
+        workspace.close()
+        later.close()

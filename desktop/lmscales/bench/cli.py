@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, open_engine, print_json
+from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, print_json
+from lmscales.cli.sides import load_gguf, new_workspace, small_spec
 from lmscales.core.engines.local import WAIT_POLICY
 
 
@@ -23,21 +24,22 @@ def _thread_counts(text: str | None, usable: int) -> list[int] | None:
     return counts
 
 
-def _wait_policy(name: str) -> str | None:
-    return None if name == "default" else name
-
-
 def cmd_bench_engine(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from lmscales.bench.engine import bench_engine, describe
 
-    engine = open_engine(args.gguf, args.threads, args.n_ctx, adapt_threads=not args.no_adapt,
-                         wait_policy=_wait_policy(args.wait_policy), low_priority=not args.no_low_priority)
+    # The engine comes from the workspace's factory like every other; the flags vary how its process runs.
+    spec = dataclasses.replace(small_spec(args), adapt_threads=not args.no_adapt, wait_policy=args.wait_policy,
+                               low_priority=not args.no_low_priority)
+    workspace = new_workspace(args)
     try:
+        engine = load_gguf(workspace, "small", spec)
         report = bench_engine(engine, runs=args.runs, max_tokens=args.max_tokens,
                               thread_counts=_thread_counts(args.thread_counts, engine.usable_cores),
                               competing_processes=args.competing, chat=not args.no_chat)
     finally:
-        engine.close()
+        workspace.close()
     if args.json:
         print_json(report)
     else:

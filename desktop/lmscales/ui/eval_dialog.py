@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import offline
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.files import write_atomically
+from lmscales.core.judge_choice import choose_judge
 from lmscales.core.quality.judge import Judge, JudgeRefused
 from lmscales.core.quality.report import render_report
 from lmscales.core.quality.results import EvalResult, task_figures
@@ -120,10 +121,8 @@ class EvalDialog(QDialog):
     def _judge(self) -> Judge | None:
         if self.judge_choice.currentData() != "large":
             return None
-        engine = self.session.engines.get("large")
-        if engine is None:
-            raise JudgeRefused("The large side is not set up, so it cannot judge.")
-        return Judge.from_engine(engine, is_contestant=True, offline=offline.enabled())
+        judge, _ = choose_judge("large", self.session.engines, offline=offline.enabled())  # no engine built
+        return judge
 
     def start(self) -> None:
         if self.running or self.session.running:

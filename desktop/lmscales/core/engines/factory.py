@@ -28,6 +28,11 @@ class GgufSpec:
     n_ctx: int | None = None
     threads: int | None = None
     watchdog_seconds: float | None = None
+    # How the engine process runs, which `lmscales bench engine` varies to measure them (the app keeps the
+    # engine's own): OpenMP's wait policy (None: the app's; "default": OpenMP's own), priority, adaptation to load.
+    wait_policy: str | None = None
+    low_priority: bool = True
+    adapt_threads: bool = True
 
     @property
     def where(self) -> str:
@@ -72,6 +77,12 @@ def create_engine(spec: EngineSpec, *, parameter_memory: ParameterMemory | None 
             options["n_ctx"] = spec.n_ctx
         if spec.watchdog_seconds is not None:
             options["watchdog_seconds"] = spec.watchdog_seconds
+        if spec.wait_policy is not None:
+            options["wait_policy"] = None if spec.wait_policy == "default" else spec.wait_policy
+        if not spec.low_priority:
+            options["low_priority"] = False
+        if not spec.adapt_threads:
+            options["adapt_threads"] = False
         return LocalEngine(n_threads=spec.threads, **options)  # type: ignore[arg-type]
     if isinstance(spec, EndpointSpec):
         from lmscales.core.engines.remote import RemoteEngine, RemoteOptions

@@ -61,6 +61,10 @@ class JudgeRefused(ValueError):
     """A judge that must not be used; the message is for the user."""
 
 
+SMALL_MODEL_REFUSED = ("The small local model cannot be the judge: it would grade answers it cannot itself get right. "
+                       "Choose a third endpoint, or the large side (labelled “judge is also a contestant”).")
+
+
 class Generates(Protocol):
     """The part of an engine the judge uses (`lmscales.core.engines.base.Engine` satisfies it)."""
 
@@ -199,10 +203,7 @@ class Judge:
                 "on this computer, or leave offline mode."
             )
         if engine_is_local:
-            raise JudgeRefused(
-                "The small local model cannot be the judge: it would grade answers it cannot itself get right. "
-                "Choose a third endpoint, or the large side (labelled “judge is also a contestant”)."
-            )
+            raise JudgeRefused(SMALL_MODEL_REFUSED)
         if not model.strip():
             raise JudgeRefused("The judge needs a model name so each verdict can say who judged it.")
         self.engine = engine
@@ -218,8 +219,8 @@ class Judge:
         info = engine.info
         if info is None:
             raise JudgeRefused("The judge's engine is not ready yet: it has no model loaded.")
-        return cls(engine, info.model, engine_is_local=info.kind == "local", is_contestant=is_contestant,
-                   offline=offline, on_this_computer=info.loopback, max_tokens=max_tokens)
+        return cls(engine, info.model, engine_is_local=info.model_runs == "this_cpu", is_contestant=is_contestant,
+                   offline=offline, on_this_computer=info.on_this_computer, max_tokens=max_tokens)
 
     def _ask(self, context: JudgeContext, first: str, second: str, first_shown: Literal["a", "b"]) -> OrderResult:
         request = GenerationRequest(judge_messages(context, first, second), max_tokens=self.max_tokens,

@@ -1,0 +1,119 @@
+"""`lmscales eval`: repeated, matched A/B runs of an evaluation set on the workspace's sides, with scores,
+statistics, a verdict per task and the HTML report; Ctrl+C or SIGTERM keeps the partial results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lmscales.cli.common import EXIT_FAILED, EXIT_USAGE, SIDE_ALIASES, CliError, print_json, say
+from lmscales.cli.interrupts import interrupted_exit_code
+from lmscales.cli.run import generation_params
+from lmscales.cli.sides import judge, open_workspace
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
+    from lmscales.core.history import TrialHistory, default_history_path
+    from lmscales.core.quality.report import render_report
+    from lmscales.core.quality.results import task_figures
+    from lmscales.core.quality.sets import EvalSetError, load_set
+    from lmscales.core.sampler import Sampler
+    from lmscales.core.workspace import TrialNotKept, WorkspaceEvent
+
+    try:
+        evaluation_set = load_set(args.set, smoke=args.smoke)
+    except EvalSetError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    if args.limit is not None:  # at least 1: argparse refused the rest
+        evaluation_set = dataclasses.replace(evaluation_set, items=evaluation_set.items[: args.limit])
+    sides = SIDE_ALIASES[args.side]
+    try:
+        plan = EvalPlan(evaluation_set, generation_params(args), repeats=args.repeats, warmups=args.warmups,
+                        sides=sides)
+    except ValueError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    history = TrialHistory.open(None if args.no_history else default_history_path())
+    # A monitor without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds and
+    # energy (measured through RAPL where readable, else estimated) in their trials.
+    workspace = open_workspace(args, sides, history=history, monitor=Sampler())
+    started = time.perf_counter()
+    try:
+        def not_kept(event: WorkspaceEvent) -> None:  # said at once, naming the comparison
+            if isinstance(event, TrialNotKept):
+                say(event.reason)
+
+        workspace.subscribe(not_kept)
+        evaluation_judge = judge(args, workspace, sides)
+
+        def progress(step: EvalProgress) -> None:
+            if not args.quiet:
+                print(f"[{step.done}/{step.total}] {step.message}", file=sys.stderr, flush=True)
+
+        evaluation = Evaluation(workspace.session, plan, evaluation_judge, progress)
+        interrupted: int | None = None
+        try:
+            result = evaluation.run()
+        except KeyboardInterrupt as error:  # Ctrl+C, or SIGTERM (see `sigterm_as_interrupt`)
+            interrupted = interrupted_exit_code(error)
+            evaluation.cancel()
+            result = evaluation.result()
+    finally:
+        workspace.close()
+    seconds = time.perf_counter() - started
+    figures = [task_figures(task) for task in result.tasks]
+    if args.report:
+        path = Path(args.report)
+        try:
+            from lmscales.core.files import write_atomically
+
+            write_atomically(path, render_report(result).encode("utf-8"))
+        except OSError as error:
+            raise CliError(f"Could not write the report to {path}: {error.strerror or error}") from None
+        print(f"report: {path}", file=sys.stderr)
+    if args.json:
+        print_json({"result": dataclasses.asdict(result), "figures": [dataclasses.asdict(f) for f in figures],
+                    "wall_seconds": round(seconds, 1), "trials": [t.id for t in evaluation.trials],
+                    "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
+    else:
+        for figure in figures:
+            print(figure.verdict)
+        count = len(evaluation.trials)
+        print(f"{count} comparison{'s' * (count != 1)} in {seconds:.0f} s", file=sys.stderr)
+    problem = history.not_kept_problem()
+    if problem:  # a full disk or a read-only folder: the run's figures are here, the history lacks them
+        say(f"{problem} Their results are in this output{' and the report' if args.report else ''} only.")
+    if interrupted is not None:
+        say(f"Interrupted: stopped before the end; the results above are partial ({len(evaluation.trials)} of "
+            f"{len(plan.evaluation_set.items) * plan.repeats} comparisons"
+            f"{', and so is the report' if args.report else ''}).")
+        return interrupted
+    return 130 if evaluation.cancelled else EXIT_FAILED if problem else 0
+
+
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from lmscales.cli.arguments import positive_int
+    from lmscales.cli.options import EVAL_DEFAULTS, add_comparison_options
+
+    evaluate = commands.add_parser("eval", help="repeated A/B runs over an evaluation set, with scores and a report")
+    add_comparison_options(evaluate)
+    evaluate.set_defaults(**EVAL_DEFAULTS)  # why they differ from `run`'s: see EVAL_DEFAULTS
+    evaluate.add_argument("--set", required=True,
+                          help="translate, summarize, chat (built in), NAME-smoke for a small subset, or a JSONL file")
+    evaluate.add_argument("--smoke", action="store_true", help="only the set's small built-in subset")
+    evaluate.add_argument("--limit", type=positive_int, help="only the first N items")
+    evaluate.add_argument("--repeats", type=int, default=1, help="runs of every item on every side")
+    evaluate.add_argument("--warmups", type=int, default=1, help="discarded runs before measuring")
+    evaluate.add_argument("--sides", dest="side", choices=["small", "large", "both"], default="both")
+    evaluate.add_argument("--judge", metavar="large|URL",
+                          help="a blind judge: 'large' (the large side, also a contestant) or a third endpoint's URL")
+    evaluate.add_argument("--judge-model", metavar="NAME", help="the judge endpoint's model")
+    evaluate.add_argument("--no-history", action="store_true", help="do not keep the trials in the history")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress lines")
+    evaluate.add_argument("--json", action="store_true", help="print the results, figures and verdicts as JSON")
+    evaluate.add_argument("--report", metavar="FILE.html", help="write the self-contained HTML report")
+    evaluate.set_defaults(handler=cmd_eval)
