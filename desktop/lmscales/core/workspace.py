@@ -207,7 +207,7 @@ class Workspace:
         info = self.info(side)
         if info is None or (side in self._loading):
             return False
-        return info.loopback or info.recorded or not self.offline
+        return info.on_this_computer or not self.offline
 
     def can_send(self, sides: Iterable[str] = SLOTS, *, has_text: bool = True) -> Readiness:
         """Which of `sides` a send would run now, or why nothing can be sent."""
