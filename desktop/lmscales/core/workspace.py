@@ -19,22 +19,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmscales.core import offline
+from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.factory import EndpointSpec, EngineSpec, GgufSpec, ReplaySpec, create_engine
 from lmscales.core.events import EngineInfo
+from lmscales.core.gguf_threads import GgufThreads, as_local
 from lmscales.core.history import TrialHistory
 from lmscales.core.pricing import PriceTable
 from lmscales.core.recording import Collector
-from lmscales.core.session import SLOTS, Session, SessionBusyError
+from lmscales.core.session import SLOTS, Session, SessionBusyError, SessionEvent, TrialEnded
 from lmscales.core.trial import Trial
 
 if TYPE_CHECKING:
-    from lmscales.core.engines.local import LoadedModel
+    from lmscales.core.engines.local import LoadedModel, LocalEngine
     from lmscales.core.engines.remote import ParameterMemory
     from lmscales.core.judge_choice import JudgeKind
     from lmscales.core.quality.judge import Judge
     from lmscales.core.sampler import Sampler
-    from lmscales.core.threads import ThreadPolicy
+    from lmscales.core.settings import LocalEngineSettings
+    from lmscales.core.threads import ThreadPolicy, ThreadStore, ThreadTable
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class Workspace:
         is_offline: Callable[[], bool] = offline.enabled,
         parameter_memory: ParameterMemory | None = None,
         factory: Callable[..., Engine] = create_engine,
+        thread_store: ThreadStore | None = None,
     ) -> None:
         self.history = history if history is not None else TrialHistory()
         self.recorder = Collector()  # what File › Save recording… writes
@@ -111,7 +115,7 @@ class Workspace:
         if monitor is not None:
             monitor.subscribe(self.recorder.add_sample)
         self._parameter_memory = parameter_memory
-        self.thread_policy: ThreadPolicy | None = None  # None: the threads stay as the spec sets them
+        self.threads = GgufThreads(thread_store)  # how GGUF engines run and choose their threads
         self._factory = factory
         self.session = Session(dict.fromkeys(SLOTS), prices=prices, sampler=monitor, labels=labels,
                                is_offline=is_offline, on_trial=self._keep)
@@ -119,6 +123,9 @@ class Workspace:
         self._listeners: list[Listener] = []
         self._loading: set[str] = set()
         self._lock = threading.Lock()
+        # What a slot gets once the running comparison has ended (a new endpoint, or none when going offline).
+        self._pending: dict[str, EngineSpec | None] = {}
+        self.session.subscribe(self._on_session_event)
         self._judge_engine: Engine | None = None  # a judge endpoint's, closed with the workspace
 
     @property
@@ -130,6 +137,16 @@ class Workspace:
 
             self._parameter_memory = ParameterMemory()
         return self._parameter_memory
+
+    @parameter_memory.setter
+    def parameter_memory(self, memory: ParameterMemory) -> None:
+        """One kept with the settings (the window's), so what a model refused is remembered across sessions."""
+        self._parameter_memory = memory
+
+    def attach_monitor(self, monitor: Sampler) -> None:
+        """A resource monitor for a workspace made without one (the window always shows resources)."""
+        self.monitor = self.session.sampler = monitor
+        monitor.subscribe(self.recorder.add_sample)
 
     # -- events ------------------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -165,6 +182,7 @@ class Workspace:
         else:
             memory = self.parameter_memory if isinstance(spec, EndpointSpec) else None
             engine = None if spec is None else self._factory(spec, parameter_memory=memory)
+            self.threads.configure_engine(engine)
             if old_engine is not None:
                 old_engine.close()
         self.specs[side] = spec
@@ -172,30 +190,136 @@ class Workspace:
         self._emit(SlotChanged(side, spec, self.info(side)))
         return engine
 
-    def load(self, side: str, progress: Callable[[int, int], None] | None = None) -> LoadedModel:
-        """Load the GGUF spec of `side` into its engine (blocking: seconds), then take its thread counts from
-        the measured table when the spec leaves them open. `LoadError` with a message for the user."""
+    def set_slot_when_idle(self, side: str, spec: EngineSpec | None) -> bool:
+        """`set_slot` now, or, while a comparison runs, stop that side and put `spec` in once the run has ended
+        (going offline mid-run, a new endpoint). True: applied now."""
+        if not self.session.running:
+            self._pending.pop(side, None)
+            self.set_slot(side, spec)
+            return True
+        self._pending[side] = spec
+        self.session.cancel(side)
+        return False
+
+    def pending(self, side: str) -> bool:
+        return side in self._pending
+
+    def _on_session_event(self, event: SessionEvent) -> None:
+        """On the session's worker, once a run has ended (`running` is already false): the queued swaps."""
+        if not isinstance(event, TrialEnded):
+            return
+        for side in list(self._pending):
+            spec = self._pending.pop(side)
+            try:
+                self.set_slot(side, spec)
+            except SessionBusyError:  # a new run was submitted first: keep the swap for its end
+                self._pending.setdefault(side, spec)
+            except Exception:
+                log.exception("the %s side's queued change failed", side)
+
+    def endpoint(self, side: str) -> Endpoint | None:
+        """The endpoint `side` holds (None: a GGUF, a recording or nothing)."""
+        spec = self.specs.get(side)
+        return spec.endpoint if isinstance(spec, EndpointSpec) else None
+
+    def holds_gguf(self, side: str) -> bool:
+        """`side` runs a loaded GGUF on this CPU."""
+        return isinstance(self.specs.get(side), GgufSpec) and self.info(side) is not None
+
+    def local_engine(self, side: str) -> LocalEngine | None:
+        """The GGUF engine of `side` (None for an endpoint, a recording or an empty slot)."""
+        return as_local(self.engine(side))
+
+    def load(self, side: str, spec: GgufSpec | None = None, progress: Callable[[int, int], None] | None = None,
+             *, choose_threads: bool = True) -> LoadedModel:
+        """Load a GGUF into `side` (blocking: seconds): `spec`, or the one the slot holds. A slot that already runs
+        a GGUF loads it into the same engine, which keeps its previous model if the new one fails; any other slot
+        (an endpoint, empty) gets a new engine once the file has loaded, so a file that cannot load leaves the
+        slot as it was. Then, when the spec leaves them open, the thread counts come from the measured table
+        (`choose_threads=False`: the caller does that step, to report it apart). `LoadError` with a message for
+        the user."""
         from lmscales.core.engines.local import LoadError, LocalEngine
 
-        spec = self.specs.get(side)
-        engine = self.engine(side)
-        if not isinstance(spec, GgufSpec) or not isinstance(engine, LocalEngine):
+        held = spec if spec is not None else self.specs.get(side)
+        if not isinstance(held, GgufSpec):
             raise LoadError(f"The {self.label(side).lower()} side holds no GGUF model to load.")
+        spec = held
+        self._begin(side)
+        try:
+            engine = self.local_engine(side)
+            fresh = engine is None
+            if engine is None:
+                made = self._factory(spec)
+                assert isinstance(made, LocalEngine)
+                engine = made
+                self.threads.configure_engine(engine)
+            try:
+                model = engine.load(spec.path or str(bundled_model_path()), spec.n_ctx, spec.threads)
+            except BaseException:
+                if fresh:
+                    engine.close()
+                raise
+            if fresh:
+                old = self.engine(side)
+                self.session.set_engine(side, engine)
+                if old is not None:
+                    old.close()
+            self.specs[side] = spec
+            if choose_threads and spec.threads is None:
+                self.threads.choose(engine, progress=progress)
+                model = engine.model or model
+        finally:
+            self._end(side)
+        self._emit(SlotChanged(side, spec, self.info(side)))
+        return model
+
+    # -- threads of the GGUF sides ---------------------------------------------------------------------
+    @property
+    def thread_policy(self) -> ThreadPolicy | None:
+        """How a GGUF side's threads are chosen once loaded (None: as its spec sets them)."""
+        return self.threads.policy
+
+    @thread_policy.setter
+    def thread_policy(self, policy: ThreadPolicy | None) -> None:
+        self.threads.policy = policy
+
+    def configure_local(self, values: LocalEngineSettings) -> None:
+        """The settings of every GGUF engine (prompt cache, adaptation, watchdog) and how their threads are
+        chosen (`threads.policy`); choosing them again for a loaded model is `choose_threads`."""
+        self.threads.configure(values, (self.engine(side) for side in SLOTS))
+
+    def thread_table(self, side: str) -> ThreadTable | None:
+        engine = self.local_engine(side)
+        return engine.thread_table if engine is not None else None
+
+    def choose_threads(self, side: str, again: bool = False,
+                       progress: Callable[[int, int], None] | None = None) -> bool:
+        """`GgufThreads.choose` for `side`, which is busy meanwhile (blocking when it measures)."""
+        self._begin(side)
+        try:
+            return self.threads.choose(self.engine(side), again, progress)
+        finally:
+            self._end(side)
+
+    def set_threads(self, side: str, threads: int, reason: str) -> LoadedModel | None:
+        """A thread count set by hand for the GGUF of `side`, from its next run on."""
+        engine = self.local_engine(side)
+        if engine is None:
+            return None
+        engine.set_threads(threads, reason=reason)
+        return engine.model
+
+    def _begin(self, side: str) -> None:
+        from lmscales.core.engines.local import LoadError
+
         with self._lock:
             if side in self._loading:
                 raise LoadError("That model is busy loading; wait for it, then load again.")
             self._loading.add(side)
-        try:
-            model = engine.load(spec.path or str(bundled_model_path()), spec.n_ctx, spec.threads)
-            policy = self.thread_policy
-            if spec.threads is None and policy is not None:
-                engine.choose_threads(policy.store, policy.preference, measure=policy.measure, progress=progress)
-                model = engine.model or model
-        finally:
-            with self._lock:
-                self._loading.discard(side)
-        self._emit(SlotChanged(side, spec, self.info(side)))
-        return model
+
+    def _end(self, side: str) -> None:
+        with self._lock:
+            self._loading.discard(side)
 
     def loading(self, side: str | None = None) -> bool:
         with self._lock:
@@ -209,19 +333,61 @@ class Workspace:
             return False
         return info.on_this_computer or not self.offline
 
+    def ready_sides(self) -> tuple[str, ...]:
+        """The sides whose model is ready, whether or not a comparison runs now."""
+        return tuple(side for side in SLOTS if self.info(side) is not None and side not in self._loading)
+
+    def why_not_ready(self, side: str) -> str | None:
+        """Why `side` cannot run now, as a sentence for the user (None: it can)."""
+        label = self.label(side).lower()
+        if side in self._loading:
+            return f"The {label} model is busy loading."
+        if self.info(side) is not None:
+            return None
+        if self.specs.get(side) is None:
+            return f"The {label} side is not set up."
+        return f"The {label} side has no model loaded."
+
     def can_send(self, sides: Iterable[str] = SLOTS, *, has_text: bool = True) -> Readiness:
-        """Which of `sides` a send would run now, or why nothing can be sent."""
+        """Which of `sides` a send would run now, or why nothing can be sent. While any side loads (or
+        measures its threads) nothing is sent: a load takes the CPU a run would be measured on."""
         chosen = tuple(sides)
         if self.session.running:
             return Readiness((), "A comparison is running; stop it first.")
         if not has_text:
             return Readiness((), "Type or paste some text first.")
-        ready = tuple(side for side in chosen if self.info(side) is not None and side not in self._loading)
+        busy = [side for side in SLOTS if side in self._loading]
+        if busy:
+            return Readiness((), self.why_not_ready(busy[0]))
+        ready = tuple(side for side in chosen if self.info(side) is not None)
         if not ready:
-            return Readiness((), "Neither model is ready yet." if len(chosen) > 1 else "That model is not ready.")
-        left_out = [self.label(side) for side in chosen if side not in ready]
-        reason = f"Without the {' and '.join(left_out).lower()} side (not ready)." if left_out else None
+            if len(chosen) == 1:
+                return Readiness((), self.why_not_ready(chosen[0]))
+            return Readiness((), "Neither model is ready yet.")
+        left_out = [side for side in chosen if side not in ready]
+        reason = None
+        if left_out:
+            why = " ".join(filter(None, (self.why_not_ready(side) for side in left_out)))
+            reason = f"{why} Only the {' and '.join(self.label(side).lower() for side in ready)} side runs."
         return Readiness(ready, reason)
+
+    def can_send_again(self, trial: Trial) -> Readiness:
+        """A past comparison again: on the sides it ran on (all of them if it ran none) that are ready now."""
+        if self.session.running:
+            return Readiness((), "A comparison is running; send again when it has finished.")
+        wanted = tuple(result.side for result in trial.sides if result.skipped is None) or \
+            tuple(result.side for result in trial.sides)
+        ready = tuple(side for side in wanted if side in self.ready_sides())
+        if not ready:
+            return Readiness((), "The sides of that comparison are not ready now.")
+        left_out = [self.label(side).lower() for side in wanted if side not in ready]
+        reason = f"Sent again without the {' and '.join(left_out)} side (not ready now)." if left_out else None
+        return Readiness(ready, reason)
+
+    def remote_models(self) -> tuple[str, ...]:
+        """The models behind an endpoint: only they are sent a reasoning effort (a GGUF on this CPU ignores it,
+        whatever its name)."""
+        return tuple(info.model for side in SLOTS if (info := self.info(side)) is not None and info.kind == "remote")
 
     # -- offline and prices ----------------------------------------------------------------------------------
     @property
