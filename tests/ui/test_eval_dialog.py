@@ -65,7 +65,8 @@ def test_a_stopped_evaluation_keeps_its_partial_results(qtbot, window: MainWindo
     assert "<svg" in saved and "partial" in saved.lower()
 
 
-def test_refusals_are_said_in_the_dialog(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_are_said_in_the_dialog(qtbot, unloaded_window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window = unloaded_window  # this test never generates: no model loads
     dialog = dialog_for(qtbot, window)
     dialog.judge_choice.setCurrentIndex(dialog.judge_choice.findData("large"))
     dialog.start()

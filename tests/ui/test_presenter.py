@@ -165,7 +165,8 @@ def _look(presenter) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return background, (lighter + 0.05) / (darker + 0.05)
 
 
-def test_the_theme_key_switches_high_contrast_light_and_dark(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_the_theme_key_switches_high_contrast_light_and_dark(qtbot, unloaded_window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window = unloaded_window  # this test never generates: no model loads
     presenter = _enter(qtbot, window)
     first = presenter.window.theme
     looks = [_look(presenter)]
@@ -210,8 +211,9 @@ def test_a_replay_in_presenter_mode_shows_its_banner_and_the_recorded_answers(  
 
 
 def test_entering_gives_the_presenter_the_keyboard_and_it_keeps_it_until_its_first_key(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow
+    qtbot, unloaded_window: MainWindow
 ) -> None:
+    window = unloaded_window  # this test never generates: no model loads
     presenter = _enter(qtbot, window)
     assert presenter.window.geometry() == window.screen().geometry()  # the screen, whatever the window system does
     # The main window, under the presenter on the same screen, takes the keyboard late (as it can at start-up,
@@ -235,11 +237,12 @@ def test_entering_gives_the_presenter_the_keyboard_and_it_keeps_it_until_its_fir
 
 
 def test_space_while_the_small_model_loads_runs_the_step_once_it_has_loaded(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, bundled_model: Path
+    qtbot, unloaded_window: MainWindow, bundled_model: Path
 ) -> None:
+    window = unloaded_window  # the test loads the model itself, as at start-up
     window.presenter.load_scenario(TWO_STEPS)
     presenter = _enter(qtbot, window)
-    assert window.load_model(str(bundled_model))  # loading again, as at start-up
+    assert window.load_model(str(bundled_model))  # as at start-up
     assert window.loaders["small"].busy
     _press(qtbot, presenter, Qt.Key.Key_Space)  # a clicker's press is not lost
     assert presenter.window.hint.text() == "⚠ Step 1 starts as soon as the small model has loaded."
@@ -250,8 +253,9 @@ def test_space_while_the_small_model_loads_runs_the_step_once_it_has_loaded(  # 
 
 
 def test_a_step_waiting_for_a_model_that_fails_to_load_does_not_run(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, tmp_path: Path
+    qtbot, unloaded_window: MainWindow, tmp_path: Path
 ) -> None:
+    window = unloaded_window  # the test loads the model itself, as at start-up
     window.presenter.load_scenario(TWO_STEPS)
     presenter = _enter(qtbot, window)
     broken = tmp_path / "broken.gguf"
@@ -266,8 +270,9 @@ def test_a_step_waiting_for_a_model_that_fails_to_load_does_not_run(  # type: ig
 
 
 def test_closing_the_main_window_deletes_the_presenters_windows_on_the_gui_thread(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow
+    qtbot, unloaded_window: MainWindow
 ) -> None:
+    window = unloaded_window  # this test never generates: no model loads
     # Top-level windows are nobody's children: left to the garbage collector, they were destroyed in whatever
     # thread collected them (Qt warned "Timers cannot be started from another thread" from a stream's reader).
     presenter = _enter(qtbot, window)

@@ -11,9 +11,10 @@ from PySide6.QtCore import Qt
 
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.remote import RemoteOptions
+from lmscales.core.history import TrialHistory
 from lmscales.ui.main_window import MainWindow
 from lmscales.ui.streaming_view import APPEND_INTERVAL_MS
-from tests.conftest import SERVER_MODEL, wait_idle
+from tests.conftest import SERVER_MODEL, free_port, open_window, wait_idle, window_workspace
 from tests.support.fault_server import FaultServer
 
 pytestmark = pytest.mark.slow
@@ -114,7 +115,8 @@ def test_each_task_and_its_options(qtbot, window: MainWindow, tmp_path: Path) ->
     assert "Source and target are both French" in window.hint.text()
 
 
-def test_unreadable_file_is_explained(window: MainWindow, tmp_path: Path) -> None:
+def test_unreadable_file_is_explained(unloaded_window: MainWindow, tmp_path: Path) -> None:
+    window = unloaded_window  # this test never generates: no model loads
     binary = tmp_path / "image.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
     window.tasks.load_file(str(binary))
@@ -207,3 +209,84 @@ def test_local_runs_get_resource_summaries_and_graph_markers(qtbot, window: Main
     assert result.cpu_seconds is not None and result.cpu_seconds > 0
     assert window.resources.marker_count == 3  # sent, first token, finished
     assert window.bottom.tabText(1) == "History (1)"
+
+
+def _buttons(window: MainWindow) -> dict[tuple[str, ...], object]:
+    return {("small", "large"): window.send_button, ("small",): window.local_only_button,
+            ("large",): window.remote_only_button}
+
+
+def test_the_send_buttons_follow_the_workspaces_readiness_and_say_why(  # type: ignore[no-untyped-def]
+    qtbot, unloaded_window: MainWindow
+) -> None:
+    window = unloaded_window
+    qtbot.keyClicks(window.tasks.chat_input, "Hello")
+
+    def follows_workspace() -> None:
+        for sides, button in _buttons(window).items():
+            assert button.isEnabled() == window.workspace.can_send(sides).ok, sides  # type: ignore[attr-defined]
+
+    # The small slot holds the bundled model, not loaded; the large one holds nothing.
+    follows_workspace()
+    assert not window.send_button.isEnabled() and window.hint.text() == "Neither model is ready yet."
+    assert window.local_only_button.toolTip().endswith("\nThe small side has no model loaded.")
+    assert window.remote_only_button.toolTip().endswith("\nThe large side is not set up.")
+    # An endpoint is ready at once (nothing is asked of it before a send): the large side alone can run.
+    window.set_endpoint(Endpoint(f"http://127.0.0.1:{free_port()}/v1", "m"))
+    follows_workspace()
+    assert window.send_button.isEnabled() and window.send_button.text() == "Send"
+    assert window.remote_only_button.isEnabled() and "\n" not in window.remote_only_button.toolTip()
+    assert not window.local_only_button.isEnabled()
+    assert window.local_only_button.toolTip().endswith("\nThe small side has no model loaded.")
+    assert window.hint.text().endswith("sends. The small side has no model loaded. Only the large side runs.")
+    # What the buttons say is what a send does: the small side alone is refused with the same reason.
+    window.send(("small",))
+    assert window.hint.text() == "The small side has no model loaded." and not window.running
+
+
+def test_an_endpoint_set_during_a_run_is_put_in_when_the_run_ends(  # type: ignore[no-untyped-def]
+    qtbot, unloaded_window: MainWindow, llama_server: str
+) -> None:
+    window = unloaded_window
+    first = Endpoint(llama_server, SERVER_MODEL)
+    window.set_endpoint(first)
+    running = window.workspace.engine("large")
+    window.generation.max_tokens.setValue(400)
+    qtbot.keyClicks(window.tasks.chat_input, "Tell me a long story about a lighthouse keeper.")
+    with qtbot.waitSignal(window.bridge.deltasReady, timeout=60_000):  # the large side is streaming
+        window.send(("large",))
+    second = Endpoint(llama_server, "swapped-model", name="Second")
+    window.set_endpoint(second)
+    # Not during the run: that side is stopped, and keeps its engine until the run has ended.
+    assert window.workspace.engine("large") is running and window.workspace.pending("large")
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: window.endpoint == second)
+    assert window.workspace.engine("large") is not running and not window.workspace.pending("large")
+    assert "swapped-model" in window.panes["large"].model_card.text()
+    assert window.history_store.list()[-1].sides[0].status == "stopped"
+    qtbot.keyClicks(window.tasks.chat_input, "Again")  # the chat box was emptied by the send
+    assert window.remote_only_button.isEnabled()  # on the new endpoint
+
+
+def test_a_comparison_the_history_cannot_keep_is_said_and_stays_in_sight(  # type: ignore[no-untyped-def]
+    qtbot, llama_server: str, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the history's folder should be")
+    workspace = window_workspace(history=TrialHistory(blocked / "history.jsonl"))
+    window = open_window(qtbot, workspace)
+    try:
+        window.set_endpoint(Endpoint(llama_server, SERVER_MODEL))
+        window.generation.max_tokens.setValue(4)
+        qtbot.keyClicks(window.tasks.chat_input, "Hi")
+        window.send(("large",))
+        wait_idle(qtbot, window)
+        qtbot.waitUntil(window.history_notice.isVisible)  # the workspace's TrialNotKept, on the GUI thread
+        (lost,) = window.history_store.not_kept
+        assert "1 comparison not kept in the history file" in window.history_notice.text()
+        assert lost.trial_id in window.history_notice.details()
+        assert f"Could not keep the comparison {lost.trial_id}" in window.statusBar().currentMessage()
+        assert window.history.row_count() == 1  # shown for this session
+    finally:
+        window.shutdown()
+        workspace.close()
