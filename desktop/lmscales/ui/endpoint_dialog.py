@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import secrets
 from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, env_api_key, preset
-from lmscales.core.engines.remote import RemoteEngine, RemoteError, RemoteOptions
+from lmscales.core.engines.factory import list_endpoint_models
+from lmscales.core.engines.remote import RemoteError
 from lmscales.ui.background import outcome, run_in_background
 
 WIDEST_URL = "https://api.together.xyz/v1 · meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -152,11 +153,10 @@ class EndpointDialog(QDialog):
         if not base_url:
             self.message.setText("Enter a base URL first.")
             return None
-        engine = RemoteEngine(Endpoint(base_url, "-", self._key()),
-                              RemoteOptions(connect_timeout=3, read_timeout=10))
+        endpoint = Endpoint(base_url, "-", self._key())
         self.message.setText("Asking the server for its models…")
         self.fetch_button.setEnabled(False)
-        return run_in_background(engine.list_models, self._on_models)
+        return run_in_background(lambda: list_endpoint_models(endpoint), self._on_models)
 
     def _on_models(self, future: Future[list[str]]) -> None:
         # Runs even when the dialog was closed meanwhile: a deleted dialog's widgets raise, and the runner drops it.

@@ -91,3 +91,14 @@ def create_engine(spec: EngineSpec, *, parameter_memory: ParameterMemory | None 
     from lmscales.core.engines.replay import ReplayEngine
 
     return ReplayEngine(spec.recorded, spec.speed)
+
+
+def list_endpoint_models(endpoint: Endpoint, connect_timeout: float = 3.0, read_timeout: float = 10.0) -> list[str]:
+    """The model names an endpoint serves (`RemoteError` with a message for the user when it cannot say)."""
+    from lmscales.core.engines.remote import RemoteEngine, RemoteOptions
+
+    engine = RemoteEngine(endpoint, RemoteOptions(connect_timeout=connect_timeout, read_timeout=read_timeout))
+    try:
+        return engine.list_models()
+    finally:
+        engine.close()
