@@ -12,6 +12,7 @@ cache so that it really reads the bundle from disk. Needs Xvfb and xdotool (Debi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -46,6 +47,31 @@ def drop_caches() -> None:
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
+def _signal_app(app: subprocess.Popen[bytes], *, hard: bool) -> None:
+    """Asks the app's whole process group (the app and its engine process) to stop, or kills it when `hard`;
+    where there are no process groups (Windows), the app alone."""
+    if hasattr(os, "killpg"):
+        # An empty group (the app and its engine have exited already) leaves nothing to stop.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(app.pid, signal.SIGKILL if hard else signal.SIGTERM)
+    elif app.poll() is None:
+        if hard:
+            app.kill()
+        else:
+            app.terminate()
+
+
+def stop_app(app: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Stops a started app: SIGTERM to its group, SIGKILL if it is still there after `grace` seconds. The
+    group may be gone already (the app exited before showing a window), which must not hide why it did."""
+    _signal_app(app, hard=False)
+    try:
+        app.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_app(app, hard=True)
+        app.wait()
+
+
 def time_to_window(executable: Path, display: str, timeout: float) -> float:
     with tempfile.TemporaryDirectory(prefix="lmscales-start-") as tmp:
         env = clean_environment(Path(tmp))
@@ -68,12 +94,7 @@ def time_to_window(executable: Path, display: str, timeout: float) -> float:
                 time.sleep(POLL_SECONDS)
             sys.exit(f"measure_start.py: no window within {timeout:.0f} s")
         finally:
-            os.killpg(app.pid, signal.SIGTERM)  # the app and its engine process
-            try:
-                app.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(app.pid, signal.SIGKILL)
-                app.wait()
+            stop_app(app)
 
 
 def main(argv: list[str]) -> int:

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from importlib import resources
@@ -132,6 +133,58 @@ def test_the_remote_test_of_the_installers_reads_the_trial_that_run_prints() -> 
     assert "ended 'error'" in str(build.remote_answer_problem(0, trial(status="error", text="", error="refused")))
     assert build.remote_answer_problem(0, '{"ok": true, "output": "hi"}') == "no trial with a large side in the output"
     assert build.remote_answer_problem(2, "") == "exit code 2"
+
+
+# -- measure_start.py ------------------------------------------------------------------------------------------
+def _measure_start() -> ModuleType:
+    """packaging/measure_start.py, which puts packaging/ on sys.path for its `from build import`: taken off
+    again, so that no later import finds packaging/build.py under the name of PyPA's `build`."""
+    path = list(sys.path)
+    try:
+        return _load("measure_start")
+    finally:
+        sys.path[:] = path
+        sys.modules.pop("build", None)
+
+
+def test_measure_start_stops_an_app_that_has_already_exited() -> None:
+    """An app that exits before its window shows leaves no process group; stopping it must not raise
+    ProcessLookupError over the reason the script is about to give."""
+    app = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    assert app.wait(timeout=60) == 0
+    _measure_start().stop_app(app)
+    assert app.returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_measure_start_stops_the_app_and_its_engine_process() -> None:
+    """The app's group goes: the app and the child it started (the engine process, here a sleeper)."""
+    app = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
+         "'import time; time.sleep(600)']); print(child.pid, flush=True); time.sleep(600)"],
+        start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert app.stdout is not None
+    child = int(app.stdout.readline())
+    _measure_start().stop_app(app)
+    assert app.returncode == -15  # SIGTERM
+    # The orphaned child is reaped by init once it has died; until then kill(pid, 0) still finds it.
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the engine process outlived the app"
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs; a zombie (dead, not yet reaped by whoever adopted it) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    except (OSError, IndexError):
+        return False  # it went between the two looks
 
 
 def test_workflows_pass_actionlint() -> None:
