@@ -127,3 +127,23 @@ def test_importing_the_workspace_loads_neither_engine_nor_the_sdk() -> None:
             "'lmscales.core.engines.remote', 'PySide6') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_recording_borrows_a_slot_and_gives_back_the_engine_it_held(llama_server: str) -> None:
+    """A replay must not close the model a slot holds: the slot gets the same engine back, and the lent
+    replay engine is closed."""
+    from lmscales.core.engines.factory import ReplaySpec
+
+    workspace = Workspace()
+    held = workspace.set_slot("large", EndpointSpec(Endpoint(base_url=llama_server, model=SERVER_MODEL)))
+    recorded = workspace.session.run(HELLO, SHORT, ("large",))
+    give_back = workspace.lend({"large": ReplaySpec(recorded.sides[0], speed=4.0)})
+    assert workspace.engine("large") is not held
+    assert workspace.info("large") is not None and workspace.info("large").recorded
+    replayed = workspace.session.run(HELLO, SHORT, ("large",))
+    assert replayed.sides[0].text == recorded.sides[0].text and replayed.sides[0].recorded
+    give_back()
+    assert workspace.engine("large") is held
+    assert not workspace.info("large").recorded
+    assert workspace.session.run(HELLO, SHORT, ("large",)).sides[0].error is None  # the held engine still works
+    workspace.close()

@@ -190,6 +190,24 @@ class Workspace:
         self._emit(SlotChanged(side, spec, self.info(side)))
         return engine
 
+    def lend(self, specs: Mapping[str, EngineSpec]) -> Callable[[], None]:
+        """Put an engine built from each spec (a recording played back) into its slot for a while, keeping what
+        the slot held (a loaded GGUF is not closed); call the returned function to give the slots back."""
+        if self.session.running:
+            raise SessionBusyError("A comparison is running; stop it first.")
+        saved = {side: self.engine(side) for side in specs}
+        for side, spec in specs.items():
+            self.session.set_engine(side, self._factory(spec, parameter_memory=None))
+
+        def give_back() -> None:
+            for side, engine in saved.items():
+                lent = self.engine(side)
+                self.session.set_engine(side, engine)
+                if lent is not None and lent is not engine:
+                    lent.close()
+
+        return give_back
+
     def set_slot_when_idle(self, side: str, spec: EngineSpec | None) -> bool:
         """`set_slot` now, or, while a comparison runs, stop that side and put `spec` in once the run has ended
         (going offline mid-run, a new endpoint). True: applied now."""

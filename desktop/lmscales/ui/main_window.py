@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.hint, self.send_button, self.stop_button = bar.hint, bar.send_button, bar.stop_button
         self.local_only_button, self.remote_only_button = bar.local_only_button, bar.remote_only_button
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
-        self.replay = ReplayController(self.session, self.bridge, self.panes, self)
+        self.replay = ReplayController(self.workspace, self.bridge, self.panes, self)
         self.presenter = Presenter(self.session, self.bridge, self.sampler, submit=self.submit, stop=self.stop,
                                    recorder=self.recorder, replay=self.replay,
                                    loading=lambda side: self.loaders[side].busy, parent=self)

@@ -19,22 +19,22 @@ replays one side of a live comparison, so its graphs stay live (the other side r
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
-from lmscales.core.engines.base import Engine
-from lmscales.core.engines.factory import ReplaySpec, create_engine
+from lmscales.core.engines.factory import ReplaySpec
 from lmscales.core.engines.replay import SPEEDS
 from lmscales.core.recording import SUFFIX, Collector, Recording, RecordingError, SamplePlayback
 from lmscales.core.recording import load as load_recording
 from lmscales.core.recording import save as save_recording
 from lmscales.core.scenario_stepper import recorded_fallback
-from lmscales.core.session import Session, SessionBusyError, TrialStarted
+from lmscales.core.session import SessionBusyError, TrialStarted
 from lmscales.core.trial import SideResult, TaskInput, Trial
+from lmscales.core.workspace import Workspace
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.side_pane import SidePane
 
@@ -54,16 +54,17 @@ class ReplayController(QObject):
     sourceChanged = Signal(object)
     playerStarted = Signal(object)  # the `ReplayPlayer` of a whole recording, as it starts
 
-    def __init__(self, session: Session, bridge: SessionBridge, panes: Mapping[str, SidePane],
+    def __init__(self, workspace: Workspace, bridge: SessionBridge, panes: Mapping[str, SidePane],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.session = session
+        self.workspace = workspace
+        self.session = workspace.session
         self.bridge = bridge
         self.panes = panes
         self.recording: Recording | None = None
         self.speed = 1.0
         self._live_input: TaskInput | None = None
-        self._saved: dict[str, Engine | None] | None = None
+        self._give_back: Callable[[], None] | None = None  # gives the slots back after a replay
         self._playing: Trial | None = None
         self.player: ReplayPlayer | None = None  # the whole recording being played, if one is
         self.playback: SamplePlayback | None = None
@@ -77,7 +78,7 @@ class ReplayController(QObject):
 
     @property
     def playing(self) -> bool:
-        return self._saved is not None
+        return self._give_back is not None
 
     def use_recording(self, recording: Recording | None) -> None:
         """The recording to fall back to during a live demo (None: no fallback)."""
@@ -97,14 +98,9 @@ class ReplayController(QObject):
         if self.session.running:
             self.problem.emit("A comparison is running; stop it first.")
             return False
-        saved = {side: self.session.engines.get(side) for side in chosen}
-        for side in chosen:
-            result = recorded.side(side)
-            assert result is not None
-            # TODO(issue 22): `Workspace.set_slot(side, ReplaySpec(...))` once the window runs on the workspace;
-            # set_slot closes the engine it replaces, so it needs a way to lend a slot and give it back.
-            self.session.set_engine(side, create_engine(ReplaySpec(result, self.speed)))
-        self._saved, self._playing = saved, recorded
+        specs = {side: ReplaySpec(result, self.speed) for side in chosen
+                 if (result := recorded.side(side)) is not None}
+        self._give_back, self._playing = self.workspace.lend(specs), recorded
         try:
             self.bridge.submit(recorded.input, recorded.params, chosen, recorded.mode)
         except (SessionBusyError, ValueError) as error:
@@ -147,9 +143,9 @@ class ReplayController(QObject):
         self.playbackEnded.emit()
 
     def _restore(self) -> None:
-        saved, self._saved, self._playing = self._saved, None, None
-        for side, engine in (saved or {}).items():
-            self.session.set_engine(side, engine)
+        give_back, self._give_back, self._playing = self._give_back, None, None
+        if give_back is not None:
+            give_back()
 
     # -- the fallback ------------------------------------------------------------------------------------
     def _on_trial_started(self, event: TrialStarted) -> None:
@@ -177,7 +173,7 @@ class ReplayController(QObject):
         self.play(recorded, (side,))
 
     def _on_trial_ended(self, trial: Trial) -> None:
-        if self._saved is None:
+        if self._give_back is None:
             return
         self._restore()
         if self.playback is not None:
