@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from lmscales.core import secrets
 from lmscales.core.endpoints import PRESETS, DetectedServer, Endpoint, detect_local_servers, env_api_key, preset
 from lmscales.core.engines.factory import list_endpoint_models
-from lmscales.core.engines.remote import RemoteError
 from lmscales.ui.background import outcome, run_in_background
 
 WIDEST_URL = "https://api.together.xyz/v1 · meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -160,6 +159,10 @@ class EndpointDialog(QDialog):
 
     def _on_models(self, future: Future[list[str]]) -> None:
         # Runs even when the dialog was closed meanwhile: a deleted dialog's widgets raise, and the runner drops it.
+        # The HTTP half (the openai SDK, slow to import) is loaded by now, by the listing; the window's start
+        # does not wait for it.
+        from lmscales.core.engines.remote import RemoteError
+
         result = outcome(future)
         self.fetch_button.setEnabled(True)
         if isinstance(result, RemoteError):
