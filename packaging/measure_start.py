@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """How long the frozen app takes from launch to a visible window, on Linux, in a real X server (Xvfb).
 
-    python packaging/measure_start.py [--runs 5] [--drop-caches] [--executable dist/lmscales/lmscales]
+    python packaging/measure_start.py [--runs 6] [--drop-caches] [--executable dist/lmscales/lmscales]
 
 Starts the bundle as a user would (a clean environment: no venv, no PYTHONPATH, an empty HOME), polls
 `xdotool search --onlyvisible --pid PID --name "LM Scales"` every 20 ms, and stops the app once its
-window is mapped. The first run is the cold one; `--drop-caches` (root only) first empties the kernel's page
-cache so that it really reads the bundle from disk. Needs Xvfb and xdotool (Debian: xvfb xdotool).
+window is mapped. The first run is the cold one, the median of the others (five by default) the warm start;
+`--drop-caches` (root only) first empties the kernel's page cache so that it really reads the bundle from disk.
+Needs Xvfb and xdotool (Debian: xvfb xdotool).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def time_to_window(executable: Path, display: str, timeout: float) -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executable", type=Path, default=cli_executable())
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=6, help="the first is cold; the median of the rest is printed")
     parser.add_argument("--drop-caches", action="store_true", help="empty the page cache before the first run")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
