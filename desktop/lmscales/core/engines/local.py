@@ -1,130 +1,68 @@
 """The local engine: llama.cpp on this CPU, in a spawned child process.
 
-Why a child process: a native crash in llama.cpp (a SIGSEGV in a matmul kernel has been seen) ends the
-child, not the app; the child's CPU and memory are measured apart from the GUI's (its `pid`); and a
-`Llama` object, which is not thread-safe, has exactly one owner. "spawn" works the same on Linux, macOS,
-Windows and in a frozen app.
-
-The child stamps each token's text with `time.perf_counter()` (a system-wide clock on every platform) as
-it is made and sends the pieces in small batches (`llama_loop`); the parent keeps those stamps, bounded by
-the submit instant and the arrival, so the rates do not depend on pipe latency. The arrivals are kept too,
-for the benchmark that compares the two.
-
-Threads: a measured table per model file (`threads.ThreadTable`) gives the decode and prompt thread counts;
-at the start of each run they are cut to the cores other processes leave idle (`threads.LoadProbe`). The
-child runs below the GUI's priority, with OpenMP's idle threads sleeping rather than spinning.
+This module holds the engine itself: loading (and swapping) models, runs, cancelling, the watchdog. The
+child process, its pipe, how it died and the memory a model needs are in `local_process` (why a child
+process, and how the token stamps are kept, are said there); measuring and choosing thread counts in
+`local_threads`. The child runs below the GUI's priority, with OpenMP's idle threads sleeping rather than
+spinning. The names of those two modules that callers use are importable from here too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import logging
-import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from lmscales.core import gguf, model_files, offline
+from lmscales.core import gguf, model_files
 from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
-from lmscales.core.engines import local_worker
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
-from lmscales.core.engines.local_worker import RunOptions
-from lmscales.core.events import (
-    EngineError,
-    Event,
-    Finished,
-    GenerationRequest,
-    NativeTimings,
-    TextDelta,
+from lmscales.core.engines.local_process import (
+    LOAD_TIMEOUT_SECONDS,
+    WINDOWS_CRASH_CODES,
+    ChildGone,
+    EngineProcess,
+    LoadError,
+    available_memory,
+    child_stamp,
+    describe_exit,
+    memory_needed,
+    stream_run,
 )
-from lmscales.core.sampler import RaplMeter
+from lmscales.core.engines.local_threads import (
+    WAIT_POLICY,
+    default_threads,
+    measure_rows,
+    run_threads,
+    wait_policy_applied,
+)
+from lmscales.core.engines.local_worker import RunOptions
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest
 from lmscales.core.threads import (
     LoadProbe,
     Preference,
     ThreadChoice,
-    ThreadRow,
     ThreadStore,
     ThreadTable,
     counts_to_measure,
     describe_threads,
     model_key,
-    threads_for_run,
     usable_cores,
 )
 
+# Callers import these from here, as they did before the engine was split.
+__all__ = [
+    "WAIT_POLICY", "WINDOWS_CRASH_CODES", "LoadError", "LoadedModel", "LocalEngine", "available_memory",
+    "child_stamp", "default_threads", "describe_exit", "memory_needed",
+]
+
 log = logging.getLogger(__name__)
-
-_POLL_SECONDS = 0.05
-_LOAD_TIMEOUT_SECONDS = 300.0
-# What a loaded model needs beyond its file: the KV cache, compute buffers, the runtime. Errs high.
-_LOAD_OVERHEAD = 1.25
-_LOAD_MARGIN_BYTES = 256 * 1024 * 1024
-
-
-def default_threads() -> int:
-    """Before anything is measured: the cores this process may use (physical, within its affinity and
-    cgroup quota); llama.cpp gains nothing from hyper-threads and loses to their contention."""
-    return usable_cores()
-
-
-def child_stamp(made: float, submitted_at: float, arrived: float) -> float:
-    """The engine process's time stamp of a piece of text, in this process's `perf_counter` (a system-wide
-    clock on Linux, macOS and Windows alike), kept between the submit and the arrival: a clock that is not
-    shared after all can never make a token come before its request or after it was seen."""
-    return min(max(made, submitted_at), arrived)
-
-
-# libgomp spins this many times at a barrier, then sleeps. Measured on the 2-core machine with SmolLM2-135M
-# (`bench engine --thread-counts 1,2 --wait-policy ...`): OpenMP's default spinning left our 2-thread decode at
-# 0.96 of native (the spinning worker takes the core the sampler and the text thread need); "passive" (sleep
-# at once) cut 2-thread decode from ~140 to ~42 tok/s (a wake-up at every one of a token's barriers); a short
-# spin kept the speed (131-142 tok/s) at a ratio of 0.98 and the same CPU-seconds. It is also what libgomp
-# itself uses when there are more threads than cores.
-WAIT_POLICY = "spin:1000"
-
-
-class LoadError(Exception):
-    """A model could not be loaded; `str(error)` is for the user. The previous model is still loaded."""
-
-
-# Windows reports a native crash as the exception's NTSTATUS code (unsigned; some runtimes give it signed).
-WINDOWS_CRASH_CODES = {
-    0xC0000005: "access violation",
-    0xC000001D: "illegal instruction: this processor lacks an instruction set llama.cpp was built for",
-    0xC0000096: "privileged instruction",
-    0xC00000FD: "stack overflow",
-    0xC0000409: "stack buffer overrun",
-    0xC0000374: "heap corruption",
-    0xC0000094: "integer division by zero",
-}
-
-
-def describe_exit(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0 and -exitcode < 256:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = "unknown"
-        if name == "SIGILL":
-            name += ", illegal instruction: this processor lacks an instruction set llama.cpp was built for"
-        return f"local engine crashed (signal {-exitcode}, {name})"
-    if exitcode is None:
-        return "local engine stopped unexpectedly"
-    crash = WINDOWS_CRASH_CODES.get(exitcode & 0xFFFFFFFF)
-    if crash is not None:
-        return f"local engine crashed ({crash}, exception code 0x{exitcode & 0xFFFFFFFF:08X})"
-    return f"local engine exited unexpectedly (exit code {exitcode})"
 
 
 @dataclass(frozen=True)
@@ -136,20 +74,6 @@ class LoadedModel:
     display_name: str
     n_threads_batch: int | None = None
     threads_reason: str = ""  # "1 thread (measured fastest)"; empty: as set
-
-
-class _ChildGone(Exception):
-    pass
-
-
-def available_memory() -> int:
-    """Bytes the OS can give a new model without swapping."""
-    return int(psutil.virtual_memory().available)
-
-
-def memory_needed(info: gguf.GGUFInfo) -> int:
-    """A generous estimate of what loading `info` takes (file mapped in, KV cache and buffers)."""
-    return int(info.file_size * _LOAD_OVERHEAD) + _LOAD_MARGIN_BYTES
 
 
 class LocalEngine:
@@ -181,10 +105,7 @@ class LocalEngine:
         self._chat_template = True  # whether the child formats prompts with the file's template (else ChatML)
         self.load_probe = LoadProbe(lambda: self.pid)
         self._free_memory = free_memory  # injectable: tests play a small machine
-        self._mp = multiprocessing.get_context("spawn")
-        self._process: BaseProcess | None = None
-        self._conn: Connection | None = None
-        self._cancel_upto: Any = None
+        self._child = EngineProcess()
         self._ids = itertools.count(1)
         self._issued_id = 0
         self._cancelled_through = 0  # survives a child restart, unlike the shared value
@@ -194,67 +115,27 @@ class LocalEngine:
     # -- process lifecycle -------------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.is_alive() else None
+        return self._child.pid
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._child.alive
 
     def _spawn(self) -> None:
-        parent_conn, child_conn = self._mp.Pipe(duplex=True)
-        self._cancel_upto = self._mp.RawValue("q", self._cancelled_through)
-        process = self._mp.Process(
-            target=local_worker.main,
-            args=(child_conn, self._cancel_upto, offline.enabled()),
-            # The child watches this process and ends when it is gone.
-            kwargs={"parent_pid": os.getpid(), "wait_policy": self.wait_policy, "low_priority": self.low_priority},
-            name="lmscales-local-engine",
-            daemon=True,
-        )
-        process.start()
-        child_conn.close()
-        self._process, self._conn = process, parent_conn
+        self._child.spawn(self._cancelled_through, self.wait_policy, self.low_priority)
 
     def _reap(self) -> str:
-        """Forget a dead child and say how it died."""
-        process = self._process
-        reason = "local engine is not running"
-        if process is not None:
-            process.join(timeout=1.0)
-            reason = describe_exit(process.exitcode)
-        if self._conn is not None:
-            self._conn.close()
-        self._process = self._conn = None
-        return reason
+        return self._child.reap()
 
     def _receive(self, deadline: float | None = None) -> tuple[Any, ...]:
-        conn, process = self._conn, self._process
-        if conn is None or process is None:
-            raise _ChildGone(self._reap())
-        while True:
-            try:
-                if conn.poll(_POLL_SECONDS):
-                    message: tuple[Any, ...] = conn.recv()
-                    return message
-            except (EOFError, OSError):
-                raise _ChildGone(self._reap()) from None
-            if not process.is_alive():
-                raise _ChildGone(self._reap())
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError
+        return self._child.receive(deadline)
 
     def _send(self, message: tuple[Any, ...]) -> None:
-        if self._conn is None:
-            raise _ChildGone(self._reap())
-        try:
-            self._conn.send(message)
-        except (BrokenPipeError, OSError):
-            raise _ChildGone(self._reap()) from None
+        self._child.send(message)
 
     def _load_in_child(self, path: str, n_ctx: int | None = None, n_threads: int | None = None) -> float:
         self._send(("load", path, n_ctx or self.n_ctx, n_threads or self.n_threads))
-        reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
+        reply = self._receive(deadline=time.monotonic() + LOAD_TIMEOUT_SECONDS)
         if reply[0] == "loaded":
             self.openmp_runtime = str(reply[1].get("openmp", "unknown"))
             self._chat_template = bool(reply[1].get("chat_template", True))
@@ -279,9 +160,9 @@ class LocalEngine:
 
     def _unload_in_child(self) -> None:
         self._send(("unload",))
-        reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
+        reply = self._receive(deadline=time.monotonic() + LOAD_TIMEOUT_SECONDS)
         if reply[0] != "unloaded":
-            raise _ChildGone(f"unexpected reply {reply[0]!r} to unload")
+            raise ChildGone(f"unexpected reply {reply[0]!r} to unload")
 
     def _must_close_first(self, info: gguf.GGUFInfo) -> bool:
         """True when the new model and the loaded one cannot both fit in memory: the old one goes first."""
@@ -301,12 +182,10 @@ class LocalEngine:
             return ""
         name = Path(previous.info.path).name
         if not self.alive:  # the child died or hung during the load: a fresh one with the old model
-            if self._process is not None:
-                self._process.kill()
-            self._reap()
+            self._child.kill()
             try:
                 self._restart()
-            except (_ChildGone, LoadError, TimeoutError):
+            except (ChildGone, LoadError, TimeoutError):
                 self.model = None
                 return f" The previous model ({name}) could not be started again; open a model to go on."
             return self._still_loaded()
@@ -314,10 +193,8 @@ class LocalEngine:
             return self._still_loaded()
         try:
             self._load_in_child(previous.info.path, previous.n_ctx, previous.n_threads)
-        except (_ChildGone, LoadError, TimeoutError):
-            if self._process is not None:
-                self._process.kill()
-            self._reap()
+        except (ChildGone, LoadError, TimeoutError):
+            self._child.kill()
             self.model = None
             return (f" The previous model ({name}) had been closed to make room and could not be loaded again; "
                     "open a model to go on.")
@@ -356,11 +233,9 @@ class LocalEngine:
                     f"{error or 'no reason given'}. This llama.cpp build may not support that model, or "
                     "the file is damaged." + self._recover_after_failed_load(closed_first)
                 ) from None
-            except (_ChildGone, TimeoutError) as error:
-                reason = str(error) or f"no answer within {_LOAD_TIMEOUT_SECONDS:.0f} s"
-                if self._process is not None:
-                    self._process.kill()
-                self._reap()
+            except (ChildGone, TimeoutError) as error:
+                reason = str(error) or f"no answer within {LOAD_TIMEOUT_SECONDS:.0f} s"
+                self._child.kill()
                 raise LoadError(
                     f"Loading {Path(path).name} failed: {reason}." + self._recover_after_failed_load(closed_first)
                 ) from None
@@ -407,20 +282,13 @@ class LocalEngine:
 
     def cpu_seconds(self) -> float | None:
         """CPU time (user + system, all threads) the engine process has used so far."""
-        pid = self.pid
-        if pid is None:
-            return None
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            return None
-        return float(times.user + times.system)
+        return self._child.cpu_seconds()
 
     def cancel(self) -> None:
         """Stop every run issued so far, started or not."""
         issued = self._issued_id
         self._cancelled_through = issued
-        shared = self._cancel_upto
+        shared = self._child.cancel_upto
         if shared is not None:
             shared.value = issued
 
@@ -433,13 +301,12 @@ class LocalEngine:
 
     def _generate(self, request: GenerationRequest, generation_id: int) -> Iterator[Event]:
         submitted_at = time.perf_counter()
-        deltas: list[tuple[float, str]] = []
         try:
             self._restart()
         except LoadError as error:
             yield EngineError("model", str(error))
             return
-        except _ChildGone as error:
+        except ChildGone as error:
             yield EngineError("crashed", f"{error}; the local engine could not be restarted.")
             return
         if self.model is None:
@@ -449,63 +316,14 @@ class LocalEngine:
             yield Finished(0, "measured", 0, "measured", submitted_at, (), "cancelled")
             return
         options = self._run_options()
-        arrivals: list[float] = []
-        try:
-            self._send(("generate", generation_id, request, options))
-            while True:
-                try:
-                    message = self._receive(deadline=time.monotonic() + self.watchdog_seconds)
-                except TimeoutError:
-                    yield self._hung(deltas)
-                    return
-                kind = message[0]
-                if len(message) > 1 and message[1] != generation_id:
-                    continue  # a late reply of a run we already gave up on
-                if kind == "deltas":
-                    arrived = time.perf_counter()
-                    for made, text in message[2]:
-                        delta = TextDelta(text, child_stamp(made, submitted_at, arrived))
-                        deltas.append((delta.timestamp, text))
-                        arrivals.append(arrived)
-                        yield delta
-                elif kind == "finished":
-                    info = message[2]
-                    yield Finished(
-                        prompt_tokens=info["prompt_tokens"],
-                        prompt_tokens_provenance="measured",
-                        output_tokens=info["output_tokens"],
-                        output_tokens_provenance="measured",
-                        submitted_at=submitted_at,
-                        deltas=tuple(deltas),
-                        stop_reason=info["stop_reason"],
-                        native=NativeTimings(**info["native"]),
-                        trimmed_messages=info["trimmed_messages"],
-                        cached_prompt_tokens=info["cached_prompt_tokens"],
-                        threads=info["threads"],
-                        delta_arrivals=tuple(arrivals),
-                    )
-                    return
-                elif kind == "error":
-                    yield EngineError(message[2], message[3], partial_text="".join(t for _, t in deltas))
-                    return
-        except _ChildGone as gone:
-            yield EngineError(
-                "crashed",
-                f"{gone}. The partial answer is kept; the next run starts a new engine.",
-                partial_text="".join(t for _, t in deltas),
-            )
+        yield from stream_run(self._child, generation_id, request, options, submitted_at,
+                              lambda: self.watchdog_seconds)
 
     def _run_options(self) -> RunOptions:
         """This run's thread counts: the chosen ones, cut to the cores other processes leave idle."""
         threads, batch = self.n_threads, self.n_threads_batch
         if self.adapt_threads:
-            self.load_probe.start()
-            busy = self.load_probe.busy_elsewhere()
-            if busy is None:  # the first run right after a load: one more reading, over the load's span
-                self.load_probe.read_once()
-                busy = self.load_probe.busy_elsewhere()
-            threads = threads_for_run(threads, self.usable_cores, busy)
-            batch = threads_for_run(batch, self.usable_cores, busy)
+            threads, batch = run_threads(threads, batch, self.usable_cores, self.load_probe)
         return RunOptions(reuse_cache=self.reuse_prompt_cache, threads=threads, threads_batch=batch)
 
     def measure_threads(
@@ -522,26 +340,12 @@ class LocalEngine:
         if self.model is None:
             raise LoadError("No local model is loaded.")
         counts = counts or counts_to_measure(self.usable_cores)
-        rapl = RaplMeter()
-        best: dict[int, ThreadRow] = {}
-        total, done = len(counts) * repeats, 0
         with self._busy:
             try:
                 self._restart()
-                for warm_up in ((64, 0), (0, 16)):  # page the weights in, start the threads
-                    self._send(("measure", counts[-1], *warm_up))
-                    self._measure_reply()
-                for _round in range(repeats):
-                    for n in counts:
-                        row = self._measure_one(n, decode_tokens, rapl)
-                        best[n] = best[n].better_of(row) if n in best else row
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-            except (_ChildGone, TimeoutError) as error:
-                if self._process is not None:
-                    self._process.kill()
-                self._reap()
+                best = measure_rows(self._child, counts, decode_tokens, repeats, progress)
+            except (ChildGone, TimeoutError) as error:
+                self._child.kill()
                 raise LoadError(f"Measuring the threads failed: {error or 'no answer'}.") from None
         return ThreadTable(rows=tuple(best[n] for n in counts), measured_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                            model=self.model.display_name, usable_cores=self.usable_cores)
@@ -576,13 +380,8 @@ class LocalEngine:
 
     @property
     def wait_policy_applied(self) -> str:
-        """The wait policy that took effect: "spin:N" only means something to libgomp, "passive"/"active" to an
-        OpenMP runtime; with ggml's own thread pool (Apple builds) there is none to set."""
-        policy = self.wait_policy
-        if not policy or (policy.startswith("spin:") and self.openmp_runtime != "libgomp") or (
-                self.openmp_runtime == "none"):
-            return "default"
-        return policy
+        """The wait policy that took effect (see `local_threads.wait_policy_applied`)."""
+        return wait_policy_applied(self.wait_policy, self.openmp_runtime)
 
     def thread_key(self) -> str:
         """Where the loaded model's thread table is kept in a `ThreadStore`."""
@@ -598,56 +397,11 @@ class LocalEngine:
             self.model = dataclasses.replace(self.model, n_threads=self.n_threads, n_threads_batch=self.n_threads_batch,
                                              threads_reason=self.threads_reason)
 
-    def _measure_reply(self) -> dict[str, float]:
-        reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
-        while reply[0] not in ("measured", "measure_error"):  # a late reply of a run given up on
-            reply = self._receive(deadline=time.monotonic() + _LOAD_TIMEOUT_SECONDS)
-        if reply[0] != "measured":
-            raise LoadError(str(reply[1]))
-        figures: dict[str, float] = reply[1]
-        return figures
-
-    def _measure_one(self, n: int, decode_tokens: int, rapl: RaplMeter) -> ThreadRow:
-        """Prompt evaluation and decode are sent as two commands, so the package energy of each is read
-        around it alone."""
-        energy: list[float | None] = []
-        figures: dict[str, float] = {}
-        for prompt, decode in ((128, 0), (0, decode_tokens)):
-            before = rapl.read() if rapl.available else None
-            self._send(("measure", n, prompt, decode))
-            figures.update(self._measure_reply())
-            after = rapl.read() if rapl.available else None
-            energy.append(rapl.joules_between(before, after) if before and after else None)
-        return ThreadRow.from_figures(figures, decode_joules=energy[1], prefill_joules=energy[0])
-
-    def _hung(self, deltas: list[tuple[float, str]]) -> EngineError:
-        """The watchdog: the child said nothing for `watchdog_seconds` during a run. It is killed (a stopped
-        or deadlocked process cannot be asked to quit); the next run starts a new one with the same model."""
-        if self._process is not None:
-            self._process.kill()
-        self._reap()
-        log.warning("local engine gave no answer for %.0f s during a run; killed", self.watchdog_seconds)
-        return EngineError(
-            "hung",
-            f"The local engine stopped responding (no answer for {self.watchdog_seconds:.0f} s), so it was "
-            "stopped. The partial answer is kept; the next run starts a new engine.",
-            partial_text="".join(t for _, t in deltas),
-        )
-
     def close(self) -> None:
         self.load_probe.stop()
-        process = self._process
-        if process is None:
-            return
-        if process.is_alive():
-            self.cancel()
-            with contextlib.suppress(_ChildGone):
-                self._send(("shutdown",))
-            process.join(timeout=3.0)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=3.0)
-        self._reap()
+        if self._child.alive:
+            self.cancel()  # the run under way stops before the child is asked to quit
+        self._child.stop()
 
     def __enter__(self) -> LocalEngine:
         return self
