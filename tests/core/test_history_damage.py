@@ -170,3 +170,22 @@ def test_a_real_read_only_tmpfs_names_the_comparison_not_kept() -> None:
         message = history.append(trial("ro"))
         assert message is not None and "Read-only file system" in message and "ro (translate" in message
         assert [item.trial_id for item in history.not_kept] == ["ro"]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("prompt_tokens", None), ("cached_prompt_tokens", None), ("output_tokens", "12"), ("submitted_at", None),
+    ("stop_reason", None), ("stop_reason", []), ("stop_reason", "exploded"), ("stream_reads", 1.5),
+])
+def test_a_line_whose_finished_figures_are_damaged_is_skipped_when_read_not_when_shown(field: str,
+                                                                                      value: object) -> None:
+    """Found by the fuzzer: a line that loaded with `null` token counts crashed later, in its metrics."""
+    good = trial("good").to_dict()
+    bad = trial("bad").to_dict()
+    side = next(iter(bad["sides"].values()))
+    assert side["finished"] is not None
+    side["finished"][field] = value
+    trials, notes = read_trials((json.dumps(good) + "\n" + json.dumps(bad) + "\n").encode())
+    assert [t.id for t in trials] == ["good"]
+    assert len(notes) == 1 and f"finished.{field}" in notes[0].reason
+    for kept in trials:
+        kept.to_dict()

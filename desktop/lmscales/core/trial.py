@@ -356,14 +356,46 @@ def _finished_to_dict(finished: Finished) -> dict[str, Any]:
     return out
 
 
+# The figures of a stored `Finished` and the type each must have: a damaged line is refused when it is read,
+# never later when its metrics are computed for the history view, a report or an export.
+_FINISHED_NUMBERS: dict[str, tuple[type, ...]] = {
+    "prompt_tokens": (int,), "output_tokens": (int,), "submitted_at": (int, float), "trimmed_messages": (int,),
+    "chunks": (int,), "reasoning_tokens": (int,), "cached_prompt_tokens": (int,),
+}
+_FINISHED_OPTIONAL_NUMBERS = {"bytes_received": (int,), "stream_reads": (int,), "threads": (int,)}
+_PROVENANCES = ("measured", "estimated")
+
+
+def _number(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
+    finite = not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not finite:
+        raise ValueError(f"finished.{name} must be a number, not {value!r}")
+    return value
+
+
 def _finished_from_dict(data: Mapping[str, Any]) -> Finished:
     known = {f.name for f in dataclasses.fields(Finished)}
     values = {k: v for k, v in data.items() if k in known}
+    for name, kinds in _FINISHED_NUMBERS.items():
+        if name in values:
+            values[name] = _number(name, values[name], kinds)
+    for name, kinds in _FINISHED_OPTIONAL_NUMBERS.items():
+        if values.get(name) is not None:
+            values[name] = _number(name, values[name], kinds)
+    if not isinstance(values.get("stop_reason"), str) or values["stop_reason"] not in _STATUS_BY_STOP_REASON:
+        raise ValueError(f"finished.stop_reason must be one of {', '.join(_STATUS_BY_STOP_REASON)}")
+    for name in ("prompt_tokens_provenance", "output_tokens_provenance", "reasoning_tokens_provenance"):
+        if name in values and values[name] not in _PROVENANCES:
+            raise ValueError(f"finished.{name} must be measured or estimated")
     values["deltas"] = tuple((float(at), str(text)) for at, text in data.get("deltas") or ())
     values["reasoning_deltas"] = tuple((float(at), str(text)) for at, text in data.get("reasoning_deltas") or ())
     values["ignored_parameters"] = tuple(str(name) for name in data.get("ignored_parameters") or ())
     native = data.get("native")
-    values["native"] = NativeTimings(**native) if native else None
+    if native:
+        values["native"] = NativeTimings(**{name: _number(f"native.{name}", native[name], (int, float))
+                                            for name in ("prompt_eval_ms", "prompt_tokens", "eval_ms", "eval_tokens")})
+    else:
+        values["native"] = None
     return Finished(**values)
 
 
