@@ -23,7 +23,7 @@ from lmscales.core.engines.factory import GgufSpec
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory
 from lmscales.core.model_files import load_manifest, verify
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.workspace import Workspace
 from tests.support.fault_server import FaultServer
 
@@ -196,7 +196,7 @@ def fault_server() -> Iterator[FaultServer]:
 def window_workspace(model: Path | None = None, history: TrialHistory | None = None, n_ctx: int = 2048) -> Workspace:
     """A workspace as the app makes it, its small slot holding `model` (one thread, `n_ctx` tokens of context) but
     not loaded: no engine process runs until a test loads it."""
-    workspace = Workspace(history=history, monitor=Sampler())
+    workspace = Workspace(history=history, monitor=ResourceMonitor())
     if model is not None:
         workspace.set_slot("small", GgufSpec(str(model), n_ctx=n_ctx, threads=1))
     return workspace

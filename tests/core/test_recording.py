@@ -29,7 +29,7 @@ from lmscales.core.events import EngineError, EngineInfo, Finished, TextDelta
 from lmscales.core.extrapolation import million_answers
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.recording import RecordingError
-from lmscales.core.sampler import ResourceSample, Sampler
+from lmscales.core.resource_monitor import ResourceMonitor, ResourceSample
 from lmscales.core.session import Session, SessionEvent, SideStreamed
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
 
@@ -431,7 +431,7 @@ def test_the_collector_keeps_a_live_trials_time_on_the_samplers_clock() -> None:
 
 
 def test_a_replay_counts_no_tokens_into_this_machines_sampler() -> None:
-    sampler = Sampler()
+    sampler = ResourceMonitor()
     trial = _recorded_trial()
     session = Session({result.side: ReplayEngine(result, 4.0) for result in trial.sides},  # type: ignore[misc]
                       sampler=sampler)

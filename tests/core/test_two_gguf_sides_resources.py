@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from lmscales.core.engines.local import LocalEngine
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.session import Session, SessionEvent, SideEnded, SideStarted
 from lmscales.core.tasks import ChatTurn
 from lmscales.core.trial import GenerationParams, TaskInput
@@ -59,7 +59,7 @@ def test_two_gguf_sides_in_parallel_each_get_their_own_cpu_seconds_memory_and_en
     small, large = two_engines
     pids = {"small": small.pid, "large": large.pid}
     assert None not in pids.values() and pids["small"] != pids["large"]
-    sampler = Sampler(rate_hz=20.0, powercap_root=NO_RAPL)
+    sampler = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
     session = Session({"small": small, "large": large}, sampler=sampler)
     session.transcripts["small"].append(EARLIER_TURN)
     events: list[SessionEvent] = []

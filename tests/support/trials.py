@@ -8,7 +8,7 @@ from __future__ import annotations
 from lmscales.core.events import EngineError, EngineInfo, Finished, Provenance
 from lmscales.core.metrics import Figure
 from lmscales.core.pricing import Cost, Price
-from lmscales.core.sampler import RunResourceSummary
+from lmscales.core.resource_monitor import RunResourceSummary
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
 
 SMALL_INFO = EngineInfo(kind="local", model="SmolLM2-135M-Instruct", context_tokens=2048, threads=2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.ui.resource_panel import ResourcePanel
 
 BURN = "import time\nx = bytearray(80_000_000)\nend = time.time() + 30\nwhile time.time() < end: pass\n"
@@ -27,7 +27,7 @@ def busy_child() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture
 def panel(qtbot, busy_child: subprocess.Popen[bytes]) -> Iterator[ResourcePanel]:  # type: ignore[no-untyped-def]
-    sampler = Sampler(rate_hz=20.0)
+    sampler = ResourceMonitor(rate_hz=20.0)
     sampler.watch("small", busy_child.pid)
     widget = ResourcePanel(sampler)
     qtbot.addWidget(widget)

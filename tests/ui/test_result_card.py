@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel
 
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.history import TrialHistory
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.settings import Settings, load_settings
 from lmscales.core.trial import GenerationParams, Trial
 from lmscales.core.workspace import Workspace
@@ -95,7 +95,7 @@ def test_the_window_shows_a_card_after_each_comparison(qtbot, window: MainWindow
 
 # -- graphs that follow the run ---------------------------------------------------------------------------
 def test_last_run_zooms_to_the_latest_comparison(qtbot) -> None:  # type: ignore[no-untyped-def]
-    sampler = Sampler(rate_hz=20.0)
+    sampler = ResourceMonitor(rate_hz=20.0)
     panel = ResourcePanel(sampler)
     qtbot.addWidget(panel)
     assert panel.last_run_range() is None

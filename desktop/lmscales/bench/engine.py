@@ -23,7 +23,7 @@ from typing import Any
 from lmscales.core import metrics, tasks
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.events import EngineError, Finished, GenerationRequest
-from lmscales.core.sampler import RaplMeter
+from lmscales.core.resource_monitor import RaplMeter
 
 BENCH_PROMPT = (
     "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. "

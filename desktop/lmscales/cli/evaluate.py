@@ -22,7 +22,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from lmscales.core.quality.report import render_report
     from lmscales.core.quality.results import task_figures
     from lmscales.core.quality.sets import EvalSetError, load_set
-    from lmscales.core.sampler import Sampler
+    from lmscales.core.resource_monitor import ResourceMonitor
     from lmscales.core.workspace import TrialNotKept, WorkspaceEvent
 
     try:
@@ -40,7 +40,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     history = TrialHistory.open(None if args.no_history else default_history_path())
     # A monitor without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds and
     # energy (measured through RAPL where readable, else estimated) in their trials.
-    workspace = open_workspace(args, sides, history=history, monitor=Sampler())
+    workspace = open_workspace(args, sides, history=history, monitor=ResourceMonitor())
     started = time.perf_counter()
     try:
         def not_kept(event: WorkspaceEvent) -> None:  # said at once, naming the comparison

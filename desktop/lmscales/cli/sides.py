@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from lmscales.core.engines.local import LocalEngine
     from lmscales.core.history import TrialHistory
     from lmscales.core.quality.judge import Judge
-    from lmscales.core.sampler import Sampler
+    from lmscales.core.resource_monitor import ResourceMonitor
     from lmscales.core.workspace import Workspace
 
 
 def new_workspace(args: argparse.Namespace, *, history: TrialHistory | None = None,
-                  monitor: Sampler | None = None) -> Workspace:
+                  monitor: ResourceMonitor | None = None) -> Workspace:
     """An empty workspace with the command's offline choice, whose GGUF sides take the thread counts measured
     for their file (measured first, once per model file, when none are stored) unless a count is given."""
     from lmscales.core.threads import ThreadPolicy
@@ -99,7 +99,7 @@ def set_prices(workspace: Workspace, args: argparse.Namespace, model: str | None
 
 
 def open_workspace(args: argparse.Namespace, sides: tuple[str, ...], *, history: TrialHistory | None = None,
-                   monitor: Sampler | None = None) -> Workspace:
+                   monitor: ResourceMonitor | None = None) -> Workspace:
     """A workspace with the chosen `sides` ready to run, as `run` and `eval` set them up: the small side's GGUF,
     and the large side's second GGUF or endpoint, with its prices. The caller closes it."""
     import dataclasses

@@ -34,7 +34,7 @@ from lmscales import __version__
 from lmscales.core.files import write_atomically
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
-from lmscales.core.sampler import SCALAR_SERIES, ResourceSample
+from lmscales.core.resource_monitor import SCALAR_SERIES, ResourceSample
 from lmscales.core.trial import TaskInput, Trial, TrialFormatError, now_iso
 
 FORMAT = "lmscales-recording"
@@ -308,7 +308,7 @@ class SamplePlayback:
 
 
 def _snapshot_of(samples: Sequence[ResourceSample]) -> dict[str, npt.NDArray[Any]]:
-    """Samples as `Sampler.snapshot()` gives them: one array per series, oldest first."""
+    """Samples as `ResourceMonitor.snapshot()` gives them: one array per series, oldest first."""
     out: dict[str, npt.NDArray[Any]] = {
         name: np.array([getattr(sample, name) for sample in samples], dtype=np.float64) for name in SCALAR_SERIES}
     width = max((len(sample.system_cpu_per_core) for sample in samples), default=0)

@@ -1,5 +1,5 @@
 """What one run of one side cost this machine: the marks that bracket it and the summary worked out from them
-and from the resource monitor's samples (`lmscales.core.sampler`).
+and from the resource monitor's samples (`lmscales.core.resource_monitor`).
 
 A mark holds cumulative counters at one instant (the side's engine process's CPU-seconds, the RAPL energy
 counters); two marks of the same side and the same process give "measured" figures. Without them, or when the

@@ -41,8 +41,8 @@ from lmscales.core.events import (
 from lmscales.core.pricing import Cost, PriceTable
 from lmscales.core.quality.checks import Check, CheckOptions, run_checks
 from lmscales.core.quality.scores import Score, reference_scores
-from lmscales.core.sampler import ResourceMark, RunResourceSummary, Sampler
-from lmscales.core.sampler import Side as SamplerSide
+from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunResourceSummary
+from lmscales.core.resource_monitor import Side as SamplerSide
 from lmscales.core.trial import (
     EvalRef,
     GenerationParams,
@@ -204,7 +204,7 @@ class Session:
         engines: Mapping[str, Engine | None] | None = None,
         *,
         prices: PriceTable | None = None,
-        sampler: Sampler | None = None,
+        sampler: ResourceMonitor | None = None,
         labels: Mapping[str, str] | None = None,
         is_offline: Callable[[], bool] = offline.enabled,
         on_trial: Callable[[Trial], object] | None = None,

@@ -36,7 +36,7 @@ from lmscales.core.generation import RunMode as RunMode
 from lmscales.core.pricing import Cost, Price
 from lmscales.core.quality.checks import Check
 from lmscales.core.quality.scores import Score
-from lmscales.core.sampler import RunResourceSummary
+from lmscales.core.resource_monitor import RunResourceSummary
 from lmscales.core.secrets import redact
 from lmscales.core.tasks import TASKS, SummaryLength, TaskName
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from lmscales.core.engines.remote import ParameterMemory
     from lmscales.core.judge_choice import JudgeKind
     from lmscales.core.quality.judge import Judge
-    from lmscales.core.sampler import Sampler
+    from lmscales.core.resource_monitor import ResourceMonitor
     from lmscales.core.settings import LocalEngineSettings
     from lmscales.core.threads import ThreadPolicy, ThreadStore, ThreadTable
 
@@ -102,7 +102,7 @@ class Workspace:
         *,
         prices: PriceTable | None = None,
         history: TrialHistory | None = None,
-        monitor: Sampler | None = None,
+        monitor: ResourceMonitor | None = None,
         labels: Mapping[str, str] | None = None,
         is_offline: Callable[[], bool] = offline.enabled,
         parameter_memory: ParameterMemory | None = None,
@@ -143,7 +143,7 @@ class Workspace:
         """One kept with the settings (the window's), so what a model refused is remembered across sessions."""
         self._parameter_memory = memory
 
-    def attach_monitor(self, monitor: Sampler) -> None:
+    def attach_monitor(self, monitor: ResourceMonitor) -> None:
         """A resource monitor for a workspace made without one (the window always shows resources)."""
         self.monitor = self.session.sampler = monitor
         monitor.subscribe(self.recorder.add_sample)

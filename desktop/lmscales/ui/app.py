@@ -15,7 +15,7 @@ from lmscales.core.endpoints import PRESETS, Endpoint, env_api_key
 from lmscales.core.engines.factory import GgufSpec
 from lmscales.core.history import TrialHistory, default_history_path
 from lmscales.core.logs import setup_logging
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.settings import LoadResult, Settings, load_settings, settings_path
 from lmscales.core.workspace import Workspace
 from lmscales.ui.crash import CrashReporter
@@ -73,7 +73,8 @@ def build_window(
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, current.theme)  # before the widgets exist: styled widgets keep the palette they got
-    workspace = Workspace(history=TrialHistory.open(default_history_path() if persist else None), monitor=Sampler())
+    workspace = Workspace(history=TrialHistory.open(default_history_path() if persist else None),
+                          monitor=ResourceMonitor())
     values = current.local_engine
     workspace.set_slot("small", GgufSpec(str(values.model_path) if values.model_path else None, values.n_ctx,
                                          values.threads))

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QWidget
 
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.factory import EndpointSpec, GgufSpec
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.session import SLOTS, SessionBusyError
 from lmscales.core.settings import Settings
 from lmscales.core.tasks import TaskInputError
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
             gc_guard.install(app)
         self.setWindowTitle("LM Scales")
         if workspace.monitor is None:
-            workspace.attach_monitor(Sampler())
+            workspace.attach_monitor(ResourceMonitor())
         assert workspace.monitor is not None
         self.workspace = workspace
         self.sampler, self.session = workspace.monitor, workspace.session

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core.files import write_atomically
-from lmscales.core.sampler import ENGINE_CPU_TOOLTIP, ResourceSample, Sampler, Side, engine_series
+from lmscales.core.resource_monitor import ENGINE_CPU_TOOLTIP, ResourceMonitor, ResourceSample, Side, engine_series
 from lmscales.ui.theme import SIDE_COLORS
 
 REFRESH_MS = 250  # while a run streams
@@ -74,7 +74,7 @@ def _fit_y(plot: pg.PlotItem, arrays: list[np.ndarray | None]) -> None:
 
 
 class SampleSource(Protocol):
-    """What graphs draw from: `Sampler` (live) or `lmscales.core.recording.SamplePlayback` (a replay)."""
+    """What graphs draw from: `ResourceMonitor` (live) or `lmscales.core.recording.SamplePlayback` (a replay)."""
 
     def snapshot(self) -> dict[str, npt.NDArray[Any]]: ...
 
@@ -92,7 +92,7 @@ class _Marker:
 class ResourcePanel(QWidget):
     problem = Signal(str)
 
-    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sampler = sampler
         self.source: SampleSource = sampler

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.settings import Settings, SettingsStore
 from lmscales.core.workspace import Workspace
 from lmscales.ui.generation_panel import GenerationPanel
@@ -17,7 +17,7 @@ from lmscales.ui.theme import apply_theme
 from lmscales.ui.thread_control import ThreadControl
 
 
-def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: GenerationPanel, monitor: Sampler,
+def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: GenerationPanel, monitor: ResourceMonitor,
                   resources: ResourcePanel, history: HistoryView, slot_panes: SlotPanes,
                   threads: ThreadControl) -> None:
     def show_monitor(settings: Settings) -> None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from lmscales.core.extrapolation import million_answers, million_answers_text
 from lmscales.core.recording import Collector
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scenario_stepper import ScenarioStepper, SidesNow, StepRefused, StepRun
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
@@ -59,7 +59,7 @@ class Presenter(QObject):
     entered = Signal(bool)
     problem = Signal(str)
 
-    def __init__(self, session: Session, bridge: SessionBridge, sampler: Sampler, *, submit: Submit,
+    def __init__(self, session: Session, bridge: SessionBridge, sampler: ResourceMonitor, *, submit: Submit,
                  stop: Callable[[], None], recorder: Collector, replay: ReplayController,
                  loading: Callable[[str], bool] = _never_loading, parent: QWidget | None = None) -> None:
         super().__init__(parent)

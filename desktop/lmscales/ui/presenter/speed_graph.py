@@ -8,14 +8,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.ui.resource_panel import SampleSource
 
 
 class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
     """One simple graph: tokens per second of each side, thick lines, named in a legend (not colour alone)."""
 
-    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sampler = sampler
         self.source: SampleSource = sampler  # a replay's recorded samples while one plays (`set_source`)

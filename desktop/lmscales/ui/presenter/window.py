@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
 
-from lmscales.core.sampler import Sampler
+from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.session import SLOTS
 from lmscales.ui.markdown_text import plain_label
 from lmscales.ui.presenter.answer_column import AnswerColumn
@@ -29,7 +29,7 @@ class PresenterWindow(QWidget):
     notesRequested = Signal()
     exportRequested = Signal()
 
-    def __init__(self, sampler: Sampler, parent: QWidget | None = None) -> None:
+    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("presenter")
         self.setWindowTitle("LM Scales — presenter")

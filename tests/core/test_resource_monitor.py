@@ -16,14 +16,14 @@ import numpy as np
 import psutil
 import pytest
 
-from lmscales.core.sampler import (
+from lmscales.core.resource_monitor import (
     ENGINE_CPU_TOOLTIP,
     ENGINE_SERIES,
     SCALAR_SERIES,
     RaplMeter,
+    ResourceMonitor,
     ResourceSample,
     RingBuffer,
-    Sampler,
     engine_series,
 )
 
@@ -77,8 +77,8 @@ def child() -> Iterator[Child]:
 
 
 @pytest.fixture
-def sampler() -> Iterator[Sampler]:
-    instance = Sampler(powercap_root=NO_RAPL)
+def sampler() -> Iterator[ResourceMonitor]:
+    instance = ResourceMonitor(powercap_root=NO_RAPL)
     yield instance
     instance.stop()
 
@@ -132,7 +132,7 @@ def test_ring_buffer_of_rows() -> None:
 
 
 # -- real processes -------------------------------------------------------------------------------------
-def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child) -> None:
+def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child: Child) -> None:
     sampler.watch("small", child.pid)
     before = sampler.sample_once()
     assert before.engine_pid == child.pid
@@ -174,7 +174,7 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: Sampler, child: Child)
     assert sampler.latest() == busy
 
 
-def test_each_side_has_its_own_process(sampler: Sampler, child: Child) -> None:
+def test_each_side_has_its_own_process(sampler: ResourceMonitor, child: Child) -> None:
     idle = Child()
     try:
         child.send("burn")
@@ -223,7 +223,7 @@ def test_each_side_has_its_own_process(sampler: Sampler, child: Child) -> None:
         idle.popen.wait()
 
 
-def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> None:
+def test_first_cpu_reading_is_nan_not_zero(sampler: ResourceMonitor, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
     sampler.watch("small", child.pid)
@@ -241,7 +241,7 @@ def test_first_cpu_reading_is_nan_not_zero(sampler: Sampler, child: Child) -> No
     assert np.isfinite(second.gui_cpu_percent) and np.isfinite(second.system_cpu_percent)
 
 
-def test_engine_exit_while_watched(sampler: Sampler, child: Child) -> None:
+def test_engine_exit_while_watched(sampler: ResourceMonitor, child: Child) -> None:
     sampler.watch("small", child.pid)
     sampler.sample_once()
     child.popen.kill()
@@ -262,7 +262,7 @@ def test_engine_exit_while_watched(sampler: Sampler, child: Child) -> None:
     assert sampler.watched_pid("small") is None
 
 
-def test_engine_restart_gives_a_fresh_baseline(sampler: Sampler, child: Child) -> None:
+def test_engine_restart_gives_a_fresh_baseline(sampler: ResourceMonitor, child: Child) -> None:
     sampler.watch("small", child.pid)
     sampler.sample_once()
     assert np.isfinite(sampler.sample_once().gui_cpu_percent)
@@ -273,7 +273,7 @@ def test_engine_restart_gives_a_fresh_baseline(sampler: Sampler, child: Child) -
     assert np.isnan(sampler.sample_once().engine_rss_bytes)
 
 
-def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
+def test_run_summary_from_marks(sampler: ResourceMonitor, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
     sampler.watch("small", child.pid)
@@ -308,7 +308,7 @@ def test_run_summary_from_marks(sampler: Sampler, child: Child) -> None:
 
 
 # -- tokens -----------------------------------------------------------------------------------------------
-def test_tokens_per_second_over_a_sliding_second(sampler: Sampler) -> None:
+def test_tokens_per_second_over_a_sliding_second(sampler: ResourceMonitor) -> None:
     sampler.record_tokens("small", 5, timestamp=100.0)
     sampler.record_tokens("small", 3, timestamp=100.5)
     sampler.record_tokens("large", 7, timestamp=100.2)
@@ -322,7 +322,7 @@ def test_tokens_per_second_over_a_sliding_second(sampler: Sampler) -> None:
     assert sample.small_tokens_per_s == 10.0 and sample.large_tokens_per_s == 0.0
 
 
-def test_record_tokens_from_many_threads(sampler: Sampler) -> None:
+def test_record_tokens_from_many_threads(sampler: ResourceMonitor) -> None:
     stamp = time.perf_counter()
 
     def record() -> None:
@@ -339,7 +339,7 @@ def test_record_tokens_from_many_threads(sampler: Sampler) -> None:
 
 # -- rate, thread, subscribers ----------------------------------------------------------------------------
 def test_set_rate_keeps_the_newest_data() -> None:
-    sampler = Sampler(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    sampler = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
     assert sampler.capacity == 8
     stamps = [sampler.sample_once().timestamp for _ in range(10)]
     assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
@@ -359,11 +359,11 @@ def test_set_rate_keeps_the_newest_data() -> None:
         with pytest.raises(ValueError):
             sampler.set_rate(bad)
     with pytest.raises(ValueError):
-        Sampler(rate_hz=0.0)
+        ResourceMonitor(rate_hz=0.0)
 
 
 def test_set_window_keeps_the_newest_data() -> None:
-    sampler = Sampler(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    sampler = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
     stamps = [sampler.sample_once().timestamp for _ in range(10)]
     assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
 
@@ -387,11 +387,11 @@ def test_set_window_keeps_the_newest_data() -> None:
             sampler.set_window(bad)
     assert sampler.window_s == 5.0
     with pytest.raises(ValueError):
-        Sampler(window_s=0.0)
+        ResourceMonitor(window_s=0.0)
 
 
 def test_start_and_stop_promptly() -> None:
-    sampler = Sampler(rate_hz=20.0, powercap_root=NO_RAPL)
+    sampler = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
     received: list[ResourceSample] = []
     three = threading.Event()
 
@@ -411,7 +411,7 @@ def test_start_and_stop_promptly() -> None:
 
 
 def test_slow_rate_still_stops_and_changes_rate_at_once() -> None:
-    sampler = Sampler(rate_hz=0.5, powercap_root=NO_RAPL)
+    sampler = ResourceMonitor(rate_hz=0.5, powercap_root=NO_RAPL)
     first = threading.Event()
     more = threading.Event()
     received: list[ResourceSample] = []
@@ -437,7 +437,7 @@ def test_slow_rate_still_stops_and_changes_rate_at_once() -> None:
     assert received[0].timestamp - started < 1.5
 
 
-def test_a_failing_subscriber_does_not_stop_sampling(sampler: Sampler) -> None:
+def test_a_failing_subscriber_does_not_stop_sampling(sampler: ResourceMonitor) -> None:
     seen: list[ResourceSample] = []
 
     def broken(sample: ResourceSample) -> None:
@@ -451,7 +451,7 @@ def test_a_failing_subscriber_does_not_stop_sampling(sampler: Sampler) -> None:
     assert len(seen) == 1
 
 
-def test_sampling_is_cheap(sampler: Sampler) -> None:
+def test_sampling_is_cheap(sampler: ResourceMonitor) -> None:
     sampler.watch("small", os.getpid())
     # CPU time this thread spends, not wall time: a loaded machine makes a sample wait, not cost more.
     began = time.thread_time()
@@ -500,7 +500,7 @@ def test_rapl_permission_denied_is_unavailable(tmp_path: Path) -> None:
 
 def test_sampler_measures_power_with_rapl(tmp_path: Path) -> None:
     energy = make_zone(tmp_path, "intel-rapl:0", "package-0", 1_000_000)
-    sampler = Sampler(powercap_root=tmp_path)
+    sampler = ResourceMonitor(powercap_root=tmp_path)
     first = sampler.sample_once()
     assert first.power_provenance == "measured" and np.isnan(first.power_watts)
     start = sampler.mark()

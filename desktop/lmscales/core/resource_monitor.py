@@ -54,8 +54,19 @@ from lmscales.core.ring_buffer import RingBuffer
 from lmscales.core.run_resources import ResourceMark, RunResourceSummary, Side, machine_energy, summarize
 
 __all__ = [  # the marks, summaries and RAPL meter live apart; their names are still importable from here
-    "DEFAULT_POWERCAP_ROOT", "ENGINE_CPU_TOOLTIP", "ENGINE_SERIES", "SCALAR_SERIES", "SLOTS", "RaplMeter",
-    "ResourceMark", "ResourceSample", "RingBuffer", "RunResourceSummary", "Sampler", "Side", "engine_series",
+    "DEFAULT_POWERCAP_ROOT",
+    "ENGINE_CPU_TOOLTIP",
+    "ENGINE_SERIES",
+    "SCALAR_SERIES",
+    "SLOTS",
+    "RaplMeter",
+    "ResourceMark",
+    "ResourceMonitor",
+    "ResourceSample",
+    "RingBuffer",
+    "RunResourceSummary",
+    "Side",
+    "engine_series",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,7 +132,7 @@ def engine_series(side: Side, name: str) -> str:
 _SIDE_SERIES: tuple[str, ...] = tuple(engine_series(side, name) for side in SLOTS for name in ENGINE_SERIES)
 
 
-class Sampler:
+class ResourceMonitor:
     """Samples resources into ring buffers of `rate_hz × window_s` samples; thread-safe throughout.
 
     Each side's engine process is watched with `watch(side, pid)` (again after a restart: a new process gets a
