@@ -339,7 +339,7 @@ def test_a_trial_of_the_real_model_replays_within_20_ms_of_its_recorded_deltas(
     tmp_path: Path, engine: LocalEngine, guarded: list[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offline.disable()  # the live run is recorded first; the guard is back on for the replay
-    live = Session({"small": engine}, sampler=None).run(
+    live = Session({"small": engine}, monitor=None).run(
         TaskInput(task="chat", text="Name three colours."), GenerationParams(max_tokens=24, temperature=0.0, seed=1),
         ["small"])
     offline.enable()
@@ -431,10 +431,10 @@ def test_the_collector_keeps_a_live_trials_time_on_the_samplers_clock() -> None:
 
 
 def test_a_replay_counts_no_tokens_into_this_machines_sampler() -> None:
-    sampler = ResourceMonitor()
+    monitor = ResourceMonitor()
     trial = _recorded_trial()
     session = Session({result.side: ReplayEngine(result, 4.0) for result in trial.sides},  # type: ignore[misc]
-                      sampler=sampler)
+                      monitor=monitor)
     streams = Streams()
     session.subscribe(streams)
     session.run(trial.input, trial.params, ["small", "large"])
@@ -442,4 +442,4 @@ def test_a_replay_counts_no_tokens_into_this_machines_sampler() -> None:
         last = streams.deltas[side][-1].timestamp
         assert len(streams.deltas[side]) >= 4
         # Live, this would read the replay's ×4 pace as this machine's tokens per second.
-        assert sampler.tokens_per_second(side, now=last) == 0.0  # type: ignore[arg-type]
+        assert monitor.tokens_per_second(side, now=last) == 0.0  # type: ignore[arg-type]

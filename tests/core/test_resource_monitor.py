@@ -1,4 +1,4 @@
-"""The resource sampler against real processes: a child Python that burns CPU and allocates memory stands in
+"""The resource monitor against real processes: a child Python that burns CPU and allocates memory stands in
 for the engine. Only RAPL is faked (a powercap directory), because this machine may have none or not let us
 read it."""
 
@@ -77,7 +77,7 @@ def child() -> Iterator[Child]:
 
 
 @pytest.fixture
-def sampler() -> Iterator[ResourceMonitor]:
+def monitor() -> Iterator[ResourceMonitor]:
     instance = ResourceMonitor(powercap_root=NO_RAPL)
     yield instance
     instance.stop()
@@ -132,9 +132,9 @@ def test_ring_buffer_of_rows() -> None:
 
 
 # -- real processes -------------------------------------------------------------------------------------
-def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child: Child) -> None:
-    sampler.watch("small", child.pid)
-    before = sampler.sample_once()
+def test_engine_cpu_and_memory_of_a_real_process(monitor: ResourceMonitor, child: Child) -> None:
+    monitor.watch("small", child.pid)
+    before = monitor.sample_once()
     assert before.engine_pid == child.pid
     assert before.engine_rss_bytes > 0 and before.engine_threads >= 1
 
@@ -142,9 +142,9 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child
     child.expect("busy")
     process = psutil.Process(child.pid)
     outer_before = sum(process.cpu_times()[:2])
-    sampler.sample_once()
+    monitor.sample_once()
     time.sleep(0.5)  # the CPU figure is the mean over the interval between two samples
-    busy = sampler.sample_once()
+    busy = monitor.sample_once()
     outer_after = sum(process.cpu_times()[:2])
 
     # Busy, and by no more than the process's own CPU time says (how busy depends on what else runs here).
@@ -153,7 +153,7 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child
     assert busy.engine_cpu_percent <= 100.0 + 5.0
     assert busy.engine_rss_bytes - before.engine_rss_bytes > 150 * MB
     assert busy.power_provenance == "estimated"
-    assert busy.power_watts == pytest.approx(busy.engine_cpu_cores * sampler.watts_per_core)
+    assert busy.power_watts == pytest.approx(busy.engine_cpu_cores * monitor.watts_per_core)
 
     # The rest of the sample is filled in too.
     assert busy.gui_rss_bytes > 0 and 0.0 <= busy.gui_cpu_percent <= 100.0
@@ -162,7 +162,7 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child
     assert 0 < busy.memory_used_bytes <= busy.memory_total_bytes
     assert busy.net_recv_bytes_per_s >= 0.0
 
-    data = sampler.snapshot()
+    data = monitor.snapshot()
     per_side = {engine_series(side, name) for side in ("small", "large") for name in ENGINE_SERIES}
     assert set(data) == {*SCALAR_SERIES, *per_side, "system_cpu_per_core", "power_measured"}
     assert all(len(series) == 3 for series in data.values())
@@ -171,25 +171,25 @@ def test_engine_cpu_and_memory_of_a_real_process(sampler: ResourceMonitor, child
     assert data["engine_rss_bytes"][-1] == busy.engine_rss_bytes
     assert data["small_engine_rss_bytes"][-1] == busy.engine_rss_bytes  # the only engine: the sum is its own
     assert np.isnan(data["large_engine_rss_bytes"]).all()  # no process watched for the large side
-    assert sampler.latest() == busy
+    assert monitor.latest() == busy
 
 
-def test_each_side_has_its_own_process(sampler: ResourceMonitor, child: Child) -> None:
+def test_each_side_has_its_own_process(monitor: ResourceMonitor, child: Child) -> None:
     idle = Child()
     try:
         child.send("burn")
         child.expect("busy")
-        sampler.watch("small", idle.pid)
-        sampler.watch("large", child.pid)
-        sampler.sample_once()
-        start = {side: sampler.mark(side) for side in ("small", "large")}
+        monitor.watch("small", idle.pid)
+        monitor.watch("large", child.pid)
+        monitor.sample_once()
+        start = {side: monitor.mark(side) for side in ("small", "large")}
         busy_before = sum(psutil.Process(child.pid).cpu_times()[:2])
         for _ in range(4):
             time.sleep(0.1)
-            sample = sampler.sample_once()
-        end = {side: sampler.mark(side) for side in ("small", "large")}
+            sample = monitor.sample_once()
+        end = {side: monitor.mark(side) for side in ("small", "large")}
         busy_after = sum(psutil.Process(child.pid).cpu_times()[:2])
-        data = sampler.snapshot()
+        data = monitor.snapshot()
         # The sample's engine figures are the two processes together; each side's series is its own process's.
         assert sample.engine_pid == idle.pid  # the small side's
         assert sample.engine_rss_bytes == pytest.approx(
@@ -198,7 +198,7 @@ def test_each_side_has_its_own_process(sampler: ResourceMonitor, child: Child) -
         assert sample.engine_cpu_cores == pytest.approx(
             data["small_engine_cpu_cores"][-1] + data["large_engine_cpu_cores"][-1])
 
-        summaries = {side: sampler.summarize_run(start[side].timestamp, end[side].timestamp, start[side], end[side])
+        summaries = {side: monitor.summarize_run(start[side].timestamp, end[side].timestamp, start[side], end[side])
                      for side in ("small", "large")}
         for side in ("small", "large"):
             assert summaries[side].engine_cpu_seconds.provenance == "measured"
@@ -206,16 +206,16 @@ def test_each_side_has_its_own_process(sampler: ResourceMonitor, child: Child) -
         assert busy_seconds is not None and 0 < busy_seconds <= busy_after - busy_before + 1e-6
         idle_seconds = summaries["small"].engine_cpu_seconds.value
         assert idle_seconds is not None and idle_seconds < busy_seconds / 4
-        assert summaries["large"].energy.value == pytest.approx(busy_seconds * sampler.watts_per_core)
+        assert summaries["large"].energy.value == pytest.approx(busy_seconds * monitor.watts_per_core)
         # A mark of one side against the other side's process is no measurement.
-        mixed = sampler.summarize_run(start["small"].timestamp, end["large"].timestamp, start["small"], end["large"])
+        mixed = monitor.summarize_run(start["small"].timestamp, end["large"].timestamp, start["small"], end["large"])
         assert mixed.engine_cpu_seconds.provenance == "estimated"
 
-        sampler.unwatch("large")
-        assert sampler.watched_pid("large") is None and sampler.watched_pid("small") == idle.pid
-        assert sampler.mark("large").engine_cpu_seconds is None
-        alone = sampler.sample_once()
-        data = sampler.snapshot()
+        monitor.unwatch("large")
+        assert monitor.watched_pid("large") is None and monitor.watched_pid("small") == idle.pid
+        assert monitor.mark("large").engine_cpu_seconds is None
+        alone = monitor.sample_once()
+        data = monitor.snapshot()
         assert np.isnan(data["large_engine_rss_bytes"][-1])
         assert alone.engine_rss_bytes == data["small_engine_rss_bytes"][-1]  # the busy process counts no more
     finally:
@@ -223,11 +223,11 @@ def test_each_side_has_its_own_process(sampler: ResourceMonitor, child: Child) -
         idle.popen.wait()
 
 
-def test_first_cpu_reading_is_nan_not_zero(sampler: ResourceMonitor, child: Child) -> None:
+def test_first_cpu_reading_is_nan_not_zero(monitor: ResourceMonitor, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
-    sampler.watch("small", child.pid)
-    first = sampler.sample_once()
+    monitor.watch("small", child.pid)
+    first = monitor.sample_once()
     # psutil would say 0.0 here; a busy process at 0 % is a lie, so the first reading is "not available".
     for value in (first.engine_cpu_percent, first.engine_cpu_cores, first.power_watts, first.gui_cpu_percent,
                   first.system_cpu_percent, first.net_recv_bytes_per_s):
@@ -235,59 +235,59 @@ def test_first_cpu_reading_is_nan_not_zero(sampler: ResourceMonitor, child: Chil
     assert first.engine_rss_bytes > 0
 
     time.sleep(0.3)
-    sampler.watch("small", child.pid)  # the same process again keeps its baseline
-    second = sampler.sample_once()
+    monitor.watch("small", child.pid)  # the same process again keeps its baseline
+    second = monitor.sample_once()
     assert second.engine_cpu_cores > 0  # busy, by how much depends on what else the machine runs
     assert np.isfinite(second.gui_cpu_percent) and np.isfinite(second.system_cpu_percent)
 
 
-def test_engine_exit_while_watched(sampler: ResourceMonitor, child: Child) -> None:
-    sampler.watch("small", child.pid)
-    sampler.sample_once()
+def test_engine_exit_while_watched(monitor: ResourceMonitor, child: Child) -> None:
+    monitor.watch("small", child.pid)
+    monitor.sample_once()
     child.popen.kill()
     # Dead but not yet reaped: a zombie, whose figures psutil may still report as zeros.
     deadline = time.monotonic() + 2.0
     while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    gone = sampler.sample_once()
-    assert gone.engine_pid is None and sampler.watched_pid("small") is None
+    gone = monitor.sample_once()
+    assert gone.engine_pid is None and monitor.watched_pid("small") is None
     assert np.isnan(gone.engine_rss_bytes) and np.isnan(gone.engine_cpu_percent)
     assert np.isnan(gone.engine_threads)
-    assert sampler.mark("small").engine_cpu_seconds is None
+    assert monitor.mark("small").engine_cpu_seconds is None
 
     child.popen.wait()
-    assert np.isnan(sampler.sample_once().engine_rss_bytes)
-    sampler.watch("small", child.pid)  # a pid that no longer exists is no engine
-    assert sampler.watched_pid("small") is None
+    assert np.isnan(monitor.sample_once().engine_rss_bytes)
+    monitor.watch("small", child.pid)  # a pid that no longer exists is no engine
+    assert monitor.watched_pid("small") is None
 
 
-def test_engine_restart_gives_a_fresh_baseline(sampler: ResourceMonitor, child: Child) -> None:
-    sampler.watch("small", child.pid)
-    sampler.sample_once()
-    assert np.isfinite(sampler.sample_once().gui_cpu_percent)
-    sampler.watch("small", os.getpid())  # another process: its first reading is NaN again
-    assert np.isnan(sampler.sample_once().engine_cpu_percent)
-    assert sampler.watched_pid("small") == os.getpid()
-    sampler.unwatch("small")
-    assert np.isnan(sampler.sample_once().engine_rss_bytes)
+def test_engine_restart_gives_a_fresh_baseline(monitor: ResourceMonitor, child: Child) -> None:
+    monitor.watch("small", child.pid)
+    monitor.sample_once()
+    assert np.isfinite(monitor.sample_once().gui_cpu_percent)
+    monitor.watch("small", os.getpid())  # another process: its first reading is NaN again
+    assert np.isnan(monitor.sample_once().engine_cpu_percent)
+    assert monitor.watched_pid("small") == os.getpid()
+    monitor.unwatch("small")
+    assert np.isnan(monitor.sample_once().engine_rss_bytes)
 
 
-def test_run_summary_from_marks(sampler: ResourceMonitor, child: Child) -> None:
+def test_run_summary_from_marks(monitor: ResourceMonitor, child: Child) -> None:
     child.send("burn")
     child.expect("busy")
-    sampler.watch("small", child.pid)
-    sampler.sample_once()
+    monitor.watch("small", child.pid)
+    monitor.sample_once()
     process = psutil.Process(child.pid)
     outer_before = sum(process.cpu_times()[:2])
-    start = sampler.mark("small")
+    start = monitor.mark("small")
     for _ in range(4):
         time.sleep(0.1)
-        sampler.sample_once()
-    end = sampler.mark("small")
+        monitor.sample_once()
+    end = monitor.mark("small")
     outer_after = sum(process.cpu_times()[:2])
 
-    summary = sampler.summarize_run(start.timestamp, end.timestamp, start, end)
+    summary = monitor.summarize_run(start.timestamp, end.timestamp, start, end)
     assert summary.samples == 4
     assert summary.engine_cpu_seconds.provenance == "measured"
     # The process's own counters, read around the marks, bracket the figure (a loaded machine gives the
@@ -297,101 +297,101 @@ def test_run_summary_from_marks(sampler: ResourceMonitor, child: Child) -> None:
     assert summary.engine_mean_cpu.value is not None and summary.engine_mean_cpu.value > 0
     assert summary.engine_peak_rss.value is not None and summary.engine_peak_rss.value > 0
     assert summary.energy.provenance == "estimated"
-    assert summary.energy.value == pytest.approx(summary.engine_cpu_seconds.value * sampler.watts_per_core)
+    assert summary.energy.value == pytest.approx(summary.engine_cpu_seconds.value * monitor.watts_per_core)
 
-    without_marks = sampler.summarize_run(start.timestamp, end.timestamp)
+    without_marks = monitor.summarize_run(start.timestamp, end.timestamp)
     assert without_marks.engine_cpu_seconds.provenance == "estimated"
     assert without_marks.engine_cpu_seconds.value is not None and without_marks.engine_cpu_seconds.value > 0.08
 
-    empty = sampler.summarize_run(end.timestamp + 10, end.timestamp + 20)
+    empty = monitor.summarize_run(end.timestamp + 10, end.timestamp + 20)
     assert empty.samples == 0 and empty.engine_peak_rss.value is None and empty.energy.value is None
 
 
 # -- tokens -----------------------------------------------------------------------------------------------
-def test_tokens_per_second_over_a_sliding_second(sampler: ResourceMonitor) -> None:
-    sampler.record_tokens("small", 5, timestamp=100.0)
-    sampler.record_tokens("small", 3, timestamp=100.5)
-    sampler.record_tokens("large", 7, timestamp=100.2)
-    assert sampler.tokens_per_second("small", now=100.6) == 8.0
-    assert sampler.tokens_per_second("small", now=101.2) == 3.0  # the tokens at 100.0 left the window
-    assert sampler.tokens_per_second("large", now=101.2) == 0.0
-    assert sampler.tokens_per_second("small", now=102.0) == 0.0
+def test_tokens_per_second_over_a_sliding_second(monitor: ResourceMonitor) -> None:
+    monitor.record_tokens("small", 5, timestamp=100.0)
+    monitor.record_tokens("small", 3, timestamp=100.5)
+    monitor.record_tokens("large", 7, timestamp=100.2)
+    assert monitor.tokens_per_second("small", now=100.6) == 8.0
+    assert monitor.tokens_per_second("small", now=101.2) == 3.0  # the tokens at 100.0 left the window
+    assert monitor.tokens_per_second("large", now=101.2) == 0.0
+    assert monitor.tokens_per_second("small", now=102.0) == 0.0
 
-    sampler.record_tokens("small", 10)
-    sample = sampler.sample_once()
+    monitor.record_tokens("small", 10)
+    sample = monitor.sample_once()
     assert sample.small_tokens_per_s == 10.0 and sample.large_tokens_per_s == 0.0
 
 
-def test_record_tokens_from_many_threads(sampler: ResourceMonitor) -> None:
+def test_record_tokens_from_many_threads(monitor: ResourceMonitor) -> None:
     stamp = time.perf_counter()
 
     def record() -> None:
         for _ in range(500):
-            sampler.record_tokens("large", 1, timestamp=stamp)
+            monitor.record_tokens("large", 1, timestamp=stamp)
 
     threads = [threading.Thread(target=record) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sampler.tokens_per_second("large", now=stamp) == 2000.0
+    assert monitor.tokens_per_second("large", now=stamp) == 2000.0
 
 
 # -- rate, thread, subscribers ----------------------------------------------------------------------------
 def test_set_rate_keeps_the_newest_data() -> None:
-    sampler = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
-    assert sampler.capacity == 8
-    stamps = [sampler.sample_once().timestamp for _ in range(10)]
-    assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
+    monitor = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    assert monitor.capacity == 8
+    stamps = [monitor.sample_once().timestamp for _ in range(10)]
+    assert monitor.snapshot()["timestamp"].tolist() == stamps[-8:]
 
-    sampler.set_rate(1.0)
-    assert sampler.capacity == 2
-    data = sampler.snapshot()
+    monitor.set_rate(1.0)
+    assert monitor.capacity == 2
+    data = monitor.snapshot()
     assert data["timestamp"].tolist() == stamps[-2:]
     assert all(len(series) == 2 for series in data.values())
 
-    sampler.set_rate(20.0)
-    assert sampler.capacity == 40
-    stamps.append(sampler.sample_once().timestamp)
-    assert sampler.snapshot()["timestamp"].tolist() == stamps[-3:]
+    monitor.set_rate(20.0)
+    assert monitor.capacity == 40
+    stamps.append(monitor.sample_once().timestamp)
+    assert monitor.snapshot()["timestamp"].tolist() == stamps[-3:]
 
     for bad in (0.4, 20.5):
         with pytest.raises(ValueError):
-            sampler.set_rate(bad)
+            monitor.set_rate(bad)
     with pytest.raises(ValueError):
         ResourceMonitor(rate_hz=0.0)
 
 
 def test_set_window_keeps_the_newest_data() -> None:
-    sampler = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
-    stamps = [sampler.sample_once().timestamp for _ in range(10)]
-    assert sampler.snapshot()["timestamp"].tolist() == stamps[-8:]
+    monitor = ResourceMonitor(rate_hz=4.0, window_s=2.0, powercap_root=NO_RAPL)
+    stamps = [monitor.sample_once().timestamp for _ in range(10)]
+    assert monitor.snapshot()["timestamp"].tolist() == stamps[-8:]
 
-    sampler.set_window(1.0)
-    assert (sampler.window_s, sampler.capacity) == (1.0, 4)
-    data = sampler.snapshot()
+    monitor.set_window(1.0)
+    assert (monitor.window_s, monitor.capacity) == (1.0, 4)
+    data = monitor.snapshot()
     assert data["timestamp"].tolist() == stamps[-4:], "shrinking drops the oldest samples"
     assert all(len(series) == 4 for series in data.values())
     assert data["system_cpu_per_core"].shape == (4, CPUS)
 
-    sampler.set_window(5.0)
-    assert (sampler.capacity, sampler.rate_hz) == (20, 4.0), "the rate stays"
-    assert sampler.snapshot()["timestamp"].tolist() == stamps[-4:], "growing keeps everything"
-    stamps += [sampler.sample_once().timestamp for _ in range(12)]
-    assert sampler.snapshot()["timestamp"].tolist() == stamps[-16:], "and fills up as samples arrive"
+    monitor.set_window(5.0)
+    assert (monitor.capacity, monitor.rate_hz) == (20, 4.0), "the rate stays"
+    assert monitor.snapshot()["timestamp"].tolist() == stamps[-4:], "growing keeps everything"
+    stamps += [monitor.sample_once().timestamp for _ in range(12)]
+    assert monitor.snapshot()["timestamp"].tolist() == stamps[-16:], "and fills up as samples arrive"
 
-    sampler.set_rate(2.0)
-    assert sampler.capacity == 10, "a later rate change keeps the new window"
+    monitor.set_rate(2.0)
+    assert monitor.capacity == 10, "a later rate change keeps the new window"
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError):
-            sampler.set_window(bad)
-    assert sampler.window_s == 5.0
+            monitor.set_window(bad)
+    assert monitor.window_s == 5.0
     with pytest.raises(ValueError):
         ResourceMonitor(window_s=0.0)
 
 
 def test_start_and_stop_promptly() -> None:
-    sampler = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
+    monitor = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
     received: list[ResourceSample] = []
     three = threading.Event()
 
@@ -400,18 +400,18 @@ def test_start_and_stop_promptly() -> None:
         if len(received) >= 3:
             three.set()
 
-    sampler.subscribe(on_sample)
-    sampler.start()
+    monitor.subscribe(on_sample)
+    monitor.start()
     assert three.wait(30.0)
-    sampler.stop()  # returns once the sampling thread has ended (a hang here is the failure)
-    assert not sampler.running
+    monitor.stop()  # returns once the sampling thread has ended (a hang here is the failure)
+    assert not monitor.running
     count = len(received)
     time.sleep(0.1)
     assert len(received) == count
 
 
 def test_slow_rate_still_stops_and_changes_rate_at_once() -> None:
-    sampler = ResourceMonitor(rate_hz=0.5, powercap_root=NO_RAPL)
+    monitor = ResourceMonitor(rate_hz=0.5, powercap_root=NO_RAPL)
     first = threading.Event()
     more = threading.Event()
     received: list[ResourceSample] = []
@@ -420,43 +420,43 @@ def test_slow_rate_still_stops_and_changes_rate_at_once() -> None:
         received.append(sample)
         (first if len(received) == 1 else more).set()
 
-    sampler.subscribe(on_sample)
+    monitor.subscribe(on_sample)
     started = time.perf_counter()
-    sampler.start()
+    monitor.start()
     try:
         # The first sample comes at once, not after the 2 s interval; the rate change takes effect without
         # waiting the interval out. Margins: the interval is 2 s, a loaded machine is late by far less than 1.5 s.
         assert first.wait(1.5)
-        sampler.set_rate(20.0)
+        monitor.set_rate(20.0)
         assert more.wait(1.5)
-        sampler.set_rate(0.5)
+        monitor.set_rate(0.5)
     finally:
         began = time.perf_counter()
-        sampler.stop()
+        monitor.stop()
     assert time.perf_counter() - began < 1.5  # did not sleep out the 2 s interval
     assert received[0].timestamp - started < 1.5
 
 
-def test_a_failing_subscriber_does_not_stop_sampling(sampler: ResourceMonitor) -> None:
+def test_a_failing_subscriber_does_not_stop_sampling(monitor: ResourceMonitor) -> None:
     seen: list[ResourceSample] = []
 
     def broken(sample: ResourceSample) -> None:
         raise RuntimeError("boom")
 
-    sampler.subscribe(broken)
-    unsubscribe = sampler.subscribe(seen.append)
-    sampler.sample_once()
+    monitor.subscribe(broken)
+    unsubscribe = monitor.subscribe(seen.append)
+    monitor.sample_once()
     unsubscribe()
-    sampler.sample_once()
+    monitor.sample_once()
     assert len(seen) == 1
 
 
-def test_sampling_is_cheap(sampler: ResourceMonitor) -> None:
-    sampler.watch("small", os.getpid())
+def test_sampling_is_cheap(monitor: ResourceMonitor) -> None:
+    monitor.watch("small", os.getpid())
     # CPU time this thread spends, not wall time: a loaded machine makes a sample wait, not cost more.
     began = time.thread_time()
     for _ in range(20):
-        sampler.sample_once()
+        monitor.sample_once()
     assert (time.thread_time() - began) / 20 < 0.025  # well under the 50 ms of the fastest rate
 
 
@@ -498,23 +498,23 @@ def test_rapl_permission_denied_is_unavailable(tmp_path: Path) -> None:
     assert not RaplMeter(tmp_path).available
 
 
-def test_sampler_measures_power_with_rapl(tmp_path: Path) -> None:
+def test_monitor_measures_power_with_rapl(tmp_path: Path) -> None:
     energy = make_zone(tmp_path, "intel-rapl:0", "package-0", 1_000_000)
-    sampler = ResourceMonitor(powercap_root=tmp_path)
-    first = sampler.sample_once()
+    monitor = ResourceMonitor(powercap_root=tmp_path)
+    first = monitor.sample_once()
     assert first.power_provenance == "measured" and np.isnan(first.power_watts)
-    start = sampler.mark()
+    start = monitor.mark()
     energy.write_text("4000000\n")
-    end = sampler.mark()
-    second = sampler.sample_once()
+    end = monitor.mark()
+    second = monitor.sample_once()
     assert second.power_watts > 0 and second.power_provenance == "measured"
-    assert sampler.snapshot()["power_measured"].tolist() == [True, True]
+    assert monitor.snapshot()["power_measured"].tolist() == [True, True]
 
-    summary = sampler.summarize_run(start.timestamp, end.timestamp, start, end)
+    summary = monitor.summarize_run(start.timestamp, end.timestamp, start, end)
     assert summary.energy.provenance == "measured" and summary.energy.value == pytest.approx(3.0)
 
     # The counter becomes unreadable (permissions changed): power falls back to the estimate.
     energy.unlink()
     energy.mkdir()
-    assert sampler.sample_once().power_provenance == "estimated"
-    assert sampler.power_provenance == "estimated"
+    assert monitor.sample_once().power_provenance == "estimated"
+    assert monitor.power_provenance == "estimated"

@@ -59,8 +59,8 @@ def test_two_gguf_sides_in_parallel_each_get_their_own_cpu_seconds_memory_and_en
     small, large = two_engines
     pids = {"small": small.pid, "large": large.pid}
     assert None not in pids.values() and pids["small"] != pids["large"]
-    sampler = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
-    session = Session({"small": small, "large": large}, sampler=sampler)
+    monitor = ResourceMonitor(rate_hz=20.0, powercap_root=NO_RAPL)
+    session = Session({"small": small, "large": large}, monitor=monitor)
     session.transcripts["small"].append(EARLIER_TURN)
     events: list[SessionEvent] = []
     lock = threading.Lock()
@@ -70,20 +70,20 @@ def test_two_gguf_sides_in_parallel_each_get_their_own_cpu_seconds_memory_and_en
             events.append(event)
 
     session.subscribe(keep)
-    sampler.start()
+    monitor.start()
     try:
         before = {side: _cpu_seconds(pid) for side, pid in pids.items() if pid is not None}
         trial = session.run(COUNTING, LONG_ENOUGH, mode="parallel")
         after = {side: _cpu_seconds(pid) for side, pid in pids.items() if pid is not None}
         rss = {side: float(psutil.Process(pid).memory_info().rss) for side, pid in pids.items() if pid is not None}
     finally:
-        sampler.stop()
+        monitor.stop()
 
     # The sides did run at the same time: both started before either ended.
     order = [(type(event), event.side) for event in events if isinstance(event, SideStarted | SideEnded)]
     assert [kind for kind, _ in order[:2]] == [SideStarted, SideStarted], order
     # The monitor watches each side's own process, set by the session alone.
-    assert {side: sampler.watched_pid(side) for side in ("small", "large")} == pids
+    assert {side: monitor.watched_pid(side) for side in ("small", "large")} == pids
     own = {side: after[side] - before[side] for side in pids}
     assert own["small"] > 2 * own["large"], f"the sides' work is too alike to tell their processes apart: {own}"
 
@@ -104,4 +104,4 @@ def test_two_gguf_sides_in_parallel_each_get_their_own_cpu_seconds_memory_and_en
         # Its own process's memory, not both processes' (each holds the whole model, so a sum is about twice).
         assert resources.engine_peak_rss.value == pytest.approx(rss[side], rel=TOLERANCE), f"{side}: peak RSS"
         assert resources.energy.provenance == "estimated"
-        assert resources.energy.value == pytest.approx(cpu.value * sampler.watts_per_core), f"{side}: energy"
+        assert resources.energy.value == pytest.approx(cpu.value * monitor.watts_per_core), f"{side}: energy"

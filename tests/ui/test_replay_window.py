@@ -130,8 +130,8 @@ def test_a_replay_draws_its_recorded_samples_in_the_graphs_then_live_again(  # t
     qtbot, window: MainWindow, llama_server: str, tmp_path: Path
 ) -> None:
     # The live run is sampled as it streams (a sample per batch of text), so its recording holds samples of it.
-    window.sampler.sample_once()
-    sample_live = window.bridge.deltasReady.connect(lambda _side, _deltas: window.sampler.sample_once())
+    window.monitor.sample_once()
+    sample_live = window.bridge.deltasReady.connect(lambda _side, _deltas: window.monitor.sample_once())
     recorded = _record_live_run(qtbot, window, llama_server, tmp_path / "talk.lmsrec.json")
     window.bridge.deltasReady.disconnect(sample_live)
     found = recorded.samples_of(recorded.trials[0])
@@ -142,8 +142,8 @@ def test_a_replay_draws_its_recorded_samples_in_the_graphs_then_live_again(  # t
 
     def check(_count: int) -> None:
         # Whenever recorded samples join, both graphs draw exactly the samples played so far: none of the
-        # live sampler's, which keeps sampling this machine meanwhile.
-        window.sampler.sample_once()
+        # live monitor's, which keeps sampling this machine meanwhile.
+        window.monitor.sample_once()
         playback = window.replay.playback
         assert playback is not None and panel.source is playback and graph.source is playback
         panel.refresh()
@@ -167,10 +167,10 @@ def test_a_replay_draws_its_recorded_samples_in_the_graphs_then_live_again(  # t
         window.replay_menu.replay(recorded, speed=2.0)
     window.replay.samplesPlayed.disconnect(check)
     assert seen and seen[-1] == len(found[0])  # every recorded sample of the trial was drawn
-    assert panel.source is window.sampler and graph.source is window.sampler  # live again
-    window.sampler.sample_once()
+    assert panel.source is window.monitor and graph.source is window.monitor  # live again
+    window.monitor.sample_once()
     panel.refresh()
-    assert len(panel.curves["engine_cpu"].yData) == len(window.sampler.snapshot()["timestamp"])
+    assert len(panel.curves["engine_cpu"].yData) == len(window.monitor.snapshot()["timestamp"])
     window.presenter.leave()
 
 

@@ -1,4 +1,4 @@
-"""The resource graphs, fed by the real sampler, and the per-run summaries they add to the history."""
+"""The resource graphs, fed by the real monitor, and the per-run summaries they add to the history."""
 
 from __future__ import annotations
 
@@ -27,19 +27,19 @@ def busy_child() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture
 def panel(qtbot, busy_child: subprocess.Popen[bytes]) -> Iterator[ResourcePanel]:  # type: ignore[no-untyped-def]
-    sampler = ResourceMonitor(rate_hz=20.0)
-    sampler.watch("small", busy_child.pid)
-    widget = ResourcePanel(sampler)
+    monitor = ResourceMonitor(rate_hz=20.0)
+    monitor.watch("small", busy_child.pid)
+    widget = ResourcePanel(monitor)
     qtbot.addWidget(widget)
     widget.resize(900, 400)
     yield widget
     widget.stop()
-    sampler.stop()
+    monitor.stop()
 
 
 def _sample(panel: ResourcePanel, count: int = 6) -> None:
     for _ in range(count):
-        panel.sampler.sample_once()
+        panel.monitor.sample_once()
         time.sleep(0.05)
     panel.refresh()
 
@@ -56,10 +56,10 @@ def test_curves_show_the_engine_process(panel: ResourcePanel) -> None:
 
 
 def test_a_gguf_large_side_has_its_own_engine_curves(panel: ResourcePanel) -> None:
-    busy = panel.sampler.watched_pid("small")
+    busy = panel.monitor.watched_pid("small")
     assert busy is not None
-    panel.sampler.unwatch("small")
-    panel.sampler.watch("large", busy)  # the large side runs the busy process, the small side none
+    panel.monitor.unwatch("small")
+    panel.monitor.watch("large", busy)  # the large side runs the busy process, the small side none
     _sample(panel)
     _, large_cpu = panel.curves["large_engine_cpu"].getData()
     _, small_cpu = panel.curves["engine_cpu"].getData()
@@ -93,7 +93,7 @@ def test_pause_freezes_the_graphs(panel: ResourcePanel) -> None:
 
 def test_rate_and_window_controls(panel: ResourcePanel) -> None:
     panel.rate_combo.setCurrentIndex(panel.rate_combo.findData(4.0))
-    assert panel.sampler.rate_hz == 4.0
+    assert panel.monitor.rate_hz == 4.0
     panel.window_combo.setCurrentIndex(panel.window_combo.findData(30.0))
     assert panel.cpu.viewRange()[0][0] == pytest.approx(-30.0)
 

@@ -95,8 +95,8 @@ def test_the_window_shows_a_card_after_each_comparison(qtbot, window: MainWindow
 
 # -- graphs that follow the run ---------------------------------------------------------------------------
 def test_last_run_zooms_to_the_latest_comparison(qtbot) -> None:  # type: ignore[no-untyped-def]
-    sampler = ResourceMonitor(rate_hz=20.0)
-    panel = ResourcePanel(sampler)
+    monitor = ResourceMonitor(rate_hz=20.0)
+    panel = ResourcePanel(monitor)
     qtbot.addWidget(panel)
     assert panel.last_run_range() is None
     now = time.perf_counter()
@@ -113,13 +113,13 @@ def test_last_run_zooms_to_the_latest_comparison(qtbot) -> None:  # type: ignore
     low, high = panel.last_run_range(now)
     assert low == pytest.approx(now - 5.25) and high == pytest.approx(now - 0.75)  # 4 s run: 0.25 s margin
     for _ in range(4):
-        sampler.sample_once()
+        monitor.sample_once()
     panel.show_last_run()
     assert panel.last_run_view and panel.window_combo.currentText() == "last run"
     x_range = panel.cpu.getViewBox().viewRange()[0]
     assert x_range == pytest.approx([-0.25, 4.25], abs=1e-6)  # seconds since the first request
     assert "since the last run" in panel.legend.text()
-    long_run = ResourcePanel(sampler)
+    long_run = ResourcePanel(monitor)
     qtbot.addWidget(long_run)
     long_run.mark("small", "sent", now - 40.0)
     long_run.mark("small", "finished", now)
@@ -129,7 +129,7 @@ def test_last_run_zooms_to_the_latest_comparison(qtbot) -> None:  # type: ignore
     assert not panel.last_run_view and panel.cpu.getViewBox().viewRange()[0] == pytest.approx([-60.0, 0.0])
     panel.stop()
     long_run.stop()
-    sampler.stop()
+    monitor.stop()
 
 
 # -- dialogs -----------------------------------------------------------------------------------------------

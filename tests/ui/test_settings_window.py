@@ -65,7 +65,7 @@ def test_settings_are_applied_and_saved(bare_window: MainWindow, tmp_path: Path)
     settings = settings.with_value("sampler.rate_hz", 10.0)
     controller.apply(settings)
     assert bare_window.generation.max_tokens.value() == 99 and bare_window.generation.sequential
-    assert bare_window.sampler.rate_hz == 10.0
+    assert bare_window.monitor.rate_hz == 10.0
     bare_window.generation.temperature.setValue(0.2)  # changed in the window itself
     bare_window.close()
     saved = load_settings(tmp_path / "settings.json")
@@ -192,7 +192,7 @@ def test_each_part_of_the_window_hears_the_settings_it_uses(bare_window: MainWin
     bare_window.settings.apply(settings.with_value("generation.max_tokens", 77))
     assert shown == [300.0]
     assert bare_window.resources.window_s == 300.0  # the graphs show five minutes
-    assert bare_window.sampler.window_s >= 300.0  # and the sampler keeps that much
+    assert bare_window.monitor.window_s >= 300.0  # and the monitor keeps that much
     assert bare_window.generation.max_tokens.value() == 77
     bare_window.settings.apply(bare_window.settings.settings.with_value("generation.max_tokens", 78))
     assert shown == [300.0]  # a generation setting does not disturb the graphs

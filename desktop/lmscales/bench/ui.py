@@ -134,22 +134,22 @@ def _idle_cpu_percent(seconds: float) -> float:
 
 
 def _cost_of_watching(window: MainWindow, seconds: float) -> dict[str, Any]:
-    """The GUI process's CPU with the app idle: sampler and graphs off, then on at 4 Hz and at 20 Hz."""
+    """The GUI process's CPU with the app idle: monitor and graphs off, then on at 4 Hz and at 20 Hz."""
     window.resources.stop()
-    window.sampler.stop()
+    window.monitor.stop()
     baseline = _idle_cpu_percent(seconds)
     figures: dict[str, Any] = {"seconds_each": seconds, "graphs_off_percent_of_core": round(baseline, 2)}
     for rate in (4.0, 20.0):
-        window.sampler.set_rate(rate)
+        window.monitor.set_rate(rate)
         window.resources.rate_combo.setCurrentIndex(window.resources.rate_combo.findData(rate))
         window.start_sampling()
         _idle_cpu_percent(1.0)  # let the buffers and the first samples settle
         total = _idle_cpu_percent(seconds)
         window.resources.stop()
-        window.sampler.stop()
+        window.monitor.stop()
         figures[f"at_{rate:g}_hz_percent_of_core"] = round(total, 2)
         figures[f"at_{rate:g}_hz_watching_cost_percent_of_core"] = round(total - baseline, 2)
-    window.sampler.set_rate(4.0)
+    window.monitor.set_rate(4.0)
     window.start_sampling()
     return figures
 

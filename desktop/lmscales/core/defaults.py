@@ -1,7 +1,7 @@
 """The defaults several rooms share, written once: generation parameters, the local context and sampling.
 
 The settings schema, `GenerationRequest`, the window's generation panel, the command line, the local engine
-and the resource sampler all read their starting values from here, so changing one default changes it
+and the resource monitor all read their starting values from here, so changing one default changes it
 everywhere. Pure data: the generation parameters' defaults are `GenerationParams()` (`lmscales.core.generation`,
 where that one type is defined); the rest are written here.
 """

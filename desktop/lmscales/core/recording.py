@@ -227,7 +227,7 @@ def _spans_from(raw: Any, count: int, source: str) -> tuple[Span | None, ...]:
 
 
 def live_span(trial: Trial, ended_at: float) -> Span | None:
-    """A live trial's time on the sampler's clock (perf_counter): from its first request (each finished side's
+    """A live trial's time on the monitor's clock (perf_counter): from its first request (each finished side's
     submit instant; the resource summary's start) to `ended_at`, the moment it was kept."""
     starts = [side.finished.submitted_at for side in trial.sides if side.finished is not None and not side.recorded]
     starts += [side.resources.t_start for side in trial.sides if side.resources is not None and not side.recorded]
@@ -238,7 +238,7 @@ def live_span(trial: Trial, ended_at: float) -> Span | None:
 class Collector:
     """What a window has run since it opened, ready to be saved as a recording: every kept trial, and the
     resource samples (the last `max_samples`, so a long day of demos does not grow without bound).
-    `add_sample` is called from the sampler's thread, `add_trial` from the session's: both only append."""
+    `add_sample` is called from the monitor's thread, `add_trial` from the session's: both only append."""
 
     def __init__(self, max_samples: int = 20_000) -> None:
         self.trials: list[Trial] = []
@@ -246,7 +246,7 @@ class Collector:
         self.samples: deque[ResourceSample] = deque(maxlen=max_samples)
 
     def add_trial(self, trial: Trial, ended_at: float | None = None) -> None:
-        """`ended_at`: when the trial ended on the sampler's clock (now, by default: it is kept as it ends)."""
+        """`ended_at`: when the trial ended on the monitor's clock (now, by default: it is kept as it ends)."""
         self.spans.append(live_span(trial, time.perf_counter() if ended_at is None else ended_at))
         self.trials.append(trial)
 
@@ -270,8 +270,8 @@ class SamplePlayback:
     slower around it, so the graphs and the text keep the recorded pace together. The values stay the recorded
     ones at any speed. The lead-in (samples before the request) is due at once, in the graphs' past.
 
-    `advance(now)` moves the samples that are due into `snapshot()`, in the sampler's format, which is what
-    the graphs draw from instead of the live sampler while the replay runs. Not thread-safe: one thread
+    `advance(now)` moves the samples that are due into `snapshot()`, in the monitor's format, which is what
+    the graphs draw from instead of the live monitor while the replay runs. Not thread-safe: one thread
     (the GUI's) advances and draws."""
 
     def __init__(self, samples: Sequence[ResourceSample], request_at: float, started_at: float,

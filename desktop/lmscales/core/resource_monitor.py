@@ -86,7 +86,7 @@ _NAN = math.nan
 
 @dataclass(frozen=True)
 class ResourceSample:
-    """One reading of everything the sampler watches. NaN means "not available in this sample".
+    """One reading of everything the monitor watches. NaN means "not available in this sample".
 
     CPU percentages are of the whole machine (0-100 %); `engine_cpu_cores` is the same use in cores
     (1.8 = 1.8 cores busy). The `engine_*` figures are the sum over the watched engine processes (one per side
@@ -446,7 +446,7 @@ class ResourceMonitor:
             return
         self._stopping = False
         self._wake.clear()
-        self._thread = threading.Thread(target=self._run, name="lmscales-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="lmscales-monitor", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

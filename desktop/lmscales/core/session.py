@@ -42,7 +42,7 @@ from lmscales.core.pricing import Cost, PriceTable
 from lmscales.core.quality.checks import Check, CheckOptions, run_checks
 from lmscales.core.quality.scores import Score, reference_scores
 from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunResourceSummary
-from lmscales.core.resource_monitor import Side as SamplerSide
+from lmscales.core.resource_monitor import Side as MonitorSide
 from lmscales.core.trial import (
     EvalRef,
     GenerationParams,
@@ -204,7 +204,7 @@ class Session:
         engines: Mapping[str, Engine | None] | None = None,
         *,
         prices: PriceTable | None = None,
-        sampler: ResourceMonitor | None = None,
+        monitor: ResourceMonitor | None = None,
         labels: Mapping[str, str] | None = None,
         is_offline: Callable[[], bool] = offline.enabled,
         on_trial: Callable[[Trial], object] | None = None,
@@ -213,7 +213,7 @@ class Session:
         self.engines.update(engines or {})
         self.labels = {**DEFAULT_LABELS, **(labels or {})}
         self.prices = prices if prices is not None else PriceTable.load()
-        self.sampler = sampler
+        self.monitor = monitor
         self.is_offline = is_offline
         self.on_trial = on_trial  # e.g. append to the history file; called before TrialEnded is reported
         self.transcripts: dict[str, list[tasks.ChatTurn]] = {slot: [] for slot in SLOTS}
@@ -226,8 +226,8 @@ class Session:
         if self.running:
             raise SessionBusyError("Stop the running comparison before changing a side's model.")
         self.engines[side] = engine
-        if self.sampler is not None and side in SLOTS:
-            self.sampler.unwatch(cast(SamplerSide, side))  # the old model's process; the new one's from its run
+        if self.monitor is not None and side in SLOTS:
+            self.monitor.unwatch(cast(MonitorSide, side))  # the old model's process; the new one's from its run
 
     def info(self, side: str) -> EngineInfo | None:
         engine = self.engines.get(side)
@@ -425,8 +425,8 @@ class Session:
                     thoughts += 1
                 # A replayed side's tokens are not this machine's work (and come at ×2 or ×4): the graphs show the
                 # recording's own samples instead.
-                if self.sampler is not None and side in SLOTS and not info.recorded:
-                    self.sampler.record_tokens(cast(SamplerSide, side), 1, event.timestamp)
+                if self.monitor is not None and side in SLOTS and not info.recorded:
+                    self.monitor.record_tokens(cast(MonitorSide, side), 1, event.timestamp)
                 self._emit(SideStreamed(run.id, side, event))
             elif isinstance(event, Notice):
                 told.append(event)
@@ -473,28 +473,28 @@ class Session:
     # -- resources -----------------------------------------------------------------------------------------
     def _mark(self, side: str, engine: Engine) -> ResourceMark | None:
         """Watch `side`'s engine process (again at each run: a restarted engine is another) and mark its start."""
-        sampler, info, pid = self.sampler, engine.info, engine.pid
-        if sampler is None or side not in SLOTS:
+        monitor, info, pid = self.monitor, engine.info, engine.pid
+        if monitor is None or side not in SLOTS:
             return None
-        slot = cast(SamplerSide, side)
+        slot = cast(MonitorSide, side)
         with self._sampler_lock:
-            sampler.watch(slot, pid)  # None (a server, a recording): its model runs in no process of ours
+            monitor.watch(slot, pid)  # None (a server, a recording): its model runs in no process of ours
             if pid is None and not (info is not None and info.where == "this_computer"):
                 return None  # nothing this machine spends on it can be told apart
-            return sampler.mark(slot)  # a server here is no process of ours, but the energy meter tells its cost
+            return monitor.mark(slot)  # a server here is no process of ours, but the energy meter tells its cost
 
     def _summarize(self, start: ResourceMark | None, submitted_at: float | None,
                    whole_machine: bool = False) -> RunResourceSummary | None:
-        sampler = self.sampler
-        if sampler is None or start is None:
+        monitor = self.monitor
+        if monitor is None or start is None:
             return None
         with self._sampler_lock:
-            sampler.sample_once()  # the run's last moments are in the summary too
-            end = sampler.mark(start.side)  # the side's own process, whatever the other side runs meanwhile
-            summary = sampler.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
+            monitor.sample_once()  # the run's last moments are in the summary too
+            end = monitor.mark(start.side)  # the side's own process, whatever the other side runs meanwhile
+            summary = monitor.summarize_run(submitted_at if submitted_at is not None else start.timestamp,
                                             end.timestamp, start, end, side=start.side)
             if whole_machine:  # a server on this computer: its process is not ours, the machine's use is
-                summary = dataclasses.replace(summary, energy=sampler.machine_energy(summary))
+                summary = dataclasses.replace(summary, energy=monitor.machine_energy(summary))
             return summary
 
 

@@ -117,7 +117,7 @@ class Workspace:
         self._parameter_memory = parameter_memory
         self.threads = GgufThreads(thread_store)  # how GGUF engines run and choose their threads
         self._factory = factory
-        self.session = Session(dict.fromkeys(SLOTS), prices=prices, sampler=monitor, labels=labels,
+        self.session = Session(dict.fromkeys(SLOTS), prices=prices, monitor=monitor, labels=labels,
                                is_offline=is_offline, on_trial=self._keep)
         self.specs: dict[str, EngineSpec | None] = dict.fromkeys(SLOTS)
         self._listeners: list[Listener] = []
@@ -145,7 +145,7 @@ class Workspace:
 
     def attach_monitor(self, monitor: ResourceMonitor) -> None:
         """A resource monitor for a workspace made without one (the window always shows resources)."""
-        self.monitor = self.session.sampler = monitor
+        self.monitor = self.session.monitor = monitor
         monitor.subscribe(self.recorder.add_sample)
 
     # -- events ------------------------------------------------------------------------------------------

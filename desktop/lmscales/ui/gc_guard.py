@@ -2,7 +2,7 @@
 
 Python collects reference cycles whenever enough objects have been allocated, on whichever thread is
 allocating at that moment. In this app that is often a worker thread: the session's, a remote stream's
-reader, the sampler's. A Qt object in a collected cycle (a window, a dialog, a timer) is then destroyed on that
+reader, the monitor's. A Qt object in a collected cycle (a window, a dialog, a timer) is then destroyed on that
 thread, which Qt does not allow: it warns "QBasicTimer::start: Timers cannot be started from another thread",
 and it can crash. Seen in the test suite under load, from the remote stream's reader thread.
 

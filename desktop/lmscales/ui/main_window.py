@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
             workspace.attach_monitor(ResourceMonitor())
         assert workspace.monitor is not None
         self.workspace = workspace
-        self.sampler, self.session = workspace.monitor, workspace.session
+        self.monitor, self.session = workspace.monitor, workspace.session
         self.history_store, self.recorder = workspace.history, workspace.recorder
         self.bridge = SessionBridge(self.session, self)
         self.loaders = {side: ModelLoader(workspace, side, self) for side in SLOTS}
@@ -87,13 +87,13 @@ class MainWindow(QMainWindow):
         self.local_only_button, self.remote_only_button = bar.local_only_button, bar.remote_only_button
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
         self.replay = ReplayController(self.workspace, self.bridge, self.panes, self)
-        self.presenter = Presenter(self.session, self.bridge, self.sampler, submit=self.submit, stop=self.stop,
+        self.presenter = Presenter(self.session, self.bridge, self.monitor, submit=self.submit, stop=self.stop,
                                    recorder=self.recorder, replay=self.replay,
                                    loading=lambda side: self.loaders[side].busy, parent=self)
         self.history = HistoryView(self.history_store)
         self.history_notice = HistoryNotice(self.history_store)  # skipped lines, comparisons not kept
         self.statusBar().addPermanentWidget(self.history_notice)
-        self.resources = ResourcePanel(self.sampler)
+        self.resources = ResourcePanel(self.monitor)
         # A replay shows its recorded samples in both graphs (the presenter's follows it too), not live ones.
         self.replay.sourceChanged.connect(self.resources.set_source)
         self.marks = RunMarks(self.bridge, self.resources, self)
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._unsubscribe = workspace.subscribe(lambda event: run_on_main(lambda: self._on_workspace(event)))
         self.destroyed.connect(lambda *_: self._unsubscribe())
-        wire_settings(self.settings.store, workspace=workspace, generation=self.generation, monitor=self.sampler,
+        wire_settings(self.settings.store, workspace=workspace, generation=self.generation, monitor=self.monitor,
                       resources=self.resources, history=self.history, slot_panes=self.slot_panes, threads=self.threads)
         self.set_endpoint(None)
         self.slot_panes.show_start()
@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def start_sampling(self) -> None:
-        self.sampler.start()
+        self.monitor.start()
         self.resources.start()
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -341,6 +341,6 @@ class MainWindow(QMainWindow):
         self.bridge.cancel()
         self.settings.save_on_close()
         self.resources.stop()
-        self.sampler.stop()
+        self.monitor.stop()
         self.presenter.dispose()
         super().closeEvent(event)

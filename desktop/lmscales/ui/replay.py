@@ -39,7 +39,7 @@ from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.side_pane import SidePane
 
 PLAY_RECORDED = "Play the recorded answer"
-PLAYBACK_TICK_MS = 50  # how often recorded samples that are due join the graphs (the sampler takes 4 a second)
+PLAYBACK_TICK_MS = 50  # how often recorded samples that are due join the graphs (the monitor takes 4 a second)
 # The replay speeds as the speed question offers them, in the order of SPEEDS.
 SPEED_CHOICES = [f"×{speed:g}" + (" (as recorded)" if speed == 1 else "") for speed in SPEEDS]
 

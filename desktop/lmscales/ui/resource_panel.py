@@ -1,14 +1,14 @@
 """Live resource graphs: what each side costs this machine while it runs.
 
 Four plots (CPU, memory, tokens/s of both sides, network), created once and fed with `setData` from the
-sampler's ring buffers by one timer. The x axis is seconds before now. Each run leaves markers on the time
+monitor's ring buffers by one timer. The x axis is seconds before now. Each run leaves markers on the time
 axis (request sent, first token, finished) in its side's colour, so a user sees where the CPU went.
 
 A one-second translation is a thin spike in a 60-second view, so beside the rolling views there is "last
 run": the graphs zoomed to the latest comparison, from the first request sent to the last side finished
 (with a small margin), its x axis in seconds since the request was sent.
 
-The graphs draw from a `SampleSource`: the live sampler, or, while a recording is replayed, the recording's own
+The graphs draw from a `SampleSource`: the live monitor, or, while a recording is replayed, the recording's own
 samples played at its pace (`set_source`, see `lmscales.ui.replay`), so a replay shows the recorded figures.
 """
 
@@ -92,10 +92,10 @@ class _Marker:
 class ResourcePanel(QWidget):
     problem = Signal(str)
 
-    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
+    def __init__(self, monitor: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sampler = sampler
-        self.source: SampleSource = sampler
+        self.monitor = monitor
+        self.source: SampleSource = monitor
         self.paused = False
         self.window_s = 60.0
         self.updates = 0
@@ -152,8 +152,8 @@ class ResourcePanel(QWidget):
         self.rate_combo = QComboBox()
         for hz in RATES_HZ:
             self.rate_combo.addItem(f"{hz:g} Hz", hz)
-        self.rate_combo.setCurrentIndex(max(0, self.rate_combo.findData(sampler.rate_hz)))
-        self.rate_combo.setToolTip("How often the sampler reads the processes")
+        self.rate_combo.setCurrentIndex(max(0, self.rate_combo.findData(monitor.rate_hz)))
+        self.rate_combo.setToolTip("How often the monitor reads the processes")
         self.summary = QLabel("")
         self.summary.setToolTip(ENGINE_CPU_TOOLTIP)
         # One legend for all four plots, as a label: overlay legends repaint with every curve update.
@@ -206,8 +206,8 @@ class ResourcePanel(QWidget):
         self.timer.start()
 
     def set_source(self, source: SampleSource | None) -> None:
-        """Draw from `source` (a replay's recorded samples) instead of the live sampler; None: live again."""
-        self.source = self.sampler if source is None else source
+        """Draw from `source` (a replay's recorded samples) instead of the live monitor; None: live again."""
+        self.source = self.monitor if source is None else source
         self.refresh()
 
     def set_active(self, active: bool) -> None:
@@ -334,8 +334,8 @@ class ResourcePanel(QWidget):
         self.last_run_view = chosen == LAST_RUN
         if not self.last_run_view:
             self.window_s = chosen
-            if self.sampler.window_s < self.window_s:  # the samples must reach back as far as the graphs do
-                self.sampler.set_window(self.window_s)
+            if self.monitor.window_s < self.window_s:  # the samples must reach back as far as the graphs do
+                self.monitor.set_window(self.window_s)
             for plot in (self.cpu, self.memory, self.tokens, self.network):
                 plot.setXRange(-self.window_s, 0, padding=0)
         axis = "seconds since the last run's request" if self.last_run_view else "seconds ago"
@@ -348,7 +348,7 @@ class ResourcePanel(QWidget):
         self.window_combo.setCurrentIndex(self.window_combo.findData(LAST_RUN if on else self.window_s))
 
     def show_window(self, seconds: float) -> None:
-        """Show the last `seconds` of history (the setting); the sampler keeps at least that much."""
+        """Show the last `seconds` of history (the setting); the monitor keeps at least that much."""
         index = self.window_combo.findData(float(seconds))
         if index < 0:
             self.window_combo.addItem(f"last {seconds:g} s", float(seconds))
@@ -366,11 +366,11 @@ class ResourcePanel(QWidget):
         self.rate_combo.blockSignals(False)
 
     def _on_rate_changed(self) -> None:
-        self.sampler.set_rate(float(self.rate_combo.currentData()))
+        self.monitor.set_rate(float(self.rate_combo.currentData()))
 
     # -- export ------------------------------------------------------------------------------------
     def samples_csv(self) -> str:
-        data = self.sampler.snapshot()
+        data = self.monitor.snapshot()
         columns = [name for name in data if data[name].ndim == 1]
         out = io.StringIO()
         writer = csv.writer(out)

@@ -59,7 +59,7 @@ class Presenter(QObject):
     entered = Signal(bool)
     problem = Signal(str)
 
-    def __init__(self, session: Session, bridge: SessionBridge, sampler: ResourceMonitor, *, submit: Submit,
+    def __init__(self, session: Session, bridge: SessionBridge, monitor: ResourceMonitor, *, submit: Submit,
                  stop: Callable[[], None], recorder: Collector, replay: ReplayController,
                  loading: Callable[[str], bool] = _never_loading, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +69,7 @@ class Presenter(QObject):
         self._submit = submit
         self._loading = loading
         self.owner = parent
-        self.window = PresenterWindow(sampler)
+        self.window = PresenterWindow(monitor)
         self.notes = PresenterNotes()
         self.window.bind_keys(self.notes)
         self.stepper = ScenarioStepper()

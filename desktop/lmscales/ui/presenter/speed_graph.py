@@ -15,10 +15,10 @@ from lmscales.ui.resource_panel import SampleSource
 class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
     """One simple graph: tokens per second of each side, thick lines, named in a legend (not colour alone)."""
 
-    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
+    def __init__(self, monitor: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sampler = sampler
-        self.source: SampleSource = sampler  # a replay's recorded samples while one plays (`set_source`)
+        self.monitor = monitor
+        self.source: SampleSource = monitor  # a replay's recorded samples while one plays (`set_source`)
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
@@ -50,7 +50,7 @@ class SpeedGraph(pg.PlotWidget):  # type: ignore[misc]
         self.curves["large"].setPen(pg.mkPen(colors["large"], width=4, style=Qt.PenStyle.DashLine))
 
     def set_source(self, source: SampleSource | None) -> None:
-        self.source = self.sampler if source is None else source
+        self.source = self.monitor if source is None else source
         self.refresh()
 
     def refresh(self) -> None:

@@ -29,7 +29,7 @@ class PresenterWindow(QWidget):
     notesRequested = Signal()
     exportRequested = Signal()
 
-    def __init__(self, sampler: ResourceMonitor, parent: QWidget | None = None) -> None:
+    def __init__(self, monitor: ResourceMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("presenter")
         self.setWindowTitle("LM Scales — presenter")
@@ -42,7 +42,7 @@ class PresenterWindow(QWidget):
         self.strip = StepStrip()
         self.columns = {side: AnswerColumn(side) for side in SLOTS}
         self.board = ScoreboardView()
-        self.graph = SpeedGraph(sampler)
+        self.graph = SpeedGraph(monitor)
         self.extrapolation = plain_label("")
         self.extrapolation.setObjectName("extrapolation")
         self.extrapolation.setWordWrap(True)
