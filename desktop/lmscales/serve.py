@@ -213,7 +213,7 @@ def serve(model: str | None = None, port: int = DEFAULT_PORT, threads: int | Non
         raise ServeError(missing_message(missing), EXIT_USAGE)
     path = _model_path(model)
     if threads is None:
-        from lmscales.core.threads import usable_cores
+        from lmscales.core.thread_counts import usable_cores
 
         threads = usable_cores()
     alias = alias or path.stem

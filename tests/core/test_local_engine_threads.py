@@ -15,7 +15,7 @@ from lmscales.core import tasks
 from lmscales.core.engines import local_worker
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.events import GenerationRequest, TextDelta
-from lmscales.core.threads import ThreadStore, model_key
+from lmscales.core.thread_counts import ThreadStore, model_key
 from tests.support.drive import run_to_end
 
 pytestmark = pytest.mark.slow

@@ -51,7 +51,7 @@ def build(name: str) -> QWidget:
                                  name="Together"))
         return EndpointDialog(current)
     if name.startswith("settings"):
-        from lmscales.core.threads import ThreadRow, ThreadTable
+        from lmscales.core.thread_counts import ThreadRow, ThreadTable
         from lmscales.ui.settings_dialog import SettingsDialog
 
         table = ThreadTable(tuple(ThreadRow(**row) for row in MEASURED), "2026-11-28T22:00:00",  # type: ignore[arg-type]

@@ -106,7 +106,7 @@ def test_the_ttft_tooltip_says_what_came_from_the_cache(qtbot, window: MainWindo
 def test_clearing_a_hand_set_count_with_nothing_measured_goes_back_to_the_default(  # type: ignore[no-untyped-def]
         qtbot, window: MainWindow, tmp_path) -> None:
     from lmscales.core.engines.local import default_threads
-    from lmscales.core.threads import ThreadStore
+    from lmscales.core.thread_counts import ThreadStore
 
     window.workspace.threads.store = ThreadStore(tmp_path / "threads.json")  # nothing measured for this model there
     settings = window.settings.settings.with_value("local_engine.measure_threads", False)

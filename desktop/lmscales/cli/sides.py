@@ -23,7 +23,7 @@ def new_workspace(args: argparse.Namespace, *, history: TrialHistory | None = No
                   monitor: ResourceMonitor | None = None) -> Workspace:
     """An empty workspace with the command's offline choice, whose GGUF sides take the thread counts measured
     for their file (measured first, once per model file, when none are stored) unless a count is given."""
-    from lmscales.core.threads import ThreadPolicy
+    from lmscales.core.thread_counts import ThreadPolicy
     from lmscales.core.workspace import Workspace
 
     workspace = Workspace(history=history, monitor=monitor)

@@ -12,7 +12,7 @@ from lmscales.core.engines.base import Engine
 if TYPE_CHECKING:
     from lmscales.core.engines.local import LocalEngine
     from lmscales.core.settings import LocalEngineSettings
-    from lmscales.core.threads import ThreadPolicy, ThreadStore
+    from lmscales.core.thread_counts import ThreadPolicy, ThreadStore
 
 
 def as_local(engine: Engine | None) -> LocalEngine | None:
@@ -32,7 +32,7 @@ class GgufThreads:
 
     def configure(self, values: LocalEngineSettings, engines: Iterable[Engine | None]) -> None:
         """New settings into every GGUF engine of `engines` (from their next run on), and the policy."""
-        from lmscales.core.threads import Preference, ThreadPolicy, ThreadStore
+        from lmscales.core.thread_counts import Preference, ThreadPolicy, ThreadStore
 
         if self.store is None:
             self.store = ThreadStore()

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from lmscales.core.quality.judge import Judge
     from lmscales.core.resource_monitor import ResourceMonitor
     from lmscales.core.settings import LocalEngineSettings
-    from lmscales.core.threads import ThreadPolicy, ThreadStore, ThreadTable
+    from lmscales.core.thread_counts import ThreadPolicy, ThreadStore, ThreadTable
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from html import escape
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.local import LoadedModel
 from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
-from lmscales.core.threads import describe_threads
+from lmscales.core.thread_counts import describe_threads
 
 NO_ENDPOINT = (
     "No large model is set up yet.\n\nConnect an OpenAI-compatible API (OpenAI, OpenRouter, Groq, Together) or a "

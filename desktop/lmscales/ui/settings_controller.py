@@ -24,7 +24,7 @@ from lmscales.core.engines.remote import ParameterMemory, RemoteOptions
 from lmscales.core.events import EngineError
 from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
-from lmscales.core.threads import ThreadTable
+from lmscales.core.thread_counts import ThreadTable
 from lmscales.ui.background import run_on_main, runner
 from lmscales.ui.endpoint_dialog import EndpointDialog
 from lmscales.ui.large_model_notes import key_note, origin_note

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import settings as schema
 from lmscales.core.pricing import STALE_AFTER_DAYS, PriceTable
 from lmscales.core.settings import PriceOverride, SettingInfo, Settings, SettingValueError
-from lmscales.core.threads import ThreadTable
+from lmscales.core.thread_counts import ThreadTable
 
 SECTION_TITLES = {
     "": "General",

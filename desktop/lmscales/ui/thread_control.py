@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from PySide6.QtCore import QObject
 
 from lmscales.core.settings import LocalEngineSettings
-from lmscales.core.threads import describe_threads
+from lmscales.core.thread_counts import describe_threads
 from lmscales.core.workspace import Workspace
 from lmscales.ui.model_loader import ModelLoader
 from lmscales.ui.slot_panes import SlotPanes

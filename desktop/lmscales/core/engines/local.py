@@ -44,7 +44,7 @@ from lmscales.core.engines.local_threads import (
 )
 from lmscales.core.engines.local_worker import RunOptions
 from lmscales.core.events import EngineError, Event, Finished, GenerationRequest
-from lmscales.core.threads import (
+from lmscales.core.thread_counts import (
     LoadProbe,
     Preference,
     ThreadChoice,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from lmscales.core.engines.local_process import LOAD_TIMEOUT_SECONDS, EngineProcess, LoadError
 from lmscales.core.rapl import RaplMeter
-from lmscales.core.threads import LoadProbe, ThreadRow, threads_for_run, usable_cores
+from lmscales.core.thread_counts import LoadProbe, ThreadRow, threads_for_run, usable_cores
 
 # libgomp spins this many times at a barrier, then sleeps. Measured on the 2-core machine with SmolLM2-135M
 # (`bench engine --thread-counts 1,2 --wait-policy ...`): OpenMP's default spinning left our 2-thread decode at

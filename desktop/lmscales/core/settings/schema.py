@@ -41,7 +41,7 @@ from lmscales.core.settings.fields import (
 )
 from lmscales.core.settings.migrations import SCHEMA_VERSION
 from lmscales.core.tasks import DEFAULT_SYSTEM_PROMPTS, TaskName
-from lmscales.core.threads import PREFERENCES
+from lmscales.core.thread_counts import PREFERENCES
 
 Theme = Literal["system", "light", "dark"]
 

@@ -1,4 +1,4 @@
-"""Threads chosen by measurement and adjusted to load (`core/threads.py`), and the decode loop's pure parts
+"""Threads chosen by measurement and adjusted to load (`core/thread_counts.py`), and the decode loop's pure parts
 (`llama_loop.DeltaBatcher`, `common_prefix`): synthetic figures, no model."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from lmscales.core.engines.llama_loop import DeltaBatcher, common_prefix
 from lmscales.core.engines.local_worker import ENGINE_NICE, lower_priority
-from lmscales.core.threads import (
+from lmscales.core.thread_counts import (
     LoadProbe,
     ThreadRow,
     ThreadStore,
@@ -237,7 +237,7 @@ def test_a_child_stamp_stays_between_the_request_and_the_arrival() -> None:
     ({}, None),
 ])
 def test_a_cgroups_own_cpu_usage(tmp_path: Path, files: dict[str, str], expected: float | None) -> None:
-    from lmscales.core.threads import _cgroup_usage_seconds
+    from lmscales.core.thread_counts import _cgroup_usage_seconds
 
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
