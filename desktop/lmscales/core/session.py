@@ -136,7 +136,7 @@ def build_messages(task_input: TaskInput, history: Sequence[tasks.ChatTurn] = ()
                                     task_input.source_lang or tasks.AUTO, system)
 
 
-def judge_answer(task_input: TaskInput, answer: str) -> tuple[tuple[Check, ...], tuple[Score, ...]]:
+def assess_answer(task_input: TaskInput, answer: str) -> tuple[tuple[Check, ...], tuple[Score, ...]]:
     """The reference-free checks of an answer, and its scores against the input's reference where there is one.
     A failure in a check never costs the answer: it is logged and the checks are left out."""
     try:
@@ -453,7 +453,7 @@ class Session:
                 and finished.stop_reason != "cancelled" and error is None):
             self.transcripts[side].append(tasks.ChatTurn(run.input.text.strip(), text))
         shown = text if error is None else error.partial_text or text
-        checks, scores = judge_answer(run.input, shown) if finished is not None and error is None else ((), ())
+        checks, scores = assess_answer(run.input, shown) if finished is not None and error is None else ((), ())
         return SideResult(
             side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,

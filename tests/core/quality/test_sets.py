@@ -131,7 +131,7 @@ def test_a_summary_in_french_from_a_users_set_is_scored_with_chrf_not_rouge(tmp_
     """The item's language reaches the session's scoring: ROUGE-L keeps only [a-z0-9], so a French summary is
     scored with chrF (and an English one still with ROUGE-L)."""
     from lmscales.core.evaluation import task_input_for
-    from lmscales.core.session import judge_answer
+    from lmscales.core.session import assess_answer
 
     text = "Le conseil municipal a voté hier un budget de 12 millions d'euros pour rénover les écoles de la ville."
     french = json.dumps({"id": "fr1", "task": "summarize", "language": "fr", "input": text,
@@ -139,6 +139,6 @@ def test_a_summary_in_french_from_a_users_set_is_scored_with_chrf_not_rouge(tmp_
     english = json.dumps({"id": "en1", "task": "summarize", "input": "The council voted a budget of 12 million.",
                           "reference": "The council voted 12 million."})
     items = load_set(write(tmp_path, french, english)).items
-    names = [[score.name for score in judge_answer(task_input_for(item), "Les écoles seront rénovées.")[1]]
+    names = [[score.name for score in assess_answer(task_input_for(item), "Les écoles seront rénovées.")[1]]
              for item in items]
     assert names[0] == ["chrF"] and names[1] == ["ROUGE-L"], names
