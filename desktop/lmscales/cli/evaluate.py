@@ -69,7 +69,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.report:
         path = Path(args.report)
         try:
-            from lmscales.core.files import write_atomically
+            from lmscales.core.storage import write_atomically
 
             write_atomically(path, render_report(result).encode("utf-8"))
         except OSError as error:

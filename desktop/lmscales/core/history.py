@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lmscales.core.files import data_dir, write_atomically
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
 from lmscales.core.secrets import redact
+from lmscales.core.storage import data_dir, write_atomically
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
 from lmscales.core.trial_report import render_trials
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lmscales.core.events import EngineInfo, Provenance
-from lmscales.core.files import data_dir
+from lmscales.core.storage import data_dir
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ import numpy as np
 import numpy.typing as npt
 
 from lmscales import __version__
-from lmscales.core.files import write_atomically
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
 from lmscales.core.resource_monitor import SCALAR_SERIES, ResourceSample
+from lmscales.core.storage import write_atomically
 from lmscales.core.trial import TaskInput, Trial, TrialFormatError, now_iso
 
 FORMAT = "lmscales-recording"

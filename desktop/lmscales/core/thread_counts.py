@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import psutil
 
-from lmscales.core.files import data_dir, write_atomically
+from lmscales.core.storage import data_dir, write_atomically
 
 Preference = Literal["fastest", "efficient"]
 PREFERENCES: tuple[Preference, ...] = ("fastest", "efficient")

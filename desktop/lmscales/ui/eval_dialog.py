@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import offline
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
-from lmscales.core.files import write_atomically
 from lmscales.core.judge_choice import choose_judge
 from lmscales.core.quality.judge import Judge, JudgeRefused
 from lmscales.core.quality.report import render_report
 from lmscales.core.quality.results import EvalResult, task_figures
 from lmscales.core.quality.sets import EvalSetError, load_set
 from lmscales.core.session import Session
+from lmscales.core.storage import write_atomically
 from lmscales.core.trial import GenerationParams
 from lmscales.ui.background import outcome, run_in_background, run_on_main
 

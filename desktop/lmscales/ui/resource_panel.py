@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmscales.core.files import write_atomically
 from lmscales.core.resource_monitor import ENGINE_CPU_TOOLTIP, ResourceMonitor, ResourceSample, Side, engine_series
+from lmscales.core.storage import write_atomically
 from lmscales.ui.theme import SIDE_COLORS
 
 REFRESH_MS = 250  # while a run streams

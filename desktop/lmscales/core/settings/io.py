@@ -27,10 +27,10 @@ from typing import Any
 
 import platformdirs
 
-from lmscales.core.files import write_atomically
 from lmscales.core.settings.fields import dump_section, load_section, merge_unknown, unknown_entries
 from lmscales.core.settings.migrations import SCHEMA_VERSION, migrate
 from lmscales.core.settings.schema import Settings
+from lmscales.core.storage import write_atomically
 
 _log = logging.getLogger(__name__)
 
