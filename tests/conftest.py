@@ -19,10 +19,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from lmscales.bench.servers import SERVER_MODEL, LlamaServer, free_port
+from lmscales.core.bundled_model import load_manifest, verify
 from lmscales.core.engines.factory import GgufSpec
 from lmscales.core.engines.local import LocalEngine
 from lmscales.core.history import TrialHistory
-from lmscales.core.model_files import load_manifest, verify
 from lmscales.core.resource_monitor import ResourceMonitor
 from lmscales.core.workspace import Workspace
 from tests.support.fault_server import FaultServer

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _model_path(model: str | None) -> Path:
     if model is None:
-        from lmscales.core.model_files import ModelFileError, load_manifest, verify
+        from lmscales.core.bundled_model import ModelFileError, load_manifest, verify
 
         try:
             return verify(load_manifest())

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 
 from lmscales.bench.engine import competing
 from lmscales.bench.servers import SERVER_MODEL, LlamaServer
+from lmscales.core.bundled_model import load_manifest, verify
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.events import EngineInfo, Event, Finished, GenerationRequest, TextDelta
 from lmscales.core.metrics import percentile
-from lmscales.core.model_files import load_manifest, verify
 from lmscales.core.trial import GenerationParams, TaskInput
 from lmscales.ui.app import build_window
 from lmscales.ui.main_window import MainWindow

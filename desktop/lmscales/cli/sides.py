@@ -43,9 +43,9 @@ def load_gguf(workspace: Workspace, side: str, spec: GgufSpec) -> LocalEngine:
     """Put `spec` in `side` and load it (blocking), its threads chosen by the workspace's policy with a progress
     line here. `CliError` when the file cannot be loaded (a missing bundled model included); a measurement that
     fails leaves the model loaded, and the run goes on with the engine's default thread count."""
+    from lmscales.core.bundled_model import ModelFileError
     from lmscales.core.engines.local import LoadError, LocalEngine
     from lmscales.core.engines.local_worker import NO_CHAT_TEMPLATE_NOTE
-    from lmscales.core.model_files import ModelFileError
 
     def progress(done: int, total: int) -> None:
         if done == 1:

@@ -471,6 +471,6 @@ class Workspace:
 
 def bundled_model_path() -> Path:
     """The verified bundled GGUF (`ModelFileError` with a message for the user when it is missing)."""
-    from lmscales.core.model_files import load_manifest, verify
+    from lmscales.core.bundled_model import load_manifest, verify
 
     return verify(load_manifest())

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from lmscales import __version__
 from lmscales.core import offline
-from lmscales.core.model_files import ModelFileError, load_manifest
+from lmscales.core.bundled_model import ModelFileError, load_manifest
 
 QT_SOURCE_URL = "https://download.qt.io/official_releases/qt/"
 PYSIDE_SOURCE_URL = "https://download.qt.io/official_releases/QtForPython/"

@@ -19,10 +19,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from lmscales.core import offline, secrets
+from lmscales.core.bundled_model import ModelFileError, load_manifest, verify
 from lmscales.core.endpoints import Endpoint, env_api_key
 from lmscales.core.engines.remote import ParameterMemory, RemoteOptions
 from lmscales.core.events import EngineError
-from lmscales.core.model_files import ModelFileError, load_manifest, verify
 from lmscales.core.settings import Settings, SettingsStore, changed, refused_entry, save_settings
 from lmscales.core.thread_counts import ThreadTable
 from lmscales.ui.background import run_on_main, runner

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmscales.core import gguf, model_files
+from lmscales.core import bundled_model, gguf
 from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.engines.local_process import (
@@ -251,7 +251,7 @@ class LocalEngine:
                 load_seconds=seconds,
                 n_ctx=n_ctx,
                 n_threads=n_threads,
-                display_name=model_files.display_name(resolved, info.name),
+                display_name=bundled_model.display_name(resolved, info.name),
                 n_threads_batch=self.n_threads_batch,
                 threads_reason=self.threads_reason,
             )

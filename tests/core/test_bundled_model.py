@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from lmscales.core import model_files
-from lmscales.core.model_files import ModelFileError, fetch, load_manifest, models_dir, verify
+from lmscales.core import bundled_model
+from lmscales.core.bundled_model import ModelFileError, fetch, load_manifest, models_dir, verify
 
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Verification stamps go to a cache folder of the test's own, not the user's."""
     cache = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv(model_files.CACHE_DIR_ENV, str(cache))
+    monkeypatch.setenv(bundled_model.CACHE_DIR_ENV, str(cache))
     return cache
 
 
@@ -130,7 +130,7 @@ def test_a_read_only_install_is_verified_once_and_never_written_to(
         def no_hashing(path: Path, chunk: int = 0) -> str:
             raise AssertionError("the model was hashed again")
 
-        monkeypatch.setattr(model_files, "sha256_of", no_hashing)
+        monkeypatch.setattr(bundled_model, "sha256_of", no_hashing)
         assert verify(model) == model.path  # the stamp in the cache is enough
     finally:
         folder.chmod(0o755)
@@ -155,7 +155,7 @@ def test_fetching_in_the_frozen_app_says_to_reinstall_and_runs_no_pip(tmp_path: 
     def no_subprocess(*args: object, **kwargs: object) -> None:
         raise AssertionError("the frozen app ran pip")
 
-    monkeypatch.setattr(model_files.subprocess, "run", no_subprocess)
+    monkeypatch.setattr(bundled_model.subprocess, "run", no_subprocess)
     with pytest.raises(ModelFileError) as caught:
         fetch(model)
     message = str(caught.value)
