@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from lmscales.core import tasks
 from lmscales.core.metrics import estimate_tokens
 from lmscales.core.session import build_messages
-from lmscales.core.textfiles import read_text_file
 from lmscales.core.trial import TaskInput
+from lmscales.core.user_text_file import read_text_file
 from lmscales.ui.shortcuts import native, with_shortcut
 
 
