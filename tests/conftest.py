@@ -259,7 +259,7 @@ def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: i
 MUST_RUN_ON_LINUX_CI = (
     "tests/ui/test_real_window.py", "tests/ui/test_presenter_real_window.py", "tests/cli/test_packaging.py",
     "tests/core/test_trial_report.py::test_headless_chromium",  # dev.py installs Chromium there too
-    "tests/core/quality/test_report.py::test_the_report_renders_in_headless_chromium",
+    "tests/core/quality/test_eval_report.py::test_the_report_renders_in_headless_chromium",
 )
 
 

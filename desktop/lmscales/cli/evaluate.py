@@ -19,7 +19,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
     from lmscales.core.history import TrialHistory, default_history_path
-    from lmscales.core.quality.report import render_report
+    from lmscales.core.quality.eval_report import render_eval_report
     from lmscales.core.quality.results import task_figures
     from lmscales.core.quality.sets import EvalSetError, load_set
     from lmscales.core.resource_monitor import ResourceMonitor
@@ -71,7 +71,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         try:
             from lmscales.core.storage import write_atomically
 
-            write_atomically(path, render_report(result).encode("utf-8"))
+            write_atomically(path, render_eval_report(result).encode("utf-8"))
         except OSError as error:
             raise CliError(f"Could not write the report to {path}: {error.strerror or error}") from None
         print(f"report: {path}", file=sys.stderr)

@@ -7,7 +7,7 @@ every repeat, so a slow start or a warm cache does not always fall on the same i
 (before the first measured item) are discarded. Each answer gets the reference-free checks and the reference
 scores (the session computes both); an optional blind judge compares the two answers of each item in both
 orders. The result is an `EvalResult` for `results.task_figures` (statistics, verdict) and
-`report.render_report` (the HTML page).
+`eval_report.render_eval_report` (the HTML page).
 
 `cancel()` stops at once; what was measured so far is kept and summarised (partial results are results).
 """

@@ -1,6 +1,6 @@
 """A session's comparisons as one self-contained HTML report: what a presenter hands out after the talk.
 
-`render_trials(trials)` is the evaluation report's page (`lmscales.core.quality.report`: its style, its answer
+`render_trials(trials)` is the evaluation report's page (`lmscales.core.quality.eval_report`: its style, its answer
 blocks, its no-network policy) filled with one section per comparison: the input (and its reference), the
 result card's figures (`lmscales.core.card`, the same rows, words and winners as the window's card and the
 presenter's scoreboard, quality lines included), and both answers side by side. Every piece of text from a
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from html import escape
 
 from lmscales.core.card import card_rows
-from lmscales.core.quality.report import answer_block, html_page
+from lmscales.core.quality.eval_report import answer_block, html_page
 from lmscales.core.scoreboard import WINNER_MARK
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SideResult, Trial

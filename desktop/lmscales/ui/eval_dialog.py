@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from lmscales.core import offline
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.judge_choice import choose_judge
+from lmscales.core.quality.eval_report import render_eval_report
 from lmscales.core.quality.judge import Judge, JudgeRefused
-from lmscales.core.quality.report import render_report
 from lmscales.core.quality.results import EvalResult, task_figures
 from lmscales.core.quality.sets import EvalSetError, load_set
 from lmscales.core.session import Session
@@ -181,7 +181,7 @@ class EvalDialog(QDialog):
     def save(self, path: str | Path) -> Path:
         if self.outcome is None:
             raise ValueError("There is no result to save yet.")
-        return write_atomically(Path(path), render_report(self.outcome).encode("utf-8"))
+        return write_atomically(Path(path), render_eval_report(self.outcome).encode("utf-8"))
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the report", "lmscales-report.html", "HTML (*.html)")

@@ -42,5 +42,5 @@ Statistics::
 
 Results and report: fill `results.EvalResult` (sides, one `TaskResult` per task, `RunMetadata`); then
 `results.task_figures(task)` gives the figures and the verdict sentence (for `--json`, via
-`dataclasses.asdict`), and `report.render_report(result)` one self-contained HTML page (for `--report`).
+`dataclasses.asdict`), and `eval_report.render_eval_report(result)` one self-contained HTML page (for `--report`).
 """

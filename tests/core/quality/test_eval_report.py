@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmscales.core.quality.report import largest_gaps, render_report
+from lmscales.core.quality.eval_report import largest_gaps, render_eval_report
 from lmscales.core.quality.results import (
     EvalResult,
     ItemResult,
@@ -104,7 +104,7 @@ def test_the_largest_gaps_are_the_items_whose_main_score_differs_most() -> None:
     task = dataclasses.replace(constant_task(), items=items)
     fig = task_figures(task)
     assert [item.item_id for item in largest_gaps(task, fig, 3)] == ["t2", "t1", "t4"]  # either direction
-    html = render_report(EvalResult(SIDES, (task,), META))
+    html = render_eval_report(EvalResult(SIDES, (task,), META))
     assert "Largest gaps in chrF++" in html
 
 
@@ -112,7 +112,7 @@ def test_the_report_carries_its_run_metadata() -> None:
     meta = RunMetadata("2026-11-28 18:00 UTC", "8 CPUs, Example CPU", "9.9.9",
                        {"temperature": "0", "repeats": "3", "item order seed": "7"}, {"chrF++": "nrefs:1|case:mixed"},
                        notes=("Sides ran one after the other.",))
-    html = render_report(EvalResult(SIDES, (constant_task(),), meta))
+    html = render_eval_report(EvalResult(SIDES, (constant_task(),), meta))
     for text in ("2026-11-28 18:00 UTC", "8 CPUs, Example CPU", "9.9.9", "item order seed", "nrefs:1|case:mixed",
                  "Sides ran one after the other."):
         assert escape(text) in html, text
@@ -124,14 +124,14 @@ def test_answers_and_labels_are_escaped() -> None:
     hostile_item = ItemResult("t<0>", "in <b>put</b>", "ref & co", {"small": hostile, "large": "fine"},
                               {"small": {"chrF++": 1.0}, "large": {"chrF++": 2.0}})
     items = (hostile_item, *task.items[1:])
-    html = render_report(EvalResult(SIDES, (TaskResult(**{**task.__dict__, "items": items}),), META))
+    html = render_eval_report(EvalResult(SIDES, (TaskResult(**{**task.__dict__, "items": items}),), META))
     assert "<script" not in html and "<img" not in html and "<i>model" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "tiny &lt;i&gt;model&lt;/i&gt;" in html and "ref &amp; co" in html
 
 
 def test_the_report_is_self_contained() -> None:
-    html = render_report(sample_result())
+    html = render_eval_report(sample_result())
     assert not re.search(r"\b(?:src|href)\s*=", html)
     assert "@import" not in html and "url(" not in html
     assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * html.count("<svg")
@@ -146,7 +146,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_the_report_renders_in_headless_chromium_with_its_verdict_and_charts(tmp_path: Path) -> None:
     result = sample_result()
     page = tmp_path / "report.html"
-    page.write_text(render_report(result), encoding="utf-8")
+    page.write_text(render_eval_report(result), encoding="utf-8")
     assert CHROMIUM is not None
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,2000"]

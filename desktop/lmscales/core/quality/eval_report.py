@@ -1,6 +1,6 @@
 """One self-contained HTML report of an evaluation: verdicts, figures, charts, examples and metadata.
 
-`render_report(result)` returns a complete HTML document with inline CSS and inline SVG charts: no script, no
+`render_eval_report(result)` returns a complete HTML document with inline CSS and inline SVG charts: no script, no
 font, image or stylesheet from anywhere, so it opens the same in any browser, offline, and can be mailed as one
 file. Every piece of text that came from a model, a set or a user (answers, inputs, labels, model names) is
 escaped: answers are untrusted and may contain markup.
@@ -477,7 +477,7 @@ footer { color: var(--muted); font-size: 12px; text-align: center; }
 """
 
 
-def render_report(result: EvalResult, title: str = "LM Scales evaluation") -> str:
+def render_eval_report(result: EvalResult, title: str = "LM Scales evaluation") -> str:
     """The whole report as one HTML document (see the module docstring)."""
     figures = [(task, task_figures(task)) for task in result.tasks]
     side_names = " · ".join(f'<b class="{_e(info.slot)}">{_e(info.slot)}</b>: {_e(info.label)}'
