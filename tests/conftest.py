@@ -258,7 +258,7 @@ def wait_idle(qtbot, win: MainWindow, timeout: int = 60_000) -> None:  # type: i
 # these there means a broken machine or a broken skip condition, and a green run without them proves nothing.
 MUST_RUN_ON_LINUX_CI = (
     "tests/ui/test_real_window.py", "tests/ui/test_presenter_real_window.py", "tests/cli/test_packaging.py",
-    "tests/core/test_trial_report.py::test_headless_chromium",  # dev.py installs Chromium there too
+    "tests/core/test_comparison_report.py::test_headless_chromium",  # dev.py installs Chromium there too
     "tests/core/quality/test_eval_report.py::test_the_report_renders_in_headless_chromium",
 )
 

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lmscales.core.comparison_report import render_comparisons
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
 from lmscales.core.secrets import redact
 from lmscales.core.storage import data_dir, write_atomically
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
-from lmscales.core.trial_report import render_trials
 
 log = logging.getLogger(__name__)
 
@@ -470,7 +470,7 @@ def to_markdown(trials: Iterable[Trial]) -> str:
 
 
 def to_html(trials: Iterable[Trial]) -> str:
-    return render_trials(tuple(trials), "LM Scales comparisons")
+    return render_comparisons(tuple(trials), "LM Scales comparisons")
 
 
 def export_trials(trials: Iterable[Trial], path: str | os.PathLike[str]) -> Path:

@@ -1,6 +1,6 @@
 """A session's comparisons as one self-contained HTML report: what a presenter hands out after the talk.
 
-`render_trials(trials)` is the evaluation report's page (`lmscales.core.quality.eval_report`: its style, its answer
+`render_comparisons(trials)` is the evaluation report's page (`lmscales.core.quality.eval_report`: its style, its answer
 blocks, its no-network policy) filled with one section per comparison: the input (and its reference), the
 result card's figures (`lmscales.core.card`, the same rows, words and winners as the window's card and the
 presenter's scoreboard, quality lines included), and both answers side by side. Every piece of text from a
@@ -93,7 +93,7 @@ def _section(number: int, trial: Trial) -> str:
             f'<div class="pair">{answers}</div></section>')
 
 
-def render_trials(trials: Sequence[Trial], title: str = "LM Scales session") -> str:
+def render_comparisons(trials: Sequence[Trial], title: str = "LM Scales session") -> str:
     """The comparisons, oldest first, as one HTML document (see the module docstring)."""
     models = dict.fromkeys(f"{result.label}: {result.model}" for trial in trials for result in trial.sides)
     span = ""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from lmscales.core.comparison_report import render_comparisons
 from lmscales.core.history import export_trials
 from lmscales.core.quality.checks import Check
 from lmscales.core.quality.scores import Score
 from lmscales.core.trial import TaskInput
-from lmscales.core.trial_report import render_trials
 from tests.support.trials import failed_large, large_side, small_side, trial
 
 INJECTION = '<script>alert("x")</script><img src="http://example.com/x.png" onerror="alert(1)">'
@@ -46,7 +46,7 @@ def _section(page: str, trial_id: str) -> str:
 
 
 def test_the_session_report_holds_every_comparison_escaped() -> None:
-    page = render_trials(_session())
+    page = render_comparisons(_session())
     assert page.startswith("<!DOCTYPE html>") and "3 comparisons" in page
     first = _section(page, "a1b2c3d4e5f6")
     # The input, the reference and both answers, as text: the markup in the answer is not markup.
@@ -63,7 +63,7 @@ def test_the_session_report_holds_every_comparison_escaped() -> None:
 
 
 def test_recorded_answers_and_failures_are_marked() -> None:
-    page = render_trials(_session())
+    page = render_comparisons(_session())
     assert "1 of them holds answers replayed from a recording" in page
     recorded = _section(page, "f00d")
     assert recorded.count('<span class="badge">recorded</span>') == 3  # heading, figures column, answer
@@ -85,7 +85,7 @@ def test_the_report_loads_nothing_and_the_history_exports_it(tmp_path: Path) -> 
 
 def test_an_empty_input_text_and_a_chat_conversation_render() -> None:
     chat = dataclasses.replace(trial(), input=TaskInput(task="chat", text=""))
-    assert "1 comparison ·" in render_trials([chat])
+    assert "1 comparison ·" in render_comparisons([chat])
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -94,7 +94,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)")
 def test_headless_chromium_shows_the_injected_answer_as_text(tmp_path: Path) -> None:
     page = tmp_path / "session.html"
-    page.write_text(render_trials(_session()), encoding="utf-8")
+    page.write_text(render_comparisons(_session()), encoding="utf-8")
     assert CHROMIUM is not None
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2000"]
