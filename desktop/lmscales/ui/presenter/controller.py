@@ -32,8 +32,8 @@ from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scenario_stepper import ScenarioStepper, SidesNow, StepRefused, StepRun
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
-from lmscales.ui.presenter.exports import demo_folder, save_talk
 from lmscales.ui.presenter.focus import KeyboardClaim
+from lmscales.ui.presenter.handout import demo_folder, save_handout
 from lmscales.ui.presenter.look import KEY_HINT, THEMES
 from lmscales.ui.presenter.notes import PresenterNotes
 from lmscales.ui.presenter.window import PresenterWindow
@@ -327,7 +327,7 @@ class Presenter(QObject):
         """The current scoreboard as a PNG and this window's comparisons as an HTML report and as Markdown, into
         `folder`. `ValueError` when nothing has run yet; `OSError` when the folder cannot be written."""
         trials = list(self.recorder.trials) if self.last_trial is not None else []
-        return save_talk(self.window.board, THEMES[self.window.theme]["bg"], trials, folder)
+        return save_handout(self.window.board, THEMES[self.window.theme]["bg"], trials, folder)
 
     def _on_export(self) -> None:
         folder = demo_folder()

@@ -19,7 +19,7 @@ def demo_folder(now: datetime | None = None) -> Path:
     return default_history_path().parent / "demos" / (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
 
 
-def save_talk(board: QWidget, background: str, trials: Sequence[Trial], folder: Path) -> list[Path]:
+def save_handout(board: QWidget, background: str, trials: Sequence[Trial], folder: Path) -> list[Path]:
     """`board` as it is painted (on `background`, the theme's: a grab leaves unpainted corners transparent) and
     `trials` as an HTML report and as Markdown, into `folder`. `ValueError` when there is nothing to export;
     `OSError` when the folder cannot be written."""
