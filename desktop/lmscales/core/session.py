@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from lmscales.core import notices, offline, tasks
+from lmscales.core.assess import assess_answer
 from lmscales.core.engines import map_reduce
 from lmscales.core.engines.base import Engine
 from lmscales.core.events import (
@@ -39,8 +40,6 @@ from lmscales.core.events import (
     TextDelta,
 )
 from lmscales.core.pricing import Cost, PriceTable
-from lmscales.core.quality.checks import Check, CheckOptions, run_checks
-from lmscales.core.quality.scores import Score, reference_scores
 from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunResourceSummary
 from lmscales.core.resource_monitor import Side as MonitorSide
 from lmscales.core.trial import (
@@ -134,24 +133,6 @@ def build_messages(task_input: TaskInput, history: Sequence[tasks.ChatTurn] = ()
         return tasks.summarize_messages(task_input.text, task_input.summary_length or "paragraph", system)
     return tasks.translate_messages(task_input.text, task_input.target_lang or "fr",
                                     task_input.source_lang or tasks.AUTO, system)
-
-
-def assess_answer(task_input: TaskInput, answer: str) -> tuple[tuple[Check, ...], tuple[Score, ...]]:
-    """The reference-free checks of an answer, and its scores against the input's reference where there is one.
-    A failure in a check never costs the answer: it is logged and the checks are left out."""
-    try:
-        checks = run_checks(task_input.task, task_input.prompt_text, answer, CheckOptions(
-            target_language=task_input.target_lang, source_language=task_input.source_lang,
-            summary_length=task_input.summary_length or "paragraph"))
-        scores: tuple[Score, ...] = ()
-        if task_input.reference is not None or task_input.key_facts or task_input.answers:
-            scores = reference_scores(task_input.task, answer, reference=task_input.reference,
-                                      target_language=task_input.target_lang, key_fact_list=task_input.key_facts,
-                                      answers=task_input.answers)
-    except Exception:
-        log.exception("quality checks failed")
-        return (), ()
-    return checks, scores
 
 
 def offline_refusal(info: EngineInfo, label: str) -> str:

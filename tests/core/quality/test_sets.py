@@ -130,8 +130,8 @@ def test_a_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 def test_a_summary_in_french_from_a_users_set_is_scored_with_chrf_not_rouge(tmp_path: Path) -> None:
     """The item's language reaches the session's scoring: ROUGE-L keeps only [a-z0-9], so a French summary is
     scored with chrF (and an English one still with ROUGE-L)."""
+    from lmscales.core.assess import assess_answer
     from lmscales.core.evaluation import task_input_for
-    from lmscales.core.session import assess_answer
 
     text = "Le conseil municipal a voté hier un budget de 12 millions d'euros pour rénover les écoles de la ville."
     french = json.dumps({"id": "fr1", "task": "summarize", "language": "fr", "input": text,
