@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+
+from lmscales.core.daemon import run_daemon
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,8 @@ _NAME = "lmscales-background"
 
 
 class BackgroundRunner(QObject):
-    """Runs each task on a daemon thread of its own (a task may block for minutes: an evaluation, or a model
-    listing waiting on a slow server; daemon threads never hold up quitting, where a pool's workers would be
-    joined at exit) and brings results back to the GUI thread through one queued signal. This module is the
-    only place in the UI that starts a thread."""
+    """Runs each task on a daemon thread of its own (`core.daemon.run_daemon`: a task may block for minutes, and
+    never holds up quitting) and brings results back to the GUI thread through one queued signal."""
 
     _delivered = Signal(object)  # a zero-argument callable to run on the GUI thread
 
@@ -44,21 +43,13 @@ class BackgroundRunner(QObject):
         self._closed = False
 
     def run(self, task: Callable[[], T], on_done: Callable[[Future[T]], object] | None = None) -> Future[T]:
-        future: Future[T] = Future()
+        if self._closed:
+            future: Future[T] = Future()
+            future.cancel()
+        else:
+            future = run_daemon(task, _NAME)
         if on_done is not None:
             future.add_done_callback(lambda done: self.call_on_main(lambda: on_done(done)))
-        if self._closed or not future.set_running_or_notify_cancel():
-            return future
-
-        def work() -> None:
-            try:
-                result = task()
-            except BaseException as error:  # handed to on_done, which shows it
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
-        threading.Thread(target=work, name=_NAME, daemon=True).start()
         return future
 
     def call_on_main(self, action: Callable[[], object]) -> None:
