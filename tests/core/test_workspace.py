@@ -147,3 +147,18 @@ def test_a_recording_borrows_a_slot_and_gives_back_the_engine_it_held(llama_serv
     assert not workspace.info("large").recorded
     assert workspace.session.run(HELLO, SHORT, ("large",)).sides[0].error is None  # the held engine still works
     workspace.close()
+
+
+def test_a_swap_asked_for_during_a_run_waits_for_the_controlling_thread(llama_server: str) -> None:
+    """The session's worker never swaps a slot (a new run could start between its check and the swap): the
+    swap is queued, the side is stopped, and `apply_pending` on the controlling thread puts it in."""
+    workspace = Workspace()
+    first = workspace.set_slot("large", EndpointSpec(Endpoint(base_url=llama_server, model=SERVER_MODEL)))
+    workspace.session.submit(HELLO, GenerationParams(max_tokens=64, temperature=0.0, seed=1), ("large",))
+    second = EndpointSpec(Endpoint(base_url=llama_server, model=SERVER_MODEL, name="second"))
+    assert workspace.set_slot_when_idle("large", second) is False
+    assert workspace.session.wait(60) is not None
+    assert workspace.engine("large") is first and workspace.pending("large")
+    workspace.apply_pending()
+    assert workspace.engine("large") is not first and workspace.specs["large"] == second
+    workspace.close()

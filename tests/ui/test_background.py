@@ -109,3 +109,17 @@ def test_no_module_in_the_ui_starts_a_thread_of_its_own() -> None:
     ui = Path(__file__).resolve().parents[2] / "desktop" / "lmscales" / "ui"
     offenders = [path.name for path in ui.rglob("*.py") if "threading.Thread(" in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_a_task_cancelled_as_the_application_quits_reads_as_cancelled_not_an_exception(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import CancelledError
+
+    closing = runner()
+    closing.shutdown()
+    try:
+        results: list[object] = []
+        future = run_in_background(lambda: 1, lambda done: results.append(outcome(done)))
+        qtbot.waitUntil(lambda: bool(results))
+        assert future.cancelled() and isinstance(results[0], CancelledError)
+    finally:
+        closing._closed = False  # the test application goes on

@@ -27,7 +27,7 @@ from lmscales.core.gguf_threads import GgufThreads, as_local
 from lmscales.core.history import TrialHistory
 from lmscales.core.pricing import PriceTable
 from lmscales.core.recording import Collector
-from lmscales.core.session import SLOTS, Session, SessionBusyError, SessionEvent, TrialEnded
+from lmscales.core.session import SLOTS, Session, SessionBusyError
 from lmscales.core.trial import Trial
 
 if TYPE_CHECKING:
@@ -125,7 +125,6 @@ class Workspace:
         self._lock = threading.Lock()
         # What a slot gets once the running comparison has ended (a new endpoint, or none when going offline).
         self._pending: dict[str, EngineSpec | None] = {}
-        self.session.subscribe(self._on_session_event)
         self._judge_engine: Engine | None = None  # a judge endpoint's, closed with the workspace
 
     @property
@@ -222,10 +221,10 @@ class Workspace:
     def pending(self, side: str) -> bool:
         return side in self._pending
 
-    def _on_session_event(self, event: SessionEvent) -> None:
-        """On the session's worker, once a run has ended (`running` is already false): the queued swaps."""
-        if not isinstance(event, TrialEnded):
-            return
+    def apply_pending(self) -> None:
+        """The swaps queued by `set_slot_when_idle`, once the run has ended; called on the controlling thread
+        (the window's GUI thread, when it has shown the trial), so a new run cannot start between the check
+        that nothing runs and the swap."""
         for side in list(self._pending):
             spec = self._pending.pop(side)
             try:

@@ -1,7 +1,7 @@
 """The one way for work to leave the GUI thread and come back (Anki's `aqt/taskman.py` is the pattern), beside
 the session bridge that carries a comparison's events.
 
-`run_in_background(task, on_done)` runs `task` on a worker of the application's pool and calls
+`run_in_background(task, on_done)` runs `task` on a daemon thread of its own and calls
 `on_done(future)` on the GUI thread; `future.result()` returns the task's value or raises its exception.
 `run_on_main(action)` calls `action` on the GUI thread, from any thread (a long task's progress). Nothing in
 `lmscales.ui` starts a thread of its own: model loading, the endpoint test, local-server discovery,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
@@ -95,7 +95,10 @@ def run_on_main(action: Callable[[], object]) -> None:
 
 
 def outcome(future: Future[Any]) -> Any:
-    """The task's value, or the exception it raised (for handlers that show either)."""
+    """The task's value, or the exception it raised (for handlers that show either); a task cancelled because
+    the application is quitting gives its `CancelledError`."""
+    if future.cancelled():
+        return CancelledError("the application is quitting")
     with contextlib.suppress(Exception):
         return future.result()
     return future.exception()

@@ -18,7 +18,7 @@ from lmscales.core.session import SLOTS, SessionBusyError
 from lmscales.core.settings import Settings
 from lmscales.core.tasks import TaskInputError
 from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput, Trial
-from lmscales.core.workspace import SlotChanged, TrialNotKept, Workspace, WorkspaceEvent
+from lmscales.core.workspace import Readiness, SlotChanged, TrialNotKept, Workspace, WorkspaceEvent
 from lmscales.ui import gc_guard
 from lmscales.ui.background import run_on_main
 from lmscales.ui.eval_dialog import EvalDialog
@@ -140,8 +140,7 @@ class MainWindow(QMainWindow):
         self.panes["large"].setupRequested.connect(self._on_remote_setup)
         for loader in self.loaders.values():
             loader.busyChanged.connect(lambda _busy: self._update_actions())
-        # Space in presenter mode while the small model loads runs the step once it is ready (busy goes false
-        # after `loaded`, or after `loadFailed`).
+        # Space in presenter mode while the small model loads runs the step once it is ready (after a load).
         self.loaders["small"].loadFailed.connect(self.presenter.drop_queued)
         self.loaders["small"].busyChanged.connect(lambda busy: None if busy else self.presenter.run_queued())
         for source in (self.tasks, self.history, self.card, self.resources, self.replay, self.presenter):
@@ -308,7 +307,10 @@ class MainWindow(QMainWindow):
         self.generation.show_thinking_for(self.workspace.remote_models())
         has_text = self.tasks.has_text()
         choices: tuple[tuple[str, ...], ...] = (SLOTS, ("small",), ("large",))
-        answers = {sides: self.workspace.can_send(sides, has_text=has_text) for sides in choices}
+        busy = next((side for side, loader in self.loaders.items() if loader.busy), None)  # a load, then its threads
+        loading = Readiness((), f"The {self.workspace.label(busy or '').lower()} model is busy loading.")
+        answers = {sides: self.workspace.can_send(sides, has_text=has_text) if busy is None else loading
+                   for sides in choices}
         self.send_bar.show_state(self.running, has_text, answers, self.workspace.ready_sides())
 
     def _on_side_ended(self, side: str, result: SideResult) -> None:
@@ -316,6 +318,7 @@ class MainWindow(QMainWindow):
             self.settings.on_remote_failed(result.error)
 
     def _on_trial_ended(self, trial: Trial) -> None:
+        self.workspace.apply_pending()
         self.bottom.setTabText(1, f"History ({len(self.history_store)})")
         self.card.show_trial(trial)
         if self.bottom.currentWidget() is not self.history:

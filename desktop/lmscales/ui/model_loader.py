@@ -115,14 +115,18 @@ class ModelLoader(QObject):
             wait_for([self._future], timeout)
 
     def _on_ended(self, future: Future[LoadedModel | None], done: Callable[[LoadedModel | None], None]) -> None:
-        error = future.exception()
-        if isinstance(error, LoadError):
-            self.loadFailed.emit(str(error))
-        elif error is not None:
-            self.loadFailed.emit(f"Loading failed unexpectedly: {error}")
-        else:
-            done(future.result())
-        self._busy = False
-        self.busyChanged.emit(False)
-        while self._pending and not self._busy:
-            self._pending.pop(0)()
+        try:
+            if future.cancelled():  # the application is quitting
+                return
+            error = future.exception()
+            if isinstance(error, LoadError):
+                self.loadFailed.emit(str(error))
+            elif error is not None:
+                self.loadFailed.emit(f"Loading failed unexpectedly: {error}")
+            else:
+                done(future.result())
+        finally:  # whatever a handler did, the loader is free again and what waited for it runs
+            self._busy = False
+            self.busyChanged.emit(False)
+            while self._pending and not self._busy:
+                self._pending.pop(0)()

@@ -1,8 +1,8 @@
 """The local engine's thread counts: measuring each count on the loaded model in the engine process, the
 OpenMP wait policy that took effect, and each run's counts cut to the idle cores.
 
-A measured table per model file (`threads.ThreadTable`) gives the decode and prompt thread counts; at the
-start of each run they are cut to the cores other processes leave idle (`threads.LoadProbe`).
+A measured table per model file (`thread_counts.ThreadTable`) gives the decode and prompt thread counts; at the
+start of each run they are cut to the cores other processes leave idle (`thread_counts.LoadProbe`).
 """
 
 from __future__ import annotations
