@@ -123,3 +123,26 @@ def test_a_task_cancelled_as_the_application_quits_reads_as_cancelled_not_an_exc
         assert future.cancelled() and isinstance(results[0], CancelledError)
     finally:
         closing._closed = False  # the test application goes on
+
+
+def test_what_a_worker_sent_ahead_arrives_before_its_end_even_when_the_task_ends_at_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A task that fails at once (a broken measurement) may end before `run_in_background` returns; its
+    progress message, sent from the worker first, must still be handled first."""
+    order: list[str] = []
+    runner()
+
+    def task() -> None:
+        run_on_main(lambda: order.append("progress"))
+        raise RuntimeError("at once")
+
+    for _ in range(20):
+        run_in_background(task, lambda _future: order.append("done"))
+    qtbot.waitUntil(lambda: order.count("done") == 20)
+    qtbot.waitUntil(lambda: order.count("progress") == 20)
+    seen_progress = 0  # every "done" follows its task's "progress"
+    for item in order:
+        if item == "progress":
+            seen_progress += 1
+        else:
+            assert seen_progress > 0
+            seen_progress -= 1

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 
 from lmscales.core.daemon import run_daemon
 
@@ -39,7 +39,9 @@ class BackgroundRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(_NAME)
-        self._delivered.connect(self._on_delivered)
+        # Always queued, even from the GUI thread: a task that ends at once must not be handled before what its
+        # worker sent ahead of it with `run_on_main` (events to one object are delivered in order).
+        self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
         self._closed = False
 
     def run(self, task: Callable[[], T], on_done: Callable[[Future[T]], object] | None = None) -> Future[T]:
@@ -49,7 +51,7 @@ class BackgroundRunner(QObject):
         else:
             future = run_daemon(task, _NAME)
         if on_done is not None:
-            future.add_done_callback(lambda done: self.call_on_main(lambda: on_done(done)))
+            future.add_done_callback(lambda done: self._delivered.emit(lambda: on_done(done)))
         return future
 
     def call_on_main(self, action: Callable[[], object]) -> None:
