@@ -237,6 +237,7 @@ class Evaluation:
             outputs: dict[str, str] = {}
             sums: dict[str, dict[str, list[float]]] = {}
             notes: dict[str, tuple[str, ...]] = {}
+            checks: dict[str, dict[str, bool | None]] = {}
             for trial in sorted(trials, key=self._repeat):
                 for result in trial.sides:
                     slot = result.side
@@ -245,6 +246,11 @@ class Evaluation:
                         continue
                     outputs.setdefault(slot, result.text)
                     notes.setdefault(slot, tuple(c.detail for c in result.checks if c.passed is False))
+                    seen = checks.setdefault(slot, {})
+                    for check in result.checks:  # failed in any repeat = failed; passed only if it never failed
+                        before = seen.get(check.name)
+                        seen[check.name] = (False if before is False or check.passed is False
+                                            else True if before or check.passed else None)
                     self._figures(result, ttft, decode, e2e)
                     money[slot].append(result.cost.usd if result.cost is not None else
                                        (0.0 if result.engine and result.engine.model_runs == "this_cpu" else None))
@@ -262,7 +268,7 @@ class Evaluation:
                 scores={slot: {name: sum(values) / len(values) for name, values in scores.items()}
                         for slot, scores in sums.items()},
                 judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None,
-                check_notes=notes,
+                check_notes=notes, checks=checks, tags=item.tags,
             ))
         places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
         costs = {slot: SideCost(

@@ -42,7 +42,9 @@ class ItemResult:
     """One item of a set. `outputs` holds one answer per side (the first repeat's); `scores` per side are the
     mean over repeats, by score name (0-100: chrF++, BLEU, ROUGE-L, key facts, answer, checks passed).
     `judge` is the judge's outcome from the sides' point of view: "small", "large", "tie", "unparsed",
-    "error" or None (no judge)."""
+    "error" or None (no judge). `checks` per side, by check name ("language", "copy", "form", "empty",
+    "asked: in two sentences", ...): False when it failed in any repeat, True when it passed and never failed,
+    None when it could not tell; a check that never ran is absent. `tags` are the item's tags from the set."""
 
     item_id: str
     input: str
@@ -51,6 +53,8 @@ class ItemResult:
     scores: Mapping[str, Mapping[str, float]]
     judge: str | None = None
     check_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # side -> failed checks' details
+    checks: Mapping[str, Mapping[str, bool | None]] = field(default_factory=dict)  # side -> check name -> passed
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
