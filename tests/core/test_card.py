@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from lmscales.core.card import card_rows, card_text, format_energy
-from tests.support.trials import failed_large, large_side, resources, small_side, trial
+from lmscales.core.api_energy import ApiEnergy, ApiModelSize
+from tests.support.trials import LARGE_INFO, failed_large, large_side, resources, small_side, trial
 
 
 def rows(*sides):  # type: ignore[no-untyped-def]
@@ -26,7 +27,8 @@ def test_money_is_set_against_money_plus_energy() -> None:
     money = card["money"]
     assert money.verdict == "small: $0 + ~0.30 Wh, large: $0.0004"
     assert money.better == "small"
-    assert [v.text for v in card["energy"].values] == ["~0.30 Wh", "0.00 J"]
+    # An API's energy is spent on its provider's machines, not none: with no estimate it is unknown, never 0.
+    assert [v.text for v in card["energy"].values] == ["~0.30 Wh", "unknown"]
 
 
 def test_the_winner_is_marked_on_its_value_not_by_colour() -> None:
@@ -122,3 +124,67 @@ def test_quality_rows_appear_where_the_trial_has_checks_and_scores() -> None:
     score = card["score:chrF++"]
     assert score.title == "chrF++ against the reference"
     assert score.verdict == "large: 21.5 points higher" and score.better == "large"
+
+
+def _estimated(energy_j: float | None, low: float | None = None, high: float | None = None,
+               reason: str | None = None) -> ApiEnergy:
+    size = None if reason else ApiModelSize("openai", "gpt-4o-mini", 8, 28, 8, 28)
+    return ApiEnergy(model="gpt-4o-mini", ecologits_version="0.11.3", zone="WOR", output_tokens=11, latency_s=0.9,
+                     energy_j=energy_j, energy_low_j=low, energy_high_j=high, size=size, reason=reason)
+
+
+def test_the_energy_row_has_both_sides_the_large_one_as_ecologits_labelled_range() -> None:
+    import dataclasses
+
+    large = dataclasses.replace(large_side(), api_energy=_estimated(49.5, 44.6, 54.4))
+    card = rows(small_side(energy_j=1080.0), large)
+    energy = card["energy"]
+    assert energy.title == "Energy"
+    small_value, large_value = energy.values
+    assert (small_value.text, small_value.note) == ("~0.30 Wh", "estimated on this computer")
+    assert large_value.text == "~49.5 J (44.6–54.4 J)" and large_value.estimated
+    assert large_value.note == "estimated (EcoLogits 0.11.3, gpt-4o-mini ≈ 8–28 B parameters)"
+    assert energy.verdict == "large: ~22× less energy" and energy.better == "large"
+    text = card_text(trial(small_side(energy_j=1080.0), large))
+    assert ("Energy: small ~0.30 Wh [estimated on this computer], large ~49.5 J (44.6–54.4 J) "
+            "[estimated (EcoLogits 0.11.3, gpt-4o-mini ≈ 8–28 B parameters)] — large: ~22× less energy") in text
+
+
+def test_a_figure_inside_the_estimate_range_names_no_winner() -> None:
+    import dataclasses
+
+    large = dataclasses.replace(large_side(), api_energy=_estimated(49.5, 44.6, 54.4))
+    energy = rows(small_side(energy_j=47.0), large)["energy"]
+    assert energy.verdict == "no clear difference: within EcoLogits' range"
+    assert energy.better is None and energy.ratio is None
+
+
+def test_a_model_ecologits_does_not_know_reads_unknown_with_the_reason_never_a_number() -> None:
+    import dataclasses
+
+    large = dataclasses.replace(large_side(), api_energy=_estimated(None, reason="EcoLogits does not know my-model"))
+    energy = rows(small_side(), large)["energy"]
+    assert energy.values[1].value is None and energy.values[1].text == "unknown"
+    assert energy.values[1].note == "EcoLogits does not know my-model"
+    assert energy.verdict == "no comparison: the energy of Large is unknown" and energy.better is None
+    assert "large unknown [EcoLogits does not know my-model]" in card_text(trial(small_side(), large))
+
+
+def test_the_size_row_names_each_side_s_parameters_and_where_they_come_from() -> None:
+    import dataclasses
+
+    from tests.support.trials import SMALL_INFO
+
+    small = dataclasses.replace(small_side(), engine=dataclasses.replace(SMALL_INFO, parameters="135M"))
+    large = dataclasses.replace(large_side(), api_energy=_estimated(49.5, 44.6, 54.4))
+    size = rows(small, large)["size"]
+    assert size.title == "Model size"
+    assert [v.text for v in size.values] == ["135M", "≈ 8–28 B parameters (EcoLogits)"]
+    assert size.verdict == "small: 135M parameters (GGUF file); large: EcoLogits: ≈ 8–28 B parameters"
+    assert size.better is None
+    # No estimate on the trial: EcoLogits' table is looked up by host and name (gpt-4o-mini behind OpenAI).
+    assert rows(small_side(), large_side())["size"].values[1].text == "≈ 8–28 B parameters (EcoLogits)"
+    unknown = dataclasses.replace(large_side(), engine=dataclasses.replace(LARGE_INFO, model="my-own-model"))
+    size = rows(small, unknown)["size"]
+    assert size.values[1].text == "unknown"
+    assert size.verdict == "no comparison: the size of Large is unknown"

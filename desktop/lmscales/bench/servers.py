@@ -23,8 +23,10 @@ def free_port() -> int:
 class LlamaServer:
     """`with LlamaServer(model_path) as server: server.base_url` — started on a free loopback port."""
 
-    def __init__(self, model: Path, threads: int = 1, n_ctx: int = 2048, startup_timeout: float = 90.0) -> None:
+    def __init__(self, model: Path, threads: int = 1, n_ctx: int = 2048, startup_timeout: float = 90.0,
+                 alias: str = SERVER_MODEL) -> None:
         self.model = model
+        self.alias = alias  # the model name the server answers to
         self.threads = threads
         self.n_ctx = n_ctx
         self.startup_timeout = startup_timeout
@@ -36,7 +38,7 @@ class LlamaServer:
     def start(self) -> LlamaServer:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "lmscales", "serve", "--model", str(self.model), "--port", str(self.port),
-             "--n-ctx", str(self.n_ctx), "--threads", str(self.threads), "--alias", SERVER_MODEL],
+             "--n-ctx", str(self.n_ctx), "--threads", str(self.threads), "--alias", self.alias],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

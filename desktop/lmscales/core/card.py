@@ -13,8 +13,9 @@ faster to first token"), never shown by colour alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from lmscales.core.model_size import side_size
 from lmscales.core.trial import SideResult, Trial
 
 SAME = 1.05  # ratios below this read "about the same": timing noise is larger than 5 %
@@ -30,11 +31,12 @@ class CardValue:
     text: str  # formatted, with "~" when estimated, "–" when missing
     estimated: bool = False
     better: bool = False  # this side did better on this figure (shown with a mark and in words)
+    note: str = ""  # where the figure comes from, or why there is none (a tooltip; in `card_text`)
 
 
 @dataclass(frozen=True)
 class CardRow:
-    key: str  # "ttft", "e2e", "rate", "cpu", "energy", "network", "money"
+    key: str  # "ttft", "e2e", "rate", "cpu", "energy", "network", "money", "size"
     title: str
     values: tuple[CardValue, ...]  # in the trial's side order
     verdict: str  # the comparison in words, e.g. "small: 4.1× faster to first token"
@@ -136,13 +138,24 @@ def _cpu(result: SideResult) -> Reading:
     return (0.0, False) if _is_elsewhere(result) else (None, False)
 
 
-def _energy(result: SideResult) -> Reading:
+def _energy_here(result: SideResult) -> Reading:
+    """Energy spent on this computer: a GGUF's, or a server's here (the machine's)."""
     if result.status == "skipped":
         return None, False
     resources = result.resources
     if resources is not None and resources.energy.value is not None:
         return resources.energy.value, resources.energy.provenance == "estimated"
-    return (0.0, False) if _is_elsewhere(result) else (None, False)
+    return None, False
+
+
+def _energy(result: SideResult) -> Reading:
+    """The answer's energy wherever it was spent: on this computer, or EcoLogits' estimate for an endpoint's
+    model whose energy was not measured here (an API's is spent on its provider's machines, not none)."""
+    value, estimated = _energy_here(result)
+    if value is not None or result.status == "skipped":
+        return value, estimated
+    api = result.api_energy
+    return (api.energy_j, True) if api is not None and api.energy_j is not None else (None, False)
 
 
 def _network(result: SideResult) -> Reading:
@@ -179,7 +192,7 @@ FIGURES: tuple[_Figure, ...] = (
     _Figure("e2e", "End to end", _timed("end_to_end"), format_seconds, True, "faster end to end"),
     _Figure("rate", "Tokens per second", _timed("decode_rate"), format_rate, False, "more tokens per second"),
     _Figure("cpu", "CPU on this computer", _cpu, format_cpu, True, "less CPU on this computer"),
-    _Figure("energy", "Energy on this computer", _energy, format_energy, True, "less energy on this computer"),
+    _Figure("energy", "Energy", _energy, format_energy, True, "less energy"),
     _Figure("network", "Received over the network", _network, format_bytes, True, "fewer bytes over the network"),
     _Figure("money", "Money", _money, format_usd, True, "cheaper"),
 )
@@ -195,6 +208,8 @@ def _row(figure: _Figure, sides: tuple[SideResult, ...]) -> CardRow:
     )
     if figure.key == "money":
         verdict = _money_verdict(sides, values, verdict)
+    if figure.key == "energy":
+        return _energy_row(figure.title, sides, values, verdict, ratio)
     return CardRow(figure.key, figure.title, values, verdict, ratio, figure.lower_is_better)
 
 
@@ -233,11 +248,79 @@ def _money_verdict(sides: tuple[SideResult, ...], values: tuple[CardValue, ...],
     parts = []
     for result, value in zip(sides, values, strict=True):
         text = f"{result.label.lower()}: {value.text}"
-        energy, estimated = _energy(result)
+        energy, estimated = _energy_here(result)
         if _on_this_computer(result) and energy:
             text += f" + {_mark(estimated)}{format_energy(energy)}"
         parts.append(text)
     return ", ".join(parts)
+
+
+# -- energy for both sides, and each side's size ---------------------------------------------------------------
+def format_energy_range(low: float, high: float) -> str:
+    """"44.6–54.4 J": one unit where both ends read in it."""
+    both_joules = high < 360
+    if low == high:
+        return format_energy(low)
+    if both_joules or low >= 360:
+        unit = format_energy(high).split(" ")[1]
+        return f"{format_energy(low).split(' ')[0]}–{format_energy(high).split(' ')[0]} {unit}"
+    return f"{format_energy(low)}–{format_energy(high)}"
+
+
+def _energy_value(result: SideResult, value: CardValue) -> CardValue:
+    """A side's energy with where it comes from: this computer, EcoLogits' range and label, or "unknown" and
+    why (an endpoint's model EcoLogits does not know: never a number)."""
+    here, estimated = _energy_here(result)
+    api = result.api_energy
+    if here is not None:
+        return replace(value, note=f"{'estimated' if estimated else 'measured'} on this computer")
+    if api is not None and api.energy_j is not None and api.energy_low_j is not None and api.energy_high_j is not None:
+        spread = format_energy_range(api.energy_low_j, api.energy_high_j)
+        return replace(value, text=f"~{format_energy(api.energy_j)} ({spread})", note=api.label)
+    if result.ok and (api is not None or _is_elsewhere(result)):
+        return replace(value, text="unknown", note=api.label if api is not None else "not estimated for this answer")
+    return value
+
+
+def _within_range(results: tuple[SideResult, ...], values: tuple[CardValue, ...]) -> bool:
+    """One side's figure lies inside the other's EcoLogits range: no side can be called lower."""
+    for result, other in ((results[0], values[1]), (results[1], values[0])):
+        api = result.api_energy
+        if (api is not None and api.energy_low_j is not None and api.energy_high_j is not None
+                and other.value is not None and _energy_here(result)[0] is None
+                and api.energy_low_j <= other.value <= api.energy_high_j):
+            return True
+    return False
+
+
+def _energy_row(title: str, sides: tuple[SideResult, ...], values: tuple[CardValue, ...], verdict: str,
+                ratio: float | None) -> CardRow:
+    shown = tuple(_energy_value(result, value) for result, value in zip(sides, values, strict=True))
+    unknown = [value.label for value in shown if value.text == "unknown"]
+    if len(sides) == 2 and unknown:
+        verdict, ratio = f"no comparison: the energy of {' and '.join(unknown)} is unknown", None
+    elif len(sides) == 2 and ratio is not None and _within_range(sides, shown):
+        verdict, ratio = "no clear difference: within EcoLogits' range", None
+        shown = tuple(replace(value, better=False) for value in shown)
+    return CardRow("energy", title, shown, verdict, ratio, lower_is_better=True)
+
+
+def _size_row(sides: tuple[SideResult, ...]) -> CardRow:
+    """Each side's parameter count and its source (the GGUF's header, EcoLogits' table), "unknown" otherwise;
+    no side is "better": the row says what size bought the other figures."""
+    sizes = [side_size(result.engine, result.api_energy) for result in sides]
+    values = tuple(
+        CardValue(result.side, result.label, None, size.text if size.api is None else f"{size.text} (EcoLogits)",
+                  note=size.label if size.known else "no parameter count known for this model")
+        for result, size in zip(sides, sizes, strict=True))
+    unknown = [result.label for result, size in zip(sides, sizes, strict=True) if not size.known]
+    if len(sides) != 2:
+        verdict = "only one side ran"
+    elif unknown:
+        verdict = f"no comparison: the size of {' and '.join(unknown)} is unknown"
+    else:
+        verdict = "; ".join(f"{result.label.lower()}: {size.label}" for result, size in zip(sides, sizes, strict=True))
+    return CardRow("size", "Model size", values, verdict, None, lower_is_better=False)
 
 
 # -- quality, where the trial has it -------------------------------------------------------------------------
@@ -290,6 +373,7 @@ def card_rows(trial: Trial) -> tuple[CardRow, ...]:
     """The card's rows for `trial`, in a fixed order; sides in the trial's order (small first). Quality rows
     (checks passed, reference scores) follow where the trial has them."""
     rows = [_row(figure, trial.sides) for figure in FIGURES]
+    rows.append(_size_row(trial.sides))
     if any(result.checks for result in trial.sides):
         rows.append(_checks_row(trial.sides))
     names = dict.fromkeys(score.name for result in trial.sides for score in result.scores)
@@ -309,6 +393,7 @@ def card_text(trial: Trial) -> str:
     """The card as plain text (a copy for a bug report or a chat message)."""
     lines = [card_title(trial)]
     for row in card_rows(trial):
-        values = ", ".join(f"{value.label.lower()} {value.text}" for value in row.values)
+        values = ", ".join(f"{value.label.lower()} {value.text}" + (f" [{value.note}]" if value.note else "")
+                           for value in row.values)
         lines.append(f"{row.title}: {values} — {row.verdict}")
     return "\n".join(lines)

@@ -39,6 +39,7 @@ from lmscales.core.quality.results import (
 )
 from lmscales.core.quality.sets import EvalItem, EvalSet
 from lmscales.core.session import SLOTS, Session
+from lmscales.core.side_energy import EnergyReading, energy_reading, per_100_wh, provenance_of, range_per_100_wh
 from lmscales.core.tasks import SUMMARY_LENGTHS
 from lmscales.core.trial import EvalRef, GenerationParams, SideResult, TaskInput, Trial
 
@@ -228,7 +229,7 @@ class Evaluation:
         e2e: dict[str, list[float]] = {slot: [] for slot in SLOTS}
         failed: dict[str, int] = {slot: 0 for slot in SLOTS}
         money: dict[str, list[float | None]] = {slot: [] for slot in SLOTS}
-        energy: dict[str, list[float | None]] = {slot: [] for slot in SLOTS}
+        energy: dict[str, list[EnergyReading | None]] = {slot: [] for slot in SLOTS}
         cpu: dict[str, list[float | None]] = {slot: [] for slot in SLOTS}
         for item in items:
             trials = by_item.get(item.id, [])
@@ -254,7 +255,7 @@ class Evaluation:
                     self._figures(result, ttft, decode, e2e)
                     money[slot].append(result.cost.usd if result.cost is not None else
                                        (0.0 if result.engine and result.engine.model_runs == "this_cpu" else None))
-                    energy[slot].append(result.energy_j)
+                    energy[slot].append(energy_reading(result))  # here, or EcoLogits' for an API
                     cpu[slot].append(result.cpu_seconds)
                     scores = sums.setdefault(slot, {})
                     for score in result.scores:
@@ -272,7 +273,10 @@ class Evaluation:
             ))
         places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
         costs = {slot: SideCost(
-            cost_per_100=_per_100(money[slot]), energy_wh_per_100=_per_100(energy[slot], 1 / 3600),
+            cost_per_100=_per_100(money[slot]), energy_wh_per_100=per_100_wh(energy[slot]),
+            energy_provenance=provenance_of(energy[slot]),
+            energy_wh_per_100_low=range_per_100_wh(energy[slot])[0],
+            energy_wh_per_100_high=range_per_100_wh(energy[slot])[1],
             cpu_seconds_per_100=_per_100(cpu[slot]),
             # money on this CPU is exactly none; an API's comes from a price table and token counts
             cost_provenance="measured" if places[slot] == "this_cpu" else "estimated") for slot in SLOTS}

@@ -1,8 +1,8 @@
 """The presenter's scoreboard of one trial: a few figures a back row can read, and which side won each.
 
 It is the result card's own rows (`lmscales.core.card`: the same figures, words and winners as the window's
-card), cut to what a room can take in: time to first token, tokens per second, cost, energy and the quality
-lines. A side wins a figure only where the card says so (both sides have it and they differ by more than
+card), cut to what a room can take in: time to first token, tokens per second, cost, energy, each model's size
+and the quality lines. A side wins a figure only where the card says so (both sides have it and they differ by more than
 timing noise); the card's verdict in words goes beside it.
 """
 
@@ -16,7 +16,7 @@ from lmscales.core.trial import Trial
 WINNER_MARK = "★"
 # card key -> the presenter's key and a short title a back row reads at a glance
 _SHOWN = {"ttft": ("ttft", "First token"), "rate": ("rate", "Speed"), "money": ("cost", "Cost"),
-          "energy": ("energy", "Energy"), "checks": ("quality", "Quality")}
+          "energy": ("energy", "Energy"), "size": ("size", "Size"), "checks": ("quality", "Quality")}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from lmscales.core import notices, offline, tasks
+from lmscales.core import electricity, notices, offline, tasks
+from lmscales.core.api_energy import estimate_for_side
 from lmscales.core.assess import assess_answer
 from lmscales.core.engines import map_reduce
 from lmscales.core.engines.base import Engine
@@ -197,6 +198,8 @@ class Session:
         self.monitor = monitor
         self.is_offline = is_offline
         self.on_trial = on_trial  # e.g. append to the history file; called before TrialEnded is reported
+        # The electricity mix of an endpoint's energy estimate (the setting: "auto" follows the locale).
+        self.electricity_zone = electricity.AUTO
         self.transcripts: dict[str, list[tasks.ChatTurn]] = {slot: [] for slot in SLOTS}
         self._listeners: list[Listener] = []
         self._run: _Run | None = None
@@ -426,9 +429,13 @@ class Session:
         resources = self._summarize(start_mark, finished.submitted_at if finished is not None else None,
                                     whole_machine=engine.pid is None)
         cost = cost_of(self.prices, info, finished) if finished is not None else None
+        energy_here = resources.energy.value if resources is not None else None
+        api_energy = estimate_for_side(info, finished, energy_here, electricity.resolve_zone(self.electricity_zone)) \
+            if finished is not None and error is None else None
         recorded = getattr(engine, "recorded", None) if info.recorded else None
         if isinstance(recorded, SideResult):  # a replay: the recorded figures, not this machine's nor today's prices
             cpu_seconds, resources, cost = recorded.cpu_seconds, recorded.resources, recorded.cost
+            api_energy = recorded.api_energy
         text = "".join(pieces)
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
                 and finished.stop_reason != "cancelled" and error is None):
@@ -439,7 +446,7 @@ class Session:
             side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
             cpu_seconds=cpu_seconds, resources=resources, notices=tuple(told), checks=checks, scores=scores,
-            recorded=info.recorded,
+            recorded=info.recorded, api_energy=api_energy,
         )
 
     def _events(self, engine: Engine, info: EngineInfo, run: _Run, side: str,

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from lmscales import __version__
 from lmscales.core import metrics
+from lmscales.core.api_energy import ApiEnergy
 from lmscales.core.events import (
     EngineError,
     EngineInfo,
@@ -129,6 +130,8 @@ class SideResult:
     recorded: bool = False  # replayed from a recording, not generated now
     checks: tuple[Check, ...] = ()  # reference-free quality checks of the answer
     scores: tuple[Score, ...] = ()  # against the input's reference, where it has one
+    # An endpoint's model whose energy was not measured here: EcoLogits' estimate, or why there is none.
+    api_energy: ApiEnergy | None = None
 
     @property
     def status(self) -> SideStatus:
@@ -182,6 +185,7 @@ class SideResult:
             "recorded": self.recorded,
             "checks": [dataclasses.asdict(check) for check in self.checks],
             "scores": [dataclasses.asdict(score) for score in self.scores],
+            "api_energy": self.api_energy.as_dict() if self.api_energy is not None else None,
         })
         return out
 
@@ -211,6 +215,7 @@ class SideResult:
                          for c in data.get("checks") or ()),
             scores=tuple(Score(s["name"], float(s["value"]), str(s.get("signature", "")), str(s.get("detail", "")))
                          for s in data.get("scores") or ()),
+            api_energy=ApiEnergy.from_dict(data["api_energy"]) if data.get("api_energy") else None,
         )
 
 

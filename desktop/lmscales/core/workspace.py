@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmscales.core import offline
+from lmscales.core.electricity import DEFAULT_PRICE_USD_PER_KWH
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import Engine
 from lmscales.core.engines.factory import EndpointSpec, EngineSpec, GgufSpec, ReplaySpec, create_engine
@@ -126,6 +127,7 @@ class Workspace:
         # What a slot gets once the running comparison has ended (a new endpoint, or none when going offline).
         self._pending: dict[str, EngineSpec | None] = {}
         self._judge_engine: Engine | None = None  # a judge endpoint's, closed with the workspace
+        self.electricity_price = DEFAULT_PRICE_USD_PER_KWH  # USD per kWh on this computer (`set_electricity`)
 
     @property
     def parameter_memory(self) -> ParameterMemory:
@@ -433,6 +435,12 @@ class Workspace:
             table = table.with_override(model, input_per_million, output_per_million)
         self.session.prices = table
         return table
+
+    def set_electricity(self, zone: str, price_usd_per_kwh: float) -> None:
+        """The settings' electricity: the zone of an endpoint's EcoLogits estimate ("auto": the locale's), and
+        what a kWh costs on this computer (`electricity_price`, for the money a local side's energy costs)."""
+        self.session.electricity_zone = zone
+        self.electricity_price = price_usd_per_kwh
 
     # -- the judge ---------------------------------------------------------------------------------------------
     def judge(self, kind: JudgeKind) -> Judge:

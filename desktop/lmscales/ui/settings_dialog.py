@@ -41,6 +41,7 @@ SECTION_TITLES = {
     "local_engine": "Small model",
     "sampler": "Graphs",
     "endpoint": "Large model",
+    "energy": "Energy",
 }
 SKIPPED = {"price_overrides", "endpoint.configured", "endpoint.refused_parameters"}
 AUTO = -1  # spin box value shown as "auto" for optional numbers
@@ -53,6 +54,7 @@ LABELS = {
     "top_p": "Top-p",
     "model_path": "Model file (GGUF)",
     "watts_per_core": "Watts per core",
+    "electricity_price": "Electricity price (USD per kWh)",
     "window_seconds": "Graph window (seconds)",
     "threads_preference": "Threads chosen for",
     "measure_threads": "Measure threads when a model is first loaded",

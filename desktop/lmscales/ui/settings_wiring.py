@@ -33,6 +33,9 @@ def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: Gen
         if isinstance(app, QApplication):
             apply_theme(app, settings.theme)
 
+    def use_electricity(settings: Settings) -> None:
+        workspace.set_electricity(settings.energy.electricity_zone, settings.energy.electricity_price)
+
     def use_prices(settings: Settings) -> None:
         workspace.set_price_overrides((price.model, price.input_per_million, price.output_per_million)
                                       for price in settings.price_overrides)
@@ -41,12 +44,14 @@ def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: Gen
     generation.show_settings(settings)
     show_monitor(settings)
     use_prices(settings)
+    use_electricity(settings)
     history.set_keep(settings.keep_history)
     threads.apply(settings.local_engine, choose=False)  # the theme was applied before the widgets were made
     store.subscribe(("generation", "run_mode", "system_prompts"), lambda change: generation.show_settings(change.new))
     store.subscribe("sampler", lambda change: show_monitor(change.new))
     store.subscribe("theme", lambda change: use_theme(change.new))
     store.subscribe("price_overrides", lambda change: use_prices(change.new))
+    store.subscribe("energy", lambda change: use_electricity(change.new))
     store.subscribe("keep_history", lambda change: history.set_keep(change.new.keep_history))
     store.subscribe("show_welcome", lambda change: slot_panes.show_welcome())
     store.subscribe("local_engine.watchdog_seconds", lambda change: workspace.configure_local(change.new.local_engine))

@@ -66,6 +66,10 @@ class SideCost:
     cpu_seconds_per_100: float | None
     currency: str = "USD"
     cost_provenance: str = "estimated"  # from the dated price table, or "measured" (usage reported by server)
+    # "measured", "estimated on this machine", "EcoLogits <version> estimate" (an API's), "mixed: …", or None
+    energy_provenance: str | None = None
+    energy_wh_per_100_low: float | None = None  # the ends of EcoLogits' range, where the figure is its estimate
+    energy_wh_per_100_high: float | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from lmscales.core.settings.io import (
 from lmscales.core.settings.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, migrate
 from lmscales.core.settings.schema import (
     EndpointSettings,
+    EnergySettings,
     GenerationSettings,
     LocalEngineSettings,
     PriceOverride,
@@ -56,6 +57,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SETTINGS_FILE",
     "EndpointSettings",
+    "EnergySettings",
     "GenerationSettings",
     "LoadResult",
     "LocalEngineSettings",

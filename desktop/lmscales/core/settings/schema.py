@@ -24,6 +24,7 @@ from lmscales.core.defaults import (
     MAX_TEMPERATURE,
     MIN_RATE_HZ,
 )
+from lmscales.core.electricity import AUTO, DEFAULT_PRICE_USD_PER_KWH, ZONE_CHOICES
 from lmscales.core.endpoints import PRESETS, Endpoint
 from lmscales.core.generation import GenerationParams, ReasoningEffort
 from lmscales.core.generation import RunMode as RunMode
@@ -260,6 +261,24 @@ class SamplerSettings(Section):
 
 
 @dataclass(frozen=True)
+class EnergySettings(Section):
+    electricity_zone: str = field(
+        default=AUTO,
+        metadata=meta("Electricity mix for the emissions of a large model's EcoLogits estimate: WOR (world), EEE "
+                      "(Europe) or a country's three-letter code; auto: your locale's country where EcoLogits has "
+                      "its mix, else the world's. The energy estimate itself does not depend on it.",
+                      choices=ZONE_CHOICES),
+    )
+    electricity_price: float = field(
+        default=DEFAULT_PRICE_USD_PER_KWH,
+        metadata=meta("What a kWh of this computer's electricity costs, in USD: the money a model on this computer "
+                      "costs. The default, 0.30, is near Europe's household price and above the US average, so a "
+                      "local model's electricity is not made to look cheaper than it may be.",
+                      minimum=0.0, maximum=10.0),
+    )
+
+
+@dataclass(frozen=True)
 class PriceOverride(Section):
     model: str = field(metadata=meta("Model name, as the API knows it.", check=_check_not_blank))
     input_per_million: float = field(metadata=meta("USD per million input tokens.", minimum=0.0))
@@ -325,6 +344,9 @@ class Settings(Section):
     )
     sampler: SamplerSettings = field(
         default_factory=SamplerSettings, metadata=meta("Resource measurement: CPU, memory and estimated energy.")
+    )
+    energy: EnergySettings = field(
+        default_factory=EnergySettings, metadata=meta("Electricity: the zone of energy estimates and its price.")
     )
     theme: Theme = field(default="system", metadata=meta("Light or dark colours, or follow the system."))
     price_overrides: tuple[PriceOverride, ...] = field(
