@@ -70,10 +70,18 @@ def test_bad_thread_counts_are_a_clear_usage_error(counts: str, message: str) ->
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "soon"])
+def test_a_bad_watch_time_is_a_clear_usage_error(seconds: str) -> None:
+    result = lmscales("bench", "ui", "--watch-seconds", seconds)
+    assert result.returncode == 2
+    assert "--watch-seconds" in result.stderr and "seconds" in result.stderr.split("--watch-seconds")[-1]
+    assert "Traceback" not in result.stderr
+
+
 def test_bench_ui_check_is_an_exit_code_too(monkeypatch: pytest.MonkeyPatch, qapp) -> None:  # type: ignore[no-untyped-def]
     from lmscales.__main__ import main
 
     monkeypatch.setattr(bench_ui_module, "GOALS", {"p99_stall_ms": -1.0, "longest_stall_ms": -1.0,
                                                    "watching_cost_percent": 0.0})
     assert main(["bench", "ui", "--threads", "1", "--runs", "1", "--max-tokens", "16", "--flood-seconds", "0.3",
-                 "--check"]) == EXIT_FAILED
+                 "--watch-seconds", "0.5", "--check"]) == EXIT_FAILED

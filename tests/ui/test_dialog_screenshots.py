@@ -34,7 +34,7 @@ SCREEN = (3200, 2000)  # room for a dialog at 200 %, as on a high-density screen
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    with xvfb(SCREEN, first=121) as name:
+    with xvfb(SCREEN) as name:
         yield name
 
 

@@ -93,7 +93,7 @@ def scenario_toml() -> str:
 @pytest.mark.skipif(not shutil.which("Xvfb"), reason="needs Xvfb (Debian: xvfb)")
 def test_markup_in_answers_names_and_inputs_is_shown_as_written_in_a_real_window(tmp_path: Path) -> None:
     red_png = tmp_path / "red.png"
-    with FaultServer() as server, xvfb(SIZE, first=161) as display:
+    with FaultServer() as server, xvfb(SIZE) as display:
         image_url = f"http://127.0.0.1:{server.server_address[1]}/img/pixel.png"
         server.scripted_replies.extend([hostile_answer(image_url, red_png), scripts_answer()])
         config = {"base_url": server.url("scripted"), "model": MODEL, "scenario": scenario_toml(),

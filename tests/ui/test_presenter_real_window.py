@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import SERVER_MODEL
 from tests.support.screen import WHOLE, Box, coloured_pixels
+from tests.support.xvfb import xvfb
 from tests.ui.test_real_window import (
     app_output,
     dark,
@@ -58,19 +59,8 @@ def photograph_board(display: str, name: str, theme: Callable[[Path, Box], bool]
 
 @pytest.fixture(scope="module")
 def full_hd() -> Iterator[str]:
-    for number in range(121, 160):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    name = f":{number}"
-    server = subprocess.Popen(["Xvfb", name, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
-    yield name
-    server.terminate()
-    server.wait(timeout=10)
+    with xvfb(SIZE) as name:
+        yield name
 
 
 def wait_for(display: str, pid: int, name: str, timeout: float = 60) -> str:

@@ -38,7 +38,7 @@ WINDOW: Box = (0.0, 0.0, 1.0, (SIZE[1] - 40) / SIZE[1])  # where the tests put t
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    with xvfb(SIZE, first=91) as name:
+    with xvfb(SIZE) as name:
         yield name
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, print_json
+from lmscales.cli.arguments import positive_seconds
 from lmscales.cli.sides import load_gguf, new_workspace, small_spec
 from lmscales.core.engines.local import WAIT_POLICY
 
@@ -61,7 +62,8 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     from lmscales.bench.ui import bench_ui
 
     report = bench_ui(runs=args.runs, max_tokens=args.max_tokens, flood_seconds=args.flood_seconds,
-                      threads=args.threads, competing_processes=args.competing)
+                      threads=args.threads, watch_seconds=args.watch_seconds,
+                      competing_processes=args.competing)
     if args.json:
         print_json(report)
     else:
@@ -112,6 +114,8 @@ def add_commands(commands: Any) -> None:
     ui.add_argument("--runs", type=int, default=2)
     ui.add_argument("--max-tokens", type=int, default=160)
     ui.add_argument("--flood-seconds", type=float, default=2.0)
+    ui.add_argument("--watch-seconds", type=positive_seconds, default=8.0, metavar="S",
+                    help="how long the idle window's CPU is read, with the graphs off, at 4 Hz and at 20 Hz")
     ui.add_argument("--json", action="store_true")
     ui.add_argument("--competing", type=int, default=0, metavar="N", help="run N CPU-bound processes throughout")
     ui.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
