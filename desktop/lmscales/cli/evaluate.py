@@ -76,7 +76,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise CliError(f"Could not write the report to {path}: {error.strerror or error}") from None
         print(f"report: {path}", file=sys.stderr)
     if args.json:
-        print_json({"result": dataclasses.asdict(result), "figures": [dataclasses.asdict(f) for f in figures],
+        document = dataclasses.asdict(result)
+        method = document.pop("method")  # once, at the top: how every figure below was measured
+        print_json({"method": method, "result": document, "figures": [dataclasses.asdict(f) for f in figures],
                     "wall_seconds": round(seconds, 1), "trials": [t.id for t in evaluation.trials],
                     "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
     else:

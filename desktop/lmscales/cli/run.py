@@ -130,7 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         workspace.close()
     if args.json:
-        print_json(trial.to_dict())
+        import dataclasses
+
+        from lmscales.core.method_card_trials import card_for_trials
+
+        print_json({**trial.to_dict(), "method": dataclasses.asdict(card_for_trials([trial]))})
     else:
         for result in trial.sides:
             sys.stdout.flush()

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from html import escape
 
 from lmscales.core.card import card_rows
+from lmscales.core.method_card import MethodCard
+from lmscales.core.method_card_html import CSS as METHOD_CSS
+from lmscales.core.method_card_html import method_card_section
+from lmscales.core.method_card_trials import card_for_trials
 from lmscales.core.quality.eval_report import answer_block, html_page
 from lmscales.core.scoreboard import WINNER_MARK
 from lmscales.core.secrets import redact
@@ -93,8 +97,10 @@ def _section(number: int, trial: Trial) -> str:
             f'<div class="pair">{answers}</div></section>')
 
 
-def render_comparisons(trials: Sequence[Trial], title: str = "LM Scales session") -> str:
-    """The comparisons, oldest first, as one HTML document (see the module docstring)."""
+def render_comparisons(trials: Sequence[Trial], title: str = "LM Scales session",
+                       method: MethodCard | None = None) -> str:
+    """The comparisons, oldest first, as one HTML document (see the module docstring), ending with the method
+    card (`method`, or one made now from the trials and this computer)."""
     models = dict.fromkeys(f"{result.label}: {result.model}" for trial in trials for result in trial.sides)
     span = ""
     if trials:
@@ -109,5 +115,6 @@ def render_comparisons(trials: Sequence[Trial], title: str = "LM Scales session"
     body = (f"<h1>{_e(title)}</h1><p class=\"sides\">{_e(count)} · {_e(span)} · {_e(' · '.join(models))}</p>"
             f'<p class="legend">{WINNER_MARK} and "wins" mark the better side of a figure (only where the two '
             'differ by more than timing noise); "~" marks an estimated figure.' + recorded_note + "</p>"
-            + "".join(_section(number, trial) for number, trial in enumerate(trials, 1)))
-    return html_page(title, body, CSS)
+            + "".join(_section(number, trial) for number, trial in enumerate(trials, 1))
+            + method_card_section(method or card_for_trials(trials)))
+    return html_page(title, body, CSS + METHOD_CSS)

@@ -26,6 +26,8 @@ import psutil
 
 from lmscales import __version__
 from lmscales.core.events import EngineInfo, Message
+from lmscales.core.method_card import MethodCard, build_method_card, concurrency_of
+from lmscales.core.method_card_trials import threads_used
 from lmscales.core.quality.checks import checks_passed
 from lmscales.core.quality.judge import Judge, JudgeContext, Verdict
 from lmscales.core.quality.results import (
@@ -216,7 +218,16 @@ class Evaluation:
         metadata = RunMetadata(created=self.started_at or datetime.now().astimezone().isoformat(timespec="seconds"),
                                machine=machine_description(), app_version=__version__, parameters=parameters,
                                signatures=signatures, notes=tuple(notes))
-        return EvalResult(sides=(infos["small"], infos["large"]), tasks=tuple(tasks), metadata=metadata)
+        return EvalResult(sides=(infos["small"], infos["large"]), tasks=tuple(tasks), metadata=metadata,
+                          method=self._method_card())
+
+    def _method_card(self) -> MethodCard:
+        """How this run measured: each side that took part, the parameters, warm-ups, repeats, one side at a time."""
+        sides = [(slot, self.session.labels.get(slot, slot), info) for slot in self.plan.sides
+                 if (info := self.session.info(slot)) is not None]
+        return build_method_card(sides, self.plan.params, warmups=self.plan.warmups, repeats=self.plan.repeats,
+                                 concurrency=concurrency_of(["sequential"], len(sides)),
+                                 threads_used=threads_used(self.trials), created=self.started_at or None)
 
     def _task_result(self, task: str, items: Sequence[EvalItem]) -> TaskResult:
         by_item: dict[str, list[Trial]] = {}

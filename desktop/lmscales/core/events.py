@@ -257,6 +257,11 @@ class EngineInfo:
     # False: a local model file without a chat template, so it is prompted as ChatML (which a base model does
     # not follow). A server formats its own prompts; trials written before this field default to True.
     has_chat_template: bool = True
+    # Local, for the method card (`lmscales.core.method_card`): the instruction sets of the CPU code llama.cpp
+    # loaded, llama.cpp's build, and the sampling beside the shared parameters; the engine process reports them.
+    cpu_code: str | None = None
+    llama_build: str | None = None
+    sampler: str | None = None
 
     @property
     def model_runs(self) -> ModelPlace:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -32,6 +33,8 @@ from urllib.parse import urlsplit
 from lmscales.core.comparison_report import render_comparisons
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
+from lmscales.core.method_card import method_markdown
+from lmscales.core.method_card_trials import card_for_trials
 from lmscales.core.secrets import redact
 from lmscales.core.storage import data_dir, write_atomically
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
@@ -283,10 +286,12 @@ def read_trials(data: bytes) -> tuple[list[Trial], list[LoadNote]]:
 
 # -- exports ------------------------------------------------------------------------------------------------
 def to_json(trials: Iterable[Trial]) -> str:
+    trials = tuple(trials)
     document = {
         "schema_version": SCHEMA_VERSION,
         "exported_at": now_iso(),
         "trials": [trial.to_dict() for trial in trials],
+        "method": dataclasses.asdict(card_for_trials(trials)),  # how they were measured (`method_card`)
     }
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -440,7 +445,9 @@ def _side_figures(result: SideResult) -> list[tuple[str, str]]:
 
 
 def to_markdown(trials: Iterable[Trial]) -> str:
-    """Each comparison as a section: the input, each side's answer, and a table of figures side by side."""
+    """Each comparison as a section: the input, each side's answer, and a table of figures side by side; then the
+    method card."""
+    trials = tuple(trials)
     out = ["# LM Scales comparisons", ""]
     for trial in trials:
         options = [f"task {trial.task}"]
@@ -466,7 +473,7 @@ def to_markdown(trials: Iterable[Trial]) -> str:
             out.append(f"| {name} | " + " | ".join(_md_cell(redact(rows.get(name, ""))) for rows in figures) + " |")
         out.append("")
     out.append('"~" marks an estimated figure; "unknown" cost means no price is known for the model.')
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n\n" + method_markdown(card_for_trials(trials))
 
 
 def to_html(trials: Iterable[Trial]) -> str:

@@ -23,6 +23,7 @@ predicted, and checked, from a feature list.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import platform
 import re
@@ -162,9 +163,7 @@ def explain_missing(variants: Iterable[str], features: frozenset[str]) -> str:
 
 
 def _lacks(missing: Iterable[str], what: str) -> str:
-    names = sorted(missing, key=lambda feature: FEATURE_WEIGHTS.get(feature, 0), reverse=True)
-    listed = ", ".join(name.replace("SSE42", "SSE4.2").replace("_", "-") for name in names)
-    return f"this processor lacks {listed}, which {what} needs"
+    return f"this processor lacks {_names(missing)}, which {what} needs"
 
 
 def backend_folder() -> Path | None:
@@ -254,3 +253,54 @@ def ensure_loaded(folder: Path | None = None, features: frozenset[str] | None = 
             raise CpuBackendError(f"The local engine cannot run on this computer: {reason}.")
         _loaded = loaded_variant() or ""
         return _loaded
+
+
+def describe_cpu_code(variant: str, built_in: bool, machine: str | None = None,
+                      system: str | None = None) -> str:
+    """The instruction sets llama.cpp's CPU code uses, for the method card: the variant loaded and what it needs
+    ("haswell: AVX2, FMA, F16C, BMI2, AVX, SSE4.2"), the built-in backend of a build without variants, or
+    "unknown" and why. `variant` is what `ensure_loaded` returned; `machine` and `system` are for tests."""
+    machine = machine or platform.machine()
+    system = system or sys.platform
+    if built_in:
+        if is_x86_64(machine) and system != "darwin":
+            return "built into llama.cpp, compiled for x86-64-v3: " + _names(BUILTIN_X86_NEEDS)
+        return f"built into llama.cpp, compiled for {machine or 'this processor'}"
+    if not variant:
+        return "unknown: this platform does not show which of llama.cpp's CPU variants was loaded"
+    needs = VARIANT_NEEDS.get(variant)
+    if needs is None:
+        return f"{variant} (a CPU variant LM Scales does not know)"
+    return f"{variant}: {_names(needs)}" if needs else f"{variant}: baseline x86-64 (SSE2)"
+
+
+def _names(features: Iterable[str]) -> str:
+    ordered = sorted(features, key=lambda feature: FEATURE_WEIGHTS.get(feature, 0), reverse=True)
+    return ", ".join(name.replace("SSE42", "SSE4.2").replace("_", "-") for name in ordered)
+
+
+def llama_build() -> str:
+    """The llama.cpp (ggml) build this process runs: its version and commit, as ggml reports them; "unknown"
+    where the library does not say. On Windows llama.dll does not export ggml's functions, so ggml-base beside
+    it is asked too."""
+    from llama_cpp import llama_cpp as bindings
+
+    libraries: list[ctypes.CDLL] = [bindings._lib]
+    folder = Path(getattr(bindings._lib, "_name", "") or ".").parent
+    for name in ("ggml-base.dll", "libggml-base.so", "libggml-base.dylib"):
+        if (folder / name).is_file():
+            with contextlib.suppress(OSError):
+                libraries.append(ctypes.CDLL(str(folder / name)))
+    for library in libraries:
+        try:
+            version, commit = library.ggml_version, library.ggml_commit
+        except AttributeError:
+            continue
+        version.restype = commit.restype = ctypes.c_char_p
+        version.argtypes = commit.argtypes = []
+        number = (version() or b"").decode("utf-8", errors="replace")
+        revision = (commit() or b"").decode("utf-8", errors="replace")
+        if number or revision:
+            return f"ggml {number or 'unknown'}, commit {revision or 'unknown'}"
+    return "unknown: this llama.cpp library does not report its version"
+

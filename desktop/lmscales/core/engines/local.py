@@ -23,6 +23,7 @@ from typing import Any
 from lmscales.core import bundled_model, gguf
 from lmscales.core.defaults import DEFAULT_N_CTX, DEFAULT_WATCHDOG_SECONDS
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
+from lmscales.core.engines.llama_loop import MIN_P, TOP_K
 from lmscales.core.engines.local_process import (
     LOAD_TIMEOUT_SECONDS,
     WINDOWS_CRASH_CODES,
@@ -64,6 +65,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# What the method card says of this side's sampling (`llama_loop`'s chain), beside the shared parameters.
+LOCAL_SAMPLER = (f"llama.cpp's sampler chain: top-k {TOP_K}, top-p, min-p {MIN_P:g}, temperature, seeded draw "
+                 "(greedy at temperature 0); no repeat penalty")
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -102,6 +107,9 @@ class LocalEngine:
         self.wait_policy, self.low_priority = wait_policy, low_priority
         self.usable_cores = usable_cores()
         self.openmp_runtime = "unknown"  # the child says, once a model is loaded
+        # the child says these too, for the method card: the CPU variant's instruction sets, llama.cpp's build
+        self.cpu_code = "unknown: no model loaded yet"
+        self.llama_build = "unknown: no model loaded yet"
         self._chat_template = True  # whether the child formats prompts with the file's template (else ChatML)
         self.load_probe = LoadProbe(lambda: self.pid)
         self._free_memory = free_memory  # injectable: tests play a small machine
@@ -139,6 +147,8 @@ class LocalEngine:
         if reply[0] == "loaded":
             self.openmp_runtime = str(reply[1].get("openmp", "unknown"))
             self._chat_template = bool(reply[1].get("chat_template", True))
+            self.cpu_code = str(reply[1].get("cpu_code", self.cpu_code))
+            self.llama_build = str(reply[1].get("llama_build", self.llama_build))
             return float(reply[1]["load_seconds"])
         raise LoadError(str(reply[1]))
 
@@ -273,6 +283,9 @@ class LocalEngine:
             file_size_bytes=model.info.file_size,
             license=model.info.license or None,
             has_chat_template=model.info.has_chat_template,
+            cpu_code=self.cpu_code,
+            llama_build=self.llama_build,
+            sampler=LOCAL_SAMPLER,
         )
 
     def _still_loaded(self) -> str:

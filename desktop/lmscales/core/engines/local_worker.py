@@ -80,7 +80,10 @@ class _Model:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        cpu_backends.ensure_loaded()  # once per process: the best CPU code this processor can run
+        variant = cpu_backends.ensure_loaded()  # once per process: the best CPU code this processor can run
+        # what the method card says of the code that ran: the variant's instruction sets, and llama.cpp's build
+        self.cpu_code = cpu_backends.describe_cpu_code(variant, built_in=cpu_backends.backend_folder() is None)
+        self.llama_build = cpu_backends.llama_build()
         self.llama = Llama(**llama_options(path, n_ctx, n_threads))
         self.loop = LlamaLoop(self.llama)
         self.path = path
@@ -361,7 +364,8 @@ def _serve(conn: Connection, cancel_upto: Any) -> None:
                 model.close()
             model = new_model
             conn.send(("loaded", {"load_seconds": time.perf_counter() - started, "openmp": openmp_runtime(),
-                                  "chat_template": model.has_chat_template}))
+                                  "chat_template": model.has_chat_template, "cpu_code": model.cpu_code,
+                                  "llama_build": model.llama_build}))
         elif kind == "generate":
             _, generation_id, request, options = command
             if model is None:

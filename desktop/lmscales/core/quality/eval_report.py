@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from lmscales.core.method_card_html import CSS as METHOD_CSS
+from lmscales.core.method_card_html import method_card_section
 from lmscales.core.quality.report_charts import TASK_TITLES, _e, _num, distribution_svg, quality_cost_svg
 from lmscales.core.quality.results import (
     ITEM_NOUNS,
@@ -192,12 +194,19 @@ def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str
             f'<div class="charts">{"".join(charts)}</div>{_examples(task, fig, result)}</section>')
 
 
+# `Evaluation`'s parameters that the method card shows too.
+IN_METHOD_CARD = frozenset({"max tokens", "temperature", "top-p", "seed", "repeats", "warm-ups"})
+
+
 def _metadata(result: EvalResult) -> str:
     meta = result.metadata
-    rows = [("created", meta.created), ("machine", meta.machine), ("LM Scales", meta.app_version)]
+    carded = result.method is not None  # the method card below says these, in more detail
+    rows = [("created", meta.created)]
+    if not carded:
+        rows += [("machine", meta.machine), ("LM Scales", meta.app_version)]
     for info in result.sides:
         rows.append((f"{info.slot} side", f"{info.label} — model {info.model}, {info.kind}, {info.host}"))
-    rows += [(key, value) for key, value in meta.parameters.items()]
+    rows += [(key, value) for key, value in meta.parameters.items() if not (carded and key in IN_METHOD_CARD)]
     for task in result.tasks:
         if task.judge is not None:
             judge = task.judge
@@ -289,8 +298,8 @@ def render_eval_report(result: EvalResult, title: str = "LM Scales evaluation") 
         f'<section class="tradeoff"><h2>What size buys</h2>{quality_cost_svg(result, figures)}'
         '<p class="sub">Each task\'s main score for each side against what 100 items cost in money. The small side '
         "runs on this computer: no money, but CPU time and energy (see each task's table).</p></section>"
-        f"{sections}{_metadata(result)}"
-    ))
+        f"{sections}{_metadata(result)}{method_card_section(result.method)}"
+    ), METHOD_CSS)
 
 
 def html_page(title: str, body: str, css: str = "") -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lmscales.core.method_card import MethodCard
 from lmscales.core.quality.stats import (
     JudgeTally,
     PairedDifference,
@@ -118,6 +119,7 @@ class EvalResult:
     sides: tuple[SideInfo, SideInfo]  # (small, large)
     tasks: tuple[TaskResult, ...]
     metadata: RunMetadata
+    method: MethodCard | None = None  # how it was measured (`lmscales.core.method_card`)
 
 
 # -- figures --------------------------------------------------------------------------------------------------
