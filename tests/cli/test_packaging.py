@@ -296,6 +296,10 @@ def test_frozen_app_talks_to_an_openai_compatible_server(bundle: Path, llama_ser
     # A server on this computer costs no money, whatever its model is called (the bundled table itself is
     # checked in the bundle by the test above).
     assert large["cost"]["usd"] == 0.0 and "on this computer" in large["cost"]["source"], large["cost"]
+    # No energy measured here (the command line runs no monitor): EcoLogits' estimate for the model it names,
+    # from the tables the bundle carries, offline.
+    assert large["api_energy"]["label"].startswith("estimated (EcoLogits 0.11.3, gpt-4o-mini"), large["api_energy"]
+    assert 0 < large["api_energy"]["energy_low_j"] < large["api_energy"]["energy_high_j"]
 
 
 @pytest.mark.slow

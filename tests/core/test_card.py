@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lmscales.core.card import card_rows, card_text, format_energy
 from lmscales.core.api_energy import ApiEnergy, ApiModelSize
+from lmscales.core.card import card_rows, card_text, format_energy
 from tests.support.trials import LARGE_INFO, failed_large, large_side, resources, small_side, trial
 
 

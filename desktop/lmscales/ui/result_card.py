@@ -42,7 +42,8 @@ class PairBar(QWidget):
         color = SIDE_COLORS.get(value.side, "#888888")
         self.color = QColor(color)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip(plain_tooltip(f"{value.label}: {value.text}" + (" (estimated)" if value.estimated else "")))
+        self.setToolTip(plain_tooltip(f"{value.label}: {value.text}" + (" (estimated)" if value.estimated else "")
+                                      + (f"\n{value.note}" if value.note else "")))  # where it comes from
 
     def text(self) -> str:
         return ("✓ " if self.value.better else "") + self.value.text
