@@ -66,7 +66,8 @@ def test_the_cli_and_the_window_write_the_same_trial(qtbot, kept_window, llama_s
     window.tasks.translate_input.setPlainText("Good morning.")
     window.send(("small", "large"))
     wait_idle(qtbot, window)
-    exported = json.loads(window.history.export(tmp_path / "window.json").read_text("utf-8"))["trials"][0]
+    document = json.loads(window.history.export(tmp_path / "window.json").read_text("utf-8"))
+    exported = document["trials"][0]
 
     source = tmp_path / "input.txt"
     source.write_text("Good morning.", encoding="utf-8")
@@ -79,6 +80,8 @@ def test_the_cli_and_the_window_write_the_same_trial(qtbot, kept_window, llama_s
     )
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
+    # The method card sits beside the trial, as it sits beside the trials in the export: the same card.
+    assert _differences(printed.pop("method"), document["method"], "method") == []
     assert printed["schema_version"] == exported["schema_version"]
     assert printed["input"]["text"] == exported["input"]["text"] == "Good morning."
     assert printed["input"]["target_lang"] == exported["input"]["target_lang"] == "de"
