@@ -42,6 +42,7 @@ SECTION_TITLES = {
     "sampler": "Graphs",
     "endpoint": "Large model",
     "energy": "Energy",
+    "decision": "Decision",
 }
 SKIPPED = {"price_overrides", "endpoint.configured", "endpoint.refused_parameters"}
 AUTO = -1  # spin box value shown as "auto" for optional numbers

@@ -28,6 +28,7 @@ from lmscales.core.electricity import AUTO, DEFAULT_PRICE_USD_PER_KWH, ZONE_CHOI
 from lmscales.core.endpoints import PRESETS, Endpoint
 from lmscales.core.generation import GenerationParams, ReasoningEffort
 from lmscales.core.generation import RunMode as RunMode
+from lmscales.core.settings.decision_section import DecisionSection
 from lmscales.core.settings.fields import (
     Codec,
     InvalidValue,
@@ -347,6 +348,10 @@ class Settings(Section):
     )
     energy: EnergySettings = field(
         default_factory=EnergySettings, metadata=meta("Electricity: the zone of energy estimates and its price.")
+    )
+    decision: DecisionSection = field(
+        default_factory=DecisionSection,
+        metadata=meta("Which model for which task: what counts as acceptable, the volume, the hardware cost."),
     )
     theme: Theme = field(default="system", metadata=meta("Light or dark colours, or follow the system."))
     price_overrides: tuple[PriceOverride, ...] = field(
