@@ -230,6 +230,20 @@ def venv_tool(name: str) -> str:
     return str(venv_python().with_name(name + (".exe" if os.name == "nt" else "")))
 
 
+def pytest_workers(extra: list[str], cores: int | None = None) -> list[str]:
+    """pytest-xdist's options: on two or more cores, the test files run in that many processes (at most 4). A
+    file stays in one process (--dist loadfile), so its module fixtures (a server, an X display, a loaded model)
+    start once. Most tests wait on child processes, servers and screens rather than compute, so two processes on
+    two cores shorten the run. Nothing is added on one core, or when the arguments choose (-n, --dist, -p
+    no:xdist)."""
+    chosen = any(arg == "-n" or arg.startswith(("-n=", "--numprocesses", "--dist")) or arg == "no:xdist"
+                 for arg in extra)
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    if chosen or cores < 2:
+        return []
+    return ["-n", str(min(cores, 4)), "--dist", "loadfile"]
+
+
 def test(extra: list[str]) -> int:
     ensure_linux_test_tools()
     python = str(venv_python())
@@ -248,7 +262,7 @@ def test(extra: list[str]) -> int:
         if run(command, cwd=ROOT, env=env) != 0:
             failed.append(name)
     say("pytest")
-    code = run([python, "-m", "pytest", *extra], cwd=ROOT, env=env)
+    code = run([python, "-m", "pytest", *pytest_workers(extra), *extra], cwd=ROOT, env=env)
     if failed:
         say(f"failed: {', '.join(failed)}")
         return 1

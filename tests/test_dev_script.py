@@ -76,3 +76,17 @@ def test_ci_mode_installs_every_missing_test_package_even_with_xvfb_and_chromium
     installed.update({"desktop-file-utils", "appstream"})
     dev.ensure_linux_test_tools()
     assert commands == []  # nothing missing: no apt-get at all
+
+
+@pytest.mark.parametrize(("extra", "cores", "added"), [
+    ([], 2, ["-n", "2", "--dist", "loadfile"]),
+    (["tests/core"], 8, ["-n", "4", "--dist", "loadfile"]),  # at most four processes
+    ([], 1, []),  # one core: one process
+    (["-n", "0"], 2, []),  # the arguments choose
+    (["-n=3"], 2, []),
+    (["--dist", "load"], 2, []),
+    (["-p", "no:xdist"], 2, []),
+])
+def test_pytest_runs_one_process_per_core_unless_told_otherwise(extra: list[str], cores: int,
+                                                                added: list[str]) -> None:
+    assert _dev().pytest_workers(extra, cores) == added
