@@ -97,6 +97,9 @@ def test_a_scenario_steps_forward_and_back_with_the_presenters_keys(  # type: ig
         # A winner is named with a mark and in words, or the row says the two are about the same.
         assert (len(winners) == 1 and winners[0].endswith("wins")) or (not winners and "same" in note), cells
     assert board.cells[("cost", "small")].text().startswith("$0")
+    small_info = window.workspace.info("small")  # each side's size, the small one's from its GGUF header
+    assert small_info is not None and small_info.parameters and board.cells[("size", "small")].text() == \
+        small_info.parameters
 
     with qtbot.waitSignal(window.bridge.trialEnded, timeout=120_000):
         _press(qtbot, presenter, Qt.Key.Key_PageDown)
