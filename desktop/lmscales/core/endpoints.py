@@ -44,15 +44,20 @@ PRESETS: tuple[Preset, ...] = (
 )
 
 
+def key_variables(endpoint_url: str) -> tuple[str, ...]:
+    """The environment variables a key for this endpoint is read from, in order: LMSCALES_API_KEY for any,
+    OPENAI_API_KEY only for OpenAI itself (it must not travel to a third party)."""
+    host = (urlsplit(endpoint_url).hostname or "").lower()
+    openai = host == "api.openai.com" or host.endswith(".openai.com")
+    return ("LMSCALES_API_KEY", "OPENAI_API_KEY") if openai else ("LMSCALES_API_KEY",)
+
+
 def env_api_key(endpoint_url: str) -> str | None:
-    """A key from the environment for this endpoint: LMSCALES_API_KEY for any, OPENAI_API_KEY only for
-    OpenAI itself (it must not travel to a third party); stripped and registered for redaction."""
+    """A key from the environment for this endpoint (the first of `key_variables` that is set), stripped and
+    registered for redaction."""
     from lmscales.core.secrets import register_secret
 
-    key = os.environ.get("LMSCALES_API_KEY", "").strip()
-    host = (urlsplit(endpoint_url).hostname or "").lower()
-    if not key and (host == "api.openai.com" or host.endswith(".openai.com")):
-        key = os.environ.get("OPENAI_API_KEY", "").strip()
+    key = next((value for name in key_variables(endpoint_url) if (value := os.environ.get(name, "").strip())), "")
     register_secret(key or None)
     return key or None
 

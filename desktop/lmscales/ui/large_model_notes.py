@@ -8,16 +8,14 @@ from __future__ import annotations
 import os
 
 from lmscales.core import secrets
-from lmscales.core.endpoints import Endpoint
+from lmscales.core.endpoints import Endpoint, key_variables
 from lmscales.core.settings import EndpointSettings
 
-# The variables `lmscales.core.endpoints.env_api_key` reads, in the order it reads them.
-KEY_VARIABLES = ("LMSCALES_API_KEY", "OPENAI_API_KEY")
 
-
-def _variable_holding(key: str) -> str | None:
-    """The environment variable this key was read from, if one holds it."""
-    return next((name for name in KEY_VARIABLES if os.environ.get(name, "").strip() == key), None)
+def _variable_holding(endpoint: Endpoint, key: str) -> str | None:
+    """The environment variable this endpoint's key was read from, if one holds it."""
+    return next((name for name in key_variables(endpoint.base_url) if os.environ.get(name, "").strip() == key),
+                None)
 
 
 def key_note(endpoint: Endpoint | None, from_command_line: bool) -> str:
@@ -27,8 +25,7 @@ def key_note(endpoint: Endpoint | None, from_command_line: bool) -> str:
     host = endpoint.host
     if not endpoint.api_key:
         if from_command_line:
-            openai = host.lower().split(":")[0].endswith("openai.com")
-            variables = " or ".join(KEY_VARIABLES if openai else KEY_VARIABLES[:1])
+            variables = " or ".join(key_variables(endpoint.base_url))
             return f"No API key is set for {host}: none was in {variables} when LM Scales started."
         return f"No API key is set for {host}."
     if not from_command_line:
@@ -39,7 +36,7 @@ def key_note(endpoint: Endpoint | None, from_command_line: bool) -> str:
                 return f"The API key for {host} is kept in the system keyring ({found.detail}), never in settings."
             return (f"The API key for {host} is kept for this session only ({found.detail}): LM Scales forgets it "
                     "when it quits, and it is never in settings.")
-    variable = _variable_holding(endpoint.api_key)
+    variable = _variable_holding(endpoint, endpoint.api_key)
     if variable is not None:
         return (f"The API key for {host} comes from the environment variable {variable}; LM Scales does not save "
                 "it anywhere.")
