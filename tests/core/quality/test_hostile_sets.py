@@ -1,5 +1,6 @@
 """Evaluation set files as people really save them, and as someone might craft them: a UTF-8 BOM is read,
-JSON nested too deeply or a number of thousands of digits is a clear EvalSetError naming the line."""
+JSON nested too deeply, a number of thousands of digits, 1e400 or NaN is a clear EvalSetError naming the line
+(the limits of core/json_limits.py, the history's and recordings' too)."""
 
 from __future__ import annotations
 
@@ -29,5 +30,15 @@ def test_json_nested_too_deeply_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_number_of_thousands_of_digits_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     path.write_text('{"id": ' + "9" * 5000 + "}\n", encoding="utf-8")
-    with pytest.raises(EvalSetError, match=r"^huge\.jsonl line 1: a number has too many digits to read$"):
+    with pytest.raises(EvalSetError, match=r"^huge\.jsonl line 1: the JSON holds a 5000-digit number, too long to "
+                                           r"be a real figure$"):
+        load_set(str(path))
+
+
+@pytest.mark.parametrize(("number", "says"), [("1e400", r"holds a number out of range \(1e400\)"),
+                                              ("NaN", "holds NaN, which is not a number JSON allows")])
+def test_a_number_json_does_not_allow_is_a_clear_error(tmp_path: Path, number: str, says: str) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"id": "a", "task": "chat", "input": "hi", "tags": [' + number + "]}\n", encoding="utf-8")
+    with pytest.raises(EvalSetError, match=r"^odd\.jsonl line 1: the JSON " + says + "$"):
         load_set(str(path))

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from lmscales.core import json_limits
 from lmscales.core.tasks import LANGUAGES, SUMMARY_LENGTHS, TASKS, SummaryLength, TaskName
 
 BUILT_IN_SETS: tuple[str, ...] = ("translate", "summarize", "chat")
@@ -137,14 +138,11 @@ def parse_lines(lines: list[str], label: str) -> tuple[EvalItem, ...]:
             continue
         where = f"{label} line {number}"
         try:
-            record = json.loads(stripped)
+            record = json_limits.loads(stripped)
         except json.JSONDecodeError as error:
             raise EvalSetError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
-        except RecursionError:
-            raise EvalSetError(f"{where}: the JSON is nested too deeply to read (an item is one flat object)") \
-                from None
-        except ValueError:  # an integer of thousands of digits, over Python's conversion limit
-            raise EvalSetError(f"{where}: a number has too many digits to read") from None
+        except json_limits.JsonLimitError as error:  # too deep, a number too long or out of range
+            raise EvalSetError(f"{where}: the JSON {error}") from None
         item = parse_item(record, where, number)
         if item.id in seen:
             raise EvalSetError(f'{where}: id "{item.id}" is already used on line {seen[item.id]}')
