@@ -87,3 +87,17 @@ def test_a_trial_written_with_sentence_notices_still_loads(fault_server: FaultSe
     assert old is not None
     assert [(n.kind, n.message) for n in old.notices] == [
         ("info", "Rate limited by api.example.com (429): retry 1 of 3 in 2 s."), ("info", "Something new.")]
+
+
+def test_a_stored_notice_keeps_only_fields_of_their_type() -> None:
+    """A damaged or hand-edited history line: a field of the wrong type is left out (code that reads `attempt`
+    gets a number or None, never a string or a list), and the notice still shows its sentence."""
+    stored = {"kind": "rate_limited", "message": "Rate limited.", "host": ["api.example.com"], "attempt": "2",
+              "attempts": True, "retry_after": 1e300, "part": -1, "model": "m", "parts": 3, "timestamp": "x",
+              "unknown_field": 1}
+    notice = Notice.from_dict(stored)
+    assert (notice.kind, notice.message, notice.host, notice.attempt, notice.attempts, notice.retry_after,
+            notice.part, notice.model, notice.parts, notice.timestamp) == (
+        "rate_limited", "Rate limited.", None, None, None, None, None, "m", 3, 0.0)
+    assert Notice.from_dict({"kind": "rate_limited", "retry_after": 2, "attempt": 1}).retry_after == 2
+    assert Notice.from_dict(["not", "a", "notice"]).message == ""

@@ -215,10 +215,27 @@ class Notice:
         """A stored notice; a plain string (a trial written before notices had kinds) is an "info" notice."""
         if isinstance(data, str):
             return cls(data, 0.0)
-        known = {field.name for field in dataclasses.fields(cls)} - {"timestamp", "message", "kind"}
+        if not isinstance(data, dict):
+            return cls("", 0.0)
         kind = data.get("kind")
-        return cls(str(data.get("message", "")), 0.0, kind if kind in NOTICE_KINDS else "info",
-                   **{key: value for key, value in data.items() if key in known})
+        fields = {key: value for key, value in data.items() if _notice_field_fits(key, value)}
+        return cls(str(data.get("message", "")), 0.0, kind if kind in NOTICE_KINDS else "info", **fields)
+
+
+_NOTICE_TEXT_FIELDS = frozenset({"host", "model", "parameter", "replacement"})
+_NOTICE_COUNT_FIELDS = frozenset({"attempt", "attempts", "part", "parts", "round"})
+
+
+def _notice_field_fits(name: str, value: object) -> bool:
+    """A stored notice's field of the type it has (a damaged or hand-edited line's field of another type is left
+    out: a notice is read, not computed with, but code that reads `attempt` must get a number)."""
+    if name in _NOTICE_TEXT_FIELDS:
+        return isinstance(value, str)
+    if name in _NOTICE_COUNT_FIELDS:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000
+    if name == "retry_after":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 86_400
+    return False
 
 
 Event = TextDelta | Finished | EngineError | Notice
