@@ -25,27 +25,19 @@ from datetime import datetime
 import psutil
 
 from lmscales import __version__
-from lmscales.core.events import EngineInfo, Message
+from lmscales.core.events import Message
 from lmscales.core.method_card import MethodCard, build_method_card, concurrency_of
 from lmscales.core.method_card_trials import threads_used
-from lmscales.core.quality.checks import checks_passed
 from lmscales.core.quality.judge import Judge, JudgeContext, Verdict
-from lmscales.core.quality.results import (
-    EvalResult,
-    ItemResult,
-    JudgeSummary,
-    RunMetadata,
-    SideCost,
-    SideInfo,
-    TaskResult,
-)
+from lmscales.core.quality.results import EvalResult, JudgeSummary, RunMetadata, TaskResult
 from lmscales.core.quality.sets import EvalItem, EvalSet
 from lmscales.core.session import SLOTS, Session
-from lmscales.core.side_energy import EnergyReading, energy_reading, per_100_wh, provenance_of, range_per_100_wh
+from lmscales.core.task_trials import CHECKS_SCORE, ItemTrials, side_info, summarise_task
 from lmscales.core.tasks import SUMMARY_LENGTHS
-from lmscales.core.trial import EvalRef, GenerationParams, SideResult, TaskInput, Trial
+from lmscales.core.trial import EvalRef, GenerationParams, TaskInput, Trial
 
-CHECKS_SCORE = "checks passed"
+__all__ = ["CHECKS_SCORE", "EvalPlan", "EvalProgress", "Evaluation", "machine_description", "side_info",
+           "task_input_for"]
 
 
 @dataclass(frozen=True)
@@ -92,15 +84,6 @@ def machine_description() -> str:
     memory = psutil.virtual_memory().total / 2**30
     cores = os.cpu_count() or 1
     return f"{platform.system()} {platform.machine()}, {cores} logical cores, {memory:.0f} GiB"
-
-
-def side_info(slot: str, label: str, info: EngineInfo | None) -> SideInfo:
-    if info is None:
-        return SideInfo(slot, label, "?", "—", "?")
-    on_this_cpu = info.model_runs == "this_cpu"
-    host = "this computer" if on_this_cpu else info.host or "?"
-    where = "on this CPU" if on_this_cpu else f"at {host}"
-    return SideInfo(slot, f"{info.model} {where}", info.model, host, info.kind)
 
 
 class Evaluation:
@@ -234,63 +217,14 @@ class Evaluation:
         for trial in self.trials:
             if trial.task == task:
                 by_item.setdefault(self._item_id(trial), []).append(trial)
-        item_results = []
-        ttft: dict[str, list[float]] = {slot: [] for slot in SLOTS}
-        decode: dict[str, list[float]] = {slot: [] for slot in SLOTS}
-        e2e: dict[str, list[float]] = {slot: [] for slot in SLOTS}
-        failed: dict[str, int] = {slot: 0 for slot in SLOTS}
-        money: dict[str, list[float | None]] = {slot: [] for slot in SLOTS}
-        energy: dict[str, list[EnergyReading | None]] = {slot: [] for slot in SLOTS}
-        cpu: dict[str, list[float | None]] = {slot: [] for slot in SLOTS}
+        groups = []
         for item in items:
-            trials = by_item.get(item.id, [])
-            if not trials:
-                continue
-            outputs: dict[str, str] = {}
-            sums: dict[str, dict[str, list[float]]] = {}
-            notes: dict[str, tuple[str, ...]] = {}
-            checks: dict[str, dict[str, bool | None]] = {}
-            for trial in sorted(trials, key=self._repeat):
-                for result in trial.sides:
-                    slot = result.side
-                    if not result.ok:
-                        failed[slot] += 1
-                        continue
-                    outputs.setdefault(slot, result.text)
-                    notes.setdefault(slot, tuple(c.detail for c in result.checks if c.passed is False))
-                    seen = checks.setdefault(slot, {})
-                    for check in result.checks:  # failed in any repeat = failed; passed only if it never failed
-                        before = seen.get(check.name)
-                        seen[check.name] = (False if before is False or check.passed is False
-                                            else True if before or check.passed else None)
-                    self._figures(result, ttft, decode, e2e)
-                    money[slot].append(result.cost.usd if result.cost is not None else
-                                       (0.0 if result.engine and result.engine.model_runs == "this_cpu" else None))
-                    energy[slot].append(energy_reading(result))  # here, or EcoLogits' for an API
-                    cpu[slot].append(result.cpu_seconds)
-                    scores = sums.setdefault(slot, {})
-                    for score in result.scores:
-                        scores.setdefault(score.name, []).append(score.value)
-                    passed = checks_passed(result.checks)
-                    if passed is not None:
-                        scores.setdefault(CHECKS_SCORE, []).append(passed)
             verdict = self.verdicts.get(item.id)
-            item_results.append(ItemResult(
-                item_id=item.id, input=item.input, reference=item.reference, outputs=outputs,
-                scores={slot: {name: sum(values) / len(values) for name, values in scores.items()}
-                        for slot, scores in sums.items()},
-                judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None,
-                check_notes=notes, checks=checks, tags=item.tags,
-            ))
+            groups.append(ItemTrials(
+                item_id=item.id, input=item.input, reference=item.reference,
+                trials=tuple(sorted(by_item.get(item.id, []), key=self._repeat)), tags=item.tags,
+                judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None))
         places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
-        costs = {slot: SideCost(
-            cost_per_100=_per_100(money[slot]), energy_wh_per_100=per_100_wh(energy[slot]),
-            energy_provenance=provenance_of(energy[slot]),
-            energy_wh_per_100_low=range_per_100_wh(energy[slot])[0],
-            energy_wh_per_100_high=range_per_100_wh(energy[slot])[1],
-            cpu_seconds_per_100=_per_100(cpu[slot]),
-            # money on this CPU is exactly none; an API's comes from a price table and token counts
-            cost_provenance="measured" if places[slot] == "this_cpu" else "estimated") for slot in SLOTS}
         judge_summary = None
         if self.judge is not None:
             outcomes = [self.verdicts[item.id].outcome for item in items if item.id in self.verdicts]
@@ -299,27 +233,4 @@ class Evaluation:
                 if self.verdicts else "", is_contestant=self.judge.is_contestant,
                 large_wins=outcomes.count("b"), ties=outcomes.count("tie"), small_wins=outcomes.count("a"),
                 unparsed=outcomes.count("unparsed"), errors=outcomes.count("error"))
-        return TaskResult(task=task, set_name=self.plan.evaluation_set.name, repeats=self.plan.repeats,
-                          items=tuple(item_results), ttft={k: tuple(v) for k, v in ttft.items()},
-                          decode_rate={k: tuple(v) for k, v in decode.items()},
-                          end_to_end={k: tuple(v) for k, v in e2e.items()}, costs=costs, judge=judge_summary,
-                          failed_runs=failed)
-
-    @staticmethod
-    def _figures(result: SideResult, ttft: dict[str, list[float]], decode: dict[str, list[float]],
-                 e2e: dict[str, list[float]]) -> None:
-        computed = result.metrics
-        if computed is None:
-            return
-        for target, figure in ((ttft, computed.time_to_first_token), (decode, computed.decode_rate),
-                               (e2e, computed.end_to_end)):
-            if figure.value is not None:
-                target[result.side].append(float(figure.value))
-
-
-def _per_100(values: Sequence[float | None], scale: float = 1.0) -> float | None:
-    known = [value for value in values if value is not None]
-    if not known or len(known) < len(values):
-        return None
-    return sum(known) / len(known) * 100 * scale
-
+        return summarise_task(task, self.plan.evaluation_set.name, self.plan.repeats, groups, places, judge_summary)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmscales.core import offline
+from lmscales.core.decision.from_history import SourcedDecision, decision_for
+from lmscales.core.decision.settings import DecisionSettings
 from lmscales.core.electricity import DEFAULT_PRICE_USD_PER_KWH
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import Engine
@@ -28,6 +30,7 @@ from lmscales.core.gguf_threads import GgufThreads, as_local
 from lmscales.core.history import TrialHistory
 from lmscales.core.pricing import PriceTable
 from lmscales.core.recording import Collector
+from lmscales.core.send_guard import Hold, SendGuard, remote_refusal
 from lmscales.core.session import SLOTS, Session, SessionBusyError
 from lmscales.core.trial import Trial
 
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from lmscales.core.engines.remote import ParameterMemory
     from lmscales.core.judge_choice import JudgeKind
     from lmscales.core.quality.judge import Judge
+    from lmscales.core.quality.results import EvalResult
     from lmscales.core.resource_monitor import ResourceMonitor
     from lmscales.core.settings import LocalEngineSettings
     from lmscales.core.thread_counts import ThreadPolicy, ThreadStore, ThreadTable
@@ -43,8 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "EndpointSpec", "EngineSpec", "GgufSpec", "OfflineChanged", "Readiness", "ReplaySpec", "SlotChanged",
-    "TrialKept", "TrialNotKept", "Workspace", "WorkspaceEvent",
+    "EndpointSpec", "EngineSpec", "EvaluationEnded", "GgufSpec", "OfflineChanged", "Readiness", "ReplaySpec",
+    "SlotChanged", "TrialKept", "TrialNotKept", "Workspace", "WorkspaceEvent",
 ]
 
 
@@ -76,7 +80,13 @@ class TrialNotKept:
     reason: str
 
 
-WorkspaceEvent = SlotChanged | OfflineChanged | TrialKept | TrialNotKept
+@dataclass(frozen=True)
+class EvaluationEnded:
+    """An evaluation ended (whole or stopped): its result is the workspace's `last_evaluation`."""
+    result: EvalResult
+
+
+WorkspaceEvent = SlotChanged | OfflineChanged | TrialKept | TrialNotKept | EvaluationEnded
 Listener = Callable[[WorkspaceEvent], None]
 
 
@@ -128,6 +138,9 @@ class Workspace:
         self._pending: dict[str, EngineSpec | None] = {}
         self._judge_engine: Engine | None = None  # a judge endpoint's, closed with the workspace
         self.electricity_price = DEFAULT_PRICE_USD_PER_KWH  # USD per kWh on this computer (`set_electricity`)
+        self.send_guard = SendGuard()  # "send anyway", remembered for this session
+        self.decision_settings = DecisionSettings(electricity_price_per_kwh=self.electricity_price)  # the user's
+        self.last_evaluation: EvalResult | None = None  # the latest evaluation a front end ran
 
     @property
     def parameter_memory(self) -> ParameterMemory:
@@ -390,6 +403,28 @@ class Workspace:
             reason = f"{why} Only the {' and '.join(self.label(side).lower() for side in ready)} side runs."
         return Readiness(ready, reason)
 
+    def check_before_sending(self, sides: Iterable[str], text: str) -> Hold | None:
+        """A `Hold` when `text` holds something sensitive and a chosen side runs beyond this computer (the front
+        end asks: send anyway, this computer's side only, or cancel); None: nothing to ask."""
+        return self.send_guard.check({side: self.info(side) for side in sides}, text)
+
+    @property
+    def never_remote(self) -> bool:
+        """Fail closed: every side beyond this computer refuses to run (the setting, `--no-remote`)."""
+        return self.session.never_remote
+
+    @never_remote.setter
+    def never_remote(self, on: bool) -> None:
+        self.session.never_remote = on
+
+    def remote_refused(self, sides: Iterable[str] = SLOTS) -> str | None:
+        """Why a run on `sides` must not start while `never_remote` is on (None: it may)."""
+        for side in sides:
+            info = self.info(side)
+            if self.never_remote and info is not None and not info.on_this_computer:
+                return remote_refusal(info, self.label(side))
+        return None
+
     def can_send_again(self, trial: Trial) -> Readiness:
         """A past comparison again: on the sides it ran on (all of them if it ran none) that are ready now."""
         if self.session.running:
@@ -463,6 +498,16 @@ class Workspace:
         self.recorder.add_trial(trial)
         problem = self.history.append(trial)
         self._emit(TrialKept(trial) if not problem else TrialNotKept(trial, problem))
+
+    def evaluation_ended(self, result: EvalResult) -> None:
+        """A front end's evaluation ended: the evidence of `decision` for the tasks it ran."""
+        self.last_evaluation = result
+        self._emit(EvaluationEnded(result))
+
+    def decision(self, task: str) -> SourcedDecision | None:
+        """Which model for `task`, under `decision_settings`: from the last evaluation that measured the task,
+        else from the history's trials of it (None: nothing has answered it yet)."""
+        return decision_for(task, self.last_evaluation, self.history.list(), self.decision_settings)
 
     def close(self) -> None:
         """Stop any run and close every engine the workspace built."""
