@@ -45,6 +45,9 @@ def add_comparison_options(parser: argparse.ArgumentParser) -> None:
                        help="the endpoint model's context in tokens; longer summaries are map-reduced")
     large.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
                        help="no connection beyond this computer (the large side only if it is on this computer)")
+    large.add_argument("--no-remote", action="store_true",
+                       help="fail closed: refuse to send anything to a side beyond this computer (the setting "
+                            "\"Never send to a remote side\")")
     prices = parser.add_argument_group("prices", "what the endpoint's tokens cost (default: the bundled table)")
     prices.add_argument("--prices", metavar="FILE.json", help="price overrides (same shape as the bundled table)")
     prices.add_argument("--price-input", type=float, help="USD per million input tokens of the endpoint's model")

@@ -15,6 +15,7 @@ from lmscales.core import tasks
 if TYPE_CHECKING:
     from lmscales.core.events import Message
     from lmscales.core.trial import GenerationParams, SideResult, TaskInput
+    from lmscales.core.workspace import Workspace
 
 
 def read_input(source: str | None) -> str:
@@ -112,7 +113,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (tasks.TaskInputError, ValueError) as error:
         raise CliError(str(error), EXIT_USAGE) from None
     sides = SIDE_ALIASES[args.side]
-    workspace = open_workspace(args, sides)
+
+    def check_input(workspace: Workspace) -> None:
+        """Sensitive input is not sent beyond this computer unless --send-sensitive says so."""
+        hold = workspace.check_before_sending(sides, text)
+        if hold is not None and not args.send_sensitive:
+            raise CliError(f"Not sent: {hold.message} Pass --send-sensitive to send it anyway, or run "
+                           "--side small.", EXIT_USAGE)
+
+    workspace = open_workspace(args, sides, before_loading=check_input)
     try:
         stream_text = not args.json and len(sides) == 1
 
@@ -165,4 +174,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     run.add_argument("--length", default="paragraph", choices=list(tasks.SUMMARY_LENGTHS))
     run.add_argument("--system", help="system prompt (default: the task's own)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    run.add_argument("--send-sensitive", action="store_true",
+                     help="send input holding an e-mail address, phone number, IBAN, card number or API key to a "
+                          "large side beyond this computer (without it, such input is refused)")
     run.set_defaults(handler=cmd_run)

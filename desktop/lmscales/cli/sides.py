@@ -5,6 +5,7 @@ and the judge built by the one engine factory, prices through the workspace. No 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ def new_workspace(args: argparse.Namespace, *, history: TrialHistory | None = No
     workspace = Workspace(history=history, monitor=monitor)
     if args.offline:
         workspace.set_offline(True)
+    workspace.never_remote = bool(getattr(args, "no_remote", False))
     workspace.thread_policy = ThreadPolicy()
     return workspace
 
@@ -99,9 +101,12 @@ def set_prices(workspace: Workspace, args: argparse.Namespace, model: str | None
 
 
 def open_workspace(args: argparse.Namespace, sides: tuple[str, ...], *, history: TrialHistory | None = None,
-                   monitor: ResourceMonitor | None = None) -> Workspace:
+                   monitor: ResourceMonitor | None = None,
+                   before_loading: Callable[[Workspace], None] | None = None) -> Workspace:
     """A workspace with the chosen `sides` ready to run, as `run` and `eval` set them up: the small side's GGUF,
-    and the large side's second GGUF or endpoint, with its prices. The caller closes it."""
+    and the large side's second GGUF or endpoint, with its prices. A large side beyond this computer is refused
+    with `--no-remote`; `before_loading` may refuse more (a `CliError`) before any model loads. The caller closes
+    it."""
     import dataclasses
 
     workspace = new_workspace(args, history=history, monitor=monitor)
@@ -110,11 +115,16 @@ def open_workspace(args: argparse.Namespace, sides: tuple[str, ...], *, history:
         if "large" in sides and not args.large_gguf:
             large = endpoint_spec(args)  # a usage error before any model loads
         set_prices(workspace, args, large.endpoint.model if large is not None else None)
-        if "small" in sides:
-            load_gguf(workspace, "small", small_spec(args))
         if large is not None:
             workspace.set_slot("large", large)
-        elif "large" in sides:
+        refused = workspace.remote_refused(sides)
+        if refused:
+            raise CliError(refused)
+        if before_loading is not None:
+            before_loading(workspace)
+        if "small" in sides:
+            load_gguf(workspace, "small", small_spec(args))
+        if large is None and "large" in sides:
             spec = dataclasses.replace(small_spec(args), path=args.large_gguf,
                                        threads=args.large_threads or args.threads)
             load_gguf(workspace, "large", spec)
@@ -141,6 +151,9 @@ def judge(args: argparse.Namespace, workspace: Workspace, sides: tuple[str, ...]
         if not args.judge_model:
             raise CliError("A judge endpoint needs --judge-model NAME.", EXIT_USAGE)
         endpoint = Endpoint(base_url=args.judge, model=args.judge_model, api_key=env_api_key(args.judge))
+        if workspace.never_remote and not endpoint.is_loopback:
+            raise CliError(f"Not sent: the judge is at {endpoint.host}, beyond this computer, and --no-remote is on. "
+                           "Use a judge on this computer, or leave out --no-remote.")
         options = RemoteOptions(connect_timeout=args.connect_timeout, read_timeout=args.read_timeout)
         return workspace.judge(EndpointSpec(endpoint, options))
     except JudgeRefused as error:

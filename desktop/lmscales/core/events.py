@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from lmscales.core.egress import Egress
 from lmscales.core.generation import GENERATION_DEFAULTS, GenerationParams
 from lmscales.core.generation import REASONING_EFFORTS as REASONING_EFFORTS
 from lmscales.core.generation import ReasoningEffort as ReasoningEffort
@@ -238,7 +239,15 @@ def _notice_field_fits(name: str, value: object) -> bool:
     return False
 
 
-Event = TextDelta | Finished | EngineError | Notice
+@dataclass(frozen=True)
+class Sent:
+    """What one generation of a remote engine sent and received over the network (`lmscales.core.egress`), after
+    its `Finished` or `EngineError`: a failed request left this computer too."""
+
+    egress: Egress
+
+
+Event = TextDelta | Finished | EngineError | Notice | Sent
 
 
 EngineKind = Literal["local", "remote"]

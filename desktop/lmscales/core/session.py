@@ -25,9 +25,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+from lmscales.core import egress as egress_of
 from lmscales.core import electricity, notices, offline, tasks
 from lmscales.core.api_energy import estimate_for_side
 from lmscales.core.assess import assess_answer
+from lmscales.core.egress import Egress
 from lmscales.core.engines import map_reduce
 from lmscales.core.engines.base import Engine
 from lmscales.core.events import (
@@ -38,11 +40,13 @@ from lmscales.core.events import (
     GenerationRequest,
     Message,
     Notice,
+    Sent,
     TextDelta,
 )
 from lmscales.core.pricing import Cost, PriceTable
 from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunResourceSummary
 from lmscales.core.resource_monitor import Side as MonitorSide
+from lmscales.core.send_guard import remote_refusal
 from lmscales.core.trial import (
     EvalRef,
     GenerationParams,
@@ -200,6 +204,7 @@ class Session:
         self.on_trial = on_trial  # e.g. append to the history file; called before TrialEnded is reported
         # The electricity mix of an endpoint's energy estimate (the setting: "auto" follows the locale).
         self.electricity_zone = electricity.AUTO
+        self.never_remote = False  # fail closed: a side beyond this computer is refused (the setting, --no-remote)
         self.transcripts: dict[str, list[tasks.ChatTurn]] = {slot: [] for slot in SLOTS}
         self._listeners: list[Listener] = []
         self._run: _Run | None = None
@@ -379,6 +384,8 @@ class Session:
             return skipped_side(side, label, info, f"The {label.lower()} model is not ready.")
         if not info.on_this_computer and self.is_offline():
             return skipped_side(side, label, info, offline_refusal(info, label))
+        if not info.on_this_computer and self.never_remote:
+            return skipped_side(side, label, info, remote_refusal(info, label))
         started_at = now_iso()
         if stopped.is_set():  # stopped before its turn came
             return SideResult(side=side, label=label, engine=info, text="", started_at=started_at,
@@ -386,6 +393,9 @@ class Session:
         self._emit(SideStarted(run.id, side, info, time.perf_counter()))
         start_mark = self._mark(side, engine)
         cpu_before = engine.cpu_seconds()
+        pid = engine.pid if info.kind == "local" and not info.recorded else None
+        connections_before = egress_of.inet_connections(pid) if pid is not None else None
+        egress: Egress | None = None
         request = GenerationRequest.from_params(run.messages[side], run.params)
         if info.model_runs == "remote":
             self.prices.refresh_for(info, self.is_offline)
@@ -419,6 +429,10 @@ class Session:
                 finished = event
             elif isinstance(event, EngineError):
                 error = event
+            elif isinstance(event, Sent):
+                egress = egress_of.add(egress, event.egress)
+        if pid is not None:  # the small side's traffic, measured: its process's connections at both ends
+            egress = egress_of.local_egress(pid, connections_before, egress_of.inet_connections(pid))
         if finished is not None and stopped.is_set() and (len(finished.deltas) > len(pieces)
                                                           or len(finished.reasoning_deltas) > thoughts):
             # Text arrived after Stop and was not shown: the trial keeps what the user saw, as stopped.
@@ -436,6 +450,7 @@ class Session:
         if isinstance(recorded, SideResult):  # a replay: the recorded figures, not this machine's nor today's prices
             cpu_seconds, resources, cost = recorded.cpu_seconds, recorded.resources, recorded.cost
             api_energy = recorded.api_energy
+            egress = recorded.egress.as_recorded() if recorded.egress is not None else None
         text = "".join(pieces)
         if (run.input.task == "chat" and run.input.messages is None and finished is not None
                 and finished.stop_reason != "cancelled" and error is None):
@@ -446,7 +461,7 @@ class Session:
             side=side, label=label, engine=info, text=shown,
             started_at=started_at, finished=finished if error is None else None, error=error, cost=cost,
             cpu_seconds=cpu_seconds, resources=resources, notices=tuple(told), checks=checks, scores=scores,
-            recorded=info.recorded, api_energy=api_energy,
+            recorded=info.recorded, api_energy=api_energy, egress=egress,
         )
 
     def _events(self, engine: Engine, info: EngineInfo, run: _Run, side: str,

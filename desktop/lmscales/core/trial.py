@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args
 from lmscales import __version__
 from lmscales.core import metrics
 from lmscales.core.api_energy import ApiEnergy
+from lmscales.core.egress import Egress
 from lmscales.core.events import (
     EngineError,
     EngineInfo,
@@ -132,6 +133,8 @@ class SideResult:
     scores: tuple[Score, ...] = ()  # against the input's reference, where it has one
     # An endpoint's model whose energy was not measured here: EcoLogits' estimate, or why there is none.
     api_energy: ApiEnergy | None = None
+    # What left this computer for this side: host, bytes each way, the request as sent (`lmscales.core.egress`).
+    egress: Egress | None = None
 
     @property
     def status(self) -> SideStatus:
@@ -186,6 +189,7 @@ class SideResult:
             "checks": [dataclasses.asdict(check) for check in self.checks],
             "scores": [dataclasses.asdict(score) for score in self.scores],
             "api_energy": self.api_energy.as_dict() if self.api_energy is not None else None,
+            "egress": self.egress.to_dict() if self.egress is not None else None,
         })
         return out
 
@@ -216,6 +220,7 @@ class SideResult:
             scores=tuple(Score(s["name"], float(s["value"]), str(s.get("signature", "")), str(s.get("detail", "")))
                          for s in data.get("scores") or ()),
             api_energy=ApiEnergy.from_dict(data["api_energy"]) if data.get("api_energy") else None,
+            egress=Egress.from_dict(data["egress"]) if data.get("egress") else None,  # none before it was kept
         )
 
 

@@ -58,6 +58,7 @@ LABELS = {
     "electricity_price": "Electricity price (USD per kWh)",
     "window_seconds": "Graph window (seconds)",
     "threads_preference": "Threads chosen for",
+    "never_remote": "Never send to a remote side",
     "measure_threads": "Measure threads when a model is first loaded",
     "adapt_threads": "Fewer threads while other programs keep cores busy",
     "reuse_prompt_cache": "Keep a chat's computed prompt for its next turn",

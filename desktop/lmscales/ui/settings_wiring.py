@@ -46,6 +46,7 @@ def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: Gen
     use_prices(settings)
     use_electricity(settings)
     history.set_keep(settings.keep_history)
+    workspace.never_remote = settings.never_remote
     threads.apply(settings.local_engine, choose=False)  # the theme was applied before the widgets were made
     store.subscribe(("generation", "run_mode", "system_prompts"), lambda change: generation.show_settings(change.new))
     store.subscribe("sampler", lambda change: show_monitor(change.new))
@@ -53,5 +54,6 @@ def wire_settings(store: SettingsStore, *, workspace: Workspace, generation: Gen
     store.subscribe("price_overrides", lambda change: use_prices(change.new))
     store.subscribe("energy", lambda change: use_electricity(change.new))
     store.subscribe("keep_history", lambda change: history.set_keep(change.new.keep_history))
+    store.subscribe("never_remote", lambda change: setattr(workspace, "never_remote", change.new.never_remote))
     store.subscribe("show_welcome", lambda change: slot_panes.show_welcome())
     store.subscribe("local_engine.watchdog_seconds", lambda change: workspace.configure_local(change.new.local_engine))

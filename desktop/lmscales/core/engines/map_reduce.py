@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from lmscales.core import chunking, notices
 from lmscales.core.engines.base import Engine
-from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, TextDelta
+from lmscales.core.events import EngineError, Event, Finished, GenerationRequest, Message, Sent, TextDelta
 from lmscales.core.tasks import SummaryLength
 
 # Chat-template tokens per message (role markers, separators): kept free in the budget.
@@ -68,16 +68,20 @@ def summarize(
                 return
             request = dataclasses.replace(base, messages=plan.map_messages(index), max_tokens=map_tokens)
             pieces: list[str] = []
+            ended: Event | None = None  # an error or a stop ends the job, once the part's `Sent` has come too
             for event in engine.generate(request):
                 if isinstance(event, TextDelta):
                     if event.kind == "answer":  # a part's thinking is no part of its summary
                         pieces.append(event.text)
+                elif isinstance(event, Sent):  # each part's request left this computer too
+                    yield event
                 elif isinstance(event, EngineError):
-                    yield EngineError(event.kind, f"Part {index + 1} of {len(plan.chunks)}: {event.message}")
-                    return
+                    ended = EngineError(event.kind, f"Part {index + 1} of {len(plan.chunks)}: {event.message}")
                 elif isinstance(event, Finished) and event.stop_reason == "cancelled":
-                    yield dataclasses.replace(event, submitted_at=submitted_at, deltas=(), chunks=chunks)
-                    return
+                    ended = dataclasses.replace(event, submitted_at=submitted_at, deltas=(), chunks=chunks)
+            if ended is not None:
+                yield ended
+                return
             partials.append("".join(pieces))
         try:
             step = chunking.reduce_step(plan, partials, count)

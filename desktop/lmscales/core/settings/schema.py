@@ -360,6 +360,11 @@ class Settings(Section):
     offline: bool = field(
         default=False, metadata=meta("Never contact the large side; only the local model runs.")
     )
+    never_remote: bool = field(
+        default=False,
+        metadata=meta("Never send to a remote side: any side beyond this computer refuses to run, with a message "
+                      "(fail closed). A model on this CPU or a server on this computer still runs."),
+    )
     keep_history: bool = field(
         default=True,
         metadata=meta("Keep every comparison (input, answers and figures) in the history file, so it is still "

@@ -37,6 +37,7 @@ from typing import Any
 import openai
 
 from lmscales.core import notices
+from lmscales.core.egress import remote_egress
 from lmscales.core.endpoints import Endpoint
 from lmscales.core.engines.base import EngineInfo, one_at_a_time
 from lmscales.core.engines.remote.capabilities import TOKEN_LIMITS, ParameterMemory, request_body
@@ -70,6 +71,7 @@ from lmscales.core.events import (
     Message,
     Notice,
     Provenance,
+    Sent,
     TextDelta,
 )
 from lmscales.core.metrics import estimate_tokens
@@ -136,15 +138,19 @@ class RemoteEngine:
             self._runs.add(run)
 
         def events() -> Iterator[Event]:
+            counter = ByteCounter()
             try:
-                yield from one_at_a_time(self._busy, "remote", lambda: self._generate(request, run))
+                yield from one_at_a_time(self._busy, "remote", lambda: self._generate(request, run, counter))
+                if counter.requests:  # what left this computer, a failed request's too
+                    yield Sent(remote_egress(self.endpoint.host, counter.sent, counter.connection_received,
+                                             counter.requests, counter.body))
             finally:
                 with self._runs_lock:
                     self._runs.discard(run)
 
         return events()
 
-    def _generate(self, request: GenerationRequest, run: Run) -> Iterator[Event]:
+    def _generate(self, request: GenerationRequest, run: Run, counter: ByteCounter) -> Iterator[Event]:
         submitted_at = time.perf_counter()
         if run.cancelled.is_set():  # stopped before it began: nothing is sent
             yield Finished(prompt_tokens=0, prompt_tokens_provenance="estimated", output_tokens=0,
@@ -152,7 +158,6 @@ class RemoteEngine:
                            stop_reason="cancelled")
             return
         events: queue.Queue[PumpMessage] = queue.Queue()
-        counter = ByteCounter()
         learned = PumpNotes()
         pump = threading.Thread(target=self._pump, args=(request, events, counter, run, learned),
                                 name="remote-pump", daemon=True)

@@ -1,5 +1,13 @@
 """The remote engine's wire: an httpx2 transport that counts the bytes a response brings (before
-decompression) and keeps its first bytes, the system proxy for an endpoint, and the SDK client over them."""
+decompression) and keeps its first bytes, the system proxy for an endpoint, and the SDK client over them.
+
+What left this computer is counted where it leaves: the connection pool's network backend is wrapped, so
+`ByteCounter.sent` is every byte the HTTP client wrote to its connections (request line, headers and body of
+each request, a proxy's CONNECT included) and `ByteCounter.connection_received` every byte it read from them
+(status line, headers and body, before decompression); with TLS both are the HTTP bytes inside it (the
+handshake and TLS's own framing are not counted). The body of the last request is kept as it was sent; its
+headers, which carry the key, are never kept.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore2
 import httpx2
 import openai
 
@@ -28,6 +37,56 @@ class ByteCounter:
         self.reads = 0
         self.content_type = ""
         self.head = b""
+        # What went over the connections (see the module's docstring), and the last request's body as sent.
+        self.sent = 0
+        self.connection_received = 0
+        self.requests = 0
+        self.body = b""
+
+
+class _CountingNetworkStream(httpcore2.NetworkStream):
+    """A connection whose writes and reads are counted; a TLS upgrade is counted the same way."""
+
+    def __init__(self, inner: httpcore2.NetworkStream, counter: ByteCounter) -> None:
+        self._inner = inner
+        self._counter = counter
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = self._inner.read(max_bytes, timeout)
+        self._counter.connection_received += len(data)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)  # it sends all of `buffer` or raises
+        self._counter.sent += len(buffer)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
+        return _CountingNetworkStream(self._inner.start_tls(ssl_context, server_hostname, timeout), self._counter)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _CountingBackend(httpcore2.NetworkBackend):
+    def __init__(self, inner: httpcore2.NetworkBackend, counter: ByteCounter) -> None:
+        self._inner = inner
+        self._counter = counter
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore2.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _CountingNetworkStream(stream, self._counter)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore2.NetworkStream:
+        return _CountingNetworkStream(self._inner.connect_unix_socket(path, timeout, socket_options), self._counter)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 class CountingStream(httpx2.SyncByteStream):
@@ -49,13 +108,19 @@ class CountingStream(httpx2.SyncByteStream):
 
 
 class CountingTransport(httpx2.HTTPTransport):
-    """Counts response body bytes as they come off the wire (before decompression)."""
+    """Counts response body bytes as they come off the wire (before decompression), and every byte written to
+    and read from its connections."""
 
     def __init__(self, counter: ByteCounter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.counter = counter
+        # httpx takes no network backend, its connection pool does: the one place every connection is made.
+        pool: Any = self._pool
+        pool._network_backend = _CountingBackend(pool._network_backend, counter)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.counter.requests += 1
+        self.counter.body = request.read()  # the SDK's JSON body, already in memory; never the headers
         response = super().handle_request(request)
         self.counter.content_type = response.headers.get("content-type", "")
         self.counter.head = b""
