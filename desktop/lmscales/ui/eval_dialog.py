@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core import offline
+from lmscales.core.decision import decide_all
+from lmscales.core.decision.view_text import results_text
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.judge_choice import choose_judge
 from lmscales.core.quality.eval_report import render_eval_report
@@ -36,6 +38,7 @@ from lmscales.core.quality.sets import EvalSetError, load_set
 from lmscales.core.session import Session
 from lmscales.core.storage import write_atomically
 from lmscales.core.trial import GenerationParams
+from lmscales.core.workspace import Workspace
 from lmscales.ui.background import outcome, run_in_background, run_on_main
 
 SETS = (("Translation (63 sentences)", "translate"), ("Summaries (20 texts)", "summarize"),
@@ -44,10 +47,12 @@ SETS = (("Translation (63 sentences)", "translate"), ("Summaries (20 texts)", "s
 
 
 class EvalDialog(QDialog):
-    def __init__(self, session: Session, params: GenerationParams, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, params: GenerationParams, parent: QWidget | None = None, *,
+                 workspace: Workspace | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Evaluate both sides")
         self.session = session
+        self.workspace = workspace  # told when an evaluation ends; its decision settings give the advice
         self.params = params
         self.evaluation: Evaluation | None = None
         self.outcome: EvalResult | None = None
@@ -171,7 +176,13 @@ class EvalDialog(QDialog):
             return
         self.outcome = result
         partial = self.evaluation is not None and self.evaluation.cancelled
-        sentences = [task_figures(task).verdict for task in result.tasks if task.items]
+        measured = [task for task in result.tasks if task.items]
+        sentences = [task_figures(task).verdict for task in measured]
+        if self.workspace is not None:  # each task's advice and break-even, as "Which model?" shows them
+            self.workspace.evaluation_ended(result)
+            decisions = {d.task: d for d in decide_all(result, self.workspace.decision_settings)}
+            sentences = [f"{verdict}\n{results_text(decisions[task.task])}" for verdict, task in
+                         zip(sentences, measured, strict=True)]
         self.verdict.setText("\n\n".join(sentences) or "Nothing was measured before the stop.")
         self.save_button.setEnabled(bool(sentences))
         count = len(self.evaluation.trials) if self.evaluation is not None else 0

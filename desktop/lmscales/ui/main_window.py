@@ -1,7 +1,5 @@
-"""The comparison window. It composes the task panel, the generation settings, the two panes, the resource
-graphs and the history, and connects them. What each slot holds, whether a side can run, the prices and the
-history are the `Workspace`'s to decide; the window turns the user's input into a `TaskInput`, asks the
-workspace, and shows the session's events through one bridge."""
+"""The comparison window: it composes the task panel, generation settings, the two panes, resource graphs, history
+and "Which model?", and connects them. The `Workspace` decides what can run; the window asks it and shows events."""
 
 from __future__ import annotations
 
@@ -21,6 +19,7 @@ from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput
 from lmscales.core.workspace import Readiness, SlotChanged, TrialNotKept, Workspace, WorkspaceEvent
 from lmscales.ui import gc_guard
 from lmscales.ui.background import run_on_main
+from lmscales.ui.decision_view import attach_decision_view
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_notice import HistoryNotice
@@ -113,6 +112,7 @@ class MainWindow(QMainWindow):
         self.menus = WindowMenus(self, self)
         self._menus, self.replay_menu = self.menus.menus, self.menus.replay_menu
         self.presenter_action, self.offline_action = self.menus.presenter_action, self.menus.offline_action
+        self.decision = attach_decision_view(self)
         self.resize(1280, 860)
         self._connect()
         self._unsubscribe = workspace.subscribe(lambda event: run_on_main(lambda: self._on_workspace(event)))
@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         if self.running:
             self._show_problem("A comparison is running; stop it first.")
             return
-        dialog = EvalDialog(self.session, self.generation_params(), self)
+        dialog = EvalDialog(self.session, self.generation_params(), self, workspace=self.workspace)
         dialog.exec()
         dialog.deleteLater()
 

@@ -54,6 +54,7 @@ class CostChart:
     large: tuple[float, ...]
     volume: int  # the user's
     crossover: float | None  # where the lines cross (the small side is cheaper above it)
+    crossover_money: float | None  # the money a month of both sides there
     x_label: str
     y_label: str
     caption: str
@@ -79,7 +80,9 @@ def cost_chart(result: BreakEven, points: int = CHART_POINTS) -> CostChart | Non
         volumes=volumes,
         small=tuple(small.fixed_money + small.money_per_answer * v for v in volumes),
         large=tuple(large.fixed_money + large.money_per_answer * v for v in volumes),
-        volume=result.volume_per_month, crossover=crossing, x_label=f"{noun} a month",
+        volume=result.volume_per_month, crossover=crossing,
+        crossover_money=large.fixed_money + large.money_per_answer * crossing if crossing is not None else None,
+        x_label=f"{noun} a month",
         y_label=f"money a month ({result.currency})", caption=caption)
 
 

@@ -1,0 +1,76 @@
+"""Which model? in the window: the advice and break-even of the current task from the history's trials, a volume
+that recomputes at once and is kept in the settings, "not enough evidence" said plainly, and the evaluation
+dialog's results with each task's advice."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmscales.ui.eval_dialog import EvalDialog
+from lmscales.ui.main_window import MainWindow
+from tests.support.history_trials import translation_items, translation_trial
+
+
+def seed(window: MainWindow, count: int) -> None:
+    for number, item in enumerate(translation_items(count)):
+        assert window.workspace.history.append(translation_trial(item, number)) is None
+
+
+def test_the_view_shows_the_advice_and_break_even_from_the_history(unloaded_window: MainWindow) -> None:
+    window = unloaded_window
+    view = window.decision
+    window.tasks.set_task("chat")
+    assert view.headline.text() == "No evidence yet"
+    seed(window, 12)
+    window.tasks.set_task("translate")
+    assert window.bottom.tabText(window.bottom.indexOf(view)) == "Which model?"
+    assert view.headline.text() == "Use large"
+    assert view.evidence.text().startswith("Advice: use large. On 12 items decided on both sides")
+    assert view.rates.text().startswith("Small: 0 of 12 acceptable (0 %, 95 % CI 0–24 %). Large: 12 of 12")
+    assert view.sentence.text().startswith("At 10,000 translations a month, the small model")
+    assert view.source.text().startswith("From the history: 12 translation comparisons")
+    assert view.lines["large"].getData()[1] is not None  # both money lines drawn
+    window.menus.menus["&View"].actions()[-1].trigger()  # View › Which model?
+    assert window.bottom.currentWidget() is view
+
+
+def test_changing_the_volume_changes_the_sentence_and_is_saved(unloaded_window: MainWindow) -> None:
+    window = unloaded_window
+    view = window.decision
+    seed(window, 12)
+    window.tasks.set_task("translate")
+    view.volume.setValue(2_500)
+    assert view.sentence.text().startswith("At 2,500 translations a month, the small model")
+    assert window.settings.store.current.decision.volume_per_month == 2_500
+    assert view.slider.value() == 34  # log10(2,500) ≈ 3.4
+    view.slider.setValue(50)
+    assert window.settings.store.current.decision.volume_per_month == 100_000
+    assert view.sentence.text().startswith("At 100,000 translations a month")
+    assert view.volume.value() == 100_000
+
+
+def test_too_few_items_say_not_enough_evidence_and_no_verdict(unloaded_window: MainWindow) -> None:
+    window = unloaded_window
+    seed(window, 3)
+    window.tasks.set_task("translate")
+    view = window.decision
+    assert view.headline.text().startswith("Not enough evidence yet")
+    assert "Advice needs at least 10 items; there are 3." in view.evidence.text()
+    assert "use large" not in view.headline.text().lower() and "small is enough" not in view.headline.text()
+
+
+@pytest.mark.slow
+def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    dialog = EvalDialog(window.session, window.generation_params(), window, workspace=window.workspace)
+    qtbot.addWidget(dialog)
+    dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("translate-smoke"))
+    dialog.repeats.setValue(1)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=240_000)
+    text = dialog.verdict.text()
+    assert "translate: Advice: not enough evidence yet." in text
+    assert "At 10,000 translations a month, the small model" in text
+    window.tasks.set_task("translate")
+    qtbot.waitUntil(lambda: window.decision.source.text().startswith("From the last evaluation (set translate-smoke"),
+                    timeout=10_000)
+    assert window.decision.headline.text().startswith("Not enough evidence yet")
