@@ -241,8 +241,8 @@ def _notice_field_fits(name: str, value: object) -> bool:
 
 @dataclass(frozen=True)
 class Sent:
-    """What one generation of a remote engine sent and received over the network (`lmscales.core.egress`), after
-    its `Finished` or `EngineError`: a failed request left this computer too."""
+    """What one generation of a remote engine sent and received over the network (`lmscales.core.egress`), just
+    before its `Finished` or `EngineError` (a failed request left this computer too)."""
 
     egress: Egress
 

@@ -68,7 +68,6 @@ def summarize(
                 return
             request = dataclasses.replace(base, messages=plan.map_messages(index), max_tokens=map_tokens)
             pieces: list[str] = []
-            ended: Event | None = None  # an error or a stop ends the job, once the part's `Sent` has come too
             for event in engine.generate(request):
                 if isinstance(event, TextDelta):
                     if event.kind == "answer":  # a part's thinking is no part of its summary
@@ -76,12 +75,11 @@ def summarize(
                 elif isinstance(event, Sent):  # each part's request left this computer too
                     yield event
                 elif isinstance(event, EngineError):
-                    ended = EngineError(event.kind, f"Part {index + 1} of {len(plan.chunks)}: {event.message}")
+                    yield EngineError(event.kind, f"Part {index + 1} of {len(plan.chunks)}: {event.message}")
+                    return
                 elif isinstance(event, Finished) and event.stop_reason == "cancelled":
-                    ended = dataclasses.replace(event, submitted_at=submitted_at, deltas=(), chunks=chunks)
-            if ended is not None:
-                yield ended
-                return
+                    yield dataclasses.replace(event, submitted_at=submitted_at, deltas=(), chunks=chunks)
+                    return
             partials.append("".join(pieces))
         try:
             step = chunking.reduce_step(plan, partials, count)

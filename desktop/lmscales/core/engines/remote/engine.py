@@ -139,11 +139,18 @@ class RemoteEngine:
 
         def events() -> Iterator[Event]:
             counter = ByteCounter()
+            ending: Event | None = None  # the Finished or EngineError, kept last: `Sent` comes just before it
             try:
-                yield from one_at_a_time(self._busy, "remote", lambda: self._generate(request, run, counter))
+                for event in one_at_a_time(self._busy, "remote", lambda: self._generate(request, run, counter)):
+                    if isinstance(event, Finished | EngineError):
+                        ending = event
+                    else:
+                        yield event
                 if counter.requests:  # what left this computer, a failed request's too
                     yield Sent(remote_egress(self.endpoint.host, counter.sent, counter.connection_received,
                                              counter.requests, counter.body))
+                if ending is not None:
+                    yield ending
             finally:
                 with self._runs_lock:
                     self._runs.discard(run)
