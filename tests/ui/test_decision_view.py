@@ -25,7 +25,7 @@ def test_the_view_shows_the_advice_and_break_even_from_the_history(unloaded_wind
     window.tasks.set_task("translate")
     assert window.bottom.tabText(window.bottom.indexOf(view)) == "Which model?"
     assert view.headline.text() == "Use large"
-    assert view.evidence.text().startswith("Advice: use large. On 12 items decided on both sides")
+    assert view.evidence.text().startswith("On 12 items decided on both sides the small model passes 0 %")
     assert view.rates.text().startswith("Small: 0 of 12 acceptable (0 %, 95 % CI 0–24 %). Large: 12 of 12")
     assert view.sentence.text().startswith("At 10,000 translations a month, the small model")
     assert view.source.text().startswith("From the history: 12 translation comparisons")

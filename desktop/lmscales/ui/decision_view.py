@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmscales.core.decision.from_history import SourcedDecision, no_decision_text
-from lmscales.core.decision.view_text import CostChart, advice_text, cost_chart, cost_chart_unknown, pass_rates_text
+from lmscales.core.decision.view_text import CostChart, cost_chart, cost_chart_unknown, pass_rates_text
 from lmscales.core.settings import Settings, SettingsStore
 from lmscales.core.settings.decision_section import decision_settings
 from lmscales.core.workspace import EvaluationEnded, TrialKept, Workspace, WorkspaceEvent
@@ -94,6 +94,7 @@ class DecisionView(QWidget):
         self.plot.setBackground(None)
         self.plot.setMinimumSize(260, 150)
         self.plot.addLegend(offset=(10, 5))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "0.005", not "5 (x0.001)" beside a currency
         self.lines = {side: self.plot.plot(pen=pg.mkPen(SIDE_COLORS[side], width=2), name=f"{side} model")
                       for side in ("small", "large")}
         self.volume_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
@@ -152,7 +153,7 @@ class DecisionView(QWidget):
             return
         decision = sourced.decision
         self.headline.setText(decision.advice.headline[:1].upper() + decision.advice.headline[1:])
-        self.evidence.setText(advice_text(decision))
+        self.evidence.setText(decision.advice.evidence)  # the headline is above it
         self.rates.setText(f"{pass_rates_text(decision)}\n{decision.acceptable.definition}")
         routing = f"\nBy tag: {decision.routing_sentence}." if decision.routing_sentence else ""
         self.sentence.setText(decision.break_even.sentence + routing)
