@@ -263,18 +263,20 @@ def test_frozen_app_holds_what_it_needs_and_nothing_from_development(bundle: Pat
     assert not [name for name in names if re.search(r"\.venv|__pycache__|site-packages|\.part$", name)]
     toc = (build.WORK / "lmscales" / "PYZ-00.toc").read_text(encoding="utf-8")
     for module in ("llama_cpp.server", "uvicorn", "fastapi", "pytest", "pytestqt", "PyInstaller", "tkinter",
-                   "lmscales.bench", "hypothesis", "joblib", "tqdm", "lxml.objectify", "lxml.html",
+                   "lmscales.bench", "hypothesis", "joblib", "lxml.objectify", "lxml.html",
                    "openai.resources.realtime", "openai.types.beta", "openai.resources.audio"):
         assert f"'{module}'" not in toc and f"'{module}." not in toc, module
     # What the app imports stays (rouge-score and nltk's stemmer; sacrebleu imports lxml.etree, a library,
     # when it starts).
-    for module in ("nltk.stem.porter", "rouge_score.rouge_scorer", "openai.resources.chat", "openai.resources.models"):
+    # tqdm too: `lmscales eval`'s progress bar in a terminal.
+    for module in ("nltk.stem.porter", "rouge_score.rouge_scorer", "openai.resources.chat", "openai.resources.models",
+                   "tqdm"):
         assert f"'{module}'" in toc, module
     assert [name for name in names if re.search(r"lxml/etree\.", name)]
     # Nor their libraries: the fuzzer's, lxml's beyond etree, Qt's kiosk input plugins (the TUIO one alone
     # pulled in QtNetwork and Kerberos) and image formats the app never reads.
     assert not [name for name in names if re.search(
-        r"(^|/)(hypothesis|joblib|tqdm)/|lxml/objectify|Qt6Network|libkrb5|plugins/generic/|"
+        r"(^|/)(hypothesis|joblib)/|lxml/objectify|Qt6Network|libkrb5|plugins/generic/|"
         r"imageformats/\w*(jpeg|webp|tiff)", name)]
 
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from lmscales.cli.common import EXIT_FAILED, EXIT_USAGE, SIDE_ALIASES, CliError, print_json, say
+from lmscales.cli.eval_journal import add_overlap_options, start_journal
+from lmscales.cli.eval_progress import EvalProgressView
 from lmscales.cli.interrupts import interrupted_exit_code
 from lmscales.cli.run import generation_params
 from lmscales.cli.sides import judge, open_workspace
@@ -17,7 +19,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
-    from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
+    from lmscales.core.evaluation import EvalPlan, Evaluation
     from lmscales.core.history import TrialHistory, default_history_path
     from lmscales.core.quality.eval_report import render_eval_report
     from lmscales.core.quality.results import task_figures
@@ -34,13 +36,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     sides = SIDE_ALIASES[args.side]
     try:
         plan = EvalPlan(evaluation_set, generation_params(args), repeats=args.repeats, warmups=args.warmups,
-                        sides=sides)
+                        sides=sides, concurrency=args.concurrency, parallel_sides=args.parallel_sides)
     except ValueError as error:
         raise CliError(str(error), EXIT_USAGE) from None
-    history = TrialHistory.open(None if args.no_history else default_history_path())
+    # Appended to, never read, and not held: the evaluation's own journal keeps its trials for the report.
+    history = TrialHistory(None if args.no_history else default_history_path(), remember=False)
     # A monitor without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds and
     # energy (measured through RAPL where readable, else estimated) in their trials.
     workspace = open_workspace(args, sides, history=history, monitor=ResourceMonitor())
+    workspace.records_trials = False  # nothing saves a recording here: memory stays flat at any size
     started = time.perf_counter()
     try:
         def not_kept(event: WorkspaceEvent) -> None:  # said at once, naming the comparison
@@ -50,11 +54,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         workspace.subscribe(not_kept)
         evaluation_judge = judge(args, workspace, sides)
 
-        def progress(step: EvalProgress) -> None:
-            if not args.quiet:
-                print(f"[{step.done}/{step.total}] {step.message}", file=sys.stderr, flush=True)
-
-        evaluation = Evaluation(workspace.session, plan, evaluation_judge, progress)
+        progress = EvalProgressView(sys.stderr, quiet=args.quiet)  # a bar in a terminal, lines elsewhere
+        evaluation = Evaluation(workspace.session, plan, evaluation_judge, progress,
+                                make_engine=lambda: workspace.another_engine("large"))
+        start_journal(evaluation, args)  # its id said first, for --resume
         interrupted: int | None = None
         try:
             result = evaluation.run()
@@ -62,6 +65,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             interrupted = interrupted_exit_code(error)
             evaluation.cancel()
             result = evaluation.result()
+        finally:
+            progress.close()
     finally:
         workspace.close()
     seconds = time.perf_counter() - started
@@ -79,18 +84,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         document = dataclasses.asdict(result)
         method = document.pop("method")  # once, at the top: how every figure below was measured
         print_json({"method": method, "result": document, "figures": [dataclasses.asdict(f) for f in figures],
-                    "wall_seconds": round(seconds, 1), "trials": [t.id for t in evaluation.trials],
+                    "wall_seconds": round(seconds, 1), "trials": evaluation.trial_ids(),
                     "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
     else:
         for figure in figures:
             print(figure.verdict)
-        count = len(evaluation.trials)
+        count = evaluation.trial_count
         print(f"{count} comparison{'s' * (count != 1)} in {seconds:.0f} s", file=sys.stderr)
     problem = history.not_kept_problem()
     if problem:  # a full disk or a read-only folder: the run's figures are here, the history lacks them
         say(f"{problem} Their results are in this output{' and the report' if args.report else ''} only.")
     if interrupted is not None:
-        say(f"Interrupted: stopped before the end; the results above are partial ({len(evaluation.trials)} of "
+        say(f"Interrupted: stopped before the end; the results above are partial ({evaluation.trial_count} of "
             f"{len(plan.evaluation_set.items) * plan.repeats} comparisons"
             f"{', and so is the report' if args.report else ''}).")
         return interrupted
@@ -118,4 +123,5 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     evaluate.add_argument("--quiet", action="store_true", help="no progress lines")
     evaluate.add_argument("--json", action="store_true", help="print the results, figures and verdicts as JSON")
     evaluate.add_argument("--report", metavar="FILE.html", help="write the self-contained HTML report")
+    add_overlap_options(evaluate)
     evaluate.set_defaults(handler=cmd_eval)

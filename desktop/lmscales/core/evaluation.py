@@ -1,38 +1,45 @@
 """Repeated, matched A/B runs over an evaluation set, through the one `Session`: what size buys, measured.
 
 Each item of the set is sent to both sides with the same parameters, as a trial of its own (kept in the history
-like any other, its set, item and repeat in `Trial.evaluation`). The sides run one after the other, so neither
-slows the other, and which side goes first alternates from item to item; items are taken in a fresh seeded order on
-every repeat, so a slow start or a warm cache does not always fall on the same item or side. Warm-up runs
+like any other, its set, item and repeat in `Trial.evaluation`). By default, with both sides on this computer, the
+sides run one after the other, so neither slows the other, and which side goes first alternates from item to item;
+with the large side beyond this computer, its requests run several at once and beside the small side's
+(`eval_schedule` says what may overlap, and why). Items are taken in a fresh seeded order on every repeat, so a
+slow start or a warm cache does not always fall on the same item or side. Warm-up runs
 (before the first measured item) are discarded. Each answer gets the reference-free checks and the reference
 scores (the session computes both); an optional blind judge compares the two answers of each item in both
 orders. The result is an `EvalResult` for `results.task_figures` (statistics, verdict) and
 `eval_report.render_eval_report` (the HTML page).
 
-`cancel()` stops at once; what was measured so far is kept and summarised (partial results are results).
+`cancel()` stops at once; what was measured so far is kept and summarised (partial results are results). With a
+journal (`Evaluation.start_journal`, `eval_journal`) each trial is on disk as it finishes, the result is built from
+the file (`eval_tally`), and a stopped evaluation resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import psutil
 
 from lmscales import __version__
+from lmscales.core.engines.base import Engine
+from lmscales.core.eval_journal import EvalJournal, JournalPlan, new_evaluation_id, set_hash
+from lmscales.core.eval_schedule import LaneRunner, Overlap, resolve_overlap, schedule
+from lmscales.core.eval_tally import EvalTally, RunningScores
 from lmscales.core.events import Message
 from lmscales.core.method_card import MethodCard, build_method_card, concurrency_of
-from lmscales.core.method_card_trials import threads_used
 from lmscales.core.quality.judge import Judge, JudgeContext, Verdict
-from lmscales.core.quality.results import EvalResult, JudgeSummary, RunMetadata, TaskResult
+from lmscales.core.quality.results import EvalResult, JudgeSummary, RunMetadata
 from lmscales.core.quality.sets import EvalItem, EvalSet
 from lmscales.core.session import SLOTS, Session
-from lmscales.core.task_trials import CHECKS_SCORE, ItemTrials, side_info, summarise_task
+from lmscales.core.task_trials import CHECKS_SCORE, side_info
 from lmscales.core.tasks import SUMMARY_LENGTHS
 from lmscales.core.trial import EvalRef, GenerationParams, TaskInput, Trial
 
@@ -48,10 +55,16 @@ class EvalPlan:
     warmups: int = 1  # runs per side before measuring, discarded
     sides: tuple[str, ...] = SLOTS
     seed: int = 7  # the order of items on each repeat
+    # The large side's requests at once, and both sides of an item at once; None: chosen from where the large
+    # side runs (`eval_schedule.resolve_overlap`).
+    concurrency: int | None = None
+    parallel_sides: bool | None = None
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
             raise ValueError("repeats must be at least 1")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         if self.warmups < 0:
             raise ValueError("warm-ups must not be negative")
         if not self.evaluation_set.items:
@@ -60,11 +73,17 @@ class EvalPlan:
 
 @dataclass(frozen=True)
 class EvalProgress:
-    """Where an evaluation is: `done` of `total` runs (warm-ups count), and what is happening now."""
+    """Where an evaluation is: `done` of `total` runs of this start (warm-ups count), and what is happening now;
+    `scores`: per side, the running mean of each score so far; `measured` of `measured_total` trials kept
+    (a resumed evaluation's earlier ones included)."""
 
     done: int
     total: int
     message: str
+    scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    failed: Mapping[str, int] = field(default_factory=dict)
+    measured: int = 0
+    measured_total: int = 0
 
 
 def task_input_for(item: EvalItem) -> TaskInput:
@@ -88,30 +107,81 @@ def machine_description() -> str:
 
 class Evaluation:
     """One evaluation run over a session whose sides are set up. `run()` blocks (call it off the GUI thread);
-    `cancel()` may be called from any thread."""
+    `cancel()` may be called from any thread.
+
+    With a `journal` (`start_journal`), every finished trial goes to disk as it finishes and the result is built
+    from the file, so memory stays flat at any size and a stopped evaluation resumes with what is missing;
+    without one (a test, a short run), the trials are kept in `trials`. `make_engine` builds another engine for
+    the large side's endpoint, for the requests beyond the first that run at once (see `eval_schedule`)."""
 
     def __init__(self, session: Session, plan: EvalPlan, judge: Judge | None = None,
-                 on_progress: Callable[[EvalProgress], None] | None = None) -> None:
+                 on_progress: Callable[[EvalProgress], None] | None = None, *,
+                 journal: EvalJournal | None = None, make_engine: Callable[[], Engine] | None = None) -> None:
         self.session = session
         self.plan = plan
         self.judge = judge
         self.on_progress = on_progress
+        self.journal = journal
+        self.make_engine = make_engine
         self._cancelled = threading.Event()
-        self.trials: list[Trial] = []
+        self.trials: list[Trial] = []  # only without a journal
         self.verdicts: dict[str, Verdict] = {}
         self.started_at = ""
+        self.overlap: Overlap | None = None
+        self._runner: LaneRunner | None = None
+        self._running = RunningScores()
+        self._measured = 0  # trials kept, earlier runs' included
+        self._rate_limited = (0, 0)  # (answers that met a 429, the fewest requests at once it led to)
 
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    @property
+    def trial_count(self) -> int:
+        """The measured trials kept so far (those of the runs before a resume included)."""
+        return self._measured
+
+    def trial_ids(self) -> list[str]:
+        return [trial.id for trial in (self.journal.trials() if self.journal is not None else self.trials)]
+
     def cancel(self) -> None:
         self._cancelled.set()
+        runner = self._runner
+        if runner is not None:
+            runner.cancel()
         self.session.cancel()
 
+    # -- the journal ----------------------------------------------------------------------------------------
+    def journal_plan(self, evaluation_id: str) -> JournalPlan:
+        """What this evaluation is, as its journal keeps it (and a resume compares)."""
+        plan = self.plan
+        models = {slot: f"{info.model} ({info.where.replace('_', ' ')})" for slot in plan.sides
+                  if (info := self.session.info(slot)) is not None}
+        return JournalPlan(
+            evaluation_id=evaluation_id, created=datetime.now().astimezone().isoformat(timespec="seconds"),
+            set_name=plan.evaluation_set.name, set_source=plan.evaluation_set.source,
+            set_hash=set_hash(plan.evaluation_set), items=len(plan.evaluation_set.items), sides=tuple(plan.sides),
+            models=models, params=plan.params.as_dict(), repeats=plan.repeats, seed=plan.seed,
+            judge=self.judge.model if self.judge is not None else None)
+
+    def start_journal(self, resume: str | None = None, folder: Path | None = None) -> EvalJournal:
+        """A new journal for this evaluation, or (`resume`: its id) the journal of the evaluation it continues.
+        `JournalError` with the reason for an unknown id or a changed set, parameters or sides."""
+        if resume is not None:
+            journal = EvalJournal.open(resume, folder)
+            journal.check_resume(self.journal_plan(journal.evaluation_id))
+            journal.mark_resumed()
+        else:
+            journal = EvalJournal.create(self.journal_plan(new_evaluation_id()), folder)
+        self.journal = journal
+        return journal
+
+    # -- running ----------------------------------------------------------------------------------------------
     def _progress(self, done: int, total: int, message: str) -> None:
         if self.on_progress is not None:
-            self.on_progress(EvalProgress(done, total, message))
+            self.on_progress(EvalProgress(done, total, message, self._running.means(), dict(self._running.failed),
+                                          self._measured, len(self.plan.evaluation_set.items) * self.plan.repeats))
 
     def run(self) -> EvalResult:
         plan = self.plan
@@ -119,10 +189,29 @@ class Evaluation:
         sides = tuple(side for side in plan.sides if self.session.available(side))
         if not sides:
             raise ValueError("Neither side is ready: load a model or set up an endpoint first.")
+        self.overlap = resolve_overlap(self.session.info("large"), sides, plan.concurrency, plan.parallel_sides)
+        try:
+            return self._run(sides)
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+
+    def _run(self, sides: tuple[str, ...]) -> EvalResult:
+        plan = self.plan
         items = plan.evaluation_set.items
-        total = plan.warmups + len(items) * plan.repeats + (len(items) if self.judge is not None else 0)
+        jobs = schedule(items, plan.repeats, plan.seed, sides)
+        finished: set[tuple[str, int]] = set()
+        if self.journal is not None:  # a resumed evaluation: what its earlier runs measured
+            for trial in self.journal.trials():
+                if trial.evaluation is not None:
+                    finished.add((trial.evaluation.item_id, trial.evaluation.repeat))
+                    self._running.add(trial)
+                    self._measured += 1
+            self.verdicts.update(self.journal.verdicts())
+        missing = [job for job in jobs if (job.item.id, job.repeat) not in finished]
+        total = plan.warmups + len(missing) + (len(items) if self.judge is not None else 0)
         done = 0
-        for index in range(plan.warmups):
+        for index in range(plan.warmups if missing else 0):
             if self.cancelled:
                 break
             item = items[index % len(items)]
@@ -130,107 +219,140 @@ class Evaluation:
             self.session.run(task_input_for(item), plan.params, sides, mode="sequential", keep=False,
                              evaluation=EvalRef(plan.evaluation_set.name, item.id, 0, warmup=True))
             done += 1
-        order = random.Random(plan.seed)
-        counter = 0
-        for repeat in range(plan.repeats):
-            shuffled = list(items)
-            order.shuffle(shuffled)
-            for item in shuffled:
+
+        def kept(trial: Trial, keep: bool) -> None:  # keep: hand to the history (a lane's trial); then say so
+            nonlocal done
+            if self.cancelled:
+                return  # stopped in the middle: a resume runs it again
+            if keep and self.session.on_trial is not None:
+                self.session.on_trial(trial)  # the history, as a comparison the session ran would be
+            if self.journal is not None:
+                self.journal.append_trial(trial)
+            else:
+                self.trials.append(trial)
+            self._running.add(trial)
+            self._measured += 1
+            done += 1
+            ref = trial.evaluation
+            if keep and ref is not None:  # one after the other, the next item's start says it instead
+                self._progress(done, total, f"repeat {ref.repeat} of {plan.repeats}: {trial.task} {ref.item_id}")
+
+        if self.overlap is not None and self.overlap.lanes and not self.cancelled:
+            self._runner = LaneRunner(self.session, self._another_engine, self.overlap, plan.params,
+                                      plan.evaluation_set.name, task_input_for)
+            try:
+                self._runner.run(missing, lambda trial: kept(trial, True))
+            finally:
+                self._rate_limited = (self._runner.limit.rate_limited, self._runner.limit.lowest)
+                self._runner.close()
+        else:
+            for job in missing:
                 if self.cancelled:
                     break
-                # Alternate which side goes first, so neither always runs on a machine the other just warmed.
-                ordered = sides if counter % 2 == 0 else tuple(reversed(sides))
-                counter += 1
-                self._progress(done, total, f"repeat {repeat + 1} of {plan.repeats}: {item.task} {item.id}")
-                trial = self.session.run(task_input_for(item), plan.params, ordered, mode="sequential",
-                                         evaluation=EvalRef(plan.evaluation_set.name, item.id, repeat + 1))
-                self.trials.append(trial)
-                done += 1
+                self._progress(done, total, f"repeat {job.repeat} of {plan.repeats}: {job.item.task} {job.item.id}")
+                trial = self.session.run(task_input_for(job.item), plan.params, job.sides, mode="sequential",
+                                         evaluation=EvalRef(plan.evaluation_set.name, job.item.id, job.repeat))
+                kept(trial, False)  # the session kept it in the history
         if self.judge is not None and set(sides) >= {"small", "large"}:
-            first_trials = {self._item_id(t): t for t in reversed(self.trials) if self._repeat(t) == 1}
+            tally = self._tally()
             for item in items:
                 if self.cancelled:
                     break
-                first = first_trials.get(item.id)
-                small, large = (first.side("small"), first.side("large")) if first else (None, None)
-                if small is None or large is None or not small.ok or not large.ok:
+                pair = tally.judge_pair(item.id)
+                if pair is None or item.id in self.verdicts:
                     continue
                 self._progress(done, total, f"judging {item.id}")
                 context = JudgeContext(item.task, item.input, target_language=item.target_language,
                                        summary_form=SUMMARY_LENGTHS.get(item.summary_length)
                                        if item.task == "summarize" else None)
-                self.verdicts[item.id] = self.judge.judge(context, small.text, large.text)
+                verdict = self.judge.judge(context, *pair)
+                self.verdicts[item.id] = verdict
+                if self.journal is not None:
+                    self.journal.append_verdict(item.id, verdict)
                 done += 1
         self._progress(done, total, "stopped: partial results" if self.cancelled else "done")
         return self.result()
 
-    @staticmethod
-    def _item_id(trial: Trial) -> str:
-        return trial.evaluation.item_id if trial.evaluation is not None else ""
+    def _another_engine(self) -> Engine:
+        if self.make_engine is None:
+            raise ValueError("More than one large-side request at once needs another engine for its endpoint.")
+        return self.make_engine()
 
-    @staticmethod
-    def _repeat(trial: Trial) -> int:
-        return trial.evaluation.repeat if trial.evaluation is not None else 0
+    def _tally(self) -> EvalTally:
+        """Every measured trial so far, folded in: streamed from the journal, or from memory."""
+        return EvalTally().add_all(self.journal.trials() if self.journal is not None else self.trials)
 
     # -- summarising ------------------------------------------------------------------------------------------
     def result(self) -> EvalResult:
         """What was measured so far, as an `EvalResult` (complete or partial)."""
         plan = self.plan
+        tally = self._tally()
         infos = {slot: side_info(slot, self.session.labels.get(slot, slot), self.session.info(slot))
                  for slot in SLOTS}
+        places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
         tasks = []
         for task in plan.evaluation_set.tasks:
             items = [item for item in plan.evaluation_set.items if item.task == task]
-            tasks.append(self._task_result(task, items))
-        signatures: dict[str, str] = {}
-        for trial in self.trials:
-            for result in trial.sides:
-                for score in result.scores:
-                    signatures.setdefault(score.name, score.signature)
+            tasks.append(tally.task_result(task, items, set_name=plan.evaluation_set.name, repeats=plan.repeats,
+                                           places=places, verdicts=self.verdicts, judge=self._judge_summary(items)))
         notes = ["Stopped before the end: partial results."] if self.cancelled else []
-        notes.append("Sides ran one after the other, alternating which went first; items in a seeded random "
-                     f"order on each repeat; {plan.warmups} warm-up run(s) discarded.")
+        notes.extend(self._method_notes())
         parameters = {
             "max tokens": str(plan.params.max_tokens), "temperature": f"{plan.params.temperature:g}",
             "top-p": f"{plan.params.top_p:g}", "seed": str(plan.params.seed), "repeats": str(plan.repeats),
             "warm-ups": str(plan.warmups), "set": f"{plan.evaluation_set.name} ({plan.evaluation_set.source})",
             "item order seed": str(plan.seed),
         }
+        if self.journal is not None:
+            parameters["evaluation id"] = self.journal.evaluation_id
         if self.judge is not None:
             parameters["judge"] = self.judge.model + (" (also a contestant)" if self.judge.is_contestant else "")
         metadata = RunMetadata(created=self.started_at or datetime.now().astimezone().isoformat(timespec="seconds"),
                                machine=machine_description(), app_version=__version__, parameters=parameters,
-                               signatures=signatures, notes=tuple(notes))
+                               signatures=tally.signatures, notes=tuple(notes))
         return EvalResult(sides=(infos["small"], infos["large"]), tasks=tuple(tasks), metadata=metadata,
-                          method=self._method_card())
+                          method=self._method_card(tally))
 
-    def _method_card(self) -> MethodCard:
-        """How this run measured: each side that took part, the parameters, warm-ups, repeats, one side at a time."""
+    def _method_notes(self) -> list[str]:
+        plan, overlap = self.plan, self.overlap
+        notes = []
+        if overlap is None or not overlap.lanes:
+            notes.append("Sides ran one after the other, alternating which went first; items in a seeded random "
+                         f"order on each repeat; {plan.warmups} warm-up run(s) discarded.")
+        else:
+            notes.append(f"{overlap.describe(self.session.info('large'), len(plan.sides))[:1].upper()}"
+                         f"{overlap.describe(self.session.info('large'), len(plan.sides))[1:]}; items in a seeded "
+                         f"random order on each repeat; {plan.warmups} warm-up run(s) discarded.")
+        if overlap is not None and overlap.concurrency > 1:
+            notes.append(f"The large side's time to first token and end-to-end time were measured with up to "
+                         f"{overlap.concurrency} of its requests in flight: they include any wait in its server's "
+                         "queue.")
+        limited, lowest = self._rate_limited
+        if limited:
+            notes.append(f"The large side's server rate-limited {limited} answer(s) (429): LM Scales ran fewer "
+                         f"requests at once (down to {lowest}) and waited as long as it asked.")
+        if self.journal is not None and self.journal.resumes:
+            notes.append(f"Resumed {self.journal.resumes} time(s) (evaluation {self.journal.evaluation_id}): the "
+                         "trials measured before each stop are kept, and the warm-ups ran again at each start.")
+        return notes
+
+    def _method_card(self, tally: EvalTally) -> MethodCard:
+        """How this run measured: each side that took part, the parameters, warm-ups, repeats, concurrency."""
         sides = [(slot, self.session.labels.get(slot, slot), info) for slot in self.plan.sides
                  if (info := self.session.info(slot)) is not None]
+        overlap = self.overlap
+        concurrency = (overlap.describe(self.session.info("large"), len(sides)) if overlap is not None
+                       and overlap.lanes else concurrency_of(["sequential"], len(sides)))
         return build_method_card(sides, self.plan.params, warmups=self.plan.warmups, repeats=self.plan.repeats,
-                                 concurrency=concurrency_of(["sequential"], len(sides)),
-                                 threads_used=threads_used(self.trials), created=self.started_at or None)
+                                 concurrency=concurrency, threads_used=tally.threads_used,
+                                 created=self.started_at or None)
 
-    def _task_result(self, task: str, items: Sequence[EvalItem]) -> TaskResult:
-        by_item: dict[str, list[Trial]] = {}
-        for trial in self.trials:
-            if trial.task == task:
-                by_item.setdefault(self._item_id(trial), []).append(trial)
-        groups = []
-        for item in items:
-            verdict = self.verdicts.get(item.id)
-            groups.append(ItemTrials(
-                item_id=item.id, input=item.input, reference=item.reference,
-                trials=tuple(sorted(by_item.get(item.id, []), key=self._repeat)), tags=item.tags,
-                judge={"a": "small", "b": "large"}.get(verdict.outcome, verdict.outcome) if verdict else None))
-        places = {slot: (info.model_runs if (info := self.session.info(slot)) is not None else None) for slot in SLOTS}
-        judge_summary = None
-        if self.judge is not None:
-            outcomes = [self.verdicts[item.id].outcome for item in items if item.id in self.verdicts]
-            judge_summary = JudgeSummary(
-                model=self.judge.model, prompt_version=next(iter(self.verdicts.values())).prompt_version
-                if self.verdicts else "", is_contestant=self.judge.is_contestant,
-                large_wins=outcomes.count("b"), ties=outcomes.count("tie"), small_wins=outcomes.count("a"),
-                unparsed=outcomes.count("unparsed"), errors=outcomes.count("error"))
-        return summarise_task(task, self.plan.evaluation_set.name, self.plan.repeats, groups, places, judge_summary)
+    def _judge_summary(self, items: Sequence[EvalItem]) -> JudgeSummary | None:
+        if self.judge is None:
+            return None
+        outcomes = [self.verdicts[item.id].outcome for item in items if item.id in self.verdicts]
+        return JudgeSummary(
+            model=self.judge.model, prompt_version=next(iter(self.verdicts.values())).prompt_version
+            if self.verdicts else "", is_contestant=self.judge.is_contestant,
+            large_wins=outcomes.count("b"), ties=outcomes.count("tie"), small_wins=outcomes.count("a"),
+            unparsed=outcomes.count("unparsed"), errors=outcomes.count("error"))

@@ -118,9 +118,10 @@ class TrialHistory:
     `keep=False` keeps trials for this session only and writes nothing. Thread-safe: a session's worker
     thread appends while the GUI reads."""
 
-    def __init__(self, path: Path | None = None, keep: bool = True) -> None:
+    def __init__(self, path: Path | None = None, keep: bool = True, remember: bool = True) -> None:
         self.path = path
         self.keep = keep
+        self.remember = remember  # False: appended to the file only, not held (a long headless evaluation)
         self._trials: list[Trial] = []
         self._lock = threading.Lock()
         self.notes: tuple[LoadNote, ...] = ()
@@ -168,8 +169,9 @@ class TrialHistory:
     def append(self, trial: Trial) -> str | None:
         """Add a trial; written to the file when keeping is on. Returns a message for the user if the write
         failed (the trial is still in memory for this session)."""
-        with self._lock:
-            self._trials.append(trial)
+        if self.remember:
+            with self._lock:
+                self._trials.append(trial)
         problem = None
         if self.keep and self.path is not None:
             try:

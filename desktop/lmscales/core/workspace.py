@@ -122,6 +122,7 @@ class Workspace:
     ) -> None:
         self.history = history if history is not None else TrialHistory()
         self.recorder = Collector()  # what File › Save recording… writes
+        self.records_trials = True  # False: trials are not collected for a recording (a long headless evaluation)
         self.monitor = monitor
         if monitor is not None:
             monitor.subscribe(self.recorder.add_sample)
@@ -248,6 +249,15 @@ class Workspace:
                 self._pending.setdefault(side, spec)
             except Exception:
                 log.exception("the %s side's queued change failed", side)
+
+    def another_engine(self, side: str) -> Engine:
+        """Another engine for the endpoint `side` holds, built by the one factory with this workspace's parameter
+        memory: an evaluation's requests beyond the first that run at once. The caller closes it. `ValueError` when
+        `side` holds no endpoint (a GGUF runs one request at a time)."""
+        spec = self.specs.get(side)
+        if not isinstance(spec, EndpointSpec):
+            raise ValueError(f"The {self.label(side).lower()} side holds no endpoint: it runs one request at a time.")
+        return self._factory(spec, parameter_memory=self.parameter_memory)
 
     def endpoint(self, side: str) -> Endpoint | None:
         """The endpoint `side` holds (None: a GGUF, a recording or nothing)."""
@@ -495,7 +505,8 @@ class Workspace:
     # -- trials --------------------------------------------------------------------------------------------
     def _keep(self, trial: Trial) -> None:
         """On the session's worker thread, when a comparison ends: into the recorder and the history."""
-        self.recorder.add_trial(trial)
+        if self.records_trials:
+            self.recorder.add_trial(trial)
         problem = self.history.append(trial)
         self._emit(TrialKept(trial) if not problem else TrialNotKept(trial, problem))
 
