@@ -12,6 +12,7 @@ from lmscales.core.engines.factory import EndpointSpec
 from lmscales.core.events import EngineInfo
 from lmscales.core.send_guard import SendGuard
 from lmscales.core.sensitive import iban_valid, luhn_valid, scan
+from lmscales.core.trial import TaskInput
 from lmscales.core.workspace import Workspace
 
 MUST = [
@@ -100,6 +101,9 @@ def test_the_workspace_holds_for_an_unreachable_name_and_not_for_loopback() -> N
         'Not sent: the large side would send the input to api.example.invalid, beyond this computer, and "Never send '
         'to a remote side" is on (Settings, or --no-remote on the command line). Turn it off to send, or use a model '
         "on this computer.")
+    # Whatever front end submits (the presenter's steps too), the session refuses the side, before any connection.
+    trial = workspace.session.run(TaskInput("chat", "Hello."), sides=("large",))
+    assert trial.sides[0].skipped == workspace.remote_refused(("large",)) and trial.sides[0].egress is None
     workspace.set_slot("large", EndpointSpec(Endpoint(base_url="http://127.0.0.1:9/v1", model="m")))
     assert workspace.check_before_sending(("large",), "reply to jane.doe@example.com") is None
     assert workspace.remote_refused(("large",)) is None

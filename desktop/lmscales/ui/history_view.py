@@ -37,6 +37,7 @@ from lmscales.core.history import TrialHistory
 from lmscales.core.tasks import LANGUAGES
 from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.background import outcome, run_in_background, run_on_main, runner
+from lmscales.ui.egress_view import show_what_was_sent
 from lmscales.ui.markdown_text import AnswerBrowser, plain_label, plain_tooltip
 from lmscales.ui.metrics_strip import TOOLTIPS
 from lmscales.ui.result_card import ResultCard
@@ -216,6 +217,12 @@ class TrialDialog(QDialog):
                 problem.setWordWrap(True)
                 problem.setStyleSheet("font-weight: normal;")
                 box_layout.addWidget(problem)
+            if result.egress is not None:  # what left this computer for this side
+                sent = QPushButton("What was sent")
+                sent.setObjectName(f"sent_{result.side}")
+                sent.setStyleSheet("font-weight: normal;")
+                sent.clicked.connect(lambda _=False, shown=result: show_what_was_sent(shown, self))
+                box_layout.addWidget(sent, 0, Qt.AlignmentFlag.AlignLeft)
             self.answers[result.side] = view
             answers.addWidget(box)
         self.card = ResultCard()

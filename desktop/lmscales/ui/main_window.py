@@ -20,6 +20,7 @@ from lmscales.core.workspace import Readiness, SlotChanged, TrialNotKept, Worksp
 from lmscales.ui import gc_guard
 from lmscales.ui.background import run_on_main
 from lmscales.ui.decision_view import attach_decision_view
+from lmscales.ui.egress_view import EgressStatus
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.generation_panel import GenerationPanel
 from lmscales.ui.history_notice import HistoryNotice
@@ -31,6 +32,7 @@ from lmscales.ui.resource_panel import ResourcePanel
 from lmscales.ui.result_card import ResultCard
 from lmscales.ui.run_marks import RunMarks
 from lmscales.ui.send_bar import SendBar
+from lmscales.ui.send_hold import ask_before_sending
 from lmscales.ui.session_bridge import SessionBridge
 from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.settings_wiring import wire_settings
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(self.history_store)
         self.history_notice = HistoryNotice(self.history_store)  # skipped lines, comparisons not kept
         self.statusBar().addPermanentWidget(self.history_notice)
+        self.egress_status = EgressStatus(self.bridge)  # what this session sent beyond this computer
+        self.statusBar().addPermanentWidget(self.egress_status)
         self.resources = ResourcePanel(self.monitor)
         # A replay shows its recorded samples in both graphs (the presenter's follows it too), not live ones.
         self.replay.sourceChanged.connect(self.resources.set_source)
@@ -190,7 +194,15 @@ class MainWindow(QMainWindow):
             return
         try:
             request = self.task_input()
-            self.submit(request, self.generation_params(), readiness.sides)
+        except (TaskInputError, ValueError) as error:
+            self._show_problem(str(error))
+            return
+        self.hold_dialog = ask_before_sending(self, self.workspace, readiness.sides, request,
+                                              lambda sides: self._send_now(request, sides), self._show_problem)
+
+    def _send_now(self, request: TaskInput, sides: tuple[str, ...]) -> None:
+        try:
+            self.submit(request, self.generation_params(), sides)
         except (TaskInputError, SessionBusyError, ValueError) as error:
             self._show_problem(str(error))
             return
@@ -233,6 +245,10 @@ class MainWindow(QMainWindow):
         panes show each item as it runs)."""
         if self.running:
             self._show_problem("A comparison is running; stop it first.")
+            return
+        refused = self.workspace.remote_refused()  # fail closed: an evaluation runs both sides
+        if refused:
+            self._show_problem(refused)
             return
         dialog = EvalDialog(self.session, self.generation_params(), self, workspace=self.workspace)
         dialog.exec()

@@ -32,6 +32,7 @@ from lmscales.core.metrics import RunMetrics
 from lmscales.core.session import SideStarted, TrialStarted
 from lmscales.core.tasks import ChatTurn
 from lmscales.core.trial import SideResult
+from lmscales.ui.egress_view import show_what_was_sent
 from lmscales.ui.markdown_text import plain_tooltip
 from lmscales.ui.metrics_strip import MetricsStrip
 from lmscales.ui.session_bridge import SessionBridge
@@ -64,6 +65,11 @@ class SidePane(QFrame):
                                      else "Set up this side: an API endpoint, a server on this computer, or a GGUF")
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy this side's answer")
+        self.sent_button = QPushButton("What was sent")  # what left this computer for this side's last run
+        self.sent_button.setObjectName(f"sent_{side}")
+        self.sent_button.setToolTip("The host, the bytes each way and the request as sent (key redacted)")
+        self.sent_button.setVisible(False)
+        self._sent: SideResult | None = None
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop this side (Esc stops both)")
         self.stop_button.setEnabled(False)
@@ -127,6 +133,7 @@ class SidePane(QFrame):
         header.addWidget(self.recorded_badge)
         header.addStretch(1)
         header.addWidget(self.setup_button)
+        header.addWidget(self.sent_button)
         header.addWidget(self.copy_button)
         header.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
@@ -149,6 +156,7 @@ class SidePane(QFrame):
         self._live.timeout.connect(self._on_live_tick)
 
         self.copy_button.clicked.connect(self.copy_answer)
+        self.sent_button.clicked.connect(self.show_what_was_sent)
         self.stop_button.clicked.connect(self.stopRequested)
         self.stopRequested.connect(lambda: bridge.cancel(side))
         self.setup_button.clicked.connect(self.setupRequested)
@@ -201,6 +209,7 @@ class SidePane(QFrame):
         self.status.setText("Waiting for the first token…")
         self.view.begin(prefix_markdown)
         self._live.start()
+        self.sent_button.setVisible(False)
 
     def reset(self, prefix_markdown: str = "") -> None:
         self.view.begin(prefix_markdown)
@@ -208,6 +217,10 @@ class SidePane(QFrame):
         self.metrics.clear()
         self._clear_thinking()
         self.status.setText("")
+
+    def show_what_was_sent(self) -> QWidget | None:
+        """The dialog of what this side's last run sent (None: nothing recorded)."""
+        return show_what_was_sent(self._sent, self) if self._sent is not None else None
 
     # -- thinking ----------------------------------------------------------------------------------------
     def _clear_thinking(self) -> None:
@@ -328,6 +341,8 @@ class SidePane(QFrame):
 
     def show_result(self, result: SideResult) -> str:
         """Settle the pane on a side's result: its figures, and a note on how it ended."""
+        self._sent = result if result.egress is not None else None
+        self.sent_button.setVisible(self._sent is not None)
         if result.skipped is not None:
             answer = self.view.finish()
             self.status.setText(f"⚠ {result.skipped}")
