@@ -65,3 +65,31 @@ def bounded_float(low: float, high: float) -> Callable[[str], float]:
 
 temperature_value = bounded_float(0.0, MAX_TEMPERATURE)
 top_p_value = bounded_float(0.0, 1.0)
+
+
+def _plain(value: float) -> str:
+    """1,000,000,000 and 0.5, never 1e+09."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+
+
+def setting_value(section: str, name: str, whole: bool, unit: str = "") -> Callable[[str], float]:
+    """A value for the setting `name` of the settings section `section` ("decision", "energy"), in the range the
+    settings allow, so the command line and Settings accept the same values. `whole`: a whole number."""
+    suffix = f" {unit}" if unit else ""
+
+    def parse(text: str) -> float:
+        from lmscales.core.settings.schema import Settings  # only when the option is given
+
+        section_class = next(f.default_factory for f in dataclasses.fields(Settings) if f.name == section)
+        rules = next(f.metadata for f in dataclasses.fields(section_class) if f.name == name)  # type: ignore[arg-type]
+        low, high = rules["minimum"], rules["maximum"]
+        try:
+            value: float = int(text) if whole else float(text)
+        except ValueError:
+            kind = "a whole number" if whole else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}{f' of {unit}' if unit else ''}, not {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:  # nan compares false both ways: refused too
+            raise argparse.ArgumentTypeError(f"must be from {_plain(low)} to {_plain(high)}{suffix}, not {text}")
+        return value
+
+    return parse

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lmscales.cli.common import EXIT_FAILED, EXIT_USAGE, SIDE_ALIASES, CliError, print_json, say
 from lmscales.cli.eval_journal import add_overlap_options, start_journal
@@ -14,14 +15,40 @@ from lmscales.cli.interrupts import interrupted_exit_code
 from lmscales.cli.run import generation_params
 from lmscales.cli.sides import judge, open_workspace
 
+if TYPE_CHECKING:
+    from lmscales.core.decision import DecisionSettings
+    from lmscales.core.settings import Settings
+
+
+def user_settings() -> Settings:
+    """The user's saved settings, as the window reads them (a damaged file: defaults, and a note saying so)."""
+    from lmscales.core.settings import load_settings
+
+    loaded = load_settings()
+    if loaded.notice:
+        say(loaded.notice)
+    return loaded.settings
+
+
+def decision_settings_of(args: argparse.Namespace, settings: Settings) -> DecisionSettings:
+    """The user's decision settings with this command's values on top (each checked where it was parsed)."""
+    from lmscales.core.settings.decision_section import decision_settings
+
+    price = args.electricity_price if args.electricity_price is not None else settings.energy.electricity_price
+    return decision_settings(settings.decision, price, volume_per_month=args.volume, hardware_cost=args.hardware_cost,
+                             hardware_months=args.hardware_months, translation_chrf_min=args.chrf_min,
+                             summary_key_facts_min=args.facts_min, margin_points=args.margin,
+                             min_items=args.min_items)
+
 
 def cmd_eval(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
+    from lmscales.core.decision import decide_all, decision_json
+    from lmscales.core.decision.report_html import render_report
     from lmscales.core.evaluation import EvalPlan, Evaluation
     from lmscales.core.history import TrialHistory, default_history_path
-    from lmscales.core.quality.eval_report import render_eval_report
     from lmscales.core.quality.results import task_figures
     from lmscales.core.quality.sets import EvalSetError, load_set
     from lmscales.core.resource_monitor import ResourceMonitor
@@ -39,12 +66,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         sides=sides, concurrency=args.concurrency, parallel_sides=args.parallel_sides)
     except ValueError as error:
         raise CliError(str(error), EXIT_USAGE) from None
+    settings = user_settings()
+    decision_settings = decision_settings_of(args, settings)
     # Appended to, never read, and not held: the evaluation's own journal keeps its trials for the report.
     history = TrialHistory(None if args.no_history else default_history_path(), remember=False)
     # A monitor without its thread: each side's run is bracketed by marks, so local sides get CPU-seconds and
     # energy (measured through RAPL where readable, else estimated) in their trials.
     workspace = open_workspace(args, sides, history=history, monitor=ResourceMonitor())
     workspace.records_trials = False  # nothing saves a recording here: memory stays flat at any size
+    # the zone of the large side's EcoLogits estimate, and the price the small side's electricity costs
+    workspace.set_electricity(settings.energy.electricity_zone, decision_settings.electricity_price_per_kwh or 0.0)
     started = time.perf_counter()
     try:
         def not_kept(event: WorkspaceEvent) -> None:  # said at once, naming the comparison
@@ -71,12 +102,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         workspace.close()
     seconds = time.perf_counter() - started
     figures = [task_figures(task) for task in result.tasks]
+    decisions = decide_all(result, decision_settings) if "small" in sides and "large" in sides else ()
     if args.report:
         path = Path(args.report)
         try:
             from lmscales.core.storage import write_atomically
 
-            write_atomically(path, render_eval_report(result).encode("utf-8"))
+            write_atomically(path, render_report(result, decisions).encode("utf-8"))
         except OSError as error:
             raise CliError(f"Could not write the report to {path}: {error.strerror or error}") from None
         print(f"report: {path}", file=sys.stderr)
@@ -84,11 +116,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         document = dataclasses.asdict(result)
         method = document.pop("method")  # once, at the top: how every figure below was measured
         print_json({"method": method, "result": document, "figures": [dataclasses.asdict(f) for f in figures],
+                    "decisions": [decision_json(decision) for decision in decisions],
                     "wall_seconds": round(seconds, 1), "trials": evaluation.trial_ids(),
                     "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
     else:
+        by_task = {decision.task: decision for decision in decisions}
         for figure in figures:
             print(figure.verdict)
+            if figure.task in by_task:  # what to do about it: the money, energy and quality, then the advice
+                print(by_task[figure.task].break_even.sentence)
+                print(f"Advice: {by_task[figure.task].advice.headline}.")
         count = evaluation.trial_count
         print(f"{count} comparison{'s' * (count != 1)} in {seconds:.0f} s", file=sys.stderr)
     problem = history.not_kept_problem()
@@ -104,10 +141,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from lmscales.cli.arguments import positive_int
-    from lmscales.cli.options import EVAL_DEFAULTS, add_comparison_options
+    from lmscales.cli.options import EVAL_DEFAULTS, add_comparison_options, add_decision_options
 
     evaluate = commands.add_parser("eval", help="repeated A/B runs over an evaluation set, with scores and a report")
     add_comparison_options(evaluate)
+    add_decision_options(evaluate)
     evaluate.set_defaults(**EVAL_DEFAULTS)  # why they differ from `run`'s: see EVAL_DEFAULTS
     evaluate.add_argument("--set", required=True,
                           help="translate, summarize, chat (built in), NAME-smoke for a small subset, or a JSONL file")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from lmscales.cli.arguments import context_size, positive_int, temperature_value, top_p_value
+from lmscales.cli.arguments import context_size, positive_int, setting_value, temperature_value, top_p_value
 from lmscales.core.defaults import DEFAULT_N_CTX, GENERATION_DEFAULTS
 from lmscales.core.events import REASONING_EFFORTS
 
@@ -59,3 +59,27 @@ def add_comparison_options(parser: argparse.ArgumentParser) -> None:
     generation.add_argument("--seed", type=int, default=GENERATION_DEFAULTS.seed)
     generation.add_argument("--reasoning-effort", choices=list(REASONING_EFFORTS), default=None,
                             help="the large side: how hard a model that thinks should think (sent only when given)")
+
+
+def add_decision_options(parser: argparse.ArgumentParser) -> None:
+    """What the decision (acceptable answers, break-even, advice) is computed with. Each defaults to the user's
+    setting (Settings › Decision and › Energy), checked against the same range; a value given here wins."""
+    decision = parser.add_argument_group(
+        "the decision", "which model for which task and from what volume on (default: your settings)")
+    decision.add_argument("--volume", type=setting_value("decision", "volume_per_month", True, "answers a month"),
+                          metavar="N", help="answers a month you expect, for the break-even")
+    decision.add_argument("--electricity-price", metavar="USD_PER_KWH",
+                          type=setting_value("energy", "electricity_price", False, "USD per kWh"),
+                          help="what a kWh costs on this computer")
+    decision.add_argument("--hardware-cost", type=setting_value("decision", "hardware_cost", False, "USD"),
+                          metavar="USD", help="what the computer that runs the small model costs you")
+    decision.add_argument("--hardware-months", type=setting_value("decision", "hardware_months", True, "months"),
+                          metavar="N", help="months the hardware cost is spread over")
+    decision.add_argument("--chrf-min", type=setting_value("decision", "translation_chrf_min", False, "chrF++ points"),
+                          metavar="POINTS", help="an acceptable translation's least chrF++ against the reference")
+    decision.add_argument("--facts-min", type=setting_value("decision", "summary_facts_min_percent", False, "per cent"),
+                          metavar="PERCENT", help="an acceptable summary's least share of the key facts")
+    decision.add_argument("--margin", type=setting_value("decision", "margin_points", False, "percentage points"),
+                          metavar="POINTS", help="pass rate you accept to lose by using the small model")
+    decision.add_argument("--min-items", type=setting_value("decision", "min_items", True, "items"),
+                          metavar="N", help="items both sides must have answered before any advice")

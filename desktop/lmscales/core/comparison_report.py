@@ -18,7 +18,8 @@ from lmscales.core.method_card import MethodCard
 from lmscales.core.method_card_html import CSS as METHOD_CSS
 from lmscales.core.method_card_html import method_card_section
 from lmscales.core.method_card_trials import card_for_trials
-from lmscales.core.quality.eval_report import answer_block, html_page
+from lmscales.core.quality.eval_report import html_page
+from lmscales.core.quality.report_charts import answer_block
 from lmscales.core.scoreboard import WINNER_MARK
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SideResult, Trial

@@ -7,16 +7,26 @@ escaped: answers are untrusted and may contain markup.
 
 Charts: per task, box-and-strip plots of time to first token and decode rate per side (every run is a dot;
 outliers by modified z-score are ringed, never dropped), and for the whole run one quality-against-cost chart
-(each task's main score against money per 100 items, small and large joined by a line).
+(each task's main score against money per 100 items, small and large joined by a line; energy or CPU time when
+no side cost money). `lmscales.core.decision.report_html.render_report` adds the decision: per task "Which model
+for this task" after its charts, and once the items where only one model was acceptable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from lmscales.core.method_card_html import CSS as METHOD_CSS
 from lmscales.core.method_card_html import method_card_section
-from lmscales.core.quality.report_charts import TASK_TITLES, _e, _num, distribution_svg, quality_cost_svg
+from lmscales.core.quality.report_charts import (
+    TASK_TITLES,
+    _e,
+    _num,
+    answer_block,
+    cost_axis,
+    distribution_svg,
+    quality_cost_svg,
+)
 from lmscales.core.quality.results import (
     ITEM_NOUNS,
     SIDES,
@@ -129,20 +139,6 @@ def _figures_table(task: TaskResult, fig: TaskFigures, result: EvalResult) -> st
     return "".join(rows)
 
 
-def answer_block(side: str, label: str, output: str, scores: Mapping[str, float] | None = None,
-                 notes: Sequence[str] = (), badge: str = "", problem: str = "") -> str:
-    """One side's answer as the report shows it: the side and its label (and a `badge`, e.g. "recorded"), score
-    chips, the answer as escaped text (or the `problem` that left it without one), failed checks' notes."""
-    chips = "".join(f'<span class="chip">{_e(name)} {value:.0f}</span>' for name, value in (scores or {}).items())
-    items = "".join(f'<li>{_e(note)}</li>' for note in notes)
-    notes_html = f'<ul class="notes">{items}</ul>' if items else ""
-    badge_html = f' <span class="badge">{_e(badge)}</span>' if badge else ""
-    problem_html = f'<p class="problem">{_e(problem)}</p>' if problem else ""
-    body = f'<pre class="answer">{_e(output)}</pre>' if output.strip() else '<p class="na">(empty answer)</p>'
-    return (f'<div class="answer-cell {_e(side)}"><div class="answer-head"><b>{_e(side)}</b> · {_e(label)}'
-            f"{badge_html}</div><div>{chips}</div>{problem_html}{body}{notes_html}</div>")
-
-
 def _answer_cell(side: str, item: ItemResult, result: EvalResult) -> str:
     label = next((info.label for info in result.sides if info.slot == side), side)
     return answer_block(side, label, item.outputs.get(side, ""), item.scores.get(side, {}),
@@ -177,7 +173,7 @@ def _examples(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
     return "".join(parts)
 
 
-def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
+def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult, extra: str = "") -> str:
     singular, plural = ITEM_NOUNS.get(task.task, ("item", "items"))
     title = TASK_TITLES.get(task.task, task.task)
     runs = (f"{len(task.items)} {singular if len(task.items) == 1 else plural} × {task.repeats} "
@@ -191,7 +187,8 @@ def _task_section(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str
     return (f'<section class="task" id="task-{_e(task.task)}"><h2>{_e(title)} <span class="sub">set '
             f"“{_e(task.set_name)}”, {_e(runs)}</span></h2>"
             f'<p class="verdict">{_e(fig.verdict)}</p>{_figures_table(task, fig, result)}'
-            f'<div class="charts">{"".join(charts)}</div>{_examples(task, fig, result)}</section>')
+            f'<div class="charts">{"".join(charts)}</div>'
+            f"{extra}{_examples(task, fig, result)}</section>")
 
 
 # `Evaluation`'s parameters that the method card shows too.
@@ -284,22 +281,25 @@ footer { color: var(--muted); font-size: 12px; text-align: center; }
 """
 
 
-def render_eval_report(result: EvalResult, title: str = "LM Scales evaluation") -> str:
-    """The whole report as one HTML document (see the module docstring)."""
+def render_eval_report(result: EvalResult, title: str = "LM Scales evaluation", *,
+                       task_parts: Mapping[str, str] | None = None, after_tasks: str = "", css: str = "") -> str:
+    """The whole report as one HTML document (see the module docstring). What the decision adds
+    (`lmscales.core.decision.report_html`, which calls this): `task_parts`, HTML after each task's charts by task
+    name; `after_tasks`, HTML after the tasks' sections; `css`, their style."""
     figures = [(task, task_figures(task)) for task in result.tasks]
     side_names = " · ".join(f'<b class="{_e(info.slot)}">{_e(info.slot)}</b>: {_e(info.label)}'
                             for info in result.sides)
     verdicts = "".join(f"<li><b>{_e(TASK_TITLES.get(task.task, task.task))}.</b> {_e(fig.verdict)}</li>"
                        for task, fig in figures)
-    sections = "".join(_task_section(task, fig, result) for task, fig in figures)
+    sections = "".join(_task_section(task, fig, result, (task_parts or {}).get(task.task, ""))
+                       for task, fig in figures)
     return html_page(title, (
         f'<h1>{_e(title)}</h1><p class="sides">{side_names} · {_e(result.metadata.created)}</p>'
         f'<section class="summary"><h2>Verdict</h2><ul>{verdicts}</ul></section>'
         f'<section class="tradeoff"><h2>What size buys</h2>{quality_cost_svg(result, figures)}'
-        '<p class="sub">Each task\'s main score for each side against what 100 items cost in money. The small side '
-        "runs on this computer: no money, but CPU time and energy (see each task's table).</p></section>"
-        f"{sections}{_metadata(result)}{method_card_section(result.method)}"
-    ), METHOD_CSS)
+        f'<p class="sub">{_e(cost_axis(result, figures).caption)}</p></section>'
+        f"{sections}{after_tasks}{_metadata(result)}{method_card_section(result.method)}"
+    ), METHOD_CSS + css)
 
 
 def html_page(title: str, body: str, css: str = "") -> str:

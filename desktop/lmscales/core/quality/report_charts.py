@@ -1,11 +1,16 @@
 """The report's inline SVG charts: per task, box-and-strip plots of a figure per side (every run a dot, outliers
-ringed, never dropped), and for the whole run the quality-against-cost chart. No script, no font, nothing fetched;
-every label that came from outside is escaped."""
+ringed, never dropped), and for the whole run the quality-against-cost chart; and `answer_block`, one side's answer
+as every report shows it. No script, no font, nothing fetched; every label that came from outside is escaped.
+
+The quality-against-cost chart's cost is money per 100 items. When no side of any task cost money (two sides on
+this computer, a free tier) that axis would put every point on zero, so `cost_axis` takes energy instead, or CPU
+time where energy is not known on both sides, and the chart's title and the report's caption say which."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -140,25 +145,74 @@ def distribution_svg(title: str, unit: str, samples: Mapping[str, Sequence[float
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class CostAxis:
+    """What the quality-against-cost chart puts on its x axis."""
+
+    field: str  # the SideCost field: cost_per_100, energy_wh_per_100 or cpu_seconds_per_100
+    title: str  # the chart's title
+    label: str  # the x axis's label, with its unit
+    caption: str  # what the report says under the chart
+
+
+def _scored_costs(result: EvalResult, figures: Sequence[tuple[TaskResult, TaskFigures]], field: str
+                  ) -> list[tuple[float | None, float | None]]:
+    """(small, large) values of `field` for each task with a main score."""
+    pairs = []
+    for task, fig in figures:
+        if fig.primary is None:
+            continue
+        costs = [task.costs.get(side) for side in SIDES]
+        pairs.append(tuple(getattr(cost, field) if cost is not None else None for cost in costs))
+    return pairs  # type: ignore[return-value]
+
+
+def cost_axis(result: EvalResult, figures: Sequence[tuple[TaskResult, TaskFigures]]) -> CostAxis:
+    """Money where any side of any task cost some; else energy where both sides of a task have it and it is not
+    all zero; else CPU time likewise; else money (the chart then shows what it can)."""
+    currency = next((task.costs["large"].currency for task, _ in figures if "large" in task.costs), "USD")
+    money = CostAxis("cost_per_100", "Quality against cost", f"money per 100 items ({currency})",
+                     "Each task's main score for each side against what 100 items cost in money. A side on this "
+                     "computer costs no money, but CPU time and energy (see each task's table).")
+    if any(value for pair in _scored_costs(result, figures, "cost_per_100") for value in pair):
+        return money
+    fallbacks = (
+        CostAxis("energy_wh_per_100", "Quality against energy (no side cost money)", "energy per 100 items (Wh)",
+                 "Neither side cost any money, so this chart puts each task's main score for each side against the "
+                 "energy 100 items used (measured or estimated; see each task's table for where each figure comes "
+                 "from)."),
+        CostAxis("cpu_seconds_per_100", "Quality against CPU time (no side cost money; energy not known for both)",
+                 "CPU time per 100 items (CPU-s)",
+                 "Neither side cost any money and energy is not known for both sides, so this chart puts each task's "
+                 "main score for each side against the CPU time 100 items took on this computer."),
+    )
+    for axis in fallbacks:
+        pairs = _scored_costs(result, figures, axis.field)
+        if any(small is not None and large is not None and (small or large) for small, large in pairs):
+            return axis
+    return money
+
+
 def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, TaskFigures]]) -> str:
-    """Each task's main score (y) against money per 100 items (x), small and large joined by a line."""
+    """Each task's main score (y) against its cost per 100 items (x; see `cost_axis`), small and large joined by a
+    line."""
+    axis = cost_axis(result, figures)
     points: list[tuple[str, str, float, float, str]] = []  # task, side, cost, score, score name
-    currency = "USD"
     for task, fig in figures:
         if fig.primary is None:
             continue
         for side in SIDES:
             cost = task.costs.get(side)
-            if cost is None or cost.cost_per_100 is None:
+            value = getattr(cost, axis.field) if cost is not None else None
+            if value is None:
                 continue
-            currency = cost.currency if side == "large" else currency
             score = fig.primary.mean_small if side == "small" else fig.primary.mean_large
-            points.append((task.task, side, cost.cost_per_100, score, fig.primary.name))
+            points.append((task.task, side, value, score, fig.primary.name))
     width, height, left, right, top, bottom = 780, 340, 64, 520, 40, 282
-    title = "Quality against cost"
+    title = axis.title
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg" aria-label="{title}">', f"<title>{title}</title>",
-             f'<text x="8" y="20" class="chart-title">{title}</text>']
+             f'xmlns="http://www.w3.org/2000/svg" aria-label="{_e(title)}">', f"<title>{_e(title)}</title>",
+             f'<text x="8" y="20" class="chart-title">{_e(title)}</text>']
     if not points:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="tick">No cost or score to '
                      "plot.</text></svg>")
@@ -177,7 +231,7 @@ def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, Tas
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" class="grid"/>')
         parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="tick" text-anchor="middle">{_e(_num(tick))}</text>')
     parts.append(f'<text x="{(left + right) / 2:.0f}" y="{bottom + 38}" class="axis-label" text-anchor="middle">'
-                 f"money per 100 items ({_e(currency)})</text>")
+                 f"{_e(axis.label)}</text>")
     parts.append(f'<text x="16" y="{(top + bottom) / 2:.0f}" class="axis-label" text-anchor="middle" '
                  f'transform="rotate(-90 16 {(top + bottom) / 2:.0f})">main score (0–100)</text>')
     for task_name in dict.fromkeys(p[0] for p in points):
@@ -197,8 +251,8 @@ def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, Tas
     for task_name, side, money, score, score_name in points:
         x, y = x_scale(money), y_of(score)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{COLOURS[side]}" class="point">'
-                     f"<title>{_e(side)} · {_e(task_name)}: {_e(score_name)} {score:.1f}, {_num(money)} {_e(currency)} "
-                     f"per 100 items</title></circle>")
+                     f"<title>{_e(side)} · {_e(task_name)}: {_e(score_name)} {score:.1f}, {_num(money)} "
+                     f"({_e(axis.label)})</title></circle>")
         text_y = label_y[(task_name, side)]
         parts.append(f'<line x1="{x + 7:.1f}" y1="{y:.1f}" x2="{right + 14:.1f}" y2="{text_y:.1f}" class="leader" '
                      f'stroke="{COLOURS[side]}"/>' if side == "large" else
@@ -213,3 +267,15 @@ def quality_cost_svg(result: EvalResult, figures: Sequence[tuple[TaskResult, Tas
 
 # -- HTML pieces ------------------------------------------------------------------------------------------------
 
+def answer_block(side: str, label: str, output: str, scores: Mapping[str, float] | None = None,
+                 notes: Sequence[str] = (), badge: str = "", problem: str = "") -> str:
+    """One side's answer as the report shows it: the side and its label (and a `badge`, e.g. "recorded"), score
+    chips, the answer as escaped text (or the `problem` that left it without one), failed checks' notes."""
+    chips = "".join(f'<span class="chip">{_e(name)} {value:.0f}</span>' for name, value in (scores or {}).items())
+    items = "".join(f'<li>{_e(note)}</li>' for note in notes)
+    notes_html = f'<ul class="notes">{items}</ul>' if items else ""
+    badge_html = f' <span class="badge">{_e(badge)}</span>' if badge else ""
+    problem_html = f'<p class="problem">{_e(problem)}</p>' if problem else ""
+    body = f'<pre class="answer">{_e(output)}</pre>' if output.strip() else '<p class="na">(empty answer)</p>'
+    return (f'<div class="answer-cell {_e(side)}"><div class="answer-head"><b>{_e(side)}</b> · {_e(label)}'
+            f"{badge_html}</div><div>{chips}</div>{problem_html}{body}{notes_html}</div>")
