@@ -87,3 +87,13 @@ def test_sensitive_input_is_not_held_for_a_server_on_this_computer(llama_server:
                       "--input", "-", "--max-tokens", "4", stdin=EMAIL_INPUT)
     assert result.returncode == 0, result.stderr
     assert "Not sent" not in result.stderr
+
+
+def test_the_evaluations_method_card_says_what_left_this_computer(llama_server: str) -> None:
+    result = lmscales("eval", "--set", "chat", "--smoke", "--limit", "1", "--warmups", "0", "--threads", "1",
+                      "--base-url", llama_server, "--model", SERVER_MODEL, "--max-tokens", "4", "--json",
+                      "--no-history")
+    assert result.returncode == 0, result.stderr
+    sent = json.loads(result.stdout)["method"]["sent"]
+    assert sent.startswith("The evaluation sent ") and f" to {llama_server.split('/')[2]}" in sent
+    assert sent.endswith("; the small side sent nothing (measured).")

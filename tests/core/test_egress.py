@@ -4,6 +4,7 @@ connection, the key is in none of it, and the small side's 0 bytes are measured 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -130,3 +131,24 @@ def test_the_session_total_names_each_host_and_the_small_sides_measured_zero() -
     unknown = session_total([(Egress(None, None, None, provenance="unknown"), True, False)])
     assert total_sentence(unknown) == "This session sent nothing to a large side; the small side's traffic is " \
                                       "unknown."
+
+
+def test_the_method_card_of_comparisons_says_what_left_this_computer() -> None:
+    from lmscales.core.events import EngineInfo
+    from lmscales.core.method_card import method_markdown, method_rows
+    from lmscales.core.method_card_trials import card_for_trials
+
+    small = SideResult(side="small", label="Small", text="hi", started_at="", egress=Egress(None, 0, 0),
+                       engine=EngineInfo(kind="local", model="s", context_tokens=512))
+    sent_large = Egress("api.x.invalid", 2100, 900, 1, '{"model":"m"}')
+    large = SideResult(side="large", label="Large", text="hi", started_at="", egress=sent_large,
+                       engine=EngineInfo(kind="remote", model="m", context_tokens=512, host="api.x.invalid",
+                                         loopback=False))
+    trial = Trial(id="t", created_at="2026-01-01T00:00:00+00:00", input=HELLO, params=SHORT, sides=(small, large))
+    card = card_for_trials([trial])
+    sent = "The comparisons sent 2.1 KB to api.x.invalid; the small side sent nothing (measured)."
+    assert card.sent == sent
+    assert ("Method", "sent over the network", sent) in [(r.group, r.label, r.value) for r in method_rows(card)]
+    assert sent in method_markdown(card)
+    old = dataclasses.replace(trial, sides=tuple(dataclasses.replace(s, egress=None) for s in trial.sides))
+    assert card_for_trials([old]).sent is None  # trials from before egress was kept: nothing claimed

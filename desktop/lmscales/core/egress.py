@@ -167,13 +167,13 @@ def format_bytes(count: int) -> str:
     return f"{count / 1_000_000:.1f} MB"
 
 
-def total_sentence(total: EgressTotal) -> str:
-    """ "this session sent 14.2 KB to api.openai.com; the small side sent nothing" """
+def total_sentence(total: EgressTotal, subject: str = "This session") -> str:
+    """ "This session sent 14.2 KB to api.openai.com; the small side sent nothing (measured)." """
     if total.hosts:
         sent = ", ".join(f"{format_bytes(host.bytes_sent)} to {host.host}" for host in total.hosts)
-        first = f"This session sent {sent}"
+        first = f"{subject} sent {sent}"
     else:
-        first = "This session sent nothing to a large side"
+        first = f"{subject} sent nothing to a large side"
     if not total.small_side_ran:
         return first + "."
     small = "the small side sent nothing (measured)" if total.small_side_silent else \

@@ -18,6 +18,7 @@ the file (`eval_tally`), and a stopped evaluation resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import threading
@@ -35,6 +36,7 @@ from lmscales.core.eval_schedule import LaneRunner, Overlap, resolve_overlap, sc
 from lmscales.core.eval_tally import EvalTally, RunningScores
 from lmscales.core.events import Message
 from lmscales.core.method_card import MethodCard, build_method_card, concurrency_of
+from lmscales.core.method_card_trials import sent_over_network
 from lmscales.core.quality.judge import Judge, JudgeContext, Verdict
 from lmscales.core.quality.results import EvalResult, JudgeSummary, RunMetadata
 from lmscales.core.quality.sets import EvalItem, EvalSet
@@ -343,9 +345,12 @@ class Evaluation:
         overlap = self.overlap
         concurrency = (overlap.describe(self.session.info("large"), len(sides)) if overlap is not None
                        and overlap.lanes else concurrency_of(["sequential"], len(sides)))
-        return build_method_card(sides, self.plan.params, warmups=self.plan.warmups, repeats=self.plan.repeats,
+        card = build_method_card(sides, self.plan.params, warmups=self.plan.warmups, repeats=self.plan.repeats,
                                  concurrency=concurrency, threads_used=tally.threads_used,
                                  created=self.started_at or None)
+        # What left this computer: from the trials as kept (the tally's slim copies leave the requests out).
+        trials = self.journal.trials() if self.journal is not None else self.trials
+        return dataclasses.replace(card, sent=sent_over_network(trials, "The evaluation"))
 
     def _judge_summary(self, items: Sequence[EvalItem]) -> JudgeSummary | None:
         if self.judge is None:

@@ -130,6 +130,7 @@ class MethodCard:
     warmups: int | None  # None: not an evaluation (no warm-up runs)
     repeats: int | None
     concurrency: str
+    sent: str | None = None  # what left this computer over the runs (`lmscales.core.egress`); None: not known
     definitions: tuple[FigureDefinition, ...] = FIGURE_DEFINITIONS
     schema_version: int = SCHEMA_VERSION
 
@@ -389,6 +390,8 @@ def method_rows(card: MethodCard) -> tuple[MethodRow, ...]:
          f"{card.warmups} before measuring, discarded"),
         ("repeats", "1 (single comparisons)" if card.repeats is None else str(card.repeats)),
         ("concurrency", card.concurrency), ("measured", card.created))]
+    if card.sent is not None:
+        rows.append(MethodRow("Method", "sent over the network", card.sent))
     rows += [MethodRow("Definitions", definition.figure, definition.summary, definition.link)
              for definition in card.definitions]
     return tuple(rows)
