@@ -98,7 +98,15 @@ def cost_chart_svg(chart: CostChart, currency: str) -> str:
     """Monthly money against monthly volume, one line per side, the user's volume and the crossing marked."""
     width, height, left, right, top, bottom = 580, 280, 70, 530, 36, 226
     x_scale = _Scale([0.0, chart.volumes[-1]], left, right, log=False)
-    y_scale = _Scale([0.0, *chart.small, *chart.large], bottom, top, log=False)
+    end = x_scale.high  # the axis ends on a round tick past the data: the straight lines are drawn to it
+
+    def at(values: tuple[float, ...], volume: float) -> float:
+        slope = (values[-1] - values[0]) / (chart.volumes[-1] or 1.0)
+        return values[0] + slope * volume
+
+    lines = {side: (at(values, 0.0), at(values, end)) for side, values in (("small", chart.small),
+                                                                          ("large", chart.large))}
+    y_scale = _Scale([0.0, *lines["small"], *lines["large"]], bottom, top, log=False)
     title = "Money a month against volume"
     parts = [f'<svg class="chart cost" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg" aria-label="{title}"><title>{title}</title>',
@@ -115,11 +123,16 @@ def cost_chart_svg(chart: CostChart, currency: str) -> str:
                      f"{_e(wording.count(tick))}</text>")
     parts.append(f'<text x="{(left + right) / 2:.0f}" y="{bottom + 36}" class="axis-label" text-anchor="middle">'
                  f"{_e(chart.x_label)}</text>")
-    for side, values in (("small", chart.small), ("large", chart.large)):
-        points = " ".join(f"{x_scale(v):.1f},{y_scale(m):.1f}" for v, m in zip(chart.volumes, values, strict=True))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{COLOURS[side]}" stroke-width="2.5">'
+    label_y = {side: y_scale(lines[side][1]) - 6 for side in SIDES}
+    if abs(label_y["small"] - label_y["large"]) < 14:  # the two labels apart, the higher line's above
+        higher, lower = sorted(SIDES, key=lambda side: label_y[side])
+        label_y[lower] = label_y[higher] + 16
+    for side in SIDES:
+        start, stop = lines[side]
+        parts.append(f'<polyline points="{x_scale(0.0):.1f},{y_scale(start):.1f} {x_scale(end):.1f},'
+                     f'{y_scale(stop):.1f}" fill="none" stroke="{COLOURS[side]}" stroke-width="2.5">'
                      f"<title>{side}</title></polyline>"
-                     f'<text x="{right - 4}" y="{y_scale(values[-1]) - 6:.1f}" class="point-label" '
+                     f'<text x="{right - 4}" y="{label_y[side]:.1f}" class="line-label" '
                      f'text-anchor="end" fill="{COLOURS[side]}">{side}</text>')
     x = x_scale(chart.volume)
     parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" class="you"/>'
@@ -127,8 +140,7 @@ def cost_chart_svg(chart: CostChart, currency: str) -> str:
                  "</text>")
     if chart.crossover is not None:
         cx = x_scale(chart.crossover)
-        slope = (chart.large[-1] - chart.large[0]) / (chart.volumes[-1] or 1)
-        cy = y_scale(chart.large[0] + slope * chart.crossover)
+        cy = y_scale(at(chart.large, chart.crossover))
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" class="crossing"><title>the lines cross at about '
                      f"{_e(wording.count(chart.crossover))}</title></circle>"
                      f'<text x="{cx + 8:.1f}" y="{cy + 16:.1f}" class="tick">cheaper from here</text>')
@@ -226,6 +238,7 @@ ul.rates { margin: 4px 0; padding-left: 20px; font-size: 14px; } ul.rates b.smal
 ul.rates b.large { color: var(--large); }
 td.route { font-weight: 600; } td.route.small { color: var(--small); } td.route.large { color: var(--large); }
 .break-even { font-size: 15px; margin: 4px 0 10px; }
+svg .line-label { font: 600 12.5px system-ui, sans-serif; }
 svg .you { stroke: var(--ink); stroke-width: 1; stroke-dasharray: 3 3; }
 svg .crossing { fill: #fff; stroke: var(--ink); stroke-width: 2; }
 .filters input { margin: 0 3px 0 10px; } .filter-name { font-size: 13px; color: var(--muted); }
