@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from lmscales.cli import EXIT_FAILED, EXIT_USAGE, CliError, add_engine_options, print_json
-from lmscales.cli.arguments import positive_seconds
+from lmscales.cli.arguments import positive_int, positive_seconds
 from lmscales.cli.sides import load_gguf, new_workspace, small_spec
 from lmscales.core.engines.local import WAIT_POLICY
 
@@ -88,6 +88,22 @@ def cmd_bench_soak(args: argparse.Namespace) -> int:
     return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
 
 
+def cmd_bench_eval(args: argparse.Namespace) -> int:
+    from lmscales.bench.evaluation import bench_memory, bench_speed, describe
+
+    if args.memory_items is not None:
+        report = bench_memory(items=args.memory_items, concurrency=args.concurrency)
+    else:
+        report = bench_speed(set_name=args.set, limit=args.limit, repeats=args.repeats, threads=args.threads,
+                             max_tokens=args.max_tokens, ttft_ms=args.ttft_ms, token_ms=args.token_ms,
+                             concurrency=args.concurrency, rounds=args.rounds)
+    if args.json:
+        print_json(report)
+    else:
+        print(describe(report))
+    return EXIT_FAILED if args.check and not report["goals"]["met"] else 0
+
+
 def add_commands(commands: Any) -> None:
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True)
@@ -127,3 +143,20 @@ def add_commands(commands: Any) -> None:
     soak.add_argument("--json", action="store_true")
     soak.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
     soak.set_defaults(handler=cmd_bench_soak)
+    evaluate = bench_commands.add_parser(
+        "eval", help="lmscales eval one request at a time vs overlapped, against a network-like loopback server")
+    evaluate.add_argument("--set", default="translate", help="the evaluation set (default: %(default)s)")
+    evaluate.add_argument("--limit", type=positive_int, default=20, help="its first N items (default: %(default)s)")
+    evaluate.add_argument("--repeats", type=positive_int, default=1)
+    evaluate.add_argument("--threads", type=positive_int, default=1, help="the small side's llama.cpp threads")
+    evaluate.add_argument("--max-tokens", type=positive_int, default=48)
+    evaluate.add_argument("--ttft-ms", type=float, default=300.0, help="the server's wait before the first token")
+    evaluate.add_argument("--token-ms", type=float, default=20.0, help="the server's pace per token after it")
+    evaluate.add_argument("--concurrency", type=positive_int, default=4, help="the large side's requests at once")
+    evaluate.add_argument("--rounds", type=positive_int, default=1,
+                          help="each mode this many times, alternating their order (the load changes meanwhile)")
+    evaluate.add_argument("--memory-items", type=positive_int, metavar="N",
+                          help="instead: N short items, the large side alone, RSS at item 1,000 and at item N")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
+    evaluate.set_defaults(handler=cmd_bench_eval)
