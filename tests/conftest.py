@@ -260,6 +260,7 @@ MUST_RUN_ON_LINUX_CI = (
     "tests/ui/test_real_window.py", "tests/ui/test_presenter_real_window.py", "tests/cli/test_packaging.py",
     "tests/core/test_comparison_report.py::test_headless_chromium",  # dev.py installs Chromium there too
     "tests/core/quality/test_eval_report.py::test_the_report_renders_in_headless_chromium",
+    "tests/core/quality/test_report_decision.py::test_the_decision_renders_in_headless_chromium",
 )
 
 
