@@ -96,13 +96,13 @@ def test_a_loopback_server_is_not_held_and_what_was_sent_is_what_it_received(
     large = trial.side("large")
     assert large.egress.bytes_sent == len(received)
     host = large.egress.host
-    assert win.egress_status.text() == f"This session sent {format_bytes(len(received))} to {host}."
+    assert win.egress_status.text() == f"This session sent {format_bytes(len(received))} to {host} (this computer)."
     pane = win.panes["large"]
     assert pane.sent_button.isVisible()
     shown = pane.show_what_was_sent()
     body = received.partition(b"\r\n\r\n")[2]
     assert shown.request.toPlainText() == json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    assert f"Sent to {host}: " in shown.summary.text()
+    assert f"Sent to {host} (this computer): {format_bytes(len(received))} in 1 request; " in shown.summary.text()
     shown.close()
     dialog = win.history.open_row(0)
     assert dialog is not None

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lmscales.core.offline import is_loopback
 from lmscales.core.secrets import redact
 
 EgressProvenance = Literal["measured", "recorded", "unknown"]
@@ -159,6 +160,16 @@ def session_total(sides: Iterable[tuple[Egress | None, bool, bool]]) -> EgressTo
     return EgressTotal(tuple(hosts.values()), small_ran, small_ran and small_silent)
 
 
+def host_name(host: str) -> str:
+    """A host as a sentence names it: a server on this computer says so (nothing it got left the computer)."""
+    name = host  # "host:port", "[::1]:port" or a bare host
+    if host.startswith("[") and "]" in host:
+        name = host[1:host.index("]")]
+    elif host.count(":") == 1:
+        name = host.split(":")[0]
+    return f"{host} (this computer)" if is_loopback(name) else host
+
+
 def format_bytes(count: int) -> str:
     if count < 1000:
         return f"{count} B"
@@ -170,7 +181,7 @@ def format_bytes(count: int) -> str:
 def total_sentence(total: EgressTotal, subject: str = "This session") -> str:
     """ "This session sent 14.2 KB to api.openai.com; the small side sent nothing (measured)." """
     if total.hosts:
-        sent = ", ".join(f"{format_bytes(host.bytes_sent)} to {host.host}" for host in total.hosts)
+        sent = ", ".join(f"{format_bytes(host.bytes_sent)} to {host_name(host.host)}" for host in total.hosts)
         first = f"{subject} sent {sent}"
     else:
         first = f"{subject} sent nothing to a large side"

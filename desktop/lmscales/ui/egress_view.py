@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from lmscales.core.egress import Egress, format_bytes, session_total, total_sentence
+from lmscales.core.egress import Egress, format_bytes, host_name, session_total, total_sentence
 from lmscales.core.secrets import redact
 from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.session_bridge import SessionBridge
@@ -49,12 +49,17 @@ def egress_summary(result: SideResult) -> str:
         return "Not recorded: this comparison was made before LM Scales kept what each side sent."
     if egress.host is None:
         sent = "unknown" if egress.bytes_sent is None else format_bytes(egress.bytes_sent)
-        return f"Sent over the network: {sent}.\n{egress.how.capitalize()}."
+        return f"Sent over the network: {sent}.\n{_sentence(egress.how)}"
     sent = "unknown" if egress.bytes_sent is None else format_bytes(egress.bytes_sent)
     received = "unknown" if egress.bytes_received is None else format_bytes(egress.bytes_received)
     requests = f"{egress.requests} request{'s' if egress.requests != 1 else ''}"
-    return (f"Sent to {egress.host}: {sent} ({requests}); received {received}.\n{egress.how.capitalize()}. "
-            "Below, the body of the last request as sent; its headers (with the key) are never kept.")
+    return (f"Sent to {host_name(egress.host)}: {sent} in {requests}; received {received} on the connection.\n"
+            f"{_sentence(egress.how)} Below, the body of the last request as sent; its headers (with the key) are "
+            "never kept.")
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:] + ".") if text else ""
 
 
 class SentDialog(QDialog):
@@ -81,7 +86,7 @@ class SentDialog(QDialog):
         layout.addWidget(self.request, 1)
         layout.addWidget(buttons)
         metrics = self.fontMetrics()
-        self.resize(metrics.averageCharWidth() * 96, metrics.height() * (30 if body is not None else 8))
+        self.resize(metrics.averageCharWidth() * 110, metrics.height() * (40 if body is not None else 8))
 
 
 def show_what_was_sent(result: SideResult, parent: QWidget | None = None) -> SentDialog:
