@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from lmscales.core import offline
 from lmscales.core.decision import decide_all
 from lmscales.core.decision.view_text import results_text
+from lmscales.core.eval_journal import JournalError, known_ids
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.judge_choice import choose_judge
 from lmscales.core.quality.eval_report import render_eval_report
@@ -73,10 +74,23 @@ class EvalDialog(QDialog):
         self.judge_choice.addItem("The large side (judge is also a contestant)", "large")
         self.judge_choice.setToolTip("A blind judge compares the two answers in both orders; a win counts only when "
                                      "both orders agree. The small model is never the judge.")
+        self.concurrency = QSpinBox()  # 0: from where the large side runs (4 for an API, else 1)
+        self.concurrency.setRange(0, 32)
+        self.concurrency.setSpecialValueText("From where it runs")
+        self.concurrency.setToolTip("The large side's requests at once: by default 4 for an API beyond this computer "
+                                    "(and both sides at once), 1 for a server on it. The report says which.")
+        self.resume_choice = QComboBox()
+        self.resume_choice.addItem("Start a new evaluation", None)
+        for evaluation_id in known_ids()[:10]:
+            self.resume_choice.addItem(f"Resume {evaluation_id}", evaluation_id)
+        self.resume_choice.setToolTip("Continue a stopped evaluation with the same set and parameters: only what "
+                                      "is missing runs")
         form = QFormLayout()
         form.addRow("Set", self.set_choice)
         form.addRow("Repeats", self.repeats)
         form.addRow("Judge", self.judge_choice)
+        form.addRow("Large side at once", self.concurrency)
+        form.addRow("Evaluation", self.resume_choice)
         form.addRow("Parameters", QLabel(f"max {params.max_tokens} tokens, temperature {params.temperature:g}, "
                                          f"seed {params.seed} (from Generation settings); one warm-up discarded"))
 
@@ -139,12 +153,17 @@ class EvalDialog(QDialog):
             return
         try:
             evaluation_set = load_set(spec)
-            plan = EvalPlan(evaluation_set, self.params, repeats=self.repeats.value())
+            plan = EvalPlan(evaluation_set, self.params, repeats=self.repeats.value(),
+                            concurrency=self.concurrency.value() or None)
             judge = self._judge()
-        except (EvalSetError, JudgeRefused, ValueError) as error:
+            workspace = self.workspace
+            evaluation = Evaluation(self.session, plan, judge, self._progressed,
+                                    make_engine=(lambda: workspace.another_engine("large")) if workspace else None)
+            evaluation.start_journal(self.resume_choice.currentData())  # each trial on disk as it finishes
+        except (EvalSetError, JudgeRefused, JournalError, ValueError) as error:
             self.status.setText(f"⚠ {error}")
             return
-        self.evaluation = Evaluation(self.session, plan, judge, self._progressed)
+        self.evaluation = evaluation
         self.outcome = None
         self.verdict.setText("")
         self.start_button.setEnabled(False)
@@ -185,7 +204,7 @@ class EvalDialog(QDialog):
                          zip(sentences, measured, strict=True)]
         self.verdict.setText("\n\n".join(sentences) or "Nothing was measured before the stop.")
         self.save_button.setEnabled(bool(sentences))
-        count = len(self.evaluation.trials) if self.evaluation is not None else 0
+        count = self.evaluation.trial_count if self.evaluation is not None else 0
         self.status.setText(("Stopped: partial results. " if partial else "Done. ")
                             + f"{count} comparisons, each kept in the history.")
 
