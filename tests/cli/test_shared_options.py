@@ -20,7 +20,8 @@ from tests.support.fault_server import WORDS, FaultServer
 EVERY_SHARED_OPTION = [
     "--gguf", "a.gguf", "--threads", "3", "--n-ctx", "1024", "--large-gguf", "b.gguf", "--large-threads", "2",
     "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--connect-timeout", "3", "--read-timeout", "4",
-    "--remote-context", "4096", "--offline", "--no-remote", "--prices", "p.json", "--price-input", "1", "--price-output", "2",
+    "--remote-context", "4096", "--offline", "--no-remote", "--prices", "p.json", "--price-input", "1",
+    "--price-output", "2",
     "--max-tokens", "9", "--temperature", "0.5", "--top-p", "0.5", "--seed", "5", "--reasoning-effort", "low",
 ]
 
