@@ -44,6 +44,7 @@ from lmscales.ui.thread_control import ThreadControl
 from lmscales.ui.welcome import Welcome
 from lmscales.ui.window_layout import bottom_tabs, main_splitter
 from lmscales.ui.window_menus import WindowMenus
+from lmscales.ui.window_signals import connect_welcome_and_settings
 
 if TYPE_CHECKING:
     from lmscales.core.engines.remote import RemoteOptions
@@ -150,23 +151,7 @@ class MainWindow(QMainWindow):
         for source in (self.tasks, self.history, self.card, self.resources, self.replay, self.presenter):
             source.problem.connect(self._show_problem)
         self.history.sendAgainRequested.connect(self.send_again)
-        self.welcome.apiRequested.connect(self.configure_endpoint)
-        self.welcome.serverRequested.connect(self.configure_endpoint)
-        self.welcome.ggufRequested.connect(lambda: self.open_model("large"))
-        self.welcome.exampleRequested.connect(lambda: self.tasks.load_example())
-        self.welcome.closed.connect(self.close_welcome)
-        settings = self.settings
-        settings.capture_window = self.generation.fold_into
-        settings.notice.connect(self._show_problem)
-        settings.offlineChanged.connect(self._on_offline_changed)
-        settings.endpointChanged.connect(lambda endpoint, placeholder: self.set_endpoint(
-            endpoint, placeholder=placeholder))
-        settings.modelRequested.connect(lambda path, n_ctx, threads: self.load_model(path, n_ctx, threads))
-        settings.modelProblem.connect(self.slot_panes.show_model_problem)
-        settings.threadsSettingChanged.connect(self.threads.apply)
-        settings.measureRequested.connect(self.threads.measure_again)
-        settings.thread_table = lambda: self.workspace.thread_table("small")
-        settings.keyNote.connect(self.panes["large"].status.setText)
+        connect_welcome_and_settings(self)
         self.replay_menu.bannerChanged.connect(self.presenter.set_banner)
 
     @property
@@ -241,8 +226,7 @@ class MainWindow(QMainWindow):
         self.bridge.cancel()
 
     def evaluate(self) -> None:
-        """Repeated A/B runs of an evaluation set on both sides, with scores and a report (a modal dialog: the
-        panes show each item as it runs)."""
+        """Repeated A/B runs of an evaluation set, with scores and a report (modal; the panes show each item)."""
         if self.running:
             self._show_problem("A comparison is running; stop it first.")
             return
