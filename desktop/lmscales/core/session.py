@@ -47,6 +47,16 @@ from lmscales.core.pricing import Cost, PriceTable
 from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunResourceSummary
 from lmscales.core.resource_monitor import Side as MonitorSide
 from lmscales.core.send_guard import remote_refusal
+from lmscales.core.session_events import (
+    Listener as Listener,
+    SessionEvent as SessionEvent,
+    SideEnded as SideEnded,
+    SideQueued as SideQueued,
+    SideStarted as SideStarted,
+    SideStreamed as SideStreamed,
+    TrialEnded as TrialEnded,
+    TrialStarted as TrialStarted,
+)
 from lmscales.core.trial import (
     EvalRef,
     GenerationParams,
@@ -68,56 +78,6 @@ DEFAULT_LABELS = {"small": "Small", "large": "Large"}
 
 class SessionBusyError(RuntimeError):
     """A comparison is already running; the message is for the user."""
-
-
-# -- events ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrialStarted:
-    trial_id: str
-    input: TaskInput
-    sides: tuple[str, ...]
-    mode: RunMode
-
-
-@dataclass(frozen=True)
-class SideQueued:
-    """The side waits for the one before it (sequential mode)."""
-
-    trial_id: str
-    side: str
-
-
-@dataclass(frozen=True)
-class SideStarted:
-    trial_id: str
-    side: str
-    engine: EngineInfo
-    at: float  # perf_counter
-
-
-@dataclass(frozen=True)
-class SideStreamed:
-    """A piece of the answer (`TextDelta`) or something to know while it runs (`Notice`)."""
-
-    trial_id: str
-    side: str
-    event: TextDelta | Notice
-
-
-@dataclass(frozen=True)
-class SideEnded:
-    trial_id: str
-    side: str
-    result: SideResult
-
-
-@dataclass(frozen=True)
-class TrialEnded:
-    trial: Trial
-
-
-SessionEvent = TrialStarted | SideQueued | SideStarted | SideStreamed | SideEnded | TrialEnded
-Listener = Callable[[SessionEvent], None]
 
 
 # -- what is sent ----------------------------------------------------------------------------------------

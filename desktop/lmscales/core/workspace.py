@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,16 @@ from lmscales.core.recording import Collector
 from lmscales.core.send_guard import Hold, SendGuard, remote_refusal
 from lmscales.core.session import SLOTS, Session, SessionBusyError
 from lmscales.core.trial import Trial
+from lmscales.core.workspace_events import (
+    EvaluationEnded,
+    Listener,
+    OfflineChanged,
+    Readiness,
+    SlotChanged,
+    TrialKept,
+    TrialNotKept,
+    WorkspaceEvent,
+)
 
 if TYPE_CHECKING:
     from lmscales.core.engines.local import LoadedModel, LocalEngine
@@ -50,57 +59,6 @@ __all__ = [
     "EndpointSpec", "EngineSpec", "EvaluationEnded", "GgufSpec", "OfflineChanged", "Readiness", "ReplaySpec",
     "SlotChanged", "TrialKept", "TrialNotKept", "Workspace", "WorkspaceEvent",
 ]
-
-
-# -- events ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SlotChanged:
-    """What a slot holds changed: a new spec, a model loaded, or the slot emptied (`info` None: not ready)."""
-
-    side: str
-    spec: EngineSpec | None
-    info: EngineInfo | None
-
-
-@dataclass(frozen=True)
-class OfflineChanged:
-    offline: bool
-
-
-@dataclass(frozen=True)
-class TrialKept:
-    trial: Trial
-
-
-@dataclass(frozen=True)
-class TrialNotKept:
-    """The trial is in this session's memory, but could not be written to the history file."""
-
-    trial: Trial
-    reason: str
-
-
-@dataclass(frozen=True)
-class EvaluationEnded:
-    """An evaluation ended (whole or stopped): its result is the workspace's `last_evaluation`."""
-    result: EvalResult
-
-
-WorkspaceEvent = SlotChanged | OfflineChanged | TrialKept | TrialNotKept | EvaluationEnded
-Listener = Callable[[WorkspaceEvent], None]
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """What `can_send` decided: the chosen sides that can run now, and, when none can (or some cannot), why,
-    as a sentence for the user."""
-
-    sides: tuple[str, ...]
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.sides)
 
 
 class Workspace:
