@@ -15,10 +15,8 @@ figures. Nothing in a trial is a key (see `lmscales.core.trial`), and every text
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import errno
 import io
 import json
 import logging
@@ -33,11 +31,13 @@ from urllib.parse import urlsplit
 from lmscales.core.comparison_report import render_comparisons
 from lmscales.core.json_limits import JsonLimitError
 from lmscales.core.json_limits import loads as limited_loads
+from lmscales.core.jsonl_file import append_line as _append_line
 from lmscales.core.method_card import method_markdown
 from lmscales.core.method_card_trials import card_for_trials
 from lmscales.core.secrets import redact
 from lmscales.core.storage import data_dir, write_atomically
 from lmscales.core.trial import SCHEMA_VERSION, SideResult, Trial, TrialFormatError, now_iso
+from lmscales.core.votes import blind_words, tally_votes, voted
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,12 @@ class TrialHistory:
         if self.remember:
             with self._lock:
                 self._trials.append(trial)
+        problem = self._write(trial)
+        for listener in tuple(self._listeners):
+            listener(trial)
+        return problem
+
+    def _write(self, trial: Trial) -> str | None:
         problem = None
         if self.keep and self.path is not None:
             try:
@@ -183,8 +189,21 @@ class TrialHistory:
                 problem = (f"Could not keep the comparison {trial.id} ({trial.task}, {trial.created_at}) in "
                            f"{self.path}: {reason}. It is kept for this session only.")
                 log.error("%s", problem)
+        return problem
+
+    def replace(self, trial: Trial) -> str | None:
+        """Keep `trial` in place of the kept trial of its id (a vote cast after the trial ended). The file is
+        append-only: the new version is appended, and the loader keeps the last line of an id in its first
+        line's place, so the older line is never lost. Listeners get `None` (reload)."""
+        with self._lock:
+            places = [i for i, kept in enumerate(self._trials) if kept.id == trial.id]
+            if places:
+                self._trials[places[0]] = trial
+            elif self.remember:
+                self._trials.append(trial)
+        problem = self._write(trial)
         for listener in tuple(self._listeners):
-            listener(trial)
+            listener(None)
         return problem
 
     def clear(self) -> str | None:
@@ -229,50 +248,21 @@ class TrialHistory:
         return export_trials(self.list() if trials is None else tuple(trials), path)
 
 
-def _append_line(path: Path, line: str) -> None:
-    """Append `line` whole, or leave the file as it was and raise `OSError`. `os.write` may write only part
-    (a disk that fills up mid-line): the rest is written after it, and a write or flush that fails cuts the
-    file back to its old length, so the next load finds no half line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (line + "\n").encode("utf-8")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(path, flags, 0o600)
-    try:
-        size = os.fstat(descriptor).st_size
-        if size:
-            # A line cut short by a crash must not swallow this one: start on a fresh line.
-            with open(path, "rb") as handle:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    data = b"\n" + data
-        written = 0
-        try:
-            while written < len(data):
-                count = os.write(descriptor, data[written:])
-                if count <= 0:  # nothing written and no error: the device takes no more
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                written += count
-            os.fsync(descriptor)
-        except OSError:
-            # Cut our part back off, unless another process appended after it (its line must not go with ours;
-            # the loader then skips our cut line with a note).
-            with contextlib.suppress(OSError):
-                if os.fstat(descriptor).st_size == size + written:
-                    os.ftruncate(descriptor, size)
-            raise
-    finally:
-        os.close(descriptor)
-
-
 def read_trials(data: bytes) -> tuple[list[Trial], list[LoadNote]]:
     """Every trial that can be read from JSON Lines `data`, and a note for each line that cannot."""
     trials: list[Trial] = []
     notes: list[LoadNote] = []
+    places: dict[str, int] = {}  # a trial's id -> its place: a later line of the same id (a vote) replaces it
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
-            trials.append(Trial.from_dict(limited_loads(raw.decode("utf-8"))))
+            trial = Trial.from_dict(limited_loads(raw.decode("utf-8")))
+            if trial.id in places:
+                trials[places[trial.id]] = trial
+            else:
+                places[trial.id] = len(trials)
+                trials.append(trial)
         except UnicodeDecodeError:
             notes.append(LoadNote(number, "not UTF-8 text"))
         except json.JSONDecodeError as error:
@@ -474,6 +464,10 @@ def to_markdown(trials: Iterable[Trial]) -> str:
         for name in names:
             out.append(f"| {name} | " + " | ".join(_md_cell(redact(rows.get(name, ""))) for rows in figures) + " |")
         out.append("")
+        if trial.blind is not None:
+            out += [f"**Blind comparison**: {blind_words(trial)}", ""]
+    out += [f"- {tally.sentence('You', f'the {tally.side} model ({tally.model})')} Task {tally.task}, against "
+            f"{tally.other_model}." for tally in tally_votes(trials)] + ([""] if voted(trials) else [])
     out.append('"~" marks an estimated figure; "unknown" cost means no price is known for the model.')
     return "\n".join(out) + "\n\n" + method_markdown(card_for_trials(trials))
 

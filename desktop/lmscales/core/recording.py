@@ -253,6 +253,12 @@ class Collector:
     def add_sample(self, sample: ResourceSample) -> None:
         self.samples.append(sample)
 
+    def replace_trial(self, trial: Trial) -> None:
+        """Keep `trial` in place of the collected trial of its id (a vote cast after it ended)."""
+        for index, kept in enumerate(self.trials):
+            if kept.id == trial.id:
+                self.trials[index] = trial
+
     def recording(self, title: str = "") -> Recording:
         """A recording of the trials so far (a `RecordingError` when there is none yet), with the samples taken
         from a little before the first of them."""

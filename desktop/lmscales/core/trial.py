@@ -41,6 +41,7 @@ from lmscales.core.quality.scores import Score
 from lmscales.core.resource_monitor import RunResourceSummary
 from lmscales.core.secrets import redact
 from lmscales.core.tasks import TASKS, SummaryLength, TaskName
+from lmscales.core.votes import BlindOrder, Vote
 
 SCHEMA_VERSION = 1
 SideStatus = Literal["done", "stopped", "length", "error", "incomplete", "skipped"]
@@ -270,6 +271,8 @@ class Trial:
     app_version: str = __version__
     tags: tuple[str, ...] = field(default=())  # free labels of the user's or a scenario's
     evaluation: EvalRef | None = None  # a trial of an evaluation run: its set, item and repeat
+    blind: BlindOrder | None = None  # shown blind as A and B, in this seeded order (`lmscales.core.votes`)
+    vote: Vote | None = None  # a person's blind verdict on it (kept when the person votes, after the trial)
 
     def __post_init__(self) -> None:
         if self.mode not in get_args(RunMode):
@@ -298,6 +301,8 @@ class Trial:
             "chat_turn": self.chat_turn,
             "tags": list(self.tags),
             "evaluation": self.evaluation.as_dict() if self.evaluation is not None else None,
+            "blind": self.blind.to_dict() if self.blind is not None else None,
+            "vote": self.vote.to_dict() if self.vote is not None else None,
             "sides": {result.side: result.to_dict() for result in self.sides},
         })
         return out
@@ -335,6 +340,8 @@ class Trial:
                 app_version=str(data.get("app_version", "")),
                 tags=tags,
                 evaluation=evaluation,
+                blind=BlindOrder.from_dict(data["blind"]) if data.get("blind") else None,  # none before votes
+                vote=Vote.from_dict(data["vote"]) if data.get("vote") else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise TrialFormatError(f"a trial is missing or has a bad field: {error}") from None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lmscales.core import offline
+from lmscales.core.blind_votes import BlindVotes
 from lmscales.core.decision.from_history import SourcedDecision, decision_for
 from lmscales.core.decision.settings import DecisionSettings
 from lmscales.core.electricity import DEFAULT_PRICE_USD_PER_KWH
@@ -80,6 +81,7 @@ class Workspace:
     ) -> None:
         self.history = history if history is not None else TrialHistory()
         self.recorder = Collector()  # what File › Save recording… writes
+        self.blind_votes = BlindVotes(self.history, self.recorder)  # blind comparisons' orders and votes
         self.records_trials = True  # False: trials are not collected for a recording (a long headless evaluation)
         self.monitor = monitor
         if monitor is not None:
@@ -463,6 +465,7 @@ class Workspace:
     # -- trials --------------------------------------------------------------------------------------------
     def _keep(self, trial: Trial) -> None:
         """On the session's worker thread, when a comparison ends: into the recorder and the history."""
+        trial = self.blind_votes.stamp(trial)  # shown blind: its order goes with it, voted or not
         if self.records_trials:
             self.recorder.add_trial(trial)
         problem = self.history.append(trial)
