@@ -155,14 +155,19 @@ def _no_outside() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The app's data folder (the history file) is the test run's own, for this process and its children."""
-    previous = os.environ.get("LMSCALES_DATA_DIR")
-    os.environ["LMSCALES_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    """The app's data folder (the history file), settings folder and log folder are the test run's own, for this
+    process and its children: no test reads or writes the user's history, settings or logs (`lmscales eval`
+    reads the settings for its decision's defaults)."""
+    folders = {"LMSCALES_DATA_DIR": "data", "LMSCALES_CONFIG_DIR": "config", "LMSCALES_LOG_DIR": "logs"}
+    previous = {name: os.environ.get(name) for name in folders}
+    for name, folder in folders.items():
+        os.environ[name] = str(tmp_path_factory.mktemp(folder))
     yield
-    if previous is None:
-        os.environ.pop("LMSCALES_DATA_DIR", None)
-    else:
-        os.environ["LMSCALES_DATA_DIR"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True, scope="session")
