@@ -60,7 +60,7 @@ def test_too_few_items_say_not_enough_evidence_and_no_verdict(unloaded_window: M
 
 
 @pytest.mark.slow
-def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(qtbot, window: MainWindow, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dialog = EvalDialog(window.session, window.generation_params(), window, workspace=window.workspace)
     qtbot.addWidget(dialog)
     dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("translate-smoke"))
@@ -70,6 +70,8 @@ def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(qtbo
     text = dialog.verdict.text()
     assert "translate: Advice: not enough evidence yet." in text
     assert "At 10,000 translations a month, the small model" in text
+    saved = dialog.save(tmp_path / "report.html").read_text("utf-8")  # the saved report has the decision too
+    assert "Which model for this task" in saved and "At 10,000 translations a month, the small model" in saved
     window.tasks.set_task("translate")
     qtbot.waitUntil(lambda: window.decision.source.text().startswith("From the last evaluation (set translate-smoke"),
                     timeout=10_000)

@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
 
 from lmscales.core import offline
 from lmscales.core.decision import decide_all
+from lmscales.core.decision.report_html import render_report
 from lmscales.core.decision.view_text import results_text
 from lmscales.core.eval_journal import JournalError, known_ids
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
 from lmscales.core.judge_choice import choose_judge
-from lmscales.core.quality.eval_report import render_eval_report
 from lmscales.core.quality.judge import Judge, JudgeRefused
 from lmscales.core.quality.results import EvalResult, task_figures
 from lmscales.core.quality.sets import EvalSetError, load_set
@@ -211,7 +211,9 @@ class EvalDialog(QDialog):
     def save(self, path: str | Path) -> Path:
         if self.outcome is None:
             raise ValueError("There is no result to save yet.")
-        return write_atomically(Path(path), render_eval_report(self.outcome).encode("utf-8"))
+        # The decision under the user's settings, as the window shows it (the command line's report has it too).
+        decisions = decide_all(self.outcome, self.workspace.decision_settings) if self.workspace else None
+        return write_atomically(Path(path), render_report(self.outcome, decisions).encode("utf-8"))
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the report", "lmscales-report.html", "HTML (*.html)")
