@@ -72,6 +72,8 @@ def test_wilson_interval_matches_a_textbook_value() -> None:
     assert low == pytest.approx(0.2553, abs=5e-5)
     assert high == pytest.approx(0.3662, abs=5e-5)
     assert wilson_interval(0, 10) == (0.0, pytest.approx(0.2775, abs=5e-5))
+    for n in (1, 3, 7, 20, 24, 1000):  # exactly 0 and 1 at the ends, not a rounding error's 5.6e-17
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
 
 
 def test_judge_tally_intervals_count_ties_but_not_unparsed() -> None:
