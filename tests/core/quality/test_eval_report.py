@@ -172,3 +172,20 @@ def test_interval_digits_follow_the_size_of_the_low_bound() -> None:
     assert _interval(12.4, 30.2) == "12–30"
     assert _interval(1.34, 2.4) == "1.3–2.4"
     assert _interval(0.04, 3.2) == "0.04–3.20"  # never "0.0–3.2" for an interval that excludes zero
+
+
+def test_the_energy_row_says_where_each_figure_comes_from() -> None:
+    """The small side's measured energy and the large side's EcoLogits estimate with its range, each labelled:
+    the row once said "this computer only" over a figure estimated for an API's data centre."""
+    task = dataclasses.replace(constant_task(), costs={
+        "small": SideCost(0.0, 2.0, 200.0, energy_provenance="measured"),
+        "large": SideCost(0.05, 1.38, 5.0, energy_provenance="EcoLogits 0.11.3 estimate",
+                          energy_wh_per_100_low=1.24, energy_wh_per_100_high=1.51)})
+    page = render_eval_report(EvalResult(SIDES, (task,), META))
+    row = re.search(r"<tr><th>energy .*?</tr>", page, re.S)
+    assert row is not None
+    cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
+    text = [re.sub(r"<[^>]+>", " ", cell).split() for cell in cells]
+    assert text[0] == ["2", "Wh", "measured"]
+    assert text[1] == ["~1.38", "(1.24–1.51)", "Wh", "EcoLogits", "0.11.3", "estimate"]
+    assert "this computer only" not in row.group(0)

@@ -33,6 +33,7 @@ from lmscales.core.quality.results import (
     EvalResult,
     ItemResult,
     ScoreComparison,
+    SideCost,
     TaskFigures,
     TaskResult,
     task_figures,
@@ -101,6 +102,18 @@ def _plain_cell(value: float | None, unit: str) -> str:
     return '<td class="na">—</td>' if value is None else f"<td>{_num(value)} {_e(unit)}</td>"
 
 
+def _energy_cell(cost: SideCost | None) -> str:
+    """Energy per 100 items and where it comes from (measured or estimated on this machine, or EcoLogits'
+    estimate with its range for an API), so a reader never takes an estimate for a measurement."""
+    if cost is None or cost.energy_wh_per_100 is None:
+        return '<td class="na">—</td>'
+    estimated = cost.energy_provenance not in (None, "measured")
+    low, high = cost.energy_wh_per_100_low, cost.energy_wh_per_100_high
+    spread = f" ({_num(low)}–{_num(high)})" if low is not None and high is not None else ""
+    source = f'<div class="sub">{_e(cost.energy_provenance)}</div>' if cost.energy_provenance else ""
+    return f"<td>{'~' if estimated else ''}{_num(cost.energy_wh_per_100)}{spread} Wh{source}</td>"
+
+
 def _figures_table(task: TaskResult, fig: TaskFigures, result: EvalResult) -> str:
     rows = ['<table class="figures"><thead><tr><th>figure</th><th class="small">small</th><th class="large">large</th>'
             "<th>small − large</th></tr></thead><tbody>"]
@@ -118,8 +131,7 @@ def _figures_table(task: TaskResult, fig: TaskFigures, result: EvalResult) -> st
                     + "".join(_money_cell(c.cost_per_100 if c else None, c.currency if c else "", c.cost_provenance
                                           if c else "") for c in (small_cost, large_cost)) + "<td></td></tr>")
         rows.append("<tr><th>energy <span class=\"unit\">per 100 items</span></th>"
-                    + "".join(_plain_cell(c.energy_wh_per_100 if c else None, "Wh") for c in (small_cost, large_cost))
-                    + '<td class="sub">this computer only</td></tr>')
+                    + "".join(_energy_cell(c) for c in (small_cost, large_cost)) + "<td></td></tr>")
         rows.append("<tr><th>CPU time <span class=\"unit\">per 100 items</span></th>"
                     + "".join(_plain_cell(c.cpu_seconds_per_100 if c else None, "CPU-s")
                               for c in (small_cost, large_cost)) + "<td></td></tr>")
