@@ -17,12 +17,9 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from lmscales.core.quality.stats import JudgeTally, wilson_interval
-
-if TYPE_CHECKING:
-    from lmscales.core.trial import Trial
 
 VoteChoice = Literal["A", "B", "tie", "both_bad"]
 VOTE_CHOICES: tuple[VoteChoice, ...] = get_args(VoteChoice)
@@ -30,6 +27,29 @@ VOTE_CHOICES: tuple[VoteChoice, ...] = get_args(VoteChoice)
 VOTE_WORDS: dict[VoteChoice, str] = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
 LETTERS = ("A", "B")
 Outcome = Literal["win", "loss", "tie", "both_bad"]
+
+
+class _Side(Protocol):
+    @property
+    def side(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+
+
+class Trial(Protocol):
+    """What the tallies read of a `lmscales.core.trial.Trial` (which imports this module)."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def sides(self) -> Sequence[_Side]: ...
+    @property
+    def blind(self) -> BlindOrder | None: ...
+    @property
+    def vote(self) -> Vote | None: ...
+    def side(self, name: str) -> _Side | None: ...
 
 
 class VoteFormatError(ValueError):

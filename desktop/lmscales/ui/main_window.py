@@ -19,6 +19,7 @@ from lmscales.core.trial import GenerationParams, RunMode, SideResult, TaskInput
 from lmscales.core.workspace import Readiness, SlotChanged, TrialNotKept, Workspace, WorkspaceEvent
 from lmscales.ui import gc_guard
 from lmscales.ui.background import run_on_main
+from lmscales.ui.blind_mode import attach_blind_mode
 from lmscales.ui.decision_view import attach_decision_view
 from lmscales.ui.egress_view import EgressStatus
 from lmscales.ui.eval_dialog import EvalDialog
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from lmscales.core.engines.remote import RemoteOptions
 
 GGUF_FILTER = "GGUF models (*.gguf);;All files (*)"
+SEND_CHOICES: tuple[tuple[str, ...], ...] = (SLOTS, ("small",), ("large",))  # both, small only, large only
 
 
 class MainWindow(QMainWindow):
@@ -83,8 +85,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskPanel()
         self.generation = GenerationPanel()
         self.generation.setVisible(False)
-        self.send_bar = SendBar()
-        bar = self.send_bar  # its parts, as tests and benches name them
+        self.send_bar = bar = SendBar()  # its parts below, as tests and benches name them
         self.hint, self.send_button, self.stop_button = bar.hint, bar.send_button, bar.stop_button
         self.local_only_button, self.remote_only_button = bar.local_only_button, bar.remote_only_button
         self.panes = {side: SidePane(side, self.bridge) for side in SLOTS}
@@ -94,9 +95,9 @@ class MainWindow(QMainWindow):
                                    loading=lambda side: self.loaders[side].busy, parent=self)
         self.history = HistoryView(self.history_store)
         self.history_notice = HistoryNotice(self.history_store)  # skipped lines, comparisons not kept
-        self.statusBar().addPermanentWidget(self.history_notice)
         self.egress_status = EgressStatus(self.bridge)  # what this session sent beyond this computer
-        self.statusBar().addPermanentWidget(self.egress_status)
+        for part in (self.history_notice, self.egress_status):
+            self.statusBar().addPermanentWidget(part)
         self.resources = ResourcePanel(self.monitor)
         # A replay shows its recorded samples in both graphs (the presenter's follows it too), not live ones.
         self.replay.sourceChanged.connect(self.resources.set_source)
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self.menus = WindowMenus(self, self)
         self._menus, self.replay_menu = self.menus.menus, self.menus.replay_menu
         self.presenter_action, self.offline_action = self.menus.presenter_action, self.menus.offline_action
-        self.decision = attach_decision_view(self)
+        self.decision, self.blind = attach_decision_view(self), attach_blind_mode(self)  # Run › Blind comparison
         self.resize(1280, 860)
         self._connect()
         self._unsubscribe = workspace.subscribe(lambda event: run_on_main(lambda: self._on_workspace(event)))
@@ -131,9 +132,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         bar = self.send_bar
-        bar.send_button.clicked.connect(lambda: self.send(SLOTS))
-        bar.local_only_button.clicked.connect(lambda: self.send(("small",)))
-        bar.remote_only_button.clicked.connect(lambda: self.send(("large",)))
+        for button, sides in zip((bar.send_button, bar.local_only_button, bar.remote_only_button), SEND_CHOICES,
+                                 strict=True):
+            button.clicked.connect(lambda _=False, chosen=sides: self.send(chosen))
         bar.stop_button.clicked.connect(self.stop)
         bar.settings_toggle.toggled.connect(self.generation.setVisible)
         self.tasks.changed.connect(self._on_task_changed)
@@ -306,11 +307,10 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.generation.show_thinking_for(self.workspace.remote_models())
         has_text = self.tasks.has_text()
-        choices: tuple[tuple[str, ...], ...] = (SLOTS, ("small",), ("large",))
         busy = next((side for side, loader in self.loaders.items() if loader.busy), None)  # a load, then its threads
         loading = Readiness((), f"The {self.workspace.label(busy or '').lower()} model is busy loading.")
         answers = {sides: self.workspace.can_send(sides, has_text=has_text) if busy is None else loading
-                   for sides in choices}
+                   for sides in SEND_CHOICES}
         self.send_bar.show_state(self.running, has_text, answers, self.workspace.ready_sides())
 
     def _on_side_ended(self, side: str, result: SideResult) -> None:

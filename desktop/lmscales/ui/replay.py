@@ -80,6 +80,11 @@ class ReplayController(QObject):
     def playing(self) -> bool:
         return self._give_back is not None
 
+    @property
+    def replaying(self) -> Trial | None:
+        """The recorded trial being played now, if one is (blind mode shows a recorded blind one blind)."""
+        return self._playing
+
     def use_recording(self, recording: Recording | None) -> None:
         """The recording to fall back to during a live demo (None: no fallback)."""
         self.recording = recording
