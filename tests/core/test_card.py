@@ -142,11 +142,11 @@ def test_the_energy_row_has_both_sides_the_large_one_as_ecologits_labelled_range
     assert energy.title == "Energy"
     small_value, large_value = energy.values
     assert (small_value.text, small_value.note) == ("~0.30 Wh", "estimated on this computer")
-    assert large_value.text == "~49.5 J (44.6–54.4 J)" and large_value.estimated
+    assert large_value.text == "~49.5 J (44.6–54.4 J, EcoLogits)" and large_value.estimated
     assert large_value.note == "estimated (EcoLogits 0.11.3, gpt-4o-mini ≈ 8–28 B parameters)"
     assert energy.verdict == "large: ~22× less energy" and energy.better == "large"
     text = card_text(trial(small_side(energy_j=1080.0), large))
-    assert ("Energy: small ~0.30 Wh [estimated on this computer], large ~49.5 J (44.6–54.4 J) "
+    assert ("Energy: small ~0.30 Wh [estimated on this computer], large ~49.5 J (44.6–54.4 J, EcoLogits) "
             "[estimated (EcoLogits 0.11.3, gpt-4o-mini ≈ 8–28 B parameters)] — large: ~22× less energy") in text
 
 

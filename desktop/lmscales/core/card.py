@@ -275,8 +275,10 @@ def _energy_value(result: SideResult, value: CardValue) -> CardValue:
     if here is not None:
         return replace(value, note=f"{'estimated' if estimated else 'measured'} on this computer")
     if api is not None and api.energy_j is not None and api.energy_low_j is not None and api.energy_high_j is not None:
+        # The source in the text, not only the tooltip: a figure for the provider's machines beside one of this
+        # computer's must say so where it is read (the size row says "(EcoLogits)" the same way).
         spread = format_energy_range(api.energy_low_j, api.energy_high_j)
-        return replace(value, text=f"~{format_energy(api.energy_j)} ({spread})", note=api.label)
+        return replace(value, text=f"~{format_energy(api.energy_j)} ({spread}, EcoLogits)", note=api.label)
     if result.ok and (api is not None or _is_elsewhere(result)):
         return replace(value, text="unknown", note=api.label if api is not None else "not estimated for this answer")
     return value
