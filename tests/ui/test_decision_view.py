@@ -60,7 +60,8 @@ def test_too_few_items_say_not_enough_evidence_and_no_verdict(unloaded_window: M
 
 
 @pytest.mark.slow
-def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(qtbot, window: MainWindow, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow, tmp_path) -> None:
     dialog = EvalDialog(window.session, window.generation_params(), window, workspace=window.workspace)
     qtbot.addWidget(dialog)
     dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("translate-smoke"))

@@ -48,14 +48,14 @@ from lmscales.core.resource_monitor import ResourceMark, ResourceMonitor, RunRes
 from lmscales.core.resource_monitor import Side as MonitorSide
 from lmscales.core.send_guard import remote_refusal
 from lmscales.core.session_events import (
-    Listener as Listener,
-    SessionEvent as SessionEvent,
-    SideEnded as SideEnded,
-    SideQueued as SideQueued,
-    SideStarted as SideStarted,
-    SideStreamed as SideStreamed,
-    TrialEnded as TrialEnded,
-    TrialStarted as TrialStarted,
+    Listener,
+    SessionEvent,
+    SideEnded,
+    SideQueued,
+    SideStarted,
+    SideStreamed,
+    TrialEnded,
+    TrialStarted,
 )
 from lmscales.core.trial import (
     EvalRef,
@@ -71,6 +71,12 @@ from lmscales.core.trial import (
 )
 
 log = logging.getLogger(__name__)
+
+# The events are defined in session_events and re-exported here, where their readers have always found them.
+__all__ = [
+    "SLOTS", "Listener", "Session", "SessionBusyError", "SessionEvent", "SideEnded", "SideQueued", "SideStarted",
+    "SideStreamed", "TrialEnded", "TrialStarted", "build_messages", "cost_of", "offline_refusal",
+]
 
 SLOTS = ("small", "large")
 DEFAULT_LABELS = {"small": "Small", "large": "Large"}
