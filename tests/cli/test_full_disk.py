@@ -68,3 +68,5 @@ def test_eval_on_a_real_full_tmpfs_names_the_trials_not_kept(bundled_model: Path
                                 check=False, timeout=600, env=env)
         _check_said(result.returncode, result.stdout, result.stderr, folder / "history.jsonl",
                     "No space left on device")
+        # The evaluation's journal could not start either: said, and the evaluation ran without it.
+        assert "The evaluation runs without it: if it stops, it cannot be resumed." in result.stderr

@@ -32,9 +32,9 @@ def add_overlap_options(parser: argparse.ArgumentParser) -> None:
                             "and options: only what is missing runs")
 
 
-def start_journal(evaluation: Evaluation, args: argparse.Namespace) -> EvalJournal:
+def start_journal(evaluation: Evaluation, args: argparse.Namespace) -> EvalJournal | None:
     """The evaluation's journal, new or resumed, its id said on stderr; `CliError` with the reason when it
-    cannot be resumed or written, or when the sides cannot overlap as asked."""
+    cannot be resumed, or when the sides cannot overlap as asked; None (said) when a new one cannot be written."""
     from lmscales.core.eval_journal import JournalError
     from lmscales.core.eval_schedule import resolve_overlap
 
@@ -48,6 +48,9 @@ def start_journal(evaluation: Evaluation, args: argparse.Namespace) -> EvalJourn
         journal = evaluation.start_journal(args.resume)
     except JournalError as error:
         raise CliError(str(error), EXIT_USAGE) from None
+    if journal is None:  # a full or read-only data folder costs the resume, not the evaluation
+        say(f"{evaluation.journal_problem} The evaluation runs without it: if it stops, it cannot be resumed.")
+        return None
     if args.resume:
         say(f"Resuming evaluation {journal.evaluation_id} ({journal.path}).")
     else:

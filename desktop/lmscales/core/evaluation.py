@@ -19,10 +19,12 @@ the file (`eval_tally`), and a stopped evaluation resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import os
 import platform
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ import psutil
 
 from lmscales import __version__
 from lmscales.core.engines.base import Engine
-from lmscales.core.eval_journal import EvalJournal, JournalPlan, new_evaluation_id, set_hash
+from lmscales.core.eval_journal import EvalJournal, JournalError, JournalPlan, new_evaluation_id, set_hash
 from lmscales.core.eval_schedule import LaneRunner, Overlap, resolve_overlap, schedule
 from lmscales.core.eval_tally import EvalTally, RunningScores
 from lmscales.core.events import Message
@@ -47,6 +49,8 @@ from lmscales.core.trial import EvalRef, GenerationParams, TaskInput, Trial
 
 __all__ = ["CHECKS_SCORE", "EvalPlan", "EvalProgress", "Evaluation", "machine_description", "side_info",
            "task_input_for"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ class Evaluation:
         self.journal = journal
         self.make_engine = make_engine
         self._cancelled = threading.Event()
-        self.trials: list[Trial] = []  # only without a journal
+        self.trials: list[Trial] = []  # without a journal, or once it can no longer be written
+        self.journal_problem: str | None = None  # why the journal stopped taking trials (a full disk, ...)
         self.verdicts: dict[str, Verdict] = {}
         self.started_at = ""
         self.overlap: Overlap | None = None
@@ -145,7 +150,14 @@ class Evaluation:
         return self._measured
 
     def trial_ids(self) -> list[str]:
-        return [trial.id for trial in (self.journal.trials() if self.journal is not None else self.trials)]
+        return [trial.id for trial in self._kept()]
+
+    def _kept(self) -> Iterator[Trial]:
+        """Every measured trial: the journal's (streamed from disk), then those kept in memory (all of them
+        without a journal, or those after the journal could no longer be written)."""
+        if self.journal is not None:
+            yield from self.journal.trials()
+        yield from self.trials
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -167,15 +179,21 @@ class Evaluation:
             models=models, params=plan.params.as_dict(), repeats=plan.repeats, seed=plan.seed,
             judge=self.judge.model if self.judge is not None else None)
 
-    def start_journal(self, resume: str | None = None, folder: Path | None = None) -> EvalJournal:
+    def start_journal(self, resume: str | None = None, folder: Path | None = None) -> EvalJournal | None:
         """A new journal for this evaluation, or (`resume`: its id) the journal of the evaluation it continues.
-        `JournalError` with the reason for an unknown id or a changed set, parameters or sides."""
+        `JournalError` with the reason for an unknown id or a changed set, parameters or sides. A new journal that
+        cannot be written (a full or read-only disk) is None, with the reason in `journal_problem`: the evaluation
+        runs with its trials in memory, and cannot be resumed."""
         if resume is not None:
             journal = EvalJournal.open(resume, folder)
             journal.check_resume(self.journal_plan(journal.evaluation_id))
             journal.mark_resumed()
         else:
-            journal = EvalJournal.create(self.journal_plan(new_evaluation_id()), folder)
+            try:
+                journal = EvalJournal.create(self.journal_plan(new_evaluation_id()), folder)
+            except JournalError as error:  # a full or read-only data folder costs the resume, not the run
+                self.journal_problem = str(error)
+                return None
         self.journal = journal
         return journal
 
@@ -228,9 +246,7 @@ class Evaluation:
                 return  # stopped in the middle: a resume runs it again
             if keep and self.session.on_trial is not None:
                 self.session.on_trial(trial)  # the history, as a comparison the session ran would be
-            if self.journal is not None:
-                self.journal.append_trial(trial)
-            else:
+            if self.journal is None or not self._journal_takes(functools.partial(self.journal.append_trial, trial)):
                 self.trials.append(trial)
             self._running.add(trial)
             self._measured += 1
@@ -270,10 +286,23 @@ class Evaluation:
                 verdict = self.judge.judge(context, *pair)
                 self.verdicts[item.id] = verdict
                 if self.journal is not None:
-                    self.journal.append_verdict(item.id, verdict)
+                    self._journal_takes(functools.partial(self.journal.append_verdict, item.id, verdict))
                 done += 1
         self._progress(done, total, "stopped: partial results" if self.cancelled else "done")
         return self.result()
+
+    def _journal_takes(self, write: Callable[[], None]) -> bool:
+        """Write to the journal; False (and the reason kept, said once) when there is none or it failed: a full
+        disk costs the resume, never the run's results."""
+        if self.journal is None or self.journal_problem is not None:
+            return False
+        try:
+            write()
+        except JournalError as error:
+            self.journal_problem = str(error)
+            log.warning("%s", error)
+            return False
+        return True
 
     def _another_engine(self) -> Engine:
         if self.make_engine is None:
@@ -282,7 +311,7 @@ class Evaluation:
 
     def _tally(self) -> EvalTally:
         """Every measured trial so far, folded in: streamed from the journal, or from memory."""
-        return EvalTally().add_all(self.journal.trials() if self.journal is not None else self.trials)
+        return EvalTally().add_all(self._kept())
 
     # -- summarising ------------------------------------------------------------------------------------------
     def result(self) -> EvalResult:
@@ -333,6 +362,9 @@ class Evaluation:
         if limited:
             notes.append(f"The large side's server rate-limited {limited} answer(s) (429): LM Scales ran fewer "
                          f"requests at once (down to {lowest}) and waited as long as it asked.")
+        if self.journal_problem:
+            notes.append(f"{self.journal_problem} Runs were kept in memory from then on: they are in these results, "
+                         "but a resume would run them again.")
         if self.journal is not None and self.journal.resumes:
             notes.append(f"Resumed {self.journal.resumes} time(s) (evaluation {self.journal.evaluation_id}): the "
                          "trials measured before each stop are kept, and the warm-ups ran again at each start.")
@@ -349,8 +381,7 @@ class Evaluation:
                                  concurrency=concurrency, threads_used=tally.threads_used,
                                  created=self.started_at or None)
         # What left this computer: from the trials as kept (the tally's slim copies leave the requests out).
-        trials = self.journal.trials() if self.journal is not None else self.trials
-        return dataclasses.replace(card, sent=sent_over_network(trials, "The evaluation"))
+        return dataclasses.replace(card, sent=sent_over_network(list(self._kept()), "The evaluation"))
 
     def _judge_summary(self, items: Sequence[EvalItem]) -> JudgeSummary | None:
         if self.judge is None:

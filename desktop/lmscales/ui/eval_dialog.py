@@ -205,8 +205,10 @@ class EvalDialog(QDialog):
         self.verdict.setText("\n\n".join(sentences) or "Nothing was measured before the stop.")
         self.save_button.setEnabled(bool(sentences))
         count = self.evaluation.trial_count if self.evaluation is not None else 0
+        problem = self.evaluation.journal_problem if self.evaluation is not None else None
         self.status.setText(("Stopped: partial results. " if partial else "Done. ")
-                            + f"{count} comparisons, each kept in the history.")
+                            + f"{count} comparisons, each kept in the history."
+                            + (f" ⚠ {problem} It cannot be resumed." if problem else ""))
 
     def save(self, path: str | Path) -> Path:
         if self.outcome is None:
