@@ -3,6 +3,8 @@ the app (a new window on the same data folder finds the trial, its input and bot
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import io
 import json
@@ -136,8 +138,8 @@ def test_clear_history_asks_first_and_keeps_everything_unless_told(qtbot, monkey
     from tests.support.trials import trial
 
     history = TrialHistory.open(tmp_path / "history.jsonl")
-    for _ in range(3):
-        history.append(trial())
+    for number in range(3):  # three comparisons (one id each: a line with an id already read replaces that trial)
+        history.append(dataclasses.replace(trial(), id=f"trial{number}"))
     view = HistoryView(history)
     qtbot.addWidget(view)
     box = clear_history_box(3)
@@ -185,8 +187,8 @@ def test_an_export_runs_off_the_gui_thread_and_says_when_done_or_failed(qtbot, m
     from tests.support.trials import trial
 
     history = TrialHistory.open(tmp_path / "history.jsonl")
-    for _ in range(3):
-        history.append(trial())
+    for number in range(3):  # three comparisons (one id each: a line with an id already read replaces that trial)
+        history.append(dataclasses.replace(trial(), id=f"trial{number}"))
     view = HistoryView(history)
     qtbot.addWidget(view)
     said: list[str] = []
