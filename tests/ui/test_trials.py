@@ -3,9 +3,8 @@ the app (a new window on the same data folder finds the trial, its input and bot
 
 from __future__ import annotations
 
-import dataclasses
-
 import csv
+import dataclasses
 import io
 import json
 import os
