@@ -4,7 +4,10 @@ dialog's results with each task's advice."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from PySide6.QtCore import Qt
 
 from lmscales.ui.eval_dialog import EvalDialog
 from lmscales.ui.main_window import MainWindow
@@ -77,3 +80,34 @@ def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(  # 
     qtbot.waitUntil(lambda: window.decision.source.text().startswith("From the last evaluation (set translate-smoke"),
                     timeout=10_000)
     assert window.decision.headline.text().startswith("Not enough evidence yet")
+
+
+def test_the_items_only_one_model_got_right_are_listed_with_both_answers_as_plain_text(
+        unloaded_window: MainWindow) -> None:
+    window = unloaded_window
+    items = translation_items(12)
+    hostile = f"{items[0].reference} <b>bold</b> <img src=x onerror=alert(1)>"
+    for number, item in enumerate(items):
+        kept = translation_trial(item, number, large=hostile if number == 0 else None)
+        assert window.workspace.history.append(kept) is None
+    window.tasks.set_task("translate")
+    listed = window.decision.disagreements
+    assert listed.items.topLevelItemCount() == 12  # the small side copied each source: only large acceptable
+    assert listed.title.text() == "Where only one model was acceptable: 12 items"
+    rows = [listed.items.topLevelItem(i) for i in range(12)]
+    row = next(r for r in rows if r is not None and r.data(0, Qt.ItemDataRole.UserRole).input == items[0].input)
+    listed.items.setCurrentItem(row)
+    assert row.text(2) == "only the large model" and row.text(3)
+    assert listed.answers["large"].toPlainText() == hostile  # shown as written, never rendered
+    assert listed.answers["small"].toPlainText() == items[0].input
+    assert listed.captions["small"].text() == "Small model (not acceptable)"
+    assert listed.tag.isHidden()  # comparisons typed in the window carry no tags: no filter to offer
+    # An evaluation's items carry tags: the filter offers them and keeps the items with the chosen one.
+    tagged = [dataclasses.replace(d, tags=("everyday",) if n % 3 else ("technical",))
+              for n, d in enumerate(listed.found)]
+    listed.show_disagreements(tagged)
+    assert not listed.tag.isHidden()
+    assert [listed.tag.itemText(i) for i in range(listed.tag.count())] == ["All tags", "everyday", "technical"]
+    listed.tag.setCurrentText("technical")
+    assert listed.items.topLevelItemCount() == 4
+    assert listed.title.text() == "Where only one model was acceptable: 4 items"

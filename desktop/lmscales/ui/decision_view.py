@@ -1,8 +1,8 @@
 """"Which model?": the decision for the current task (the workspace's, from the last evaluation or the history),
 shown as core words it: the advice and its evidence, the pass rates with their intervals, the break-even sentence,
 a monthly volume (a field and a slider, kept in Settings › Decision) and the monthly cost of both sides against
-volume with the user's volume and the crossover marked. It follows the task, kept trials, ended evaluations and
-the decision and energy settings."""
+volume with the user's volume and the crossover marked, and the items where only one model was acceptable. It
+follows the task, kept trials, ended evaluations and the decision and energy settings."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from lmscales.core.settings import Settings, SettingsStore
 from lmscales.core.settings.decision_section import decision_settings
 from lmscales.core.workspace import EvaluationEnded, TrialKept, Workspace, WorkspaceEvent
 from lmscales.ui.background import run_on_main
+from lmscales.ui.disagreement_list import DisagreementList
 from lmscales.ui.markdown_text import plain_label
 from lmscales.ui.settings_controller import SettingsController
 from lmscales.ui.task_inputs import TaskPanel
@@ -72,6 +73,8 @@ class DecisionView(QWidget):
         column = QVBoxLayout(text)
         for label in (self.headline, self.evidence, self.rates, self.sentence, self.source):
             column.addWidget(label)
+        self.disagreements = DisagreementList()  # the items only one side got right, both answers side by side
+        column.addWidget(self.disagreements)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -149,6 +152,7 @@ class DecisionView(QWidget):
             self.evidence.setText(no_decision_text(self.task()))
             for label in (self.rates, self.sentence, self.source):
                 label.setText("")
+            self.disagreements.show_disagreements(())
             self._show_chart(None, "")
             return
         decision = sourced.decision
@@ -158,6 +162,7 @@ class DecisionView(QWidget):
         routing = f"\nBy tag: {decision.routing_sentence}." if decision.routing_sentence else ""
         self.sentence.setText(decision.break_even.sentence + routing)
         self.source.setText(sourced.source.description)
+        self.disagreements.show_disagreements(decision.disagreements)
         chart = cost_chart(decision.break_even)
         self._show_chart(chart, chart.caption if chart is not None else cost_chart_unknown(decision.break_even))
 
