@@ -11,6 +11,14 @@ from typing import TYPE_CHECKING
 from lmscales.cli.common import EXIT_FAILED, EXIT_USAGE, SIDE_ALIASES, CliError, print_json, say
 from lmscales.cli.eval_journal import add_overlap_options, start_journal
 from lmscales.cli.eval_progress import EvalProgressView
+from lmscales.cli.eval_votes import (
+    TerminalVoter,
+    blind_progress,
+    check_human_judge,
+    human_json,
+    split_judges,
+    votes_json,
+)
 from lmscales.cli.interrupts import interrupted_exit_code
 from lmscales.cli.run import generation_params
 from lmscales.cli.sides import judge, open_workspace
@@ -47,11 +55,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from lmscales.core.decision import decide_all, decision_json
     from lmscales.core.decision.report_html import render_report
+    from lmscales.core.eval_votes import EvalVoting
     from lmscales.core.evaluation import EvalPlan, Evaluation
     from lmscales.core.history import TrialHistory, default_history_path
     from lmscales.core.quality.results import task_figures
     from lmscales.core.quality.sets import EvalSetError, load_set
     from lmscales.core.resource_monitor import ResourceMonitor
+    from lmscales.core.vote_report import human_sentences
     from lmscales.core.workspace import TrialNotKept, WorkspaceEvent
 
     try:
@@ -61,6 +71,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.limit is not None:  # at least 1: argparse refused the rest
         evaluation_set = dataclasses.replace(evaluation_set, items=evaluation_set.items[: args.limit])
     sides = SIDE_ALIASES[args.side]
+    human, args.judge = split_judges(args.judge)  # a person (--judge human), beside an LLM judge or not
+    if human:
+        check_human_judge(args, sides, sys.stdin)
     try:
         plan = EvalPlan(evaluation_set, generation_params(args), repeats=args.repeats, warmups=args.warmups,
                         sides=sides, concurrency=args.concurrency, parallel_sides=args.parallel_sides)
@@ -85,12 +98,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         workspace.subscribe(not_kept)
         evaluation_judge = judge(args, workspace, sides)
 
-        progress = EvalProgressView(sys.stderr, quiet=args.quiet)  # a bar in a terminal, lines elsewhere
-        evaluation = Evaluation(workspace.session, plan, evaluation_judge, progress,
+        # a bar in a terminal, lines elsewhere (and with a person voting: the bar would write over the answers)
+        progress = EvalProgressView(sys.stderr, quiet=args.quiet, terminal=False if human else None)
+        shown = blind_progress(progress) if human else progress  # running scores would tell A from B
+        evaluation = Evaluation(workspace.session, plan, evaluation_judge, shown,
                                 make_engine=lambda: workspace.another_engine("large"))
-        start_journal(evaluation, args)  # its id said first, for --resume
+        journal = start_journal(evaluation, args)  # its id said first, for --resume
+        voter = TerminalVoter(sys.stdin, sys.stderr) if human else None
+        voting = EvalVoting(evaluation, voter, keep=history.replace) if voter is not None else None
         interrupted: int | None = None
         try:
+            if voting is not None:
+                voting.catch_up()  # the items a stopped start ran without a vote, first
             result = evaluation.run()
         except KeyboardInterrupt as error:  # Ctrl+C, or SIGTERM (see `sigterm_as_interrupt`)
             interrupted = interrupted_exit_code(error)
@@ -117,17 +136,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
         method = document.pop("method")  # once, at the top: how every figure below was measured
         print_json({"method": method, "result": document, "figures": [dataclasses.asdict(f) for f in figures],
                     "decisions": [decision_json(decision) for decision in decisions],
+                    "human": human_json(result), "votes": votes_json(evaluation.kept_trials()),
                     "wall_seconds": round(seconds, 1), "trials": evaluation.trial_ids(),
                     "partial": evaluation.cancelled, "not_kept": [item.trial_id for item in history.not_kept]})
     else:
         by_task = {decision.task: decision for decision in decisions}
         for figure in figures:
             print(figure.verdict)
+            for sentence in human_sentences(next(task for task in result.tasks if task.task == figure.task)):
+                print(f"Blind votes: {sentence}")
             if figure.task in by_task:  # what to do about it: the money, energy and quality, then the advice
                 print(by_task[figure.task].break_even.sentence)
                 print(f"Advice: {by_task[figure.task].advice.headline}.")
         count = evaluation.trial_count
         print(f"{count} comparison{'s' * (count != 1)} in {seconds:.0f} s", file=sys.stderr)
+    if voter is not None and voting is not None and voting.stopped:
+        say(voter.stop_message(journal.evaluation_id if journal is not None else None))
+        if voter.ended_before_first:
+            return EXIT_USAGE
     problem = history.not_kept_problem()
     if problem:  # a full disk or a read-only folder: the run's figures are here, the history lacks them
         say(f"{problem} Their results are in this output{' and the report' if args.report else ''} only.")
@@ -154,8 +180,10 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     evaluate.add_argument("--repeats", type=int, default=1, help="runs of every item on every side")
     evaluate.add_argument("--warmups", type=int, default=1, help="discarded runs before measuring")
     evaluate.add_argument("--sides", dest="side", choices=["small", "large", "both"], default="both")
-    evaluate.add_argument("--judge", metavar="large|URL",
-                          help="a blind judge: 'large' (the large side, also a contestant) or a third endpoint's URL")
+    evaluate.add_argument("--judge", metavar="human|large|URL", action="append",
+                          help="a blind judge: 'human' (you vote on each item in the terminal, A or B, without "
+                               "knowing which is which), 'large' (the large side, also a contestant) or a third "
+                               "endpoint's URL; human may be given beside one of the others")
     evaluate.add_argument("--judge-model", metavar="NAME", help="the judge endpoint's model")
     evaluate.add_argument("--no-history", action="store_true", help="do not keep the trials in the history")
     evaluate.add_argument("--quiet", action="store_true", help="no progress lines")

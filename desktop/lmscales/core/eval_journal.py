@@ -5,7 +5,8 @@ report is built from the file rather than from every trial held in memory.
 One JSON Lines file per evaluation, `<data folder>/evaluations/<id>.jsonl` (the app's data folder, or
 LMSCALES_DATA_DIR): first the plan (the set's name, source and the hash of its items, the sides and their
 models, the generation parameters, the item-order seed, repeats), then one record per finished trial (the
-trial's own JSON, as the history keeps it) and per judge verdict, and a note each time it is resumed.
+trial's own JSON, as the history keeps it), per judge verdict and per person's blind vote, and a note each time
+it is resumed.
 
 Writing: each record is one whole line, written with one call and flushed to the operating system at once,
 so a process that is killed or crashes loses at most the trial it was running (what the OS holds reaches the
@@ -40,6 +41,7 @@ from lmscales.core.quality.judge import OrderResult, Verdict
 from lmscales.core.quality.sets import EvalSet
 from lmscales.core.storage import data_dir
 from lmscales.core.trial import Trial, TrialFormatError, now_iso
+from lmscales.core.votes import Vote, VoteFormatError
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +223,10 @@ class EvalJournal:
     def append_verdict(self, item_id: str, verdict: Verdict) -> None:
         self._append({"record": "verdict", "item_id": item_id, "verdict": verdict_to_dict(verdict)})
 
+    def append_vote(self, trial_id: str, item_id: str, vote: Vote) -> None:
+        """A person's blind vote on a kept trial (`eval --judge human`): `trials()` yields the trial with it."""
+        self._append({"record": "vote", "trial_id": trial_id, "item_id": item_id, "vote": vote.to_dict()})
+
     def _append(self, record: Mapping[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
         with self._lock:
@@ -249,13 +255,28 @@ class EvalJournal:
 
     # -- reading -----------------------------------------------------------------------------------------
     def trials(self) -> Iterator[Trial]:
-        """The finished trials, in the order they finished, read one line at a time (a damaged line skipped)."""
+        """The finished trials, in the order they finished, read one line at a time (a damaged line skipped),
+        each with the vote a person cast on it later (`append_vote`), if any."""
+        votes = self.votes()
         for record in _records(self.path):
             if record.get("record") == "trial":
                 try:
-                    yield Trial.from_dict(record["trial"])
+                    trial = Trial.from_dict(record["trial"])
+                    vote = votes.get(trial.id)
+                    yield trial if vote is None else dataclasses.replace(trial, blind=vote.order, vote=vote)
                 except (TrialFormatError, KeyError) as error:
                     log.warning("evaluation journal %s: a trial skipped (%s)", self.path, error)
+
+    def votes(self) -> dict[str, Vote]:
+        """trial id -> the last vote cast on it."""
+        found: dict[str, Vote] = {}
+        for record in _records(self.path):
+            if record.get("record") == "vote":
+                try:
+                    found[str(record["trial_id"])] = Vote.from_dict(record["vote"])
+                except (KeyError, VoteFormatError) as error:
+                    log.warning("evaluation journal %s: a vote skipped (%s)", self.path, error)
+        return found
 
     def verdicts(self) -> dict[str, Verdict]:
         found: dict[str, Verdict] = {}

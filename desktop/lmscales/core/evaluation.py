@@ -36,6 +36,7 @@ from lmscales.core.engines.base import Engine
 from lmscales.core.eval_journal import EvalJournal, JournalError, JournalPlan, new_evaluation_id, set_hash
 from lmscales.core.eval_schedule import LaneRunner, Overlap, resolve_overlap, schedule
 from lmscales.core.eval_tally import EvalTally, RunningScores
+from lmscales.core.eval_votes import task_votes
 from lmscales.core.events import Message
 from lmscales.core.method_card import MethodCard, build_method_card, concurrency_of
 from lmscales.core.method_card_trials import sent_over_network
@@ -129,6 +130,7 @@ class Evaluation:
         self.on_progress = on_progress
         self.journal = journal
         self.make_engine = make_engine
+        self.on_kept: Callable[[Trial], None] | None = None  # each measured trial once kept (`eval_votes`: a vote)
         self._cancelled = threading.Event()
         self.trials: list[Trial] = []  # without a journal, or once it can no longer be written
         self.journal_problem: str | None = None  # why the journal stopped taking trials (a full disk, ...)
@@ -158,6 +160,10 @@ class Evaluation:
         if self.journal is not None:
             yield from self.journal.trials()
         yield from self.trials
+
+    def kept_trials(self) -> Iterator[Trial]:
+        """Every measured trial kept so far, with the votes cast on them."""
+        return self._kept()
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -254,6 +260,8 @@ class Evaluation:
             ref = trial.evaluation
             if keep and ref is not None:  # one after the other, the next item's start says it instead
                 self._progress(done, total, f"repeat {ref.repeat} of {plan.repeats}: {trial.task} {ref.item_id}")
+            if self.on_kept is not None:
+                self.on_kept(trial)
 
         if self.overlap is not None and self.overlap.lanes and not self.cancelled:
             self._runner = LaneRunner(self.session, self._another_engine, self.overlap, plan.params,
@@ -326,6 +334,8 @@ class Evaluation:
             items = [item for item in plan.evaluation_set.items if item.task == task]
             tasks.append(tally.task_result(task, items, set_name=plan.evaluation_set.name, repeats=plan.repeats,
                                            places=places, verdicts=self.verdicts, judge=self._judge_summary(items)))
+        votes = task_votes(self._kept())  # a person's blind votes (`eval --judge human`)
+        tasks = [dataclasses.replace(task, votes=votes.get(task.task, ())) for task in tasks]
         notes = ["Stopped before the end: partial results."] if self.cancelled else []
         notes.extend(self._method_notes())
         parameters = {

@@ -22,6 +22,8 @@ from lmscales.core.decision.view_text import CostChart, cost_chart, cost_chart_u
 from lmscales.core.quality.eval_report import MAX_INPUT_CHARS, render_eval_report
 from lmscales.core.quality.report_charts import COLOURS, TASK_TITLES, _e, _num, _Scale, answer_block
 from lmscales.core.quality.results import SIDES, EvalResult
+from lmscales.core.vote_report import CSS as VOTES_CSS
+from lmscales.core.vote_report import votes_parts
 
 FIGURE_NAMES = {"money": "money", "energy": "energy", "cpu_time": "CPU time", "time": "time"}
 OPEN_PER_TASK = 2  # disagreements shown open per task; the rest are one click away
@@ -260,5 +262,8 @@ def render_report(result: EvalResult, decisions: Sequence[TaskDecision] | None =
     them, `default_settings()`). A run of one side has nothing to decide, and gets the report without it."""
     both = any(set(SIDES) <= set(item.outputs) for task in result.tasks for item in task.items)
     chosen = tuple(decisions) if decisions is not None else decide_all(result, default_settings()) if both else ()
-    return render_eval_report(result, title, task_parts={d.task: decision_section(d) for d in chosen},
-                              after_tasks=disagreements_section(chosen, result), css=CSS)
+    parts = votes_parts(result)  # a person's blind votes first, beside the judge's figures; then the decision
+    for decision in chosen:
+        parts[decision.task] = parts.get(decision.task, "") + decision_section(decision)
+    return render_eval_report(result, title, task_parts=parts, after_tasks=disagreements_section(chosen, result),
+                              css=CSS + VOTES_CSS)

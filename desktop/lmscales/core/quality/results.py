@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from lmscales.core.method_card import MethodCard
 from lmscales.core.quality.stats import (
@@ -90,6 +91,17 @@ class JudgeSummary:
         return JudgeTally(self.large_wins, self.ties, self.small_wins, self.unparsed)
 
 
+class VoteCount(Protocol):
+    """A person's blind votes on a task: a `lmscales.core.votes.VoteTally` (which imports this package's stats)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def n(self) -> int: ...
+    def sentence(self, who: str = "You", side_name: str | None = None) -> str: ...
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class TaskResult:
     task: str  # "translate", "summarize" or "chat"
@@ -102,6 +114,7 @@ class TaskResult:
     costs: Mapping[str, SideCost]
     judge: JudgeSummary | None = None
     failed_runs: Mapping[str, int] = field(default_factory=dict)  # side -> runs that ended in an error
+    votes: tuple[VoteCount, ...] = ()  # a person's blind votes, from the small side's view, per pair of models
 
 
 @dataclass(frozen=True)
