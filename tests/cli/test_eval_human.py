@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lmscales.core.eval_votes import item_order
+from lmscales.core.history import TrialHistory
 from lmscales.core.quality.stats import wilson_interval
 from tests.conftest import SERVER_MODEL
 
@@ -87,6 +88,8 @@ def test_votes_from_a_pipe_stop_with_q_and_resume_to_the_tally_with_its_interval
     journal = data / "evaluations" / f"{evaluation_id}.jsonl"
     records = [json.loads(line) for line in journal.read_text("utf-8").splitlines()]
     assert sorted(r["item_id"] for r in records if r["record"] == "vote") == sorted(votes)
+    history = TrialHistory.open(data / "history.jsonl").list()  # the history keeps each voted trial too
+    assert {t.evaluation.item_id: t.vote.choice for t in history if t.vote and t.evaluation} == choices
 
     wins = sum(1 for vote in votes.values() if vote["winner"] == "small")
     losses = sum(1 for vote in votes.values() if vote["winner"] == "large")
