@@ -1,14 +1,16 @@
-"""The evaluation report's part on a person's blind votes (`lmscales eval --judge human`): per task and pair of
-models, the small model's wins, ties, both-bad and losses, and its win rate with a Wilson 95 % interval, in the
-same words as the window and the presenter (`VoteTally.sentence`); beside it, the LLM judge's tally of the same
-task in the same form, when a judge ran too. Nothing when nobody voted."""
+"""Blind votes in words, for each place that shows them (all through `VoteTally.sentence`, so they agree): the
+window's history, per task and pair of models; the presenter's scoreboard, the audience's votes of this session;
+and the evaluation report (`lmscales eval --judge human`), per task and pair of models, the small model's wins,
+ties, both-bad and losses and its win rate with a Wilson 95 % interval, beside the LLM judge's tally of the same
+task in the same form when a judge ran too. Nothing where nobody voted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
 from lmscales.core.quality.results import EvalResult, TaskResult
-from lmscales.core.votes import VoteTally
+from lmscales.core.votes import Trial, VoteTally, tally_votes, total_tally
 
 CSS = """
 .votes { margin: 14px 0; }
@@ -52,3 +54,21 @@ def votes_section(task: TaskResult) -> str:
     return (f'<div class="votes"><h3>Your blind votes</h3>{rows}{beside}<p class="sub">Each item’s answers were '
             "shown as A and B in a seeded order, without model names or figures; a tie or “both bad” is no "
             "preference.</p></div>")
+
+
+def history_sentences(trials: Iterable[Trial], task: str | None = None) -> list[str]:
+    """The window's history filtered to `task` (None: every task): one sentence per pair of models voted on,
+    "You preferred the small model 7 of 12 times (58 %, 95 % CI 32 %–81 %)"; the models are named only where
+    there are several pairs. Empty: no votes."""
+    tallies = [tally for tally in tally_votes(trials, "small", by_task=task is not None)
+               if task is None or tally.task == task]
+    several = len(tallies) > 1
+    return [tally.sentence("You", f"the small model ({tally.model}) over {tally.other_model}" if several
+                           else "the small model") for tally in tallies]
+
+
+def audience_sentence(trials: Iterable[Trial]) -> str | None:
+    """The presenter's line on this session's votes, all tasks together: "The audience preferred the small model
+    7 of 12 times (58 %, 95 % CI 32 %–81 %)"; None without a vote."""
+    tally = total_tally(trials, "small")
+    return tally.sentence("The audience", "the small model") if tally is not None and tally.n else None

@@ -38,6 +38,7 @@ from lmscales.core.tasks import LANGUAGES
 from lmscales.core.trial import SideResult, Trial
 from lmscales.ui.background import outcome, run_in_background, run_on_main, runner
 from lmscales.ui.egress_view import show_what_was_sent
+from lmscales.ui.history_votes import HistoryFilter
 from lmscales.ui.markdown_text import AnswerBrowser, plain_label, plain_tooltip
 from lmscales.ui.metrics_strip import TOOLTIPS
 from lmscales.ui.result_card import ResultCard
@@ -280,6 +281,8 @@ class HistoryView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
+        self.filter = HistoryFilter(self.history, self.table, self)  # by task, with the blind votes among them
+        layout.addWidget(self.filter)
         layout.addWidget(self.table)
         self.table.setToolTip("Double-click a row to see that comparison again")
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
@@ -300,6 +303,7 @@ class HistoryView(QWidget):
         else:
             self.model.add(trial)
             self.table.scrollToBottom()
+        self.filter.refresh()
         self._update_title()
 
     def set_keep(self, keep: bool) -> None:
