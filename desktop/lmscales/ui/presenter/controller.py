@@ -32,6 +32,7 @@ from lmscales.core.scenario import Scenario, Step
 from lmscales.core.scenario_stepper import ScenarioStepper, SidesNow, StepRefused, StepRun
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.core.vote_report import audience_sentence
 from lmscales.ui.presenter.focus import KeyboardClaim
 from lmscales.ui.presenter.handout import demo_folder, save_handout
 from lmscales.ui.presenter.look import KEY_HINT, THEMES
@@ -318,9 +319,14 @@ class Presenter(QObject):
     def _on_trial_ended(self, trial: Trial) -> None:
         self.last_trial = trial
         self.window.board.show_trial(trial)
+        self.show_votes()
         self.window.fit_board()
         if self.stepper.extrapolation == "million_answers" and self.player is None:
             self.show_extrapolation(trial)
+
+    def show_votes(self) -> None:
+        """The audience's blind votes of this session under the scoreboard, when there are any (again after a vote)."""
+        self.window.board.show_votes(audience_sentence(self.recorder.trials))
 
     # -- after the talk ---------------------------------------------------------------------------------------
     def export_artifacts(self, folder: Path) -> list[Path]:

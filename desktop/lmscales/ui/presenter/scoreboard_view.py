@@ -24,6 +24,7 @@ class ScoreboardView(QWidget):
         self.notes: dict[str, QLabel] = {}
         self.headers: dict[str, QLabel] = {}
         self.titles: list[QLabel] = []
+        self.votes: QLabel | None = None  # the audience's blind votes of this session, under the figures
         self.show_notes = True  # the ratio in words; left out when the window is narrow (the ★ and "wins" stay)
 
     def set_notes_shown(self, shown: bool) -> None:
@@ -39,6 +40,7 @@ class ScoreboardView(QWidget):
                 widget.deleteLater()
         self.cells, self.notes, self.headers = {}, {}, {}
         self.titles = []
+        self.votes = None
 
     def show_trial(self, trial: Trial) -> None:
         # Every label is made with its parent: a parentless label made visible would be a window of its own
@@ -70,6 +72,21 @@ class ScoreboardView(QWidget):
             self.grid.addWidget(note, row_index, len(row.cells) + 1)
             self.notes[row.key] = note
         self.grid.setColumnStretch(len(trial.sides) + 1, 1)
+
+    def show_votes(self, sentence: str | None) -> None:
+        """The audience's votes in words (`core.vote_report.audience_sentence`) under the figures; None: no line."""
+        if sentence is None:
+            if self.votes is not None:
+                self.votes.hide()
+            return
+        if self.votes is None:
+            self.votes = plain_label("", self)
+            self.votes.setObjectName("score_votes")
+            self.votes.setWordWrap(True)
+            self.grid.addWidget(self.votes, self.grid.rowCount(), 0, 1, -1)
+        self.votes.setText(sentence)
+        self.votes.setAccessibleName(sentence)
+        self.votes.show()
 
     def text(self) -> str:
         return "\n".join(label.text() for label in self.cells.values())
