@@ -35,9 +35,12 @@ VERSION = 1
 SIDES = ("small", "large")
 Extrapolation = Literal["million_answers"]
 _EXTRAPOLATIONS: tuple[str, ...] = get_args(Extrapolation)
+# "compare": the sides run in the open; "vote": blind, as A and B, until the room has voted (keys 1-4)
+StepKind = Literal["compare", "vote"]
+STEP_KINDS: tuple[str, ...] = get_args(StepKind)
 _STEP_FIELDS = {
     "title", "talking_points", "task", "input", "input_file", "system_prompt", "target_language",
-    "source_language", "summary_length", "reference", "params", "sides", "extrapolate",
+    "source_language", "summary_length", "reference", "params", "sides", "extrapolate", "kind",
 }
 _TOP_FIELDS = {"format", "version", "title", "description", "steps"}
 # An input_file is text to send: a megabyte is a long report (the summarize task takes at most 200,000
@@ -59,6 +62,7 @@ class Step:
     sides: tuple[str, ...] = SIDES
     talking_points: tuple[str, ...] = ()
     extrapolate: Extrapolation | None = None  # after the step: "cost of a million answers like this one"
+    kind: StepKind = "compare"  # "vote": shown blind until the room votes
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,12 @@ def _step(raw: Any, where: str, base_dir: Traversable | None) -> Step:
     if extrapolate is not None and extrapolate not in _EXTRAPOLATIONS:
         raise ScenarioError(f"{where} ({title}): extrapolate must be one of {', '.join(_EXTRAPOLATIONS)}, "
                             f"not {extrapolate!r}.")
+    kind = raw.get("kind", "compare")
+    if kind not in STEP_KINDS:
+        raise ScenarioError(f"{where} ({title}): kind must be one of {', '.join(STEP_KINDS)}, not {kind!r}.")
+    if kind == "vote" and set(sides) != set(SIDES):
+        raise ScenarioError(f"{where} ({title}) is a vote between two answers: its sides must be both "
+                            "(leave out 'sides').")
     return Step(
         title=title,
         input=TaskInput(task=task, text=text, system_prompt=raw.get("system_prompt"),
@@ -198,6 +208,7 @@ def _step(raw: Any, where: str, base_dir: Traversable | None) -> Step:
         sides=tuple(side for side in SIDES if side in sides),
         talking_points=tuple(points),
         extrapolate=extrapolate,
+        kind=kind,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 from lmscales.core.recording import Recording
 from lmscales.core.scenario import Extrapolation, Scenario, Step
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
+from lmscales.core.votes import VoteChoice, choice_for_key
 
 # Failures a recording may stand in for: the network or the service, never the user's own setup (a bad key,
 # an unknown model) where a replay would hide a problem they must fix.
@@ -30,6 +31,8 @@ RefusalKind = Literal[
     "small_not_loaded",  # the step needs the small model, and none is loaded
     "nothing_to_run",  # none of the step's sides is set up
     "load_failed",  # the small model a queued step waited for did not load
+    "vote_pending",  # a vote step's comparison waits for the room's vote
+    "vote_needs_both",  # a vote step, and the large side is not set up
 ]
 
 
@@ -57,6 +60,10 @@ class StepRefused:
             return f"Step {self.step} starts as soon as the small model has loaded."
         if self.kind == "small_not_loaded":
             return "The small model is not loaded: open one in the main window (File), then Space."
+        if self.kind == "vote_pending":
+            return "Waiting for the room's vote: 1 for A, 2 for B, 3 for a tie, 4 if both are bad."
+        if self.kind == "vote_needs_both":
+            return f"Step {self.step} asks the room to vote between two answers: set up the large side first."
         if self.kind == "nothing_to_run":
             return "The large side is not set up: this step has nothing to run."
         return f"The small model did not load ({self.detail}); the step did not run."
@@ -108,9 +115,17 @@ class ScenarioStepper:
         self.scenario = scenario
         self.index = -1
         self.queued: int | None = None  # the step to run once the small model has loaded
+        self.ballot = False  # the current vote step's comparison waits for the room's vote
+
+    @property
+    def voting(self) -> bool:
+        """The current step is a vote (shown blind until the room has voted)."""
+        step = self.current
+        return step is not None and step.kind == "vote"
 
     def load(self, scenario: Scenario) -> None:
         self.scenario, self.index, self.queued = scenario, -1, None
+        self.ballot = False
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -162,7 +177,11 @@ class ScenarioStepper:
             raise IndexError(f"step {index} of {len(self.steps)}")
         if now.running:
             return StepRefused("running")
+        if self.ballot:
+            return StepRefused("vote_pending")
         step = self.steps[index]
+        if step.kind == "vote" and not {"small", "large"} <= now.ready:
+            return StepRefused("vote_needs_both", index + 1)
         if "small" in step.sides and "small" in now.loading:
             self.queued = index
             return StepRefused("queued", index + 1)
@@ -176,6 +195,19 @@ class ScenarioStepper:
     def started(self, run: StepRun) -> None:
         """`run` has been submitted: it is the current step now."""
         self.index = run.index
+        self.ballot = run.step.kind == "vote"
+
+    # -- the room's vote -------------------------------------------------------------------------------------
+    def vote(self, key: str) -> VoteChoice | None:
+        """Keys 1-4 while a vote step waits for its vote: the choice (the ballot closes); None otherwise."""
+        if not self.ballot or key not in ("1", "2", "3", "4"):
+            return None
+        self.ballot = False
+        return choice_for_key(key)
+
+    def close_ballot(self) -> None:
+        """No vote will come (the comparison ended without both answers, or presenter mode was left)."""
+        self.ballot = False
 
     # -- the step that waits for the small model -------------------------------------------------------------
     def take_queued(self) -> int | None:
