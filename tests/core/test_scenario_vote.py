@@ -56,6 +56,16 @@ def test_a_vote_step_needs_both_sides_and_a_closed_ballot_frees_the_talk() -> No
     assert isinstance(stepper.next(BOTH), StepRun)
 
 
+def test_the_last_step_being_a_vote_waits_for_the_vote_before_saying_it_was_the_last() -> None:
+    stepper = ScenarioStepper(scenario.Scenario("One", VOTE_TALK.steps[:1]))
+    run = stepper.next(BOTH)
+    assert isinstance(run, StepRun)
+    stepper.started(run)
+    assert stepper.next(BOTH) == StepRefused("vote_pending")
+    assert stepper.vote("3") == "tie"
+    assert stepper.next(BOTH) == StepRefused("last_step")
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ('kind = "poll"', "vote.toml, step 1 (Blind): kind must be one of compare, vote, not 'poll'."),
     ('kind = "vote"\nsides = ["small"]', "vote.toml, step 1 (Blind) is a vote between two answers: its sides must "

@@ -160,6 +160,8 @@ class ScenarioStepper:
         """Space: the step after the current one."""
         if self.scenario is None:
             return StepRefused("no_scenario")
+        if self.ballot:  # before "that was the last step": the room's vote is what the talk waits for
+            return StepRefused("vote_pending")
         if self.index + 1 >= len(self.steps):
             return StepRefused("last_step")
         return self.plan(self.index + 1, now)

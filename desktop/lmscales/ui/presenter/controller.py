@@ -33,6 +33,8 @@ from lmscales.core.scenario_stepper import ScenarioStepper, SidesNow, StepRefuse
 from lmscales.core.session import SLOTS, Session, SideStarted, TrialStarted
 from lmscales.core.trial import GenerationParams, SideResult, TaskInput, Trial
 from lmscales.core.vote_report import audience_sentence
+from lmscales.ui.presenter.answer_column import AnswerColumn
+from lmscales.ui.presenter.blind_step import BlindMode, PresenterBlind
 from lmscales.ui.presenter.focus import KeyboardClaim
 from lmscales.ui.presenter.handout import demo_folder, save_handout
 from lmscales.ui.presenter.look import KEY_HINT, THEMES
@@ -74,6 +76,9 @@ class Presenter(QObject):
         self.notes = PresenterNotes()
         self.window.bind_keys(self.notes)
         self.stepper = ScenarioStepper()
+        # a vote step: blind through the main window's blind mode, keys 1-4 here and in the notes window
+        self.blind_step = PresenterBlind(self.window, self.stepper, self._blind_mode, self._on_revealed,
+                                         (self.window, self.notes))
         self.player: ReplayPlayer | None = replay.player  # a whole recording that Space steps through
         self.last_trial: Trial | None = None
         self._themed = False
@@ -132,6 +137,7 @@ class Presenter(QObject):
         the model to load does not start behind the presenter's back."""
         self.keyboard.release()
         self.stepper.forget_queued()
+        self.blind_step.leave()
         self.window.graph.timer.stop()
         self.window.hide()
         self.notes.hide()
@@ -236,9 +242,14 @@ class Presenter(QObject):
             self.problem.emit(plan.message)
             return False
         self.session.new_chat()  # each step stands alone
+        refused = self.blind_step.before(plan.step)
+        if refused is not None:
+            self.problem.emit(refused)
+            return False
         try:
             self._submit(plan.input, plan.params, plan.sides)
         except ValueError as error:
+            self.blind_step.not_started()
             self.problem.emit(str(error))
             return False
         self.stepper.started(plan)
@@ -279,10 +290,18 @@ class Presenter(QObject):
                 column.view.finish()
                 column.status.setText("Not in this step." if self.session.available(side) else "Not set up.")
             column.title.setText(self.session.labels.get(side, side))
+        self.blind_step.trial_started()
+
+    def _column(self, side: str) -> AnswerColumn | None:
+        return self.window.columns.get(self.blind_step.column_side(side))  # blind: A left, B right
+
+    def _blind_mode(self) -> BlindMode | None:
+        mode = getattr(self.owner, "blind", None)  # the main window's Run › Blind comparison
+        return mode if isinstance(mode, BlindMode) else None
 
     def _on_side_started(self, side: str, event: SideStarted) -> None:
-        column = self.window.columns.get(side)
-        if column is None:
+        column = self._column(side)
+        if column is None or self.blind_step.active:  # blind: no model name, no RECORDED badge
             return
         info = event.engine
         where = {"this_cpu": " · on this CPU", "this_computer": " · on this computer", "remote": " · API"}[
@@ -291,7 +310,7 @@ class Presenter(QObject):
         column.badge.setVisible(event.engine.recorded)
 
     def _on_deltas(self, side: str, deltas: list[object]) -> None:
-        column = self.window.columns.get(side)
+        column = self._column(side)
         if column is not None and deltas:
             column.view.add("".join(getattr(delta, "text", "") for delta in deltas))
             column.status.setText("Streaming…")
@@ -300,12 +319,12 @@ class Presenter(QObject):
         self._status(side, str(getattr(notice, "message", notice)))
 
     def _status(self, side: str, message: str) -> None:
-        column = self.window.columns.get(side)
+        column = self._column(side)
         if column is not None:
             column.status.setText(message)
 
     def _on_side_ended(self, side: str, result: SideResult) -> None:
-        column = self.window.columns.get(side)
+        column = self._column(side)
         if column is None:
             return
         column.view.finish()
@@ -317,6 +336,12 @@ class Presenter(QObject):
             column.status.setText("Replayed from a recording." if result.recorded else "Done.")
 
     def _on_trial_ended(self, trial: Trial) -> None:
+        self.last_trial = trial
+        if self.blind_step.trial_ended():
+            return  # the scoreboard waits for the room's vote (`_on_revealed`)
+        self._on_revealed(trial)
+
+    def _on_revealed(self, trial: Trial) -> None:
         self.last_trial = trial
         self.window.board.show_trial(trial)
         self.show_votes()

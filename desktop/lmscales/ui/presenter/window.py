@@ -126,6 +126,7 @@ class PresenterWindow(QWidget):
                                               font-weight: 800; }}
             #presenter #answer_title_large {{ color: {c['large']};
                                               font-weight: 800; }}
+            #presenter #answer_title_blind {{ font-weight: 800; }}
             #presenter #badge {{ font-weight: 800; border: 2px solid {c['fg']}; padding: 0 6px; }}
             #presenter #answer_status {{ color: {c['muted']}; font-size: {round(base * 0.8)}px; }}
             #presenter #answer {{ background: {c['panel']}; color: {c['fg']}; border: 1px solid {c['muted']}; }}
