@@ -69,8 +69,12 @@ def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(  # 
     qtbot.addWidget(dialog)
     dialog.set_choice.setCurrentIndex(dialog.set_choice.findData("translate-smoke"))
     dialog.repeats.setValue(1)
+    shown: list[str] = []  # what the dialog says while the evaluation runs
+    dialog.verdict.setText = lambda text, real=dialog.verdict.setText: (shown.append(text), real(text))[1]
     dialog.start()
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=240_000)
+    so_far = [text for text in shown if text.startswith("So far (it firms up as items come in):\ntranslate, after ")]
+    assert so_far  # the verdict so far, while it ran (the first kept trial shows it at once)
     text = dialog.verdict.text()
     assert "translate: Advice: not enough evidence yet." in text
     assert "At 10,000 translations a month, the small model" in text

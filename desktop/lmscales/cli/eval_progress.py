@@ -6,30 +6,12 @@ tqdm is small and pure Python; where it cannot be imported the lines are used in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from lmscales.core.task_trials import CHECKS_SCORE
+from lmscales.core.decision.running import running_scores
 
 if TYPE_CHECKING:
     from lmscales.core.evaluation import EvalProgress
-
-
-def running_scores(scores: Mapping[str, Mapping[str, float]], failed: Mapping[str, int] | None = None) -> str:
-    """"small chrF++ 20.8 · large chrF++ 22.2": each side's running mean of its main score (the first reference
-    score, else the share of checks passed), and its failed runs if any."""
-    parts = []
-    for side in ("small", "large"):
-        means = scores.get(side)
-        if not means:
-            continue
-        name = next((name for name in means if name != CHECKS_SCORE), CHECKS_SCORE)
-        shown = "checks" if name == CHECKS_SCORE else name
-        parts.append(f"{side} {shown} {means[name]:.1f}")
-    for side, count in (failed or {}).items():
-        if count:
-            parts.append(f"{side}: {count} failed")
-    return " · ".join(parts)
 
 
 class EvalProgressView:

@@ -8,6 +8,7 @@ keeps what was measured: the partial results are summarised and can be saved as 
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from PySide6.QtWidgets import (
 from lmscales.core import offline
 from lmscales.core.decision import decide_all
 from lmscales.core.decision.report_html import render_report
+from lmscales.core.decision.running import RunningVerdict, running_scores
+from lmscales.core.decision.settings import DecisionSettings
 from lmscales.core.decision.view_text import results_text
 from lmscales.core.eval_journal import JournalError, known_ids
 from lmscales.core.evaluation import EvalPlan, EvalProgress, Evaluation
@@ -47,6 +50,8 @@ SETS = (("Translation (63 sentences)", "translate"), ("Summaries (20 texts)", "s
         ("Summaries, quick (4)", "summarize-smoke"), ("Chat, quick (6)", "chat-smoke"))
 
 
+log = logging.getLogger(__name__)
+
 class EvalDialog(QDialog):
     def __init__(self, session: Session, params: GenerationParams, parent: QWidget | None = None, *,
                  workspace: Workspace | None = None) -> None:
@@ -57,6 +62,7 @@ class EvalDialog(QDialog):
         self.params = params
         self.evaluation: Evaluation | None = None
         self.outcome: EvalResult | None = None
+        self._so_far: RunningVerdict | None = None
         self._run: Future[EvalResult] | None = None
 
         self.set_choice = QComboBox()
@@ -163,6 +169,9 @@ class EvalDialog(QDialog):
         except (EvalSetError, JudgeRefused, JournalError, ValueError) as error:
             self.status.setText(f"⚠ {error}")
             return
+        # The verdict so far, built on the evaluation's thread between runs (never while one is measured).
+        self._so_far = RunningVerdict(evaluation.result, workspace.decision_settings if workspace
+                                      else DecisionSettings())
         self.evaluation = evaluation
         self.outcome = None
         self.verdict.setText("")
@@ -178,13 +187,23 @@ class EvalDialog(QDialog):
             self.status.setText("Stopping; what was measured so far is kept…")
 
     def _progressed(self, step: EvalProgress) -> None:
-        """Called on the evaluation's thread: the bar and the status change on the GUI thread."""
-        run_on_main(lambda: self._on_progress(step))
+        """Called on the evaluation's thread: the bar, the status and the verdict so far change on the GUI
+        thread."""
+        so_far = None
+        if self._so_far is not None:
+            try:
+                so_far = self._so_far.update(step.measured)
+            except Exception:  # a verdict that cannot be built yet must never stop the evaluation
+                log.exception("The verdict so far could not be built")
+        run_on_main(lambda: self._on_progress(step, so_far))
 
-    def _on_progress(self, step: EvalProgress) -> None:
+    def _on_progress(self, step: EvalProgress, so_far: str | None = None) -> None:
         self.progress.setRange(0, max(1, step.total))
         self.progress.setValue(step.done)
-        self.status.setText(f"{step.done} of {step.total}: {step.message}")
+        scores = running_scores(step.scores, step.failed)
+        self.status.setText(f"{step.done} of {step.total}: {step.message}" + (f" ({scores})" if scores else ""))
+        if so_far:
+            self.verdict.setText(f"So far (it firms up as items come in):\n{so_far}")
 
     def _on_finished(self, run: Future[EvalResult]) -> None:
         result = outcome(run)  # an error is shown in the dialog, never lost
