@@ -48,7 +48,7 @@ def test_a_judge_endpoint_shares_the_runs_memory(fault_server: FaultServer,
     workspace = open_workspace(args, ("large",))
     later = open_workspace(args, ("large",))
     try:
-        made = judge(args, workspace, ("large",))
+        made = judge(args, workspace, ("large",), url)
         assert made is not None and made.engine is not workspace.engine("large")  # a third engine
         large = workspace.engine("large")
         # What the large side's model refused, the judge on the same model knows without being refused again.

@@ -71,7 +71,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.limit is not None:  # at least 1: argparse refused the rest
         evaluation_set = dataclasses.replace(evaluation_set, items=evaluation_set.items[: args.limit])
     sides = SIDE_ALIASES[args.side]
-    human, args.judge = split_judges(args.judge)  # a person (--judge human), beside an LLM judge or not
+    human, llm_judge = split_judges(args.judge)  # a person (--judge human), beside an LLM judge or not
     if human:
         check_human_judge(args, sides, sys.stdin)
     try:
@@ -96,7 +96,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 say(event.reason)
 
         workspace.subscribe(not_kept)
-        evaluation_judge = judge(args, workspace, sides)
+        evaluation_judge = judge(args, workspace, sides, llm_judge)
 
         # a bar in a terminal, lines elsewhere (and with a person voting: the bar would write over the answers)
         progress = EvalProgressView(sys.stderr, quiet=args.quiet, terminal=False if human else None)

@@ -134,23 +134,25 @@ def open_workspace(args: argparse.Namespace, sides: tuple[str, ...], *, history:
     return workspace
 
 
-def judge(args: argparse.Namespace, workspace: Workspace, sides: tuple[str, ...]) -> Judge | None:
-    """The judge `--judge` asks for, from the workspace: none, the large side itself, or a third endpoint."""
+def judge(args: argparse.Namespace, workspace: Workspace, sides: tuple[str, ...], chosen: str | None
+          ) -> Judge | None:
+    """The LLM judge `chosen` (`--judge`'s one that is not `human`: see `eval_votes.split_judges`), from the
+    workspace: none, the large side itself, or a third endpoint (`--judge-model`)."""
     from lmscales.core.endpoints import Endpoint, env_api_key
     from lmscales.core.engines.factory import EndpointSpec
     from lmscales.core.engines.remote import RemoteOptions
     from lmscales.core.quality.judge import JudgeRefused
 
-    if not args.judge:
+    if not chosen:
         return None
     try:
-        if args.judge in ("large", "small"):
-            if args.judge == "large" and "large" not in sides:
+        if chosen in ("large", "small"):
+            if chosen == "large" and "large" not in sides:
                 raise CliError("--judge large needs the large side (--side both or large).", EXIT_USAGE)
-            return workspace.judge(args.judge)
+            return workspace.judge("large" if chosen == "large" else "small")
         if not args.judge_model:
             raise CliError("A judge endpoint needs --judge-model NAME.", EXIT_USAGE)
-        endpoint = Endpoint(base_url=args.judge, model=args.judge_model, api_key=env_api_key(args.judge))
+        endpoint = Endpoint(base_url=chosen, model=args.judge_model, api_key=env_api_key(chosen))
         if workspace.never_remote and not endpoint.is_loopback:
             raise CliError(f"Not sent: the judge is at {endpoint.host}, beyond this computer, and --no-remote is on. "
                            "Use a judge on this computer, or leave out --no-remote.")
