@@ -79,7 +79,7 @@ def test_ci_mode_installs_every_missing_test_package_even_with_xvfb_and_chromium
 
 
 @pytest.mark.parametrize(("extra", "cores", "added"), [
-    ([], 2, ["-n", "2", "--dist", "loadfile"]),
+    ([], 2, ["-n", "3", "--dist", "loadfile"]),  # one more than the cores: most tests wait, not compute
     (["tests/core"], 8, ["-n", "4", "--dist", "loadfile"]),  # at most four processes
     ([], 1, []),  # one core: one process
     (["-n", "0"], 2, []),  # the arguments choose

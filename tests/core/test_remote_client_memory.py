@@ -60,12 +60,14 @@ def test_a_ca_file_named_in_the_environment_is_still_read(monkeypatch: pytest.Mo
 def no_cyclic_collection() -> Iterator[None]:
     """The worst case the evaluation met: the SDK's clients (reference cycles) left to the oldest generation,
     which Python collects only every few thousand requests."""
+    was_enabled = gc.isenabled()  # off already where a window's GUI-thread collector runs (ui/gc_guard.py)
     gc.collect()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
         gc.collect()
 
 
