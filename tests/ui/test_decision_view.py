@@ -19,13 +19,22 @@ def seed(window: MainWindow, count: int) -> None:
         assert window.workspace.history.append(translation_trial(item, number)) is None
 
 
+def open_view(window: MainWindow) -> None:
+    window.menus.menus["&View"].actions()[-1].trigger()  # View › Which model? (Ctrl+D)
+    assert window.bottom.currentWidget() is window.decision
+
+
 def test_the_view_shows_the_advice_and_break_even_from_the_history(unloaded_window: MainWindow) -> None:
     window = unloaded_window
     view = window.decision
     window.tasks.set_task("chat")
+    open_view(window)
     assert view.headline.text() == "No evidence yet"
+    window.bottom.setCurrentWidget(window.resources)  # behind another tab, it does not decide on every change
     seed(window, 12)
     window.tasks.set_task("translate")
+    assert view.stale and view.headline.text() == "No evidence yet"
+    open_view(window)  # ... but as it comes into sight
     assert window.bottom.tabText(window.bottom.indexOf(view)) == "Which model?"
     assert view.headline.text() == "Use large"
     assert view.evidence.text().startswith("On 12 items decided on both sides the small model passes 0 %")
@@ -33,8 +42,6 @@ def test_the_view_shows_the_advice_and_break_even_from_the_history(unloaded_wind
     assert view.sentence.text().startswith("At 10,000 translations a month, the small model")
     assert view.source.text().startswith("From the history: 12 translation comparisons")
     assert view.lines["large"].getData()[1] is not None  # both money lines drawn
-    window.menus.menus["&View"].actions()[-1].trigger()  # View › Which model?
-    assert window.bottom.currentWidget() is view
 
 
 def test_changing_the_volume_changes_the_sentence_and_is_saved(unloaded_window: MainWindow) -> None:
@@ -42,6 +49,7 @@ def test_changing_the_volume_changes_the_sentence_and_is_saved(unloaded_window: 
     view = window.decision
     seed(window, 12)
     window.tasks.set_task("translate")
+    open_view(window)
     view.volume.setValue(2_500)
     assert view.sentence.text().startswith("At 2,500 translations a month, the small model")
     assert window.settings.store.current.decision.volume_per_month == 2_500
@@ -56,6 +64,7 @@ def test_too_few_items_say_not_enough_evidence_and_no_verdict(unloaded_window: M
     window = unloaded_window
     seed(window, 3)
     window.tasks.set_task("translate")
+    open_view(window)
     view = window.decision
     assert view.headline.text().startswith("Not enough evidence yet")
     assert "Advice needs at least 10 items; there are 3." in view.evidence.text()
@@ -81,6 +90,7 @@ def test_the_evaluation_dialog_shows_each_tasks_advice_and_the_view_follows(  # 
     saved = dialog.save(tmp_path / "report.html").read_text("utf-8")  # the saved report has the decision too
     assert "Which model for this task" in saved and "At 10,000 translations a month, the small model" in saved
     window.tasks.set_task("translate")
+    open_view(window)
     qtbot.waitUntil(lambda: window.decision.source.text().startswith("From the last evaluation (set translate-smoke"),
                     timeout=10_000)
     assert window.decision.headline.text().startswith("Not enough evidence yet")
@@ -95,6 +105,7 @@ def test_the_items_only_one_model_got_right_are_listed_with_both_answers_as_plai
         kept = translation_trial(item, number, large=hostile if number == 0 else None)
         assert window.workspace.history.append(kept) is None
     window.tasks.set_task("translate")
+    open_view(window)
     listed = window.decision.disagreements
     assert listed.items.topLevelItemCount() == 12  # the small side copied each source: only large acceptable
     assert listed.title.text() == "Where only one model was acceptable: 12 items"

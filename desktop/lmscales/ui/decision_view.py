@@ -54,9 +54,12 @@ class DecisionView(QWidget):
     """The decision for `task()`; `save` writes the settings after the volume changed."""
 
     def __init__(self, workspace: Workspace, store: SettingsStore, task: Callable[[], str], save: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, shown: Callable[[], bool] = lambda: True) -> None:
         super().__init__(parent)
         self.workspace, self.store, self.task, self.save = workspace, store, task, save
+        # Deciding reads the whole history (150 ms for 2,000 comparisons): done while the view is in sight, and
+        # once when it comes into sight, never on every kept comparison behind another tab.
+        self.shown, self.stale = shown, True
         self.decision: SourcedDecision | None = None
         self.source = plain_label()
         self.source.setStyleSheet("color: palette(mid);")
@@ -141,6 +144,17 @@ class DecisionView(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        """Decide again now if the view is in sight, else when it comes into sight (`refresh_if_stale`)."""
+        self.stale = True
+        if self.shown():
+            self._refresh()
+
+    def refresh_if_stale(self) -> None:
+        if self.stale and self.shown():
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self.stale = False
         volume = self.workspace.decision_settings.volume_per_month
         for widget, value in ((self.volume, volume), (self.slider, slider_position(volume))):
             widget.blockSignals(True)
@@ -201,8 +215,10 @@ def attach_decision_view(window: DecisionOwner) -> DecisionView:
     """"Which model?" as a tab beside the resource graphs and the result card, following the current task, and
     View › Which model? (Ctrl+D), which shows it with room to read."""
     view = DecisionView(window.workspace, window.settings.store, lambda: window.tasks.current_task,
-                        window.settings.save)
+                        window.settings.save, shown=lambda: False)  # out of sight at start: nothing read yet
+    view.shown = lambda: window.bottom.currentWidget() is view
     index = window.bottom.addTab(view, "Which model?")
+    window.bottom.currentChanged.connect(lambda _index: view.refresh_if_stale())
     window.bottom.setTabToolTip(index, "The advice and break-even for the current task, from the last evaluation "
                                        "or the history")
     window.tasks.changed.connect(view.refresh)
