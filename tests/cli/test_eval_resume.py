@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.eval_process import EvalProcess
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,42 +27,6 @@ OPTIONS = ["--set", "translate-smoke", "--sides", "small", "--warmups", "0", "--
            "--max-tokens", "48", "--seed", "1"]
 RUNS = 18  # 6 items × 3 repeats
 ID_LINE = re.compile(r"^Evaluation (\S+): if it stops, continue it with --resume \1$")
-
-
-class EvalProcess:
-    """`lmscales eval …` in a process group of its own (the engine joins it), stderr read on a thread."""
-
-    def __init__(self, data: Path, *extra: str) -> None:
-        env = {**os.environ, "LMSCALES_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "lmscales", "eval", *OPTIONS, *extra],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                        start_new_session=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        while True:
-            line = self.lines.get(timeout=300)  # a guard against a hung process, not a measured wait
-            assert line is not None, "eval ended first:\n" + "".join(self.seen)
-            self.seen.append(line)
-            found = pattern.match(line.rstrip("\n"))
-            if found:
-                return found
-
-    def finish(self) -> tuple[int, str, str]:
-        assert self.process.stdout is not None
-        stdout = self.process.stdout.read()
-        code = self.process.wait(timeout=300)
-        while (line := self.lines.get(timeout=60)) is not None:
-            self.seen.append(line)
-        return code, stdout, "".join(self.seen)
 
 
 def per_item(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, float]]]:
@@ -76,7 +40,7 @@ def per_item(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, float]]
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    run = EvalProcess(tmp_path_factory.mktemp("whole") / "data", "--json")
+    run = EvalProcess(tmp_path_factory.mktemp("whole") / "data", *OPTIONS, "--json")
     code, stdout, stderr = run.finish()
     assert code == 0, stderr
     document: dict[str, Any] = json.loads(stdout)
@@ -88,7 +52,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_a_stopped_evaluation_resumes_to_the_uninterrupted_result(uninterrupted: dict[str, Any], tmp_path: Path,
                                                                    how: str) -> None:
     data = tmp_path / "data"
-    first = EvalProcess(data, "--json")
+    first = EvalProcess(data, *OPTIONS, "--json")
     evaluation_id = first.wait_for(ID_LINE).group(1)
     first.wait_for(re.compile(r"^\[2/"))  # an item done, the next one running
     if how == "ctrl-c":
@@ -100,7 +64,7 @@ def test_a_stopped_evaluation_resumes_to_the_uninterrupted_result(uninterrupted:
     stopped = json.loads(stdout)
     assert stopped["partial"] and 1 <= len(stopped["trials"]) < RUNS, stderr
 
-    second = EvalProcess(data, "--json", "--resume", evaluation_id)
+    second = EvalProcess(data, *OPTIONS, "--json", "--resume", evaluation_id)
     code, stdout, stderr = second.finish()
     assert code == 0, stderr
     assert f"Resuming evaluation {evaluation_id}" in stderr

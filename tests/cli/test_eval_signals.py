@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import queue
+import re
 import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.support.eval_process import EvalProcess
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,44 +22,14 @@ pytestmark = [
 ]
 
 
-class EvalRun:
-    """An evaluation long enough to be stopped in the middle (6 items × 5 repeats on the small side), in a
-    process group of its own (the engine joins it), as a terminal's foreground job is; stderr read on a thread."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        env = {**os.environ, "LMSCALES_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lmscales", "eval", "--set", "translate-smoke", "--sides", "small",
-             "--warmups", "0", "--repeats", "5", "--threads", "1", "--max-tokens", "64",
-             "--report", str(tmp_path / "report.html")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for_first_item(self) -> None:
-        """Until a progress line says an item is done ("[1/30] …")."""
-        while True:
-            line = self.lines.get(timeout=300)  # a guard against a hung process, not a measured wait
-            assert line is not None, "eval ended before an item was done:\n" + "".join(self.seen)
-            self.seen.append(line)
-            if line.startswith("[1/"):
-                return
-
-    def finish(self) -> tuple[str, str]:
-        """Its stdout and whole stderr, once it has ended."""
-        assert self.process.stdout is not None
-        stdout = self.process.stdout.read()
-        self.process.wait(timeout=120)
-        while (line := self.lines.get(timeout=60)) is not None:
-            self.seen.append(line)
-        return stdout, "".join(self.seen)
+def eval_run(tmp_path: Path) -> EvalProcess:
+    """An evaluation long enough to be stopped in the middle (6 items × 5 repeats on the small side), started as a
+    terminal's foreground job is, and waited for until a progress line says an item is done ("[1/30] …")."""
+    run = EvalProcess(tmp_path / "data", "--set", "translate-smoke", "--sides", "small", "--warmups", "0",
+                      "--repeats", "5", "--threads", "1", "--max-tokens", "64",
+                      "--report", str(tmp_path / "report.html"))
+    run.wait_for(re.compile(r"^\[1/"))
+    return run
 
 
 def check_partial_ending(tmp_path: Path, returncode: int, expected_code: int, stdout: str, stderr: str) -> None:
@@ -79,16 +49,14 @@ def check_partial_ending(tmp_path: Path, returncode: int, expected_code: int, st
 
 
 def test_sigterm_ends_eval_with_partial_results_and_report(tmp_path: Path) -> None:
-    run = EvalRun(tmp_path)
-    run.wait_for_first_item()
+    run = eval_run(tmp_path)
     run.process.send_signal(signal.SIGTERM)  # to the parent alone, as `timeout` and `docker stop` send it
-    stdout, stderr = run.finish()
-    check_partial_ending(tmp_path, run.process.returncode, 128 + signal.SIGTERM, stdout, stderr)
+    code, stdout, stderr = run.finish()
+    check_partial_ending(tmp_path, code, 128 + signal.SIGTERM, stdout, stderr)
 
 
 def test_ctrl_c_to_the_whole_process_group_does_not_kill_the_engine_first(tmp_path: Path) -> None:
-    run = EvalRun(tmp_path)
-    run.wait_for_first_item()
+    run = eval_run(tmp_path)
     os.killpg(run.process.pid, signal.SIGINT)  # a terminal's Ctrl+C: the parent and the engine both get it
-    stdout, stderr = run.finish()
-    check_partial_ending(tmp_path, run.process.returncode, 130, stdout, stderr)
+    code, stdout, stderr = run.finish()
+    check_partial_ending(tmp_path, code, 130, stdout, stderr)

@@ -28,8 +28,8 @@ MUST = [
     ("card 4111 1111 1111 1111", "card", "•••• •••• •••• 1111"),
     ("card 5500-0000-0000-0004", "card", "••••-••••-••••-0004"),
     ("amex 378282246310005", "card", "•••••••••••0005"),
-    ("key sk-proj-abcDEF1234567890abcdefXYZ", "api_key", "sk-proj-… (33 characters)"),
-    ("AKIAIOSFODNN7EXAMPLE", "api_key", "AKIA… (20 characters)"),
+    ("key sk" "-proj-abcDEF1234567890abcdefXYZ", "api_key", "sk-proj-… (33 characters)"),
+    ("AKIA" "IOSFODNN7EXAMPLE", "api_key", "AKIA… (20 characters)"),
     ("ghp_" "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "api_key", "ghp_… (40 characters)"),
     ("token Zx9Qm2Lp8Rt4Vw6Yb1Nc3Kd5Hf7Gj0Ss2Aa", "api_key", "… (35 characters)"),
 ]

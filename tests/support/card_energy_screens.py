@@ -22,19 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
-
-from lmscales.bench.servers import LlamaServer
-from lmscales.core.bundled_model import load_manifest, verify
-from lmscales.core.endpoints import Endpoint
-from lmscales.core.engines.factory import GgufSpec
-from lmscales.core.engines.remote import RemoteOptions
-from lmscales.core.resource_monitor import ResourceMonitor
-from lmscales.core.settings import Settings
-from lmscales.core.workspace import Workspace
 from lmscales.ui.main_window import MainWindow
-from lmscales.ui.theme import apply_theme
-from tests.support.egress_screens import INPUT, painted, wait_for
+from tests.support.egress_screens import INPUT, compared, painted
 
 
 def main() -> int:
@@ -47,28 +36,15 @@ def main() -> int:
     addresses = {info[4][0] for info in socket.getaddrinfo(args.host, None, socket.AF_INET)}
     if addresses != {"127.0.0.1"}:
         raise SystemExit(f"{args.host} resolves to {sorted(addresses)}, not only 127.0.0.1")
-    app = QApplication(sys.argv[:1])
-    apply_theme(app, args.theme)
-    model = verify(load_manifest())
-    with LlamaServer(model, threads=1, alias=args.model) as server:
-        workspace = Workspace(monitor=ResourceMonitor())
-        workspace.set_slot("small", GgufSpec(str(model), n_ctx=2048, threads=1))
-        settings = Settings().with_value("theme", args.theme).with_value("show_welcome", False)
-        window = MainWindow(workspace, settings=settings)
-        window.resize(1400, 980)
-        window.move(0, 0)
-        window.show()
-        window.start_sampling()  # as the app does: the graphs' samples, and a server here's machine energy
-        window.load_model(str(model))
-        wait_for(window.loaders["small"].loaded, app)
-        base_url = server.base_url.replace("127.0.0.1", args.host)
-        window.set_endpoint(Endpoint(base_url, args.model), RemoteOptions())
+
+    def send(window: MainWindow) -> None:
         window.generation.max_tokens.setValue(48)
-        window.generation.temperature.setValue(0.0)
         window.tasks.set_task("translate")
         window.tasks.translate_input.setPlainText(INPUT)
         window.send(("small", "large"))
-        wait_for(window.bridge.trialEnded, app)
+
+    with compared(args.theme, send, alias=args.model, host=args.host, size=(1400, 980), sampling=True) as (
+            app, window):
         card = window.card
         window.bottom.setCurrentWidget(card)
         painted(window, app)
@@ -81,9 +57,6 @@ def main() -> int:
         subprocess.run(["convert", "xwd:-", "-crop", crop, "+repage", "-strip", "-define", "png:compression-level=9",
                         str(args.out)], input=xwd.stdout, check=True, timeout=60)
         print(args.out, flush=True)
-        window.shutdown()
-        window.close()
-        workspace.close()
     return 0
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
@@ -66,32 +68,54 @@ def photograph(widget: QWidget, path: Path) -> None:
     print(path, flush=True)
 
 
+@contextmanager
+def compared(theme: str, send: Callable[[MainWindow], None], *, alias: str = SERVER_MODEL, host: str = "127.0.0.1",
+             size: tuple[int, int] = (1400, 880), sampling: bool = False) -> Iterator[tuple[QApplication, MainWindow]]:
+    """The real window in `theme`, its small side the bundled model on this CPU, its large side the same model
+    behind llama-cpp-python's server (named `alias`, reached as `host`), after `send` started a comparison and it
+    ended (greedy, short answers); closed after."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    model = verify(load_manifest())
+    with LlamaServer(model, threads=1, alias=alias) as server:
+        workspace = Workspace(monitor=ResourceMonitor())
+        workspace.set_slot("small", GgufSpec(str(model), n_ctx=2048, threads=1))
+        settings = Settings().with_value("theme", theme).with_value("show_welcome", False)
+        window = MainWindow(workspace, settings=settings)
+        window.resize(*size)
+        window.move(0, 0)
+        window.show()
+        if sampling:
+            window.start_sampling()  # as the app does: the graphs' samples, and a server here's machine energy
+        window.load_model(str(model))
+        wait_for(window.loaders["small"].loaded, app)
+        window.set_endpoint(Endpoint(server.base_url.replace("127.0.0.1", host), alias), RemoteOptions())
+        window.generation.temperature.setValue(0.0)
+        send(window)
+        wait_for(window.bridge.trialEnded, app)
+        painted(window, app)
+        try:
+            yield app, window
+        finally:
+            window.shutdown()
+            window.close()
+            workspace.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app, args.theme)
-    model = verify(load_manifest())
-    with LlamaServer(model, threads=1) as server:
-        workspace = Workspace(monitor=ResourceMonitor())
-        workspace.set_slot("small", GgufSpec(str(model), n_ctx=2048, threads=1))
-        settings = Settings().with_value("theme", args.theme).with_value("show_welcome", False)
-        window = MainWindow(workspace, settings=settings)
-        window.resize(1400, 880)
-        window.move(0, 0)
-        window.show()
-        window.load_model(str(model))
-        wait_for(window.loaders["small"].loaded, app)
-        window.set_endpoint(Endpoint(server.base_url, SERVER_MODEL), RemoteOptions())
+
+    def send(window: MainWindow) -> None:
         window.generation.max_tokens.setValue(48)
-        window.generation.temperature.setValue(0.0)
         window.tasks.set_task("translate")
         window.tasks.translate_input.setPlainText(INPUT)
         window.send(("small", "large"))
-        wait_for(window.bridge.trialEnded, app)
-        painted(window, app)
+
+    with compared(args.theme, send) as (app, window):
         args.outdir.mkdir(parents=True, exist_ok=True)
         photograph(window, args.outdir / f"egress-window-{args.theme}.png")
         dialog = window.panes["large"].show_what_was_sent()
@@ -100,9 +124,6 @@ def main() -> int:
         painted(dialog, app)
         photograph(dialog, args.outdir / f"egress-request-{args.theme}.png")
         dialog.close()
-        window.shutdown()
-        window.close()
-        workspace.close()
     return 0
 
 
